@@ -1,0 +1,19 @@
+import type { Connection } from './connection';
+import type { ChannelLayer } from './layers/types';
+import type { Logger } from './logger';
+import type { Scope } from './scope';
+
+/** What an application can use besides its scope: shared services of the running server. */
+export interface Environment {
+  /** The channel layer, or `null` when the server runs without one. */
+  readonly layer: ChannelLayer | null;
+  readonly logger: Logger;
+}
+
+/**
+ * The shape shared by consumers, routers and middleware, so they nest:
+ * `originValidator(sessionMiddleware(urlRouter([...])), origins)`. It resolves once the connection
+ * is accepted or refused. Throwing a `HandshakeError` before accepting refuses the handshake with
+ * its HTTP status; any other error before accepting is a 500.
+ */
+export type Application = (scope: Scope, connection: Connection, env: Environment) => Promise<void>;

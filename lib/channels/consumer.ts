@@ -1,0 +1,402 @@
+import type { Application, Environment } from './application';
+import { CloseCode } from './close-codes';
+import type { Connection, ConnectionListener, JsonObject, OutgoingFrame } from './connection';
+import { HandshakeError, NoHandler } from './errors';
+import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
+import type { Logger } from './logger';
+import type { RouteParams, Scope } from './scope';
+
+/** Layer events a consumer handles: event type → the fields besides `type`. */
+export type EventMap = Record<string, object>;
+
+/** One event of a map, with its `type`. */
+export type EventOf<E extends EventMap, K extends keyof E & string> = { readonly type: K } & Readonly<E[K]>;
+
+/**
+ * The handler methods a consumer must define for its events, named by the event type:
+ * `class ChatConsumer ... implements EventHandlers<ChatEvents>` fails to compile when a handler is
+ * missing or misspelt.
+ */
+export type EventHandlers<E extends EventMap> = {
+  [K in keyof E & string]: (event: EventOf<E, K>) => void | Promise<void>;
+};
+
+/** @internal The method through which routing starts a consumer. */
+export const startConsumer: unique symbol = Symbol('startConsumer');
+
+type Hook = void | Promise<void>;
+
+type InboxItem =
+  | { readonly kind: 'text'; readonly data: string }
+  | { readonly kind: 'binary'; readonly data: Buffer }
+  | { readonly kind: 'event'; readonly message: LayerMessage }
+  | { readonly kind: 'disconnect'; readonly code: number };
+
+type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
+
+/**
+ * A WebSocket consumer, as in Django Channels: the framework calls the hooks `connect`, `receive`
+ * and `disconnect`, and the consumer answers with `accept`, `send` and `close`. Everything a
+ * consumer hears (frames from its socket, events from the channel layer) is handled one at a
+ * time in arrival order; a hook that returns a promise holds the next one back until it settles.
+ *
+ * Layer events are dispatched to the method named by their `type`:
+ *
+ * ```ts
+ * type Events = { 'chat.message': { text: string } };
+ * class Echo extends WebsocketConsumer<{ room: string }, Events> implements EventHandlers<Events> {
+ *   override groups = [`room.${this.scope.params.room}`];
+ *   override receive(text: string) {
+ *     return this.groupSend(this.groups[0]!, { type: 'chat.message', text });
+ *   }
+ *   'chat.message'(event: EventOf<Events, 'chat.message'>) {
+ *     this.send(event.text);
+ *   }
+ * }
+ * ```
+ */
+export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E extends EventMap = EventMap> {
+  readonly scope: Scope<P>;
+  /** Groups joined before `connect` runs and left after `disconnect`. */
+  readonly groups: readonly string[] = [];
+
+  #connection: Connection | null = null;
+  #env: Environment | null = null;
+  #channelName = '';
+  #lifecycle: Lifecycle = 'new';
+  #acceptance: Promise<void> | null = null;
+  #closeRequested = false;
+  readonly #joined = new Set<string>();
+  readonly #inbox: InboxItem[] = [];
+  #inboxHead = 0;
+  #queuedEvents = 0;
+  #busy = false;
+  #idle: Array<() => void> = [];
+
+  constructor(scope: Scope<P>) {
+    this.scope = scope;
+  }
+
+  /** This consumer's own channel on the layer (empty when the server has no layer). */
+  get channelName(): string {
+    return this.#channelName;
+  }
+
+  /** Called when the client asks to connect. The default accepts. */
+  connect(): Hook {
+    return this.accept();
+  }
+
+  /** A text frame from the client. */
+  receive(_text: string): Hook {}
+
+  /** A binary frame from the client. The default closes with 1003: text only. */
+  receiveBinary(_data: Buffer): Hook {
+    this.close(CloseCode.UnsupportedData, 'binary frames are not supported');
+  }
+
+  /** The connection is gone (`code` is what the client sent, or 1006). */
+  disconnect(_code: number): Hook {}
+
+  /** Completes the handshake. Sending is possible once it resolves. */
+  accept(): Promise<void> {
+    const connection = this.#requireConnection();
+    if (this.#acceptance) return this.#acceptance;
+    if (this.#closeRequested || connection.state !== 'handshake') {
+      return Promise.reject(new Error('cannot accept: the connection is already closed or refused'));
+    }
+    this.#acceptance = connection.accept(this.#listener).then(() => {
+      if (this.#lifecycle === 'connecting') this.#lifecycle = 'open';
+    });
+    return this.#acceptance;
+  }
+
+  /** Sends one text frame; an object is JSON-serialised (once, however many sockets it goes to). */
+  send(frame: OutgoingFrame): void {
+    const connection = this.#requireConnection();
+    if (connection.state === 'open') connection.send(frame);
+    else if (connection.state === 'handshake') throw new Error('send before accept');
+  }
+
+  /** Closes the connection; before `accept` this refuses the handshake with HTTP 403. */
+  close(code: number = CloseCode.Normal, reason?: string): void {
+    const connection = this.#requireConnection();
+    this.#closeRequested = true;
+    if (connection.state === 'handshake' && !this.#acceptance) connection.reject(403, reason ?? 'connection refused');
+    else connection.close(code, reason);
+  }
+
+  /** Joins a group now; it is left automatically on disconnect. */
+  async groupAdd(group: string): Promise<void> {
+    const layer = this.channelLayer;
+    this.#joined.add(group);
+    await layer.groupAdd(group, this.#channelName);
+  }
+
+  async groupDiscard(group: string): Promise<void> {
+    this.#joined.delete(group);
+    await this.channelLayer.groupDiscard(group, this.#channelName);
+  }
+
+  /** Sends one of this consumer's own event types to a group, typed by its event map. */
+  groupSend<K extends keyof E & string>(group: string, event: EventOf<E, K>): Promise<void> {
+    return this.channelLayer.groupSend(group, event);
+  }
+
+  protected get channelLayer(): ChannelLayer {
+    const layer = this.#env?.layer;
+    if (!layer) throw new Error(`${this.constructor.name} needs a channel layer, and the server has none`);
+    return layer;
+  }
+
+  protected get logger(): Logger {
+    const env = this.#env;
+    if (!env) throw new Error('the consumer has not been started');
+    return env.logger;
+  }
+
+  /** Bytes queued for this client and not yet written to the network. */
+  protected get bufferedAmount(): number {
+    return this.#connection?.bufferedAmount ?? 0;
+  }
+
+  #whenIdle(): Promise<void> {
+    if (!this.#busy && this.#inboxHead === this.#inbox.length) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** @internal Runs the consumer on a connection; used by `consumerApplication`. */
+  async [startConsumer](connection: Connection, env: Environment): Promise<void> {
+    if (this.#lifecycle !== 'new') throw new Error('a consumer instance serves one connection');
+    this.#connection = connection;
+    this.#env = env;
+    this.#lifecycle = 'connecting';
+    const layer = env.layer;
+    try {
+      if (layer) {
+        this.#channelName = layer.newChannel();
+        layer.attach(this.#channelName, this.#receiver);
+        for (const group of this.groups) await this.groupAdd(group);
+      } else if (this.groups.length > 0) {
+        throw new Error(`${this.constructor.name} declares groups, and the server has no channel layer`);
+      }
+      await this.#runConnect();
+    } catch (error) {
+      // (widened: `accept` moves the lifecycle on while connect() runs)
+      const wasOpen = (this.#lifecycle as Lifecycle) === 'open';
+      this.#lifecycle = 'closed';
+      await this.#leaveLayer();
+      if (connection.state === 'handshake') throw error;
+      // A socket lost during the handshake (timeout, client gone) is not a bug in the consumer.
+      if (wasOpen || connection.state !== 'closed') this.#crashed(error);
+      return;
+    }
+    if (connection.state === 'handshake') {
+      this.#lifecycle = 'closed';
+      await this.#leaveLayer();
+      throw new HandshakeError(403, `${this.constructor.name}.connect() returned without accepting`);
+    }
+  }
+
+  async #runConnect(): Promise<void> {
+    this.#busy = true;
+    try {
+      await this.connect();
+      if (this.#acceptance) await this.#acceptance;
+    } finally {
+      this.#drain();
+    }
+  }
+
+  readonly #listener: ConnectionListener = {
+    text: (data) => this.#enqueue({ kind: 'text', data }),
+    binary: (data) => this.#enqueue({ kind: 'binary', data }),
+    closed: (code) => {
+      if (this.#lifecycle === 'closed') return;
+      this.#lifecycle = 'closed';
+      if (this.#channelName) this.#env?.layer?.detach(this.#channelName);
+      this.#enqueue({ kind: 'disconnect', code });
+    },
+    whenIdle: () => this.#whenIdle(),
+  };
+
+  readonly #receiver: ChannelReceiver = this.#makeReceiver();
+
+  #makeReceiver(): ChannelReceiver {
+    const backlog = (): number => this.#queuedEvents;
+    return {
+      get backlog() {
+        return backlog();
+      },
+      deliver: (message) => this.#deliver(message),
+      overflowed: (message) => this.#overflowed(message),
+    };
+  }
+
+  #deliver(message: LayerMessage): void {
+    if (this.#lifecycle === 'closed') return;
+    if (this.#busy) {
+      this.#queuedEvents++;
+      this.#inbox.push({ kind: 'event', message });
+    } else {
+      this.#run({ kind: 'event', message });
+    }
+  }
+
+  /** The consumer fell `capacity` events behind: it cannot catch up, so the client must resume. */
+  #overflowed(message: LayerMessage): void {
+    this.#env?.logger.warn('consumer channel full, closing it', {
+      consumer: this.constructor.name,
+      channel: this.#channelName,
+      eventType: message.type,
+    });
+    if (this.#connection?.state === 'open') this.close(CloseCode.TryAgainLater, 'too far behind');
+  }
+
+  #enqueue(item: InboxItem): void {
+    if (this.#busy) this.#inbox.push(item);
+    else this.#run(item);
+  }
+
+  /** Handles one item; runs the queue on after it unless the handler went asynchronous. */
+  #run(item: InboxItem): void {
+    this.#busy = true;
+    let result: Hook;
+    try {
+      result = this.#dispatch(item);
+    } catch (error) {
+      this.#afterHandler(item, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        () => this.#afterHandler(item, undefined),
+        (error: unknown) => this.#afterHandler(item, error),
+      );
+    } else {
+      this.#afterHandler(item, undefined);
+    }
+  }
+
+  #afterHandler(item: InboxItem, error: unknown): void {
+    if (error !== undefined) this.#crashed(error);
+    if (item.kind === 'disconnect') {
+      void this.#leaveLayer().then(() => this.#drain());
+      return;
+    }
+    this.#drain();
+  }
+
+  #drain(): void {
+    this.#busy = false;
+    while (this.#inboxHead < this.#inbox.length) {
+      const item = this.#inbox[this.#inboxHead++]!;
+      if (item.kind === 'event') this.#queuedEvents--;
+      this.#run(item);
+      if (this.#busy) return;
+    }
+    this.#inbox.length = 0;
+    this.#inboxHead = 0;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+  }
+
+  #dispatch(item: InboxItem): Hook {
+    switch (item.kind) {
+      case 'text':
+        return this.receive(item.data);
+      case 'binary':
+        return this.receiveBinary(item.data);
+      case 'event':
+        return this.#dispatchEvent(item.message);
+      case 'disconnect':
+        return this.disconnect(item.code);
+    }
+  }
+
+  #dispatchEvent(message: LayerMessage): Hook {
+    // Events for a connection that is not (or no longer) open have nowhere to go.
+    if (this.#connection?.state !== 'open') return;
+    const handler: unknown = (this as unknown as Record<string, unknown>)[message.type];
+    if (typeof handler !== 'function') throw new NoHandler(message.type, this.constructor.name);
+    return (handler as (event: LayerMessage) => Hook).call(this, message);
+  }
+
+  async #leaveLayer(): Promise<void> {
+    const layer = this.#env?.layer;
+    if (!layer || !this.#channelName) return;
+    layer.detach(this.#channelName);
+    const groups = [...this.#joined];
+    this.#joined.clear();
+    await Promise.all(
+      groups.map((group) =>
+        layer.groupDiscard(group, this.#channelName).catch((error: unknown) => {
+          this.#env?.logger.warn('could not leave group', { group, error });
+        }),
+      ),
+    );
+  }
+
+  /** A bug in a hook or handler: logged, and only this connection closes (1011). */
+  #crashed(error: unknown): void {
+    this.#env?.logger.error('consumer error', { consumer: this.constructor.name, path: this.scope.path, error });
+    const connection = this.#connection;
+    if (connection?.state === 'open') connection.close(CloseCode.InternalError, 'internal error');
+  }
+
+  #requireConnection(): Connection {
+    if (!this.#connection) throw new Error('the consumer has not been started');
+    return this.#connection;
+  }
+}
+
+/** A consumer that speaks JSON: text frames are parsed and handed to `receiveJson`. */
+export abstract class JsonWebsocketConsumer<
+  P extends RouteParams = RouteParams,
+  E extends EventMap = EventMap,
+> extends WebsocketConsumer<P, E> {
+  override receive(text: string): Hook {
+    let content: unknown;
+    try {
+      content = JSON.parse(text);
+    } catch {
+      return this.receiveInvalidJson(text);
+    }
+    return this.receiveJson(content);
+  }
+
+  /** A parsed frame: `unknown`, since it comes from the client; validate before use. */
+  abstract receiveJson(content: unknown): Hook;
+
+  /** A text frame that is not JSON. The default closes with 1007 (inconsistent data). */
+  receiveInvalidJson(_text: string): Hook {
+    this.close(CloseCode.InvalidPayload, 'frames must be JSON');
+  }
+
+  sendJson(content: JsonObject): void {
+    this.send(content);
+  }
+}
+
+/** What routing needs of a consumer: a way to start it on a connection. */
+export interface StartableConsumer {
+  [startConsumer](connection: Connection, env: Environment): Promise<void>;
+}
+
+export type ConsumerFactory<P extends RouteParams> = (scope: Scope<P>) => StartableConsumer;
+export type ConsumerClass<P extends RouteParams> = new (scope: Scope<P>) => StartableConsumer;
+
+/** Turns a consumer class (or a function that makes a consumer) into an application. */
+export function consumerApplication<P extends RouteParams>(
+  consumer: ConsumerClass<P> | ConsumerFactory<P>,
+): Application {
+  const make: ConsumerFactory<P> = isConsumerClass(consumer) ? (scope) => new consumer(scope) : consumer;
+  return (scope, connection, env) => make(scope as Scope<P>)[startConsumer](connection, env);
+}
+
+function isConsumerClass<P extends RouteParams>(
+  value: ConsumerClass<P> | ConsumerFactory<P>,
+): value is ConsumerClass<P> {
+  return (value as { prototype?: unknown }).prototype instanceof WebsocketConsumer;
+}

@@ -1,0 +1,61 @@
+/**
+ * The few errors the framework throws. Each carries the data a caller needs to react: an HTTP
+ * status for a refused handshake, the channel name for a full channel.
+ */
+
+/** A WebSocket handshake refused with an HTTP status, before any frame is exchanged. */
+export class HandshakeError extends Error {
+  override name = 'HandshakeError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No route matches the upgrade's path (HTTP 404). */
+export class RouteNotFound extends HandshakeError {
+  override name = 'RouteNotFound';
+  constructor(readonly path: string) {
+    super(404, `no route matches ${JSON.stringify(path)}`);
+  }
+}
+
+/** A consumer or middleware refused the connection (HTTP 403 unless another status is given). */
+export class DenyConnection extends HandshakeError {
+  override name = 'DenyConnection';
+  constructor(reason = 'connection denied', status = 403) {
+    super(status, reason);
+  }
+}
+
+/** A channel already holds `capacity` undelivered messages. */
+export class ChannelFull extends Error {
+  override name = 'ChannelFull';
+  constructor(
+    readonly channel: string,
+    readonly capacity: number,
+  ) {
+    super(`channel ${channel} is full (capacity ${capacity})`);
+  }
+}
+
+/** A channel, group or event type name that does not fit the naming rules. */
+export class InvalidName extends Error {
+  override name = 'InvalidName';
+  constructor(kind: 'channel' | 'group' | 'event type', value: unknown, rule: string) {
+    super(`invalid ${kind} name ${JSON.stringify(value)}: expected ${rule}`);
+  }
+}
+
+/** A layer event reached a consumer that declares no handler for its type. */
+export class NoHandler extends Error {
+  override name = 'NoHandler';
+  constructor(
+    readonly eventType: string,
+    consumer: string,
+  ) {
+    super(`${consumer} has no handler for event type ${JSON.stringify(eventType)}`);
+  }
+}

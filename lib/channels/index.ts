@@ -1,0 +1,28 @@
+/**
+ * A Django-Channels-style real-time layer for Node: consumers, URL routing, a channel layer with
+ * groups, middleware, and the protocol server that connects them to `ws`. It knows nothing of the
+ * chat, Next.js or React. Tests use `./testing` (the communicator) beside this barrel.
+ */
+export type { Application, Environment } from './application';
+export { CloseCode } from './close-codes';
+export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame } from './connection';
+export {
+  JsonWebsocketConsumer,
+  WebsocketConsumer,
+  type ConsumerClass,
+  type ConsumerFactory,
+  type EventHandlers,
+  type EventMap,
+  type EventOf,
+} from './consumer';
+export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
+export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
+export type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
+export { createLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
+export { AllowedOrigins, originValidator } from './middleware/origin';
+export { TokenBucket, type RateLimit } from './rate-limit';
+export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions } from './routing';
+export { processSlot, type ProcessSlot } from './runtime';
+export type { RouteParams, Scope, SessionUser } from './scope';
+export { MIN_SECRET_LENGTH, SessionCookies, sessionMiddleware, type SessionCookieOptions } from './sessions';
+export { refuseUpgrade, SocketServer, type SocketServerOptions } from './ws-transport';

@@ -1,0 +1,74 @@
+import { InvalidName } from '../errors';
+
+/** A message on the channel layer: a plain JSON object with a dotted `type`, like `chat.message`. */
+export interface LayerMessage {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Takes the messages of one channel, in order. The layer checks `backlog` against its capacity
+ * before each delivery; a receiver that is `full` is told once per refused message.
+ */
+export interface ChannelReceiver {
+  /** Messages delivered and not yet handled. */
+  readonly backlog: number;
+  deliver(message: LayerMessage): void;
+  /** Called when a message for this channel is refused because `backlog` reached capacity. */
+  overflowed?(message: LayerMessage): void;
+}
+
+/**
+ * Moves messages between consumers, within one process or across several. A channel is a mailbox
+ * held by one consumer while it is connected; a group is a named set of channels.
+ *
+ * Semantics every implementation keeps (the conformance suite in `conformance.ts` checks them):
+ * - messages to one channel arrive in the order they were sent from one process;
+ * - a message to a channel nobody holds is dropped: channels exist only while attached;
+ * - `send` to a channel whose backlog reached `capacity` rejects with `ChannelFull`;
+ *   `groupSend` skips such a member (the receiver's `overflowed` hook hears of it) and still
+ *   reaches the others;
+ * - a group membership lasts `groupExpiryMs` after its last `groupAdd`, so members lost without a
+ *   `groupDiscard` (a crashed process) eventually stop receiving.
+ */
+export interface ChannelLayer {
+  /** Undelivered messages a channel may hold before it counts as full. */
+  readonly capacity: number;
+  /** How long a group membership lasts after its last `groupAdd`, in milliseconds. */
+  readonly groupExpiryMs: number;
+  /** A new channel name, unique across every process sharing this layer. */
+  newChannel(prefix?: string): string;
+  /** Starts delivering the channel's messages to `receiver`. */
+  attach(channel: string, receiver: ChannelReceiver): void;
+  /** Stops delivering; later messages to the channel are dropped. */
+  detach(channel: string): void;
+  send(channel: string, message: LayerMessage): Promise<void>;
+  groupAdd(group: string, channel: string): Promise<void>;
+  groupDiscard(group: string, channel: string): Promise<void>;
+  groupSend(group: string, message: LayerMessage): Promise<void>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
+
+const GROUP_NAME = /^[A-Za-z0-9_\-.]{1,100}$/;
+const CHANNEL_NAME = /^[A-Za-z0-9_\-.]{1,100}(![A-Za-z0-9_\-.]{1,100})?$/;
+const EVENT_TYPE = /^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)+$/;
+
+export function assertGroupName(name: string): void {
+  if (typeof name !== 'string' || !GROUP_NAME.test(name)) {
+    throw new InvalidName('group', name, 'letters, digits, "-", "_" or ".", at most 100');
+  }
+}
+
+export function assertChannelName(name: string): void {
+  if (typeof name !== 'string' || !CHANNEL_NAME.test(name)) {
+    throw new InvalidName('channel', name, 'letters, digits, "-", "_" or ".", with at most one "!"');
+  }
+}
+
+/** Event types are dotted (`chat.message`), so they can never name a consumer's own methods. */
+export function assertLayerMessage(message: LayerMessage): void {
+  if (typeof message !== 'object' || message === null || !EVENT_TYPE.test(message.type)) {
+    throw new InvalidName('event type', message?.type, 'dotted words such as "chat.message"');
+  }
+}

@@ -1,0 +1,122 @@
+import type { Application } from './application';
+import { type ConsumerClass, type ConsumerFactory, consumerApplication } from './consumer';
+import { RouteNotFound } from './errors';
+import type { RouteParams, Scope } from './scope';
+
+/**
+ * The parameters a pattern declares: `ParamsOf<'/ws/chat/:room/'>` is `{ room: string }`, so a
+ * consumer that needs a parameter the pattern lacks fails to compile.
+ */
+export type ParamsOf<Pattern extends string> = Pattern extends `${string}:${infer Name}/${infer Rest}`
+  ? { readonly [K in Name]: string } & ParamsOf<`/${Rest}`>
+  : Pattern extends `${string}:${infer Name}`
+    ? { readonly [K in Name]: string }
+    : Readonly<Record<never, string>>;
+
+/** One entry of a router, made by `route` or `include`. */
+export interface Route {
+  /** Matches the start (`include`) or the whole (`route`) of the remaining path. */
+  match(path: string): { params: Record<string, string>; rest: string } | null;
+  readonly application: Application;
+  readonly pattern: string;
+}
+
+export interface RouteOptions<Pattern extends string> {
+  /** Extra rules a parameter must meet, or the path does not match (HTTP 404). */
+  readonly params?: { readonly [K in keyof ParamsOf<Pattern>]?: RegExp };
+}
+
+/**
+ * Routes the whole remaining path to a consumer. Patterns are literal text with `:name`
+ * segments, each matching one non-empty path segment (percent-decoded before the checks in
+ * `options.params`): `route('/ws/chat/:room/', ChatConsumer, { params: { room: /^\w+$/ } })`.
+ */
+export function route<Pattern extends string>(
+  pattern: Pattern,
+  consumer: ConsumerClass<ParamsOf<Pattern>> | ConsumerFactory<ParamsOf<Pattern>>,
+  options: RouteOptions<Pattern> = {},
+): Route {
+  return compile(pattern, consumerApplication(consumer), options, true);
+}
+
+/**
+ * Routes every path that starts with `prefix` to another application (a nested router, possibly
+ * wrapped in middleware), which then matches what remains: `include('/ws/', urlRouter([...]))`.
+ */
+export function include<Pattern extends string>(
+  prefix: Pattern,
+  application: Application,
+  options: RouteOptions<Pattern> = {},
+): Route {
+  return compile(prefix, application, options, false);
+}
+
+/** Tries each route in order; no match refuses the handshake with 404. */
+export function urlRouter(routes: readonly Route[]): Application {
+  return async (scope, connection, env) => {
+    for (const candidate of routes) {
+      const matched = candidate.match(scope.pathRemaining);
+      if (matched === null) continue;
+      const inner: Scope = {
+        ...scope,
+        params: { ...scope.params, ...matched.params },
+        pathRemaining: matched.rest,
+      };
+      return candidate.application(inner, connection, env);
+    }
+    throw new RouteNotFound(scope.path);
+  };
+}
+
+function compile(
+  pattern: string,
+  application: Application,
+  options: RouteOptions<string>,
+  whole: boolean,
+): Route {
+  if (!pattern.startsWith('/')) throw new Error(`route pattern must start with "/": ${JSON.stringify(pattern)}`);
+  const names: string[] = [];
+  const source = pattern
+    .split(/(:[A-Za-z_][A-Za-z0-9_]*)/)
+    .map((part) => {
+      if (!part.startsWith(':')) return escapeRegExp(part);
+      names.push(part.slice(1));
+      return '([^/]+)';
+    })
+    .join('');
+  // A prefix ends at a segment boundary: '/ws' matches '/ws/chat/' but not '/wsx/'.
+  const end = whole ? '$' : pattern.endsWith('/') ? '' : '(?=/|$)';
+  const regexp = new RegExp(`^${source}${end}`);
+  const rules = (options.params ?? {}) as Readonly<Record<string, RegExp | undefined>>;
+  for (const name of Object.keys(rules)) {
+    if (!names.includes(name)) throw new Error(`route ${pattern} has no parameter :${name}`);
+  }
+  return {
+    pattern,
+    application,
+    match(path) {
+      const found = regexp.exec(path);
+      if (found === null) return null;
+      const params: Record<string, string> = {};
+      for (let index = 0; index < names.length; index++) {
+        const name = names[index]!;
+        let value: string;
+        try {
+          value = decodeURIComponent(found[index + 1]!);
+        } catch {
+          return null;
+        }
+        if (rules[name] && !rules[name].test(value)) return null;
+        params[name] = value;
+      }
+      const rest = path.slice(found[0].length);
+      return { params, rest: whole || rest.startsWith('/') ? rest : `/${rest}` };
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export type { RouteParams };

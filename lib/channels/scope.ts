@@ -1,0 +1,91 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { parseCookie } from 'cookie';
+
+/** Who is on the other end, as the session middleware established it. */
+export interface SessionUser {
+  readonly id: string;
+  readonly name: string;
+}
+
+export type RouteParams = Readonly<Record<string, string>>;
+
+/**
+ * Everything known about a connection when it is opened, like an ASGI scope. Middleware never
+ * mutates a scope: it passes a copy with its additions to the application it wraps.
+ */
+export interface Scope<P extends RouteParams = RouteParams> {
+  readonly type: 'websocket';
+  /** The request path without the query string, as sent (percent-encoded). */
+  readonly path: string;
+  /** The part of `path` a nested router still has to match. */
+  readonly pathRemaining: string;
+  /** Route parameters, percent-decoded. */
+  readonly params: P;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly cookies: Readonly<Record<string, string>>;
+  /** The client's address: the socket's, or the proxy's report of it under `trustProxy`. */
+  readonly client: { readonly address: string; readonly port: number };
+  /** Set by the session middleware; `null` until then. */
+  readonly user: SessionUser | null;
+}
+
+export interface ScopeOptions {
+  /** Take the client address from `X-Forwarded-For` (set by the load balancer in front). */
+  readonly trustProxy?: boolean;
+}
+
+/** Builds the scope of an upgrade request. */
+export function scopeFromRequest(req: IncomingMessage, options: ScopeOptions = {}): Scope {
+  return createScope(req.url ?? '/', req.headers, {
+    address: clientAddress(req, options.trustProxy ?? false),
+    port: req.socket.remotePort ?? 0,
+  });
+}
+
+/** A scope from its parts: the request target (path and query), headers and client. */
+export function createScope(url: string, headers: IncomingHttpHeaders, client: Scope['client']): Scope {
+  const queryStart = url.indexOf('?');
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  return {
+    type: 'websocket',
+    path,
+    pathRemaining: path,
+    params: {},
+    query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+    headers,
+    cookies: cookiesOf(headers),
+    client,
+    user: null,
+  };
+}
+
+/** The cookies of a request, with malformed values skipped rather than thrown on. */
+export function cookiesOf(headers: IncomingHttpHeaders): Record<string, string> {
+  const header = headers.cookie;
+  if (!header) return {};
+  const parsed = parseCookie(header);
+  const cookies: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value !== undefined) cookies[name] = value;
+  }
+  return cookies;
+}
+
+/**
+ * The client's address. Behind a proxy the nearest hop appends the address it saw to
+ * `X-Forwarded-For`, so the rightmost entry is the one a client cannot forge.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const list = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
+    const last = list
+      ?.split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .pop();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,75 @@
+import type { ChannelLayer, Logger, SessionUser } from '../channels';
+import type { ChatMessageFrame, HistoryFrame, TypingFrame } from './protocol';
+import type { MessageStore, StoredMessage } from './store/types';
+
+/** The layer events of the chat, by type: what travels from one connection to its room. */
+export type ChatEvents = {
+  'chat.message': { readonly frame: ChatMessageFrame };
+  'chat.typing': { readonly frame: TypingFrame };
+};
+
+/** The channel-layer group of a room's connections. */
+export function roomGroup(room: string): string {
+  return `chat.${room}`;
+}
+
+export function messageFrame(message: StoredMessage): ChatMessageFrame {
+  const frame = {
+    type: 'chat.message',
+    id: message.id,
+    room: message.room,
+    user_id: message.userId,
+    user: message.user,
+    message: message.text,
+    ts: message.ts,
+  } as const;
+  return message.clientId === undefined ? frame : { ...frame, client_id: message.clientId };
+}
+
+export interface PostResult {
+  readonly frame: ChatMessageFrame;
+  /** False when the idempotency key matched an earlier message, which was not sent again. */
+  readonly created: boolean;
+}
+
+/**
+ * Posting and reading messages, shared by the chat consumer and the HTTP routes: a message is
+ * stored first and broadcast to its room only once the store has it.
+ */
+export class ChatService {
+  readonly #store: MessageStore;
+  readonly #layer: ChannelLayer;
+  readonly #logger: Logger;
+
+  constructor(options: { store: MessageStore; layer: ChannelLayer; logger: Logger }) {
+    this.#store = options.store;
+    this.#layer = options.layer;
+    this.#logger = options.logger;
+  }
+
+  /** Stores a message and sends it to everyone in the room; a repeat of a `clientId` is not sent again. */
+  async post(room: string, author: SessionUser, text: string, clientId?: string): Promise<PostResult> {
+    const { message, created } = await this.#store.append({
+      room,
+      userId: author.id,
+      user: author.name,
+      text,
+      ...(clientId === undefined ? {} : { clientId }),
+    });
+    const frame = messageFrame(message);
+    if (created) {
+      try {
+        await this.#layer.groupSend(roomGroup(room), { type: 'chat.message', frame });
+      } catch (error) {
+        // Stored, so acknowledged; the room's other members fill the gap when they resume.
+        this.#logger.error('broadcast failed after store', { room, id: message.id, error });
+      }
+    }
+    return { frame, created };
+  }
+
+  async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {
+    const page = before === undefined ? await this.#store.latest(room, limit) : await this.#store.before(room, before, limit);
+    return { type: 'history', messages: page.messages.map(messageFrame), has_more: page.hasMore };
+  }
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AllowedOrigins, LOG_LEVELS, type LogLevel, MIN_SECRET_LENGTH, type RateLimit } from '../channels';
+
+/** The server's settings, read from the environment (every variable optional). */
+export interface ServerConfig {
+  readonly dev: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string | null;
+  readonly allowedOrigins: AllowedOrigins;
+  readonly rateLimit: RateLimit | null;
+  readonly maxConnectionsPerIp: number;
+  readonly trustProxy: boolean;
+  /** `null`: generated once and kept in `dataDir`. */
+  readonly sessionSecret: string | null;
+  /** `null`: the admin routes answer 404. */
+  readonly adminToken: string | null;
+  readonly logLevel: LogLevel;
+  readonly dataDir: string;
+  /** Session cookies get `Secure` when the public URL is HTTPS. */
+  readonly secureCookies: boolean;
+}
+
+/** A setting that cannot be used; its message is the one line printed at start-up. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/** Reads and checks every setting; throws `ConfigError` on the first bad one. */
+export function loadConfig(env: NodeJS.ProcessEnv, projectRoot: string): ServerConfig {
+  const port = integer(env, 'PORT', 3000, 0, 65_535);
+  const publicUrl = optional(env, 'PUBLIC_URL');
+  if (publicUrl !== null && !/^https?:\/\/[^/]+/i.test(publicUrl)) {
+    throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL, got ${JSON.stringify(publicUrl)}`);
+  }
+  for (const unsupported of ['DATABASE_URL', 'REDIS_URL'] as const) {
+    if (optional(env, unsupported) !== null) {
+      throw new ConfigError(`${unsupported} is not supported by this version yet; unset it to use the built-in default`);
+    }
+  }
+  const sessionSecret = optional(env, 'SESSION_SECRET');
+  if (sessionSecret !== null && sessionSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters (or unset, to generate one)`);
+  }
+  const adminToken = optional(env, 'ADMIN_TOKEN');
+  if (adminToken !== null && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  }
+  return {
+    dev: env.NODE_ENV !== 'production',
+    port,
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    publicUrl,
+    allowedOrigins: allowedOrigins(env, port, publicUrl),
+    rateLimit: rateLimit(optional(env, 'RATE_LIMIT') ?? '20/10s'),
+    maxConnectionsPerIp: integer(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 1_000_000),
+    trustProxy: flag(env, 'TRUST_PROXY'),
+    sessionSecret,
+    adminToken,
+    logLevel: logLevel as LogLevel,
+    dataDir: path.resolve(projectRoot, optional(env, 'DATA_DIR') ?? 'data'),
+    secureCookies: publicUrl?.toLowerCase().startsWith('https://') ?? false,
+  };
+}
+
+/**
+ * `RATE_LIMIT`: `<messages>/<window>` with the window in ms, s or m (`20/10s`), or `off`. Bursts
+ * of up to half the window's messages are allowed.
+ */
+export function rateLimit(value: string): RateLimit | null {
+  if (value.toLowerCase() === 'off') return null;
+  const match = /^(\d+)\/(\d+)(ms|s|m)$/.exec(value.trim());
+  const rate = Number(match?.[1]);
+  const amount = Number(match?.[2]);
+  if (!match || rate < 1 || amount < 1) {
+    throw new ConfigError(`RATE_LIMIT must look like 20/10s (messages per window) or be off, got ${JSON.stringify(value)}`);
+  }
+  const perMs = amount * { ms: 1, s: 1_000, m: 60_000 }[match[3] as 'ms' | 's' | 'm'];
+  return { rate, perMs, burst: Math.max(1, Math.ceil(rate / 2)) };
+}
+
+/**
+ * The session secret: the configured one, or one generated on first start and kept (readable by
+ * this user only) in the data folder, so sessions survive restarts.
+ */
+export async function resolveSessionSecret(config: ServerConfig): Promise<string> {
+  if (config.sessionSecret !== null) return config.sessionSecret;
+  const file = path.join(config.dataDir, 'session-secret');
+  try {
+    const stored = (await readFile(file, 'utf8')).trim();
+    if (stored.length >= MIN_SECRET_LENGTH) return stored;
+    throw new ConfigError(`${file} holds a secret shorter than ${MIN_SECRET_LENGTH} characters: delete it to make a new one`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await mkdir(config.dataDir, { recursive: true });
+  await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
+    // Another process made it first: use theirs.
+    if (error.code !== 'EEXIST') throw error;
+  });
+  return (await readFile(file, 'utf8')).trim();
+}
+
+function allowedOrigins(env: NodeJS.ProcessEnv, port: number, publicUrl: string | null): AllowedOrigins {
+  const list = optional(env, 'ALLOWED_ORIGINS');
+  try {
+    if (list === null) return AllowedOrigins.localDefaults(port, publicUrl ?? undefined);
+    const entries = list
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    return new AllowedOrigins(publicUrl ? [...entries, publicUrl] : entries);
+  } catch (error) {
+    throw new ConfigError(`ALLOWED_ORIGINS: ${(error as Error).message}`);
+  }
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = optional(env, name);
+  if (value === null) return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = (optional(env, name) ?? 'off').toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name} must be on or off, got ${JSON.stringify(value)}`);
+}

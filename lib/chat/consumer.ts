@@ -1,0 +1,184 @@
+import {
+  CloseCode,
+  JsonWebsocketConsumer,
+  TokenBucket,
+  type EventHandlers,
+  type EventOf,
+  type RateLimit,
+  type Scope,
+  type SessionUser,
+} from '../channels';
+import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
+import {
+  DEFAULT_ROOM,
+  errorFrame,
+  type ErrorFrame,
+  HISTORY_PAGE_SIZE,
+  type Limits,
+  MAX_MESSAGE_CHARS,
+  PROTOCOL_VERSION,
+  validateClientFrame,
+} from './protocol';
+
+export interface ChatConsumerOptions {
+  readonly service: ChatService;
+  /** Chat messages per connection; `null` turns the limit off (benchmarks). */
+  readonly rateLimit: RateLimit | null;
+  /** The frame size the transport enforces, announced to the client. */
+  readonly maxFrameBytes: number;
+  /** At most one typing notice per connection this often (default 2 s). */
+  readonly typingIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+/** Every frame, valid or not, spends from a second, looser bucket, so floods of any kind stop. */
+const FRAMES_PER_MESSAGE = 5;
+/** Refused frames in a row after which the client is closed for abuse (1008). */
+const MAX_REFUSED_IN_A_ROW = 50;
+
+/**
+ * The chat of one room (`/ws/chat/<room>/`, or `/ws/chat/` for the lobby): welcome and the latest
+ * history on connect, then every message to everyone in the room, the sender included. Author
+ * and id come from the session and the store, never from the client.
+ */
+export class ChatConsumer
+  extends JsonWebsocketConsumer<{ readonly room?: string }, ChatEvents>
+  implements EventHandlers<ChatEvents>
+{
+  readonly room: string;
+  override readonly groups: readonly string[];
+  readonly #user: SessionUser;
+  readonly #options: ChatConsumerOptions;
+  readonly #messages: TokenBucket | null;
+  readonly #frames: TokenBucket | null;
+  readonly #now: () => number;
+  #refusedInARow = 0;
+  #lastTypingAt = Number.NEGATIVE_INFINITY;
+
+  constructor(scope: Scope<{ readonly room?: string }>, options: ChatConsumerOptions) {
+    super(scope);
+    if (!scope.user) throw new Error('ChatConsumer needs the session middleware in front of it');
+    this.room = scope.params.room ?? DEFAULT_ROOM;
+    this.groups = [roomGroup(this.room)];
+    this.#user = scope.user;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    const limit = options.rateLimit;
+    this.#messages = limit ? new TokenBucket(limit, this.#now) : null;
+    this.#frames = limit
+      ? new TokenBucket(
+          { rate: limit.rate * FRAMES_PER_MESSAGE, perMs: limit.perMs, burst: limit.burst * FRAMES_PER_MESSAGE },
+          this.#now,
+        )
+      : null;
+  }
+
+  override async connect(): Promise<void> {
+    await this.accept();
+    this.sendJson({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      room: this.room,
+      user_id: this.#user.id,
+      user: this.#user.name,
+      limits: this.#limits(),
+    });
+    this.sendJson(await this.#options.service.history(this.room, HISTORY_PAGE_SIZE));
+  }
+
+  override receiveInvalidJson(): void {
+    if (this.#overFrameLimit()) return;
+    this.#refuse({ type: 'error', code: 'bad_json', detail: 'frames must be JSON text' });
+  }
+
+  override async receiveJson(content: unknown): Promise<void> {
+    if (this.#overFrameLimit()) return;
+    const parsed = validateClientFrame(content);
+    if (!parsed.ok) {
+      this.#refuse(parsed.error);
+      return;
+    }
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case 'chat.message': {
+        if (this.#messages && !this.#messages.take()) {
+          this.#refuse(errorFrame('rate_limited', 'too many messages; wait a little and send again', frame.clientId));
+          return;
+        }
+        this.#refusedInARow = 0;
+        await this.#post(frame.message, frame.clientId);
+        return;
+      }
+      case 'typing':
+        this.#refusedInARow = 0;
+        await this.#typing();
+        return;
+      case 'history':
+        this.#refusedInARow = 0;
+        this.sendJson(await this.#options.service.history(this.room, frame.limit, frame.before));
+        return;
+      case 'ping':
+        this.#refusedInARow = 0;
+        this.sendJson({ type: 'pong' });
+        return;
+    }
+  }
+
+  'chat.message'(event: EventOf<ChatEvents, 'chat.message'>): void {
+    // The same frame object goes to every member, so the transport serialises it once.
+    this.sendJson(event.frame);
+  }
+
+  'chat.typing'(event: EventOf<ChatEvents, 'chat.typing'>): void {
+    if (event.frame.user_id !== this.#user.id) this.sendJson(event.frame);
+  }
+
+  async #post(text: string, clientId: string | undefined): Promise<void> {
+    let result;
+    try {
+      result = await this.#options.service.post(this.room, this.#user, text, clientId);
+    } catch (error) {
+      this.logger.error('could not store a message', { room: this.room, error });
+      this.sendJson(errorFrame('unavailable', 'the message could not be stored; send it again', clientId));
+      return;
+    }
+    // A repeated client_id is not broadcast again; only its sender hears the stored message.
+    if (!result.created) this.sendJson(result.frame);
+  }
+
+  async #typing(): Promise<void> {
+    const now = this.#now();
+    if (now - this.#lastTypingAt < (this.#options.typingIntervalMs ?? 2_000)) return;
+    this.#lastTypingAt = now;
+    await this.groupSend(roomGroup(this.room), {
+      type: 'chat.typing',
+      frame: { type: 'typing', user_id: this.#user.id, user: this.#user.name },
+    });
+  }
+
+  #overFrameLimit(): boolean {
+    if (!this.#frames || this.#frames.take()) return false;
+    this.#refuse(errorFrame('rate_limited', 'too many frames; slow down'));
+    return true;
+  }
+
+  /** Answers a refused frame with an error; a client that keeps at it is closed (1008). */
+  #refuse(error: ErrorFrame): void {
+    this.#refusedInARow++;
+    if (this.#refusedInARow > MAX_REFUSED_IN_A_ROW) {
+      this.close(CloseCode.PolicyViolation, 'too many refused frames');
+      return;
+    }
+    this.sendJson(error);
+  }
+
+  #limits(): Limits {
+    const limit = this.#options.rateLimit;
+    return {
+      max_message_chars: MAX_MESSAGE_CHARS,
+      max_frame_bytes: this.#options.maxFrameBytes,
+      history_page_size: HISTORY_PAGE_SIZE,
+      rate: limit ? { messages: limit.rate, per_ms: limit.perMs, burst: limit.burst } : null,
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import { timingSafeEqual } from 'node:crypto';
+import { parseCookie } from 'cookie';
+import { normaliseDisplayName, SYSTEM_USER } from './identity';
+import { isValidRoomName, validateClientFrame } from './protocol';
+import type { ChatRuntime } from './runtime';
+
+/**
+ * The chat's HTTP endpoints as plain `Request → Response` functions, so they are tested without
+ * Next; the files under app/api only pass the runtime and route parameters in.
+ */
+
+/**
+ * `POST /api/rooms/<room>/announce` with `Authorization: Bearer <ADMIN_TOKEN>` and
+ * `{"message": "..."}`: stores the message as the system user and sends it to the room.
+ * 404 while no admin token is configured, so the route does not even appear to exist.
+ */
+export async function announce(request: Request, room: string, runtime: ChatRuntime): Promise<Response> {
+  if (runtime.adminToken === null) return problem(404, 'not_found', 'no such route');
+  if (!bearerMatches(request.headers.get('authorization'), runtime.adminToken)) {
+    return problem(401, 'unauthorized', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
+  }
+  if (!isValidRoomName(room)) return problem(404, 'not_found', 'no such room name');
+  const body = await readJson(request);
+  if (body === undefined) return problem(400, 'bad_json', 'the body must be JSON');
+  const parsed = validateClientFrame(typeof body === 'object' && body !== null ? { message: (body as { message?: unknown }).message } : body);
+  if (!parsed.ok) return problem(400, parsed.error.code, parsed.error.detail);
+  if (parsed.frame.type !== 'chat.message') return problem(400, 'invalid_message', 'message must be a string');
+  try {
+    const { frame } = await runtime.service.post(room, SYSTEM_USER, parsed.frame.message);
+    return Response.json(frame, { status: 201 });
+  } catch {
+    return problem(503, 'unavailable', 'the message could not be stored; try again');
+  }
+}
+
+/** `GET /api/session`: who this browser is. */
+export function currentSession(request: Request, runtime: ChatRuntime): Response {
+  const user = runtime.sessions.read(sessionCookie(request, runtime));
+  if (!user) return problem(401, 'no_session', 'no valid session cookie; load a page first');
+  return Response.json({ user_id: user.id, user: user.name });
+}
+
+/**
+ * `POST /api/session` with `{"name": "..."}`: sets the display name, keeping the user id. Only
+ * pages of an allowed origin may do it (the Origin header is checked, as for sockets).
+ */
+export async function renameSession(request: Request, runtime: ChatRuntime): Promise<Response> {
+  if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
+    return problem(403, 'forbidden_origin', 'this origin may not change the session');
+  }
+  const user = runtime.sessions.read(sessionCookie(request, runtime));
+  if (!user) return problem(401, 'no_session', 'no valid session cookie; load a page first');
+  const body = await readJson(request);
+  if (body === undefined) return problem(400, 'bad_json', 'the body must be JSON');
+  const name = normaliseDisplayName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
+  if (!name.ok) return problem(400, 'invalid_name', name.error);
+  const renamed = { id: user.id, name: name.name };
+  return Response.json(
+    { user_id: renamed.id, user: renamed.name },
+    { headers: { 'set-cookie': runtime.sessions.setCookieHeader(renamed) } },
+  );
+}
+
+function sessionCookie(request: Request, runtime: ChatRuntime): string | undefined {
+  const header = request.headers.get('cookie');
+  return header ? parseCookie(header)[runtime.sessions.cookieName] : undefined;
+}
+
+function bearerMatches(header: string | null, token: string): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!.trim());
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  try {
+    return (await request.json()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function problem(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {
+  return Response.json({ error: code, detail }, { status, headers });
+}

@@ -1,0 +1,256 @@
+/**
+ * Wire protocol v1 of the chat: the frames both sides exchange and their validation. This module
+ * runs in the browser as well as on the server, so it imports nothing from Node.
+ * See docs/protocol.md for the prose version.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_ROOM = 'lobby';
+export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Longest chat message, in Unicode code points (so one Chinese character counts as one). */
+export const MAX_MESSAGE_CHARS = 2000;
+export const HISTORY_PAGE_SIZE = 50;
+export const MAX_HISTORY_PAGE_SIZE = 100;
+/** A client-chosen idempotency key: a UUID or anything of the same alphabet. */
+export const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
+
+// ---- client → server ----
+
+export type ClientFrame =
+  | { readonly type: 'chat.message'; readonly message: string; readonly clientId?: string }
+  | { readonly type: 'typing' }
+  | { readonly type: 'history'; readonly before?: string; readonly limit: number }
+  | { readonly type: 'ping' };
+
+// ---- server → client (wire shapes, hence snake_case) ----
+
+export type Limits = {
+  readonly max_message_chars: number;
+  readonly max_frame_bytes: number;
+  readonly history_page_size: number;
+  /** `null` when the server runs without a rate limit. */
+  readonly rate: { readonly messages: number; readonly per_ms: number; readonly burst: number } | null;
+};
+
+export type WelcomeFrame = {
+  readonly type: 'welcome';
+  readonly protocol: typeof PROTOCOL_VERSION;
+  readonly room: string;
+  readonly user_id: string;
+  readonly user: string;
+  readonly limits: Limits;
+};
+
+export type ChatMessageFrame = {
+  readonly type: 'chat.message';
+  /** A positive decimal integer, increasing within the room: compare as integers. */
+  readonly id: string;
+  readonly room: string;
+  readonly user_id: string;
+  readonly user: string;
+  readonly message: string;
+  /** Milliseconds since the epoch. */
+  readonly ts: number;
+  readonly client_id?: string;
+};
+
+export type HistoryFrame = {
+  readonly type: 'history';
+  /** Oldest first. */
+  readonly messages: readonly ChatMessageFrame[];
+  readonly has_more: boolean;
+  readonly reset?: true;
+};
+
+export type PresenceUser = { readonly user_id: string; readonly user: string };
+export type PresenceFrame = { readonly type: 'presence'; readonly users: readonly PresenceUser[] };
+export type TypingFrame = { readonly type: 'typing'; readonly user_id: string; readonly user: string };
+export type PongFrame = { readonly type: 'pong' };
+
+export const ERROR_CODES = {
+  bad_json: 'permanent',
+  invalid_message: 'permanent',
+  unknown_type: 'permanent',
+  too_long: 'permanent',
+  rate_limited: 'transient',
+  unavailable: 'transient',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export type ErrorFrame = {
+  readonly type: 'error';
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly client_id?: string;
+};
+
+export type ServerFrame =
+  | WelcomeFrame
+  | ChatMessageFrame
+  | HistoryFrame
+  | PresenceFrame
+  | TypingFrame
+  | PongFrame
+  | ErrorFrame;
+
+/** Permanent errors mean "do not send this again"; transient ones "retry later". */
+export function isPermanentError(code: ErrorCode): boolean {
+  return ERROR_CODES[code] === 'permanent';
+}
+
+export function isValidRoomName(room: string): boolean {
+  return ROOM_NAME.test(room);
+}
+
+/** Length in Unicode code points, stopping early once past `limit`. */
+export function codePointLength(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let count = 0;
+  for (let index = 0; index < text.length && count <= limit; index++) {
+    const unit = text.charCodeAt(index);
+    // A high surrogate followed by a low one is a single code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) index++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/** Compares two message ids numerically (they may exceed 2^53, so not through Number). */
+export function compareMessageIds(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function isMessageId(value: unknown): value is string {
+  return typeof value === 'string' && MESSAGE_ID.test(value);
+}
+
+export type ParseResult = { readonly ok: true; readonly frame: ClientFrame } | { readonly ok: false; readonly error: ErrorFrame };
+
+/** Parses and validates one text frame from a client. */
+export function parseClientFrame(text: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return failure('bad_json', 'frames must be JSON text');
+  }
+  return validateClientFrame(value);
+}
+
+/**
+ * Validates a parsed client frame. Unknown fields are ignored (a client cannot set `user` or
+ * `user_id`: they come from the session); a `client_id` is echoed in the error when it is valid.
+ */
+export function validateClientFrame(value: unknown): ParseResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return failure('invalid_message', 'a frame must be a JSON object');
+  }
+  const fields = value as Record<string, unknown>;
+  const type = Object.hasOwn(fields, 'type') ? fields.type : undefined;
+  const clientId = readClientId(fields);
+  if (clientId === null) return failure('invalid_message', 'client_id must match [A-Za-z0-9_.:-]{1,100}');
+
+  switch (type) {
+    case undefined:
+    case 'chat.message': {
+      const message = Object.hasOwn(fields, 'message') ? fields.message : undefined;
+      if (typeof message !== 'string') {
+        return failure('invalid_message', 'message must be a string', clientId);
+      }
+      if (message.trim() === '') return failure('invalid_message', 'message is empty', clientId);
+      if (codePointLength(message, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
+        return failure('too_long', `message is longer than ${MAX_MESSAGE_CHARS} characters`, clientId);
+      }
+      return { ok: true, frame: clientId === undefined ? { type: 'chat.message', message } : { type: 'chat.message', message, clientId } };
+    }
+    case 'typing':
+      return { ok: true, frame: { type: 'typing' } };
+    case 'ping':
+      return { ok: true, frame: { type: 'ping' } };
+    case 'history': {
+      const before = Object.hasOwn(fields, 'before') ? fields.before : undefined;
+      const limit = Object.hasOwn(fields, 'limit') ? fields.limit : HISTORY_PAGE_SIZE;
+      if (before !== undefined && !isMessageId(before)) {
+        return failure('invalid_message', 'before must be a message id (a positive integer as a string)');
+      }
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE_SIZE) {
+        return failure('invalid_message', `limit must be an integer from 1 to ${MAX_HISTORY_PAGE_SIZE}`);
+      }
+      return { ok: true, frame: before === undefined ? { type: 'history', limit } : { type: 'history', before, limit } };
+    }
+    default:
+      return failure(
+        'unknown_type',
+        typeof type === 'string'
+          ? `unknown frame type ${JSON.stringify(type.slice(0, 50))}; expected chat.message, typing, history or ping`
+          : 'type must be a string',
+        clientId,
+      );
+  }
+}
+
+/** The `client_id` of a frame: `undefined` when absent, `null` when present but malformed. */
+function readClientId(fields: Record<string, unknown>): string | undefined | null {
+  if (!Object.hasOwn(fields, 'client_id')) return undefined;
+  const value = fields.client_id;
+  return typeof value === 'string' && CLIENT_ID.test(value) ? value : null;
+}
+
+function failure(code: ErrorCode, detail: string, clientId?: string): ParseResult {
+  return { ok: false, error: errorFrame(code, detail, clientId) };
+}
+
+export function errorFrame(code: ErrorCode, detail: string, clientId?: string): ErrorFrame {
+  return clientId === undefined ? { type: 'error', code, detail } : { type: 'error', code, detail, client_id: clientId };
+}
+
+/**
+ * Reads a frame from the server, checking only what a client relies on (its `type`, and for chat
+ * messages the fields it renders). Returns `null` for anything else, which a client ignores.
+ */
+export function parseServerFrame(text: string): ServerFrame | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const frame = value as { type?: unknown };
+  switch (frame.type) {
+    case 'chat.message':
+      return isChatMessageFrame(frame) ? frame : null;
+    case 'history': {
+      const history = frame as { messages?: unknown; has_more?: unknown };
+      return Array.isArray(history.messages) && history.messages.every(isChatMessageFrame) && typeof history.has_more === 'boolean'
+        ? (history as HistoryFrame)
+        : null;
+    }
+    case 'welcome':
+    case 'presence':
+    case 'typing':
+    case 'pong':
+    case 'error':
+      return frame as ServerFrame;
+    default:
+      return null;
+  }
+}
+
+function isChatMessageFrame(value: unknown): value is ChatMessageFrame {
+  if (typeof value !== 'object' || value === null) return false;
+  const frame = value as Record<string, unknown>;
+  return (
+    frame.type === 'chat.message' &&
+    isMessageId(frame.id) &&
+    typeof frame.room === 'string' &&
+    typeof frame.user_id === 'string' &&
+    typeof frame.user === 'string' &&
+    typeof frame.message === 'string' &&
+    typeof frame.ts === 'number'
+  );
+}

@@ -1,0 +1,54 @@
+import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+
+/** Keeps messages in this process only: for tests, and until a durable store is configured. */
+export class MemoryMessageStore implements MessageStore {
+  readonly #rooms = new Map<string, StoredMessage[]>();
+  readonly #byClientId = new Map<string, StoredMessage>();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  async append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
+    const key = input.clientId === undefined ? null : JSON.stringify([input.room, input.userId, input.clientId]);
+    const earlier = key === null ? undefined : this.#byClientId.get(key);
+    if (earlier) return { message: earlier, created: false };
+    let room = this.#rooms.get(input.room);
+    if (!room) {
+      room = [];
+      this.#rooms.set(input.room, room);
+    }
+    const message: StoredMessage = {
+      id: String(room.length + 1),
+      room: input.room,
+      userId: input.userId,
+      user: input.user,
+      text: input.text,
+      ts: this.#now(),
+      ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+    };
+    room.push(message);
+    if (key !== null) this.#byClientId.set(key, message);
+    return { message, created: true };
+  }
+
+  async latest(room: string, limit: number): Promise<MessagePage> {
+    const messages = this.#rooms.get(room) ?? [];
+    return page(messages, messages.length, limit);
+  }
+
+  async before(room: string, id: string, limit: number): Promise<MessagePage> {
+    const messages = this.#rooms.get(room) ?? [];
+    // Ids are 1, 2, 3... in this store, so message n sits at index n - 1.
+    const end = Math.min(Math.max(Number(id) - 1, 0), messages.length);
+    return page(messages, end, limit);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function page(messages: readonly StoredMessage[], end: number, limit: number): MessagePage {
+  const start = Math.max(0, end - limit);
+  return { messages: messages.slice(start, end), hasMore: start > 0 };
+}

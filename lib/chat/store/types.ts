@@ -1,0 +1,39 @@
+/** A message as the store keeps it. */
+export interface StoredMessage {
+  /** A positive decimal integer, increasing within the room. */
+  readonly id: string;
+  readonly room: string;
+  readonly userId: string;
+  readonly user: string;
+  readonly text: string;
+  /** Milliseconds since the epoch, set by the store. */
+  readonly ts: number;
+  readonly clientId?: string;
+}
+
+export interface NewMessage {
+  readonly room: string;
+  readonly userId: string;
+  readonly user: string;
+  readonly text: string;
+  /** Idempotency key: a second append with the same (room, userId, clientId) stores nothing. */
+  readonly clientId?: string;
+}
+
+/** Oldest first. */
+export interface MessagePage {
+  readonly messages: readonly StoredMessage[];
+  /** Whether older messages exist before the first one. */
+  readonly hasMore: boolean;
+}
+
+/** Keeps every acknowledged message. A message is acknowledged only once `append` resolves. */
+export interface MessageStore {
+  /** Stores a message, or finds the one stored earlier under the same idempotency key. */
+  append(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }>;
+  /** The newest `limit` messages of a room. */
+  latest(room: string, limit: number): Promise<MessagePage>;
+  /** The `limit` messages just before `id`. */
+  before(room: string, id: string, limit: number): Promise<MessagePage>;
+  close(): Promise<void>;
+}
