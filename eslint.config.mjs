@@ -34,7 +34,7 @@ const config = [
     },
   },
   ...layerRules,
-  { ignores: ['.next/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'data/**', 'test-results/**', 'playwright-report/**'] },
+  { ignores: ['.next/**', '.next-e2e-dev/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'data/**', 'test-results/**', 'playwright-report/**'] },
 ];
 
 export default config;

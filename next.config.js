@@ -3,6 +3,9 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
+  // End-to-end tests run a development server in a folder of its own, so they never compete
+  // with a developer's `npm run dev` for the lock on .next/dev.
+  distDir: process.env.NEXT_DIST_DIR || '.next',
   poweredByHeader: false,
   // Route handlers reach the live channel layer through lib/chat's runtime accessor; the socket
   // library itself only runs in server.ts, so Next never needs to bundle it.

@@ -30,8 +30,11 @@ export class ConfigError extends Error {
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
 
+/** The process environment, or any map of variable names to values (tests). */
+export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
 /** Reads and checks every setting; throws `ConfigError` on the first bad one. */
-export function loadConfig(env: NodeJS.ProcessEnv, projectRoot: string): ServerConfig {
+export function loadConfig(env: EnvironmentVariables, projectRoot: string): ServerConfig {
   const port = integer(env, 'PORT', 3000, 0, 65_535);
   const publicUrl = optional(env, 'PUBLIC_URL');
   if (publicUrl !== null && !/^https?:\/\/[^/]+/i.test(publicUrl)) {
@@ -110,7 +113,7 @@ export async function resolveSessionSecret(config: ServerConfig): Promise<string
   return (await readFile(file, 'utf8')).trim();
 }
 
-function allowedOrigins(env: NodeJS.ProcessEnv, port: number, publicUrl: string | null): AllowedOrigins {
+function allowedOrigins(env: EnvironmentVariables, port: number, publicUrl: string | null): AllowedOrigins {
   const list = optional(env, 'ALLOWED_ORIGINS');
   try {
     if (list === null) return AllowedOrigins.localDefaults(port, publicUrl ?? undefined);
@@ -124,12 +127,12 @@ function allowedOrigins(env: NodeJS.ProcessEnv, port: number, publicUrl: string 
   }
 }
 
-function optional(env: NodeJS.ProcessEnv, name: string): string | null {
+function optional(env: EnvironmentVariables, name: string): string | null {
   const value = env[name]?.trim();
   return value ? value : null;
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+function integer(env: EnvironmentVariables, name: string, fallback: number, min: number, max: number): number {
   const value = optional(env, name);
   if (value === null) return fallback;
   const number = Number(value);
@@ -139,7 +142,7 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return number;
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+function flag(env: EnvironmentVariables, name: string): boolean {
   const value = (optional(env, name) ?? 'off').toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;

@@ -1,0 +1,138 @@
+/**
+ * The production server as users run it (`npm run build && npm start`): one node process serving
+ * Next.js and the chat sockets, tried with raw `ws` clients.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_TOKEN, type AppServer, startAppServer } from './support/app-server';
+import { handshakeStatus, TestSocket } from './support/ws-client';
+
+describe('production server', () => {
+  let server: AppServer;
+  before(async () => {
+    server = await startAppServer({ mode: 'production' });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  const open = (room: string, headers: Record<string, string> = {}) =>
+    TestSocket.open(`${server.ws}/ws/chat/${room}`, { origin: server.origin, ...headers });
+
+  it('serves the pages over HTTP and gives a new visitor a session cookie', async () => {
+    const response = await fetch(`${server.http}/`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(response.headers.get('set-cookie') ?? '', /^session=[^;]+;.*HttpOnly; SameSite=Lax/);
+    assert.match(await response.text(), /Channels Chat/);
+  });
+
+  it('runs as one node process', async () => {
+    const pid = server.process.pid;
+    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+    assert.equal(children.trim(), '');
+  });
+
+  it('sends {"message":"hi"} to every client of the room with user and user_id, and to no other room', async () => {
+    const a = await open('room-a/');
+    const b = await open('room-a/');
+    const other = await open('room-b/');
+    await Promise.all([a, b, other].map((socket) => socket.find((frame) => frame.type === 'history')));
+    a.send({ message: 'hi' });
+    for (const socket of [a, b]) {
+      const frame = await socket.find((f) => f.type === 'chat.message');
+      assert.equal(frame.message, 'hi');
+      assert.equal(typeof frame.user, 'string');
+      assert.match(String(frame.user_id), /^u_/);
+    }
+    other.send({ type: 'ping' });
+    await other.find((frame) => frame.type === 'pong');
+    assert.equal(other.frames.some((frame) => frame.type === 'chat.message'), false);
+    for (const socket of [a, b, other]) socket.close();
+  });
+
+  it('answers "not json" with an error frame and keeps the socket open', async () => {
+    const socket = await open('');
+    socket.send('not json');
+    assert.equal((await socket.find((frame) => frame.type === 'error')).code, 'bad_json');
+    socket.send({ message: '还在' });
+    assert.equal((await socket.find((frame) => frame.type === 'chat.message')).message, '还在');
+    socket.close();
+  });
+
+  it('refuses a foreign, missing or null Origin with 403', async () => {
+    const url = `${server.ws}/ws/chat/lobby/`;
+    assert.equal(await handshakeStatus(url, { origin: 'http://evil.example' }), 403);
+    assert.equal(await handshakeStatus(url), 403);
+    assert.equal(await handshakeStatus(url, { origin: 'null' }), 403);
+    assert.equal(await handshakeStatus(url, { origin: server.origin }), 101);
+  });
+
+  it('refuses an unknown path and a bad room name with 404', async () => {
+    const headers = { origin: server.origin };
+    assert.equal(await handshakeStatus(`${server.ws}/ws/nothing/`, headers), 404);
+    assert.equal(await handshakeStatus(`${server.ws}/elsewhere`, headers), 404);
+    assert.equal(await handshakeStatus(`${server.ws}/ws/chat/bad%20room/`, headers), 404);
+  });
+
+  it('delivers POST /api/rooms/lobby/announce with the token to connected clients', async () => {
+    const socket = await open('lobby/');
+    await socket.find((frame) => frame.type === 'history');
+    const url = `${server.http}/api/rooms/lobby/announce`;
+    const refused = await fetch(url, { method: 'POST', body: JSON.stringify({ message: 'x' }) });
+    assert.equal(refused.status, 401);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: '系统维护 at 22:00' }),
+    });
+    assert.equal(response.status, 201);
+    const frame = await socket.find((f) => f.type === 'chat.message' && f.user_id === 'system');
+    assert.equal(frame.message, '系统维护 at 22:00');
+    socket.close();
+  });
+
+  it('knows a browser by its session cookie, on pages and sockets, and after a rename', async () => {
+    const page = await fetch(`${server.http}/`);
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const me = (await (await fetch(`${server.http}/api/session`, { headers: { cookie } })).json()) as { user_id: string; user: string };
+    const socket = await open('lobby/', { cookie });
+    const welcome = await socket.find((frame) => frame.type === 'welcome');
+    assert.deepEqual([welcome.user_id, welcome.user], [me.user_id, me.user]);
+    socket.close();
+
+    const renamed = await fetch(`${server.http}/api/session`, {
+      method: 'POST',
+      headers: { cookie, origin: server.origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '小红' }),
+    });
+    assert.equal(renamed.status, 200);
+    const newCookie = (renamed.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const again = await open('lobby/', { cookie: newCookie });
+    const welcomeAgain = await again.find((frame) => frame.type === 'welcome');
+    assert.deepEqual([welcomeAgain.user_id, welcomeAgain.user], [me.user_id, '小红']);
+    again.close();
+  });
+});
+
+describe('production server lifecycle', () => {
+  it('closes every socket with 1001 on SIGTERM and exits 0', async () => {
+    const server = await startAppServer({ mode: 'production' });
+    const sockets = await Promise.all(
+      ['lobby/', 'other/'].map((room) => TestSocket.open(`${server.ws}/ws/chat/${room}`, { origin: server.origin })),
+    );
+    const codes = Promise.all(sockets.map((socket) => socket.closed));
+    assert.equal(await server.stop('SIGTERM'), 0);
+    assert.deepEqual(await codes, [1001, 1001]);
+    assert.match(server.output(), /"msg":"stopped"/);
+  });
+
+  it('refuses to start on a bad setting, with one line saying which', async () => {
+    await assert.rejects(startAppServer({ mode: 'production', env: { RATE_LIMIT: 'lots' } }), (error: Error) => {
+      assert.match(error.message, /exited with 1 before listening/);
+      assert.match(error.message, /configuration error: RATE_LIMIT must look like 20\/10s/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WebsocketConsumer } from '../consumer';
+import { route, urlRouter } from '../routing';
+import { WebsocketCommunicator } from '../testing';
+import { AllowedOrigins, originValidator } from './origin';
+
+class Open extends WebsocketConsumer {}
+
+async function status(allowed: AllowedOrigins, headers: Record<string, string>): Promise<number> {
+  const app = originValidator(urlRouter([route('/ws/', Open)]), allowed);
+  const outcome = await new WebsocketCommunicator(app, '/ws/', { headers }).connect();
+  return outcome.accepted ? 101 : outcome.status;
+}
+
+describe('originValidator', () => {
+  const local = AllowedOrigins.localDefaults(3000, 'https://chat.example.com');
+
+  it('lets in this machine on the configured port, by name and by address, and the public URL', async () => {
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000', 'https://chat.example.com', 'HTTPS://CHAT.example.com:443']) {
+      assert.equal(await status(local, { origin }), 101, origin);
+    }
+  });
+
+  it('refuses a missing, null or foreign Origin with 403 before the handshake', async () => {
+    assert.equal(await status(local, {}), 403);
+    assert.equal(await status(local, { origin: 'null' }), 403);
+    assert.equal(await status(local, { origin: 'http://evil.example' }), 403);
+    assert.equal(await status(local, { origin: 'not a url' }), 403);
+  });
+
+  it('refuses look-alikes: another port, scheme or a host that only starts the same', async () => {
+    for (const origin of ['http://localhost:3001', 'https://localhost:3000', 'http://localhost:3000.evil.example', 'https://chat.example.com.evil.example', 'http://chat.example.com']) {
+      assert.equal(await status(local, { origin }), 403, origin);
+    }
+  });
+
+  it('ignores the Host header, so DNS rebinding does not get in', async () => {
+    assert.equal(await status(local, { origin: 'http://rebind.example:3000', host: 'rebind.example:3000' }), 403);
+  });
+
+  it('lets everything in, a missing Origin too, under *', async () => {
+    const any = new AllowedOrigins(['*']);
+    assert.equal(await status(any, {}), 101);
+    assert.equal(await status(any, { origin: 'http://anything.example' }), 101);
+  });
+
+  it('rejects a configured entry that is not an origin, naming it', () => {
+    assert.throws(() => new AllowedOrigins(['localhost:3000']), /not an origin: "localhost:3000"/);
+    assert.throws(() => new AllowedOrigins(['file:///tmp']), /not an origin/);
+  });
+});

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { CloseCode } from './close-codes';
+import { WebsocketConsumer } from './consumer';
+import { InMemoryChannelLayer } from './layers/in-memory';
+import { silentLogger } from './logger';
+import { route, urlRouter } from './routing';
+import { SocketServer, type SocketServerOptions } from './ws-transport';
+
+const disconnected = new EventEmitter();
+
+class Echo extends WebsocketConsumer {
+  override receive(text: string): void {
+    // Far more than the kernel's socket buffers hold, so a reader that stops falls behind.
+    if (text === 'flood') for (let n = 0; n < 400; n++) this.send('x'.repeat(100_000));
+    else this.send(text);
+  }
+  override disconnect(code: number): void {
+    disconnected.emit('code', code);
+  }
+}
+
+class NeverAccepts extends WebsocketConsumer {
+  override connect(): Promise<void> {
+    return new Promise(() => {});
+  }
+}
+
+const servers: Array<{ server: Server; sockets: SocketServer }> = [];
+const clients: WebSocket[] = [];
+after(async () => {
+  for (const client of clients) client.terminate();
+  await Promise.all(servers.map(({ sockets }) => sockets.shutdown()));
+  for (const { server } of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+async function start(options: Partial<SocketServerOptions> = {}): Promise<{ url: string; sockets: SocketServer }> {
+  const sockets = new SocketServer({
+    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts)]),
+    layer: new InMemoryChannelLayer(),
+    logger: silentLogger,
+    ...options,
+  });
+  const server = createServer();
+  server.on('upgrade', (req, socket, head: Buffer) => sockets.handleUpgrade(req, socket, head));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  servers.push({ server, sockets });
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+}
+
+/** Resolves with the HTTP status of a refused handshake, or 101 when it opens. */
+function handshake(url: string, options: WebSocket.ClientOptions = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('error', reject);
+  });
+}
+
+async function connected(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, options);
+  clients.push(ws);
+  await once(ws, 'open');
+  return ws;
+}
+
+async function closeCode(ws: WebSocket): Promise<number> {
+  const [code] = (await once(ws, 'close')) as [number];
+  return code;
+}
+
+describe('SocketServer', () => {
+  it('runs the application on an upgrade and carries text both ways', async () => {
+    const { url } = await start();
+    const ws = await connected(`${url}/ws/echo/`);
+    ws.send('你好');
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    assert.equal(data.toString(), '你好');
+    ws.close();
+    assert.equal(await closeCode(ws), 1005);
+  });
+
+  it('answers 404 for a path no route matches', async () => {
+    const { url } = await start();
+    assert.equal(await handshake(`${url}/ws/missing/`), 404);
+  });
+
+  it('answers 400 to a request that is not a WebSocket upgrade', async () => {
+    const { url } = await start();
+    const status = await new Promise<number>((resolve) => {
+      const req = request(`${url.replace('ws:', 'http:')}/ws/echo/`, { headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.end();
+    });
+    assert.equal(status, 400);
+  });
+
+  it('answers 429 past the per-address limit, and lets in again once one leaves', async () => {
+    const { url } = await start({ maxConnectionsPerAddress: 2 });
+    const first = await connected(`${url}/ws/echo/`);
+    await connected(`${url}/ws/echo/`);
+    assert.equal(await handshake(`${url}/ws/echo/`), 429);
+    // The server counts the socket gone when its close completes: wait for the disconnect hook.
+    const gone = once(disconnected, 'code');
+    first.close();
+    await gone;
+    assert.equal(await handshake(`${url}/ws/echo/`), 101);
+  });
+
+  it('counts the forwarded client address under trustProxy', async () => {
+    const { url } = await start({ maxConnectionsPerAddress: 1, trustProxy: true });
+    await connected(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '203.0.113.1' } });
+    assert.equal(await handshake(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '203.0.113.2' } }), 101);
+    assert.equal(await handshake(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '198.51.100.9, 203.0.113.1' } }), 429);
+  });
+
+  it('closes with 1009 on a frame over the payload limit', async () => {
+    const { url } = await start({ maxPayloadBytes: 1024 });
+    const ws = await connected(`${url}/ws/echo/`);
+    ws.send('x'.repeat(1025));
+    assert.equal(await closeCode(ws), CloseCode.MessageTooBig);
+  });
+
+  it('closes with 1007 on text that is not UTF-8', async () => {
+    const { url } = await start();
+    const ws = await connected(`${url}/ws/echo/`);
+    ws.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false });
+    assert.equal(await closeCode(ws), CloseCode.InvalidPayload);
+  });
+
+  it('closes with 1003 on a binary frame', async () => {
+    const { url } = await start();
+    const ws = await connected(`${url}/ws/echo/`);
+    ws.send(Buffer.from([1, 2, 3]));
+    assert.equal(await closeCode(ws), CloseCode.UnsupportedData);
+  });
+
+  it('terminates a peer that stops answering pings', async () => {
+    const { url } = await start({ pingIntervalMs: 20 });
+    const ws = await connected(`${url}/ws/echo/`, { autoPong: false });
+    assert.equal(await closeCode(ws), CloseCode.Abnormal);
+  });
+
+  it('keeps a peer that answers pings', async () => {
+    const { url } = await start({ pingIntervalMs: 10 });
+    const ws = await connected(`${url}/ws/echo/`);
+    let pings = 0;
+    while (pings < 5) {
+      await once(ws, 'ping');
+      pings++;
+    }
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    ws.close();
+  });
+
+  it('destroys a socket whose handshake is not completed in time', async () => {
+    const { url, sockets } = await start({ handshakeTimeoutMs: 30 });
+    const ws = new WebSocket(`${url}/ws/stuck/`);
+    clients.push(ws);
+    const [error] = (await once(ws, 'error')) as [Error];
+    assert.match(error.message, /socket hang up|ECONNRESET/);
+    assert.equal(sockets.connectionCount, 0);
+  });
+
+  it('drops a client that stops reading (close 1013, then cut off), while others keep receiving', async () => {
+    const { url, sockets } = await start({ maxBufferedBytes: 64 * 1024, closeTimeoutMs: 50 });
+    const stalled = await connected(`${url}/ws/echo/`);
+    const reader = await connected(`${url}/ws/echo/`);
+    const gone = once(disconnected, 'code');
+    (stalled as unknown as { _socket: { pause(): void } })._socket.pause();
+    stalled.send('flood');
+    // Closed with 1013; the stalled peer never reads the close frame, so it is dropped after the close timeout.
+    assert.deepEqual(await gone, [CloseCode.Abnormal]);
+    reader.send('still served');
+    const [data] = (await once(reader, 'message')) as [Buffer];
+    assert.equal(data.toString(), 'still served');
+    assert.equal(sockets.connectionCount, 1);
+  });
+
+  it('closes every socket with 1001 on shutdown and refuses new ones with 503', async () => {
+    const { url, sockets } = await start();
+    const clients = await Promise.all([connected(`${url}/ws/echo/`), connected(`${url}/ws/echo/`)]);
+    const codes = clients.map(closeCode);
+    await sockets.shutdown();
+    assert.deepEqual(await Promise.all(codes), [CloseCode.GoingAway, CloseCode.GoingAway]);
+    assert.equal(await handshake(`${url}/ws/echo/`), 503);
+  });
+});

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, type EnvironmentVariables, loadConfig, rateLimit, resolveSessionSecret } from './config';
+
+const ROOT = '/srv/app';
+
+describe('loadConfig', () => {
+  it('runs on the embedded defaults with an empty environment', () => {
+    const config = loadConfig({}, ROOT);
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.dev, true);
+    assert.deepEqual(config.rateLimit, { rate: 20, perMs: 10_000, burst: 10 });
+    assert.equal(config.maxConnectionsPerIp, 50);
+    assert.equal(config.trustProxy, false);
+    assert.equal(config.adminToken, null);
+    assert.equal(config.sessionSecret, null);
+    assert.equal(config.dataDir, '/srv/app/data');
+    assert.deepEqual(config.allowedOrigins.toJSON(), ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        NODE_ENV: 'production',
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        PUBLIC_URL: 'https://chat.example.com',
+        RATE_LIMIT: 'off',
+        MAX_CONNECTIONS_PER_IP: '5',
+        TRUST_PROXY: 'on',
+        SESSION_SECRET: 's'.repeat(32),
+        ADMIN_TOKEN: 't'.repeat(16),
+        LOG_LEVEL: 'warn',
+        DATA_DIR: '/var/lib/chat',
+      },
+      ROOT,
+    );
+    assert.equal(config.dev, false);
+    assert.equal(config.port, 8080);
+    assert.equal(config.rateLimit, null);
+    assert.equal(config.trustProxy, true);
+    assert.equal(config.secureCookies, true);
+    assert.equal(config.dataDir, '/var/lib/chat');
+    assert.ok(config.allowedOrigins.allows('https://chat.example.com'));
+    assert.ok(config.allowedOrigins.allows('http://localhost:8080'));
+  });
+
+  it('replaces the default origins with ALLOWED_ORIGINS, keeping PUBLIC_URL', () => {
+    const config = loadConfig({ ALLOWED_ORIGINS: 'https://a.example, https://b.example', PUBLIC_URL: 'https://c.example' }, ROOT);
+    assert.deepEqual(config.allowedOrigins.toJSON(), ['https://a.example', 'https://b.example', 'https://c.example']);
+  });
+
+  it('fails with one clear line on each bad setting', () => {
+    const cases: Array<[EnvironmentVariables, RegExp]> = [
+      [{ PORT: 'eighty' }, /^PORT must be a whole number from 0 to 65535, got "eighty"$/],
+      [{ PORT: '70000' }, /^PORT must be/],
+      [{ RATE_LIMIT: 'fast' }, /^RATE_LIMIT must look like 20\/10s/],
+      [{ RATE_LIMIT: '0/10s' }, /^RATE_LIMIT must look like/],
+      [{ MAX_CONNECTIONS_PER_IP: '0' }, /^MAX_CONNECTIONS_PER_IP must be/],
+      [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY must be on or off/],
+      [{ SESSION_SECRET: 'short' }, /^SESSION_SECRET must be at least 32 characters/],
+      [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN must be at least 16 characters/],
+      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of debug, info, warn, error, silent/],
+      [{ PUBLIC_URL: 'chat.example.com' }, /^PUBLIC_URL must be an http/],
+      [{ ALLOWED_ORIGINS: 'localhost:3000' }, /^ALLOWED_ORIGINS: not an origin: "localhost:3000"/],
+      [{ DATABASE_URL: 'postgres://x' }, /^DATABASE_URL is not supported by this version yet/],
+      [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported by this version yet/],
+    ];
+    for (const [env, message] of cases) {
+      assert.throws(() => loadConfig(env, ROOT), (error: unknown) => {
+        assert.ok(error instanceof ConfigError, `${JSON.stringify(env)} threw ${String(error)}`);
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /\n/);
+        return true;
+      });
+    }
+  });
+});
+
+describe('rateLimit', () => {
+  it('reads messages per window in ms, s or m, with a burst of half', () => {
+    assert.deepEqual(rateLimit('20/10s'), { rate: 20, perMs: 10_000, burst: 10 });
+    assert.deepEqual(rateLimit('5/1m'), { rate: 5, perMs: 60_000, burst: 3 });
+    assert.deepEqual(rateLimit('1/500ms'), { rate: 1, perMs: 500, burst: 1 });
+    assert.equal(rateLimit('OFF'), null);
+  });
+});
+
+describe('resolveSessionSecret', () => {
+  it('generates a secret once, readable by its owner only, and reuses it', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-config-'));
+    try {
+      const config = { ...loadConfig({}, ROOT), dataDir: path.join(dataDir, 'nested') };
+      const first = await resolveSessionSecret(config);
+      assert.ok(first.length >= 32);
+      assert.equal(await resolveSessionSecret(config), first);
+      assert.equal((await stat(path.join(config.dataDir, 'session-secret'))).mode & 0o777, 0o600);
+      assert.equal((await readFile(path.join(config.dataDir, 'session-secret'), 'utf8')).trim(), first);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('prefers SESSION_SECRET and refuses a stored secret that is too short', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-config-'));
+    try {
+      const configured = { ...loadConfig({ SESSION_SECRET: 'x'.repeat(40) }, ROOT), dataDir };
+      assert.equal(await resolveSessionSecret(configured), 'x'.repeat(40));
+      await writeFile(path.join(dataDir, 'session-secret'), 'short\n');
+      await assert.rejects(resolveSessionSecret({ ...loadConfig({}, ROOT), dataDir }), ConfigError);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

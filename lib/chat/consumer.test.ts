@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AllowedOrigins, CloseCode, InMemoryChannelLayer, SessionCookies, silentLogger, type RateLimit } from '../channels';
+import { WebsocketCommunicator } from '../channels/testing';
+import { ChatService } from './chat-service';
+import type { ChatMessageFrame, ErrorFrame, HistoryFrame, WelcomeFrame } from './protocol';
+import { chatApplication } from './routing';
+import { MemoryMessageStore } from './store/memory';
+import type { MessageStore } from './store/types';
+
+const ORIGIN = 'http://localhost:3000';
+const SECRET = 'chat-consumer-test-secret-0123456789';
+
+interface Options {
+  rateLimit?: RateLimit | null;
+  store?: MessageStore;
+  now?: () => number;
+}
+
+/** A chat with its own layer and store, and a way to open clients on it. */
+function chat(options: Options = {}) {
+  const layer = new InMemoryChannelLayer();
+  const store = options.store ?? new MemoryMessageStore();
+  const sessions = new SessionCookies({ secret: SECRET });
+  const app = chatApplication({
+    service: new ChatService({ store, layer, logger: silentLogger }),
+    sessions,
+    allowedOrigins: AllowedOrigins.localDefaults(3000),
+    rateLimit: options.rateLimit === undefined ? null : options.rateLimit,
+    maxFrameBytes: 65_536,
+    typingIntervalMs: 1_000,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const open = async (path = '/ws/chat/lobby/', user?: { id: string; name: string }) => {
+    const headers: Record<string, string> = { origin: ORIGIN };
+    if (user) headers.cookie = `session=${sessions.sign(user)}`;
+    const client = new WebsocketCommunicator(app, path, { layer, headers });
+    const outcome = await client.connect();
+    assert.deepEqual(outcome, { accepted: true });
+    const welcome = await client.receiveJson<WelcomeFrame>();
+    const history = await client.receiveJson<HistoryFrame>();
+    return { client, welcome, history };
+  };
+  const status = async (path: string, headers: Record<string, string>) => {
+    const outcome = await new WebsocketCommunicator(app, path, { layer, headers }).connect();
+    return outcome.accepted ? 101 : outcome.status;
+  };
+  return { open, status, store };
+}
+
+const ana = { id: 'u_ana', name: 'Ana' };
+const bo = { id: 'u_bo', name: '波' };
+
+describe('ChatConsumer: joining', () => {
+  it('welcomes a session user by id and name, with the limits, then sends the latest history', async () => {
+    const { open } = chat({ rateLimit: { rate: 20, perMs: 10_000, burst: 10 } });
+    const { welcome, history } = await open('/ws/chat/lobby/', ana);
+    assert.deepEqual(welcome, {
+      type: 'welcome',
+      protocol: 1,
+      room: 'lobby',
+      user_id: 'u_ana',
+      user: 'Ana',
+      limits: { max_message_chars: 2000, max_frame_bytes: 65536, history_page_size: 50, rate: { messages: 20, per_ms: 10000, burst: 10 } },
+    });
+    assert.deepEqual(history, { type: 'history', messages: [], has_more: false });
+  });
+
+  it('gives a client without a session cookie a guest identity of its own', async () => {
+    const { open } = chat();
+    const first = await open();
+    const second = await open();
+    assert.match(first.welcome.user_id, /^u_/);
+    assert.notEqual(first.welcome.user_id, second.welcome.user_id);
+    assert.ok(first.welcome.user.length > 0);
+  });
+
+  it('treats /ws/chat/ as the lobby', async () => {
+    const { open } = chat();
+    const bare = await open('/ws/chat/', ana);
+    const named = await open('/ws/chat/lobby/', bo);
+    assert.equal(bare.welcome.room, 'lobby');
+    bare.client.sendJson({ message: 'hi' });
+    assert.equal((await named.client.receiveJson<ChatMessageFrame>()).message, 'hi');
+  });
+
+  it('refuses a bad room name with 404 and a foreign or missing Origin with 403', async () => {
+    const { status } = chat();
+    assert.equal(await status('/ws/chat/bad%20room/', { origin: ORIGIN }), 404);
+    assert.equal(await status('/ws/chat/%E8%81%8A%E5%A4%A9/', { origin: ORIGIN }), 404);
+    assert.equal(await status('/ws/chat/lobby/', { origin: 'http://evil.example' }), 403);
+    assert.equal(await status('/ws/chat/lobby/', {}), 403);
+    assert.equal(await status('/ws/chat/lobby/', { origin: 'null' }), 403);
+  });
+
+  it('sends the latest page of earlier messages on join, oldest first', async () => {
+    const { open } = chat();
+    const early = await open('/ws/chat/lobby/', ana);
+    for (let n = 1; n <= 55; n++) {
+      early.client.sendJson({ message: `m${n}` });
+      await early.client.receiveJson();
+    }
+    const { history } = await open('/ws/chat/lobby/', bo);
+    assert.equal(history.messages.length, 50);
+    assert.equal(history.messages[0]?.message, 'm6');
+    assert.equal(history.messages[49]?.message, 'm55');
+    assert.equal(history.has_more, true);
+  });
+});
+
+describe('ChatConsumer: messages', () => {
+  it("sends {message} to everyone in the room, sender included, under the session's name", async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/room1/', ana);
+    const b = await open('/ws/chat/room1/', bo);
+    const other = await open('/ws/chat/room2/', { id: 'u_cy', name: 'Cy' });
+    a.client.sendJson({ message: '你好, world', user: 'mallory', user_id: 'u_admin' });
+    const expected = { type: 'chat.message', id: '1', room: 'room1', user_id: 'u_ana', user: 'Ana', message: '你好, world' };
+    const [toA, toB] = [await a.client.receiveJson<ChatMessageFrame>(), await b.client.receiveJson<ChatMessageFrame>()];
+    assert.deepEqual({ ...toA, ts: undefined }, { ...expected, ts: undefined });
+    assert.deepEqual(toA, toB);
+    assert.equal(typeof toA.ts, 'number');
+    assert.equal(await other.client.receiveNothing(), true);
+  });
+
+  it('numbers messages with increasing ids within a room', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    const ids: string[] = [];
+    for (const message of ['one', 'two', 'three']) {
+      a.client.sendJson({ type: 'chat.message', message });
+      ids.push((await a.client.receiveJson<ChatMessageFrame>()).id);
+    }
+    assert.deepEqual(ids, ['1', '2', '3']);
+  });
+
+  it('stores and broadcasts a repeated client_id once, and gives the sender the stored message again', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    a.client.sendJson({ type: 'chat.message', message: 'once', client_id: 'c-1' });
+    const first = await a.client.receiveJson<ChatMessageFrame>();
+    assert.equal(first.client_id, 'c-1');
+    assert.deepEqual(await b.client.receiveJson(), first);
+    a.client.sendJson({ type: 'chat.message', message: 'once', client_id: 'c-1' });
+    assert.deepEqual(await a.client.receiveJson(), first);
+    assert.equal(await b.client.receiveNothing(), true);
+  });
+
+  it('answers bad frames with error frames and stays open', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    const cases: Array<[string, string]> = [
+      ['not json', 'bad_json'],
+      ['[1,2]', 'invalid_message'],
+      ['{"message":""}', 'invalid_message'],
+      ['{"type":"nope"}', 'unknown_type'],
+      [JSON.stringify({ message: 'x'.repeat(2001) }), 'too_long'],
+    ];
+    for (const [text, code] of cases) {
+      a.client.sendText(text);
+      const error = await a.client.receiveJson<ErrorFrame>();
+      assert.equal(error.type, 'error');
+      assert.equal(error.code, code, text);
+      assert.ok(error.detail.length > 0);
+    }
+    a.client.sendJson({ message: 'still open' });
+    assert.equal((await a.client.receiveJson<ChatMessageFrame>()).message, 'still open');
+  });
+
+  it('echoes the client_id of a refused message', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    a.client.sendJson({ type: 'chat.message', message: 'x'.repeat(2001), client_id: 'c-9' });
+    assert.deepEqual(await a.client.receiveJson(), {
+      type: 'error',
+      code: 'too_long',
+      detail: 'message is longer than 2000 characters',
+      client_id: 'c-9',
+    });
+  });
+
+  it('answers unavailable, without broadcasting, when the store fails', async () => {
+    const failing = new MemoryMessageStore();
+    failing.append = () => Promise.reject(new Error('disk full'));
+    const { open } = chat({ store: failing });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    a.client.sendJson({ type: 'chat.message', message: 'lost?', client_id: 'c-2' });
+    const error = await a.client.receiveJson<ErrorFrame>();
+    assert.equal(error.code, 'unavailable');
+    assert.equal(error.client_id, 'c-2');
+    assert.equal(await b.client.receiveNothing(), true);
+  });
+
+  it('closes with 1003 on a binary frame', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    a.client.sendBinary(Buffer.from('hi'));
+    assert.equal(await a.client.receiveClose(), CloseCode.UnsupportedData);
+  });
+});
+
+describe('ChatConsumer: other frames', () => {
+  it('answers ping with pong', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    a.client.sendJson({ type: 'ping' });
+    assert.deepEqual(await a.client.receiveJson(), { type: 'pong' });
+  });
+
+  it('tells the others, not the typist, who is typing, at most once a second', async () => {
+    let now = 0;
+    const { open } = chat({ now: () => now });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    a.client.sendJson({ type: 'typing' });
+    assert.deepEqual(await b.client.receiveJson(), { type: 'typing', user_id: 'u_ana', user: 'Ana' });
+    a.client.sendJson({ type: 'typing' });
+    assert.equal(await b.client.receiveNothing(), true);
+    now += 1_000;
+    a.client.sendJson({ type: 'typing' });
+    assert.deepEqual(await b.client.receiveJson(), { type: 'typing', user_id: 'u_ana', user: 'Ana' });
+    assert.equal(await a.client.receiveNothing(), true);
+  });
+
+  it('pages back through history on request', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    for (let n = 1; n <= 5; n++) {
+      a.client.sendJson({ message: `m${n}` });
+      await a.client.receiveJson();
+    }
+    a.client.sendJson({ type: 'history', before: '4', limit: 2 });
+    const page = await a.client.receiveJson<HistoryFrame>();
+    assert.deepEqual(page.messages.map((m) => m.message), ['m2', 'm3']);
+    assert.equal(page.has_more, true);
+    a.client.sendJson({ type: 'history', before: '2', limit: 50 });
+    const first = await a.client.receiveJson<HistoryFrame>();
+    assert.deepEqual(first.messages.map((m) => m.message), ['m1']);
+    assert.equal(first.has_more, false);
+  });
+});
+
+describe('ChatConsumer: rate limit', () => {
+  it('refuses messages past the burst with rate_limited, and takes them again after the refill', async () => {
+    let now = 0;
+    const { open } = chat({ rateLimit: { rate: 2, perMs: 1_000, burst: 2 }, now: () => now });
+    const a = await open('/ws/chat/lobby/', ana);
+    for (const message of ['1', '2']) {
+      a.client.sendJson({ message });
+      assert.equal((await a.client.receiveJson<ChatMessageFrame>()).message, message);
+    }
+    a.client.sendJson({ type: 'chat.message', message: '3', client_id: 'c-3' });
+    const refused = await a.client.receiveJson<ErrorFrame>();
+    assert.equal(refused.code, 'rate_limited');
+    assert.equal(refused.client_id, 'c-3');
+    now += 500;
+    a.client.sendJson({ type: 'chat.message', message: '3', client_id: 'c-3' });
+    assert.equal((await a.client.receiveJson<ChatMessageFrame>()).message, '3');
+  });
+
+  it('closes a client that keeps flooding with 1008', async () => {
+    const { open } = chat({ rateLimit: { rate: 1, perMs: 60_000, burst: 1 }, now: () => 0 });
+    const a = await open('/ws/chat/lobby/', ana);
+    let sent = 0;
+    try {
+      for (; sent < 1_000; sent++) a.client.sendText('not json');
+    } catch {
+      // The communicator refuses to send on a closed connection: the server has hung up.
+    }
+    assert.ok(sent > 10 && sent < 1_000, `closed after ${sent} frames`);
+    const codes = new Set<string>();
+    for (;;) {
+      const frame = await a.client.receiveText().catch((error: unknown) => String(error));
+      if (frame.includes('closed with')) {
+        assert.match(frame, new RegExp(`closed with ${CloseCode.PolicyViolation}`));
+        break;
+      }
+      codes.add((JSON.parse(frame) as ErrorFrame).code);
+    }
+    assert.deepEqual([...codes], ['bad_json', 'rate_limited']);
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } from '../channels';
+import { WebsocketCommunicator } from '../channels/testing';
+import { ChatService } from './chat-service';
+import { announce, currentSession, renameSession } from './http-routes';
+import type { ChatMessageFrame } from './protocol';
+import { chatApplication } from './routing';
+import type { ChatRuntime } from './runtime';
+import { MemoryMessageStore } from './store/memory';
+
+const TOKEN = 'admin-token-0123456789';
+const ORIGIN = 'http://localhost:3000';
+
+function runtime(adminToken: string | null = TOKEN) {
+  const layer = new InMemoryChannelLayer();
+  const sessions = new SessionCookies({ secret: 'http-routes-test-secret-0123456789' });
+  const allowedOrigins = AllowedOrigins.localDefaults(3000);
+  const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
+  const chat: ChatRuntime = { service, sessions, allowedOrigins, adminToken };
+  const app = chatApplication({ service, sessions, allowedOrigins, rateLimit: null, maxFrameBytes: 65_536 });
+  return { chat, app, layer, sessions };
+}
+
+const post = (body: string, headers: Record<string, string> = {}): Request =>
+  new Request('http://localhost:3000/api/x', { method: 'POST', body, headers });
+
+describe('announce', () => {
+  it('stores the message as the system user and sends it to the connected clients of the room', async () => {
+    const { chat, app, layer } = runtime();
+    const client = new WebsocketCommunicator(app, '/ws/chat/lobby/', { layer, headers: { origin: ORIGIN } });
+    await client.connect();
+    await client.receiveJson();
+    await client.receiveJson();
+    const response = await announce(post('{"message":"维护通知"}', { authorization: `Bearer ${TOKEN}` }), 'lobby', chat);
+    assert.equal(response.status, 201);
+    const stored = (await response.json()) as ChatMessageFrame;
+    assert.equal(stored.user_id, 'system');
+    assert.equal(stored.message, '维护通知');
+    assert.deepEqual(await client.receiveJson(), stored);
+  });
+
+  it('answers 404 while no admin token is configured', async () => {
+    const response = await announce(post('{"message":"x"}', { authorization: `Bearer ${TOKEN}` }), 'lobby', runtime(null).chat);
+    assert.equal(response.status, 404);
+  });
+
+  it('answers 401 without the token or with a wrong one', async () => {
+    const { chat } = runtime();
+    for (const authorization of [undefined, 'Bearer wrong', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+      const response = await announce(post('{"message":"x"}', authorization ? { authorization } : {}), 'lobby', chat);
+      assert.equal(response.status, 401, authorization);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer');
+    }
+  });
+
+  it('answers 404 for a bad room name and 400 for a bad body', async () => {
+    const { chat } = runtime();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    assert.equal((await announce(post('{"message":"x"}', auth), 'bad room', chat)).status, 404);
+    const bodies: Array<[string, string]> = [
+      ['nope', 'bad_json'],
+      ['{"message":""}', 'invalid_message'],
+      ['{"text":"x"}', 'invalid_message'],
+      ['[1]', 'invalid_message'],
+      [JSON.stringify({ message: 'x'.repeat(2001) }), 'too_long'],
+    ];
+    for (const [body, code] of bodies) {
+      const response = await announce(post(body, auth), 'lobby', chat);
+      assert.equal(response.status, 400, body);
+      assert.equal(((await response.json()) as { error: string }).error, code, body);
+    }
+  });
+});
+
+describe('session routes', () => {
+  it('tells a browser who it is, and 401 without a session', async () => {
+    const { chat, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const response = currentSession(new Request('http://localhost:3000/api/session', { headers: { cookie } }), chat);
+    assert.deepEqual(await response.json(), { user_id: 'u1', user: 'Ana' });
+    assert.equal(currentSession(new Request('http://localhost:3000/api/session'), chat).status, 401);
+  });
+
+  it('renames the session, keeping the user id, and sets the new cookie', async () => {
+    const { chat, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const response = await renameSession(post('{"name":" 小明 "}', { cookie, origin: ORIGIN }), chat);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { user_id: 'u1', user: '小明' });
+    const value = /^session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+    assert.deepEqual(sessions.read(value), { id: 'u1', name: '小明' });
+  });
+
+  it('refuses a rename from a foreign origin, without a session, or with a bad name', async () => {
+    const { chat, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    assert.equal((await renameSession(post('{"name":"x"}', { cookie, origin: 'http://evil.example' }), chat)).status, 403);
+    assert.equal((await renameSession(post('{"name":"x"}', { cookie }), chat)).status, 403);
+    assert.equal((await renameSession(post('{"name":"x"}', { origin: ORIGIN }), chat)).status, 401);
+    assert.equal((await renameSession(post('{"name":"   "}', { cookie, origin: ORIGIN }), chat)).status, 400);
+    assert.equal((await renameSession(post('nope', { cookie, origin: ORIGIN }), chat)).status, 400);
+  });
+});
