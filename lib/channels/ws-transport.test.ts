@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCode } from './close-codes';
-import { WebsocketConsumer } from './consumer';
+import type { JsonObject } from './connection';
+import { type EventHandlers, type EventOf, WebsocketConsumer } from './consumer';
 import { InMemoryChannelLayer } from './layers/in-memory';
 import { silentLogger } from './logger';
 import { route, urlRouter } from './routing';
@@ -21,6 +22,16 @@ class Echo extends WebsocketConsumer {
   }
   override disconnect(code: number): void {
     disconnected.emit('code', code);
+  }
+}
+
+type BroadcastEvents = { 'test.frame': { readonly frame: JsonObject } };
+
+/** Joins one group; its events carry a frame object that every member sends as it is. */
+class Member extends WebsocketConsumer<Record<string, string>, BroadcastEvents> implements EventHandlers<BroadcastEvents> {
+  override readonly groups = ['room.members'];
+  'test.frame'(event: EventOf<BroadcastEvents, 'test.frame'>): void {
+    this.send(event.frame);
   }
 }
 
@@ -41,10 +52,13 @@ after(async () => {
   }
 });
 
-async function start(options: Partial<SocketServerOptions> = {}): Promise<{ url: string; sockets: SocketServer }> {
+async function start(
+  options: Partial<SocketServerOptions> = {},
+): Promise<{ url: string; sockets: SocketServer; layer: InMemoryChannelLayer }> {
+  const layer = new InMemoryChannelLayer();
   const sockets = new SocketServer({
-    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts)]),
-    layer: new InMemoryChannelLayer(),
+    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts), route('/ws/member/', Member)]),
+    layer,
     logger: silentLogger,
     ...options,
   });
@@ -53,7 +67,7 @@ async function start(options: Partial<SocketServerOptions> = {}): Promise<{ url:
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   servers.push({ server, sockets });
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets, layer };
 }
 
 /** Resolves with the HTTP status of a refused handshake, or 101 when it opens. */
@@ -90,6 +104,22 @@ describe('SocketServer', () => {
     assert.equal(data.toString(), '你好');
     ws.close();
     assert.equal(await closeCode(ws), 1005);
+  });
+
+  it('serialises a group message once and writes the same bytes to every member', async () => {
+    const { url, layer } = await start();
+    const members = await Promise.all([1, 2, 3].map(() => connected(`${url}/ws/member/`)));
+    let serialisations = 0;
+    const frame = {
+      toJSON() {
+        serialisations++;
+        return { type: 'news', text: '一次' };
+      },
+    } as unknown as JsonObject;
+    const received = members.map((ws) => once(ws, 'message') as Promise<[Buffer]>);
+    await layer.groupSend('room.members', { type: 'test.frame', frame });
+    for (const [data] of await Promise.all(received)) assert.equal(data.toString(), '{"type":"news","text":"一次"}');
+    assert.equal(serialisations, 1);
   });
 
   it('answers 404 for a path no route matches', async () => {
