@@ -16,6 +16,23 @@ const layerRules = [
     [noUi, { group: ['**/chat', '**/chat/**', '**/client', '**/client/**', '@/*'], message: 'lib/channels knows nothing of the chat or the client.' }],
   ),
   restrict(['lib/chat/**/*.ts'], [noUi, { group: ['**/client', '**/client/**', '@/*'], message: 'lib/chat sits below lib/client and app/.' }]),
+  {
+    ...restrict(
+      ['lib/client/**/*.ts', 'lib/client/**/*.tsx'],
+      [
+        { group: ['node:*'], message: 'lib/client runs in the browser.' },
+        { regex: '^(\\.\\./chat(?!/protocol$)|.*channels|@/)', message: 'lib/client may use lib/chat/protocol only.' },
+      ],
+    ),
+    ignores: ['**/*.test.ts'],
+  },
+  restrict(
+    ['app/_components/**/*.ts', 'app/_components/**/*.tsx'],
+    [
+      { group: ['node:*'], message: 'client components run in the browser.' },
+      { regex: '^(@/lib/(?!client$|client/|chat/protocol$)|(\\.\\./)+lib/)', message: 'client components import lib/client and lib/chat/protocol only.' },
+    ],
+  ),
   restrict(
     ['lib/chat/protocol.ts'],
     [noUi, { group: ['node:*', '**/channels', '**/channels/**', './*', '../*'], message: 'the protocol runs in the browser too: no Node or server imports.' }],
@@ -34,7 +51,7 @@ const config = [
     },
   },
   ...layerRules,
-  { ignores: ['.next/**', '.next-e2e-dev/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'data/**', 'test-results/**', 'playwright-report/**'] },
+  { ignores: ['.next/**', '.next-e2e-dev/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'data/**', 'test-results/**', 'playwright-report/**', 'e2e/fixtures/article-client.js'] },
 ];
 
 export default config;

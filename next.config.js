@@ -7,6 +7,10 @@ const nextConfig = {
   // with a developer's `npm run dev` for the lock on .next/dev.
   distDir: process.env.NEXT_DIST_DIR || '.next',
   poweredByHeader: false,
+  // Pages live at /chat/<room>/, as in the Django Channels tutorial, and links keep the slash;
+  // no redirects either way, so /api/... and /chat/<room> answer as they are.
+  trailingSlash: true,
+  skipTrailingSlashRedirect: true,
   // Route handlers reach the live channel layer through lib/chat's runtime accessor; the socket
   // library itself only runs in server.ts, so Next never needs to bundle it.
   serverExternalPackages: ['ws'],

@@ -6,16 +6,16 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { type AppServer, startAppServer } from './support/app-server';
+import { AppServer } from './support/app-server';
 import { handshakeStatus, TestSocket } from './support/ws-client';
 
 describe('development server', () => {
   let server: AppServer;
   before(async () => {
-    server = await startAppServer({ mode: 'development', timeoutMs: 120_000 });
+    server = await AppServer.start({ mode: 'development', timeoutMs: 120_000 });
   });
   after(async () => {
-    await server?.stop();
+    await server?.dispose();
   });
 
   it("hands /_next/ upgrades to Next's hot reload", async () => {

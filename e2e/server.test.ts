@@ -5,16 +5,16 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_TOKEN, type AppServer, startAppServer } from './support/app-server';
+import { ADMIN_TOKEN, AppServer } from './support/app-server';
 import { handshakeStatus, TestSocket } from './support/ws-client';
 
 describe('production server', () => {
   let server: AppServer;
   before(async () => {
-    server = await startAppServer({ mode: 'production' });
+    server = await AppServer.start({ mode: 'production' });
   });
   after(async () => {
-    await server?.stop();
+    await server?.dispose();
   });
 
   const open = (room: string, headers: Record<string, string> = {}) =>
@@ -29,7 +29,7 @@ describe('production server', () => {
   });
 
   it('runs as one node process', async () => {
-    const pid = server.process.pid;
+    const pid = server.pid;
     const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
     assert.equal(children.trim(), '');
   });
@@ -118,7 +118,7 @@ describe('production server', () => {
 
 describe('production server lifecycle', () => {
   it('closes every socket with 1001 on SIGTERM and exits 0', async () => {
-    const server = await startAppServer({ mode: 'production' });
+    const server = await AppServer.start({ mode: 'production' });
     const sockets = await Promise.all(
       ['lobby/', 'other/'].map((room) => TestSocket.open(`${server.ws}/ws/chat/${room}`, { origin: server.origin })),
     );
@@ -126,10 +126,11 @@ describe('production server lifecycle', () => {
     assert.equal(await server.stop('SIGTERM'), 0);
     assert.deepEqual(await codes, [1001, 1001]);
     assert.match(server.output(), /"msg":"stopped"/);
+    await server.dispose();
   });
 
   it('refuses to start on a bad setting, with one line saying which', async () => {
-    await assert.rejects(startAppServer({ mode: 'production', env: { RATE_LIMIT: 'lots' } }), (error: Error) => {
+    await assert.rejects(AppServer.start({ mode: 'production', env: { RATE_LIMIT: 'lots' } }), (error: Error) => {
       assert.match(error.message, /exited with 1 before listening/);
       assert.match(error.message, /configuration error: RATE_LIMIT must look like 20\/10s/);
       return true;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test run, as CI runs it: types, lint, unit tests, production build, end-to-end tests.
+# The whole test run, as CI runs it: system packages, types, lint, unit tests, production build,
+# end-to-end tests with raw sockets, then browser tests in Chromium.
 # Every test file is listed explicitly (Node 20's test runner has no globs), and a run in which no
 # test ran fails.
 set -euo pipefail
@@ -33,6 +34,9 @@ run_tests() {
   fi
 }
 
+step "system packages"
+bash scripts/ensure-system-packages.sh
+
 step "type-check"
 npm run --silent typecheck
 
@@ -47,5 +51,9 @@ npm run --silent build
 
 mapfile -t e2e < <(find e2e -type f -name '*.test.ts' | sort)
 run_tests end-to-end "${e2e[@]}"
+
+# Playwright fails by itself when it finds no test.
+step "browser tests (Chromium: production build, then development server)"
+npx playwright test
 
 step "all tests passed"

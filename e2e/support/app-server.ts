@@ -1,8 +1,9 @@
 /**
- * Starts the real server (server.ts) as its own process on a free port, with its data in a
- * temporary folder, and stops it. Production runs the compiled build (`npm run build` first);
- * development runs server.ts through tsx, with its own Next folder so it never competes with a
- * developer's `npm run dev`.
+ * Runs the real server (server.ts) as its own process on a free port, with its data in a
+ * temporary folder. Production runs the compiled build (`npm run build` first); development runs
+ * server.ts through tsx, with a Next folder of its own so it never competes with a developer's
+ * `npm run dev`. A server can be stopped and started again on the same port and data, as a
+ * restart in production would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,20 +15,10 @@ import path from 'node:path';
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 
-export interface AppServer {
-  readonly port: number;
-  readonly http: string;
-  readonly ws: string;
-  readonly origin: string;
-  readonly process: ChildProcess;
-  /** Everything the server wrote, for assertions and for failure messages. */
-  readonly output: () => string;
-  /** Sends `signal` and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+export type ServerMode = 'production' | 'development';
 
 export interface StartOptions {
-  readonly mode?: 'production' | 'development';
+  readonly mode?: ServerMode;
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
 }
@@ -42,62 +33,120 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startAppServer(options: StartOptions = {}): Promise<AppServer> {
-  const mode = options.mode ?? 'production';
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-e2e-'));
-  const args = mode === 'production' ? [path.join(PROJECT_ROOT, 'dist', 'server.js')] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'server.ts')];
-  const child = spawn(process.execPath, args, {
-    cwd: PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NEXT_TELEMETRY_DISABLED: '1',
-      NODE_ENV: mode,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'info',
-      ...(mode === 'development' ? { NEXT_DIST_DIR: '.next-e2e-dev' } : {}),
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+export class AppServer {
+  readonly port: number;
+  readonly mode: ServerMode;
+  readonly #dataDir: string;
+  readonly #options: StartOptions;
+  #process: ChildProcess | null = null;
+  #exited: Promise<number | null> = Promise.resolve(null);
+  #output = '';
 
-  const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), options.timeoutMs ?? 60_000);
-    const check = (): void => {
-      if (output.includes('"msg":"listening"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    void exited.then(([code]) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+  private constructor(port: number, dataDir: string, options: StartOptions) {
+    this.port = port;
+    this.mode = options.mode ?? 'production';
+    this.#dataDir = dataDir;
+    this.#options = options;
+  }
+
+  /** Starts a server and resolves once it listens. */
+  static async start(options: StartOptions = {}): Promise<AppServer> {
+    const server = new AppServer(await freePort(), await mkdtemp(path.join(tmpdir(), 'chat-e2e-')), options);
+    try {
+      await server.restart();
+    } catch (error) {
+      await server.dispose();
+      throw error;
+    }
+    return server;
+  }
+
+  /** The origin a browser sees, and allowed by default. */
+  get origin(): string {
+    return `http://localhost:${this.port}`;
+  }
+
+  get http(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get ws(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  /** Everything the server wrote, for assertions and failure messages. */
+  output(): string {
+    return this.#output;
+  }
+
+  /** Starts the process (again) on the same port and data folder; resolves once it listens. */
+  async restart(): Promise<void> {
+    if (this.#process) throw new Error('the server is running');
+    const args =
+      this.mode === 'production'
+        ? [path.join(PROJECT_ROOT, 'dist', 'server.js')]
+        : ['--import', 'tsx', path.join(PROJECT_ROOT, 'server.ts')];
+    const child = spawn(process.execPath, args, {
+      cwd: PROJECT_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NEXT_TELEMETRY_DISABLED: '1',
+        NODE_ENV: this.mode,
+        PORT: String(this.port),
+        HOST: '127.0.0.1',
+        DATA_DIR: this.#dataDir,
+        ADMIN_TOKEN,
+        LOG_LEVEL: 'info',
+        ...(this.mode === 'development' ? { NEXT_DIST_DIR: '.next-e2e-dev' } : {}),
+        ...this.#options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  });
-  await listening;
+    this.#process = child;
+    const startedAt = this.#output.length;
+    child.stdout.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code) => {
+        if (this.#process === child) this.#process = null;
+        resolve(code);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`server did not start in time:\n${this.#output.slice(startedAt)}`)),
+        this.#options.timeoutMs ?? 60_000,
+      );
+      const check = (): void => {
+        if (this.#output.indexOf('"msg":"listening"', startedAt) !== -1) {
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout.on('data', check);
+      void this.#exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code} before listening:\n${this.#output.slice(startedAt)}`));
+      });
+    });
+  }
 
-  const origin = `http://localhost:${port}`;
-  return {
-    port,
-    http: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}`,
-    origin,
-    process: child,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const [code] = await exited;
-      await rm(dataDir, { recursive: true, force: true });
-      return code;
-    },
-  };
+  /** Sends `signal` and resolves with the exit code (null after SIGKILL). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.#process;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return this.#exited;
+  }
+
+  /** Stops the server and removes its data. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    await rm(this.#dataDir, { recursive: true, force: true });
+  }
 }

@@ -93,6 +93,17 @@ describe('ChatConsumer: joining', () => {
     assert.equal(await status('/ws/chat/lobby/', { origin: 'null' }), 403);
   });
 
+  it('tells a client resuming after an id the room never reached to reset what it shows', async () => {
+    const { open } = chat();
+    const first = await open('/ws/chat/lobby/?after=7', ana);
+    assert.deepEqual(first.history, { type: 'history', messages: [], has_more: false, reset: true });
+    first.client.sendJson({ message: 'one' });
+    await first.client.receiveJson();
+    assert.equal((await open('/ws/chat/lobby/?after=2', bo)).history.reset, true);
+    assert.equal((await open('/ws/chat/lobby/?after=1', bo)).history.reset, undefined);
+    assert.equal((await open('/ws/chat/lobby/?after=bogus', bo)).history.reset, undefined);
+  });
+
   it('sends the latest page of earlier messages on join, oldest first', async () => {
     const { open } = chat();
     const early = await open('/ws/chat/lobby/', ana);

@@ -10,10 +10,12 @@ import {
 } from '../channels';
 import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
 import {
+  compareMessageIds,
   DEFAULT_ROOM,
   errorFrame,
   type ErrorFrame,
   HISTORY_PAGE_SIZE,
+  isMessageId,
   type Limits,
   MAX_MESSAGE_CHARS,
   PROTOCOL_VERSION,
@@ -83,7 +85,13 @@ export class ChatConsumer
       user: this.#user.name,
       limits: this.#limits(),
     });
-    this.sendJson(await this.#options.service.history(this.room, HISTORY_PAGE_SIZE));
+    const history = await this.#options.service.history(this.room, HISTORY_PAGE_SIZE);
+    // A client resuming after an id this room never reached saw a database that has since been
+    // reset: it must replace what it shows rather than merge.
+    const after = this.scope.query.get('after');
+    const newest = history.messages.at(-1)?.id;
+    const reset = isMessageId(after) && (newest === undefined || compareMessageIds(after, newest) > 0);
+    this.sendJson(reset ? { ...history, reset: true } : history);
   }
 
   override receiveInvalidJson(): void {

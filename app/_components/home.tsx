@@ -1,0 +1,117 @@
+'use client';
+
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { type FormEvent, type KeyboardEvent, useState } from 'react';
+import { isValidRoomName } from '@/lib/chat/protocol';
+import { useRecentRooms } from './use-recent-rooms';
+
+/** True while an input method is composing: Enter then picks characters, it must not submit. */
+function composing(event: KeyboardEvent): boolean {
+  return event.nativeEvent.isComposing || event.keyCode === 229;
+}
+
+export function Home({ initialName }: { readonly initialName: string }) {
+  const router = useRouter();
+  const recentRooms = useRecentRooms();
+  const [name, setName] = useState(initialName);
+  const [savedName, setSavedName] = useState(initialName);
+  const [room, setRoom] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function saveName(): Promise<boolean> {
+    if (name.trim() === savedName) return true;
+    const response = await fetch('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    const body = (await response.json()) as { user?: string; detail?: string };
+    if (!response.ok || body.user === undefined) {
+      setError(`Display name not saved: ${body.detail ?? response.statusText}`);
+      return false;
+    }
+    setName(body.user);
+    setSavedName(body.user);
+    return true;
+  }
+
+  async function enter(event: FormEvent): Promise<void> {
+    event.preventDefault();
+    const target = room.trim() || 'lobby';
+    if (!isValidRoomName(target)) {
+      setError('Room names use letters, digits, "-" and "_" (up to 64).');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      if (await saveName()) router.push(`/chat/${target}/`);
+    } catch {
+      setError('The server cannot be reached; try again.');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const blockComposingEnter = (event: KeyboardEvent<HTMLInputElement>): void => {
+    if (event.key === 'Enter' && composing(event)) event.preventDefault();
+  };
+
+  return (
+    <main className="home">
+      <h1>Channels Chat</h1>
+      <form onSubmit={enter} className="home-form">
+        <label htmlFor="display-name-input">Display name</label>
+        <input
+          id="display-name-input"
+          value={name}
+          maxLength={64}
+          autoComplete="nickname"
+          onChange={(event) => setName(event.target.value)}
+          onKeyDown={blockComposingEnter}
+        />
+        <label htmlFor="room-name-input">What chat room would you like to enter?</label>
+        <div className="row">
+          <input
+            id="room-name-input"
+            value={room}
+            placeholder="lobby"
+            maxLength={64}
+            autoFocus
+            autoCapitalize="none"
+            autoComplete="off"
+            spellCheck={false}
+            aria-describedby="room-rules"
+            onChange={(event) => setRoom(event.target.value)}
+            onKeyDown={blockComposingEnter}
+          />
+          <button id="room-name-submit" type="submit" disabled={busy}>
+            Enter
+          </button>
+        </div>
+        <p id="room-rules" className="hint">
+          Letters, digits, &quot;-&quot; and &quot;_&quot;.
+        </p>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+      </form>
+      {recentRooms.length > 0 && (
+        <nav aria-labelledby="recent-rooms-heading">
+          <h2 id="recent-rooms-heading">Recent rooms</h2>
+          <ul className="recent-rooms">
+            {recentRooms.map((recent) => (
+              <li key={recent}>
+                <Link href={`/chat/${recent}/`}>{recent}</Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,339 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ChatMessageFrame } from '../chat/protocol';
+import { exponentialBackoff } from './backoff';
+import { ChatClient, type Timers, type WebSocketLike } from './chat-client';
+
+/** Timers that run only when the test advances the clock. */
+class FakeTimers implements Timers {
+  now = 1_000_000;
+  #next = 1;
+  #pending = new Map<number, { at: number; callback: () => void }>();
+
+  setTimeout = (callback: () => void, ms: number): number => {
+    const id = this.#next++;
+    this.#pending.set(id, { at: this.now + ms, callback });
+    return id;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    this.#pending.delete(handle as number);
+  };
+
+  advance(ms: number): void {
+    const until = this.now + ms;
+    for (;;) {
+      const due = [...this.#pending.entries()].filter(([, timer]) => timer.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.#pending.delete(due[0]);
+      this.now = due[1].at;
+      due[1].callback();
+    }
+    this.now = until;
+  }
+}
+
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  readonly sent: Array<Record<string, unknown>> = [];
+  closedWith: number | null = null;
+  onopen: ((event: never) => void) | null = null;
+  onmessage: ((event: { readonly data: unknown }) => void) | null = null;
+  onclose: ((event: { readonly code: number }) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+
+  constructor(readonly url: string) {}
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(code = 1000): void {
+    this.closedWith = code;
+    this.readyState = 3;
+  }
+  // The server's side:
+  open(): void {
+    this.readyState = 1;
+  }
+  receive(frame: object): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  drop(code: number): void {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+  welcome(userId = 'u_me'): void {
+    this.open();
+    this.receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: userId, user: 'Me', limits: null });
+    this.receive({ type: 'history', messages: [], has_more: false });
+  }
+}
+
+const message = (id: string, extra: Partial<ChatMessageFrame> = {}): ChatMessageFrame => ({
+  type: 'chat.message',
+  id,
+  room: 'lobby',
+  user_id: 'u_other',
+  user: 'Other',
+  message: `m${id}`,
+  ts: 1,
+  ...extra,
+});
+
+function setup() {
+  const timers = new FakeTimers();
+  const sockets: FakeSocket[] = [];
+  let wake: ((reason: 'online' | 'visible') => void) | null = null;
+  let ids = 0;
+  const client = new ChatClient({
+    room: 'lobby',
+    url: 'ws://test/ws/chat/lobby/',
+    createSocket: (url) => {
+      const socket = new FakeSocket(url);
+      sockets.push(socket);
+      return socket;
+    },
+    backoff: (attempt) => attempt * 1_000,
+    pingAfterMs: 20_000,
+    pongTimeoutMs: 5_000,
+    timers,
+    now: () => timers.now,
+    newClientId: () => `c${++ids}`,
+    wakeUpSignals: (callback) => {
+      wake = callback;
+      return () => (wake = null);
+    },
+  });
+  const last = (): FakeSocket => sockets.at(-1)!;
+  return { client, timers, sockets, last, wake: (reason: 'online' | 'visible') => wake?.(reason) };
+}
+
+describe('ChatClient connection states', () => {
+  it('goes connecting → open on the welcome, and knows who it is', () => {
+    const { client, last } = setup();
+    assert.equal(client.getSnapshot().status, 'closed');
+    client.connect();
+    assert.equal(client.getSnapshot().status, 'connecting');
+    last().welcome('u_42');
+    assert.equal(client.getSnapshot().status, 'open');
+    assert.deepEqual(client.getSnapshot().me, { userId: 'u_42', name: 'Me' });
+  });
+
+  it('reconnects after a lost connection with backoff, resuming after the last message seen', () => {
+    const { client, timers, sockets, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('7'));
+    last().drop(1006);
+    assert.equal(client.getSnapshot().status, 'reconnecting');
+    assert.equal(client.getSnapshot().retryAt, timers.now + 1_000);
+    timers.advance(999);
+    assert.equal(sockets.length, 1);
+    timers.advance(1);
+    assert.equal(sockets.length, 2);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=7');
+    assert.equal(client.getSnapshot().retryAt, null);
+    last().welcome();
+    assert.equal(client.getSnapshot().status, 'open');
+  });
+
+  it('treats a refused handshake like a network failure, backing off further each time', () => {
+    const { client, timers, sockets, last } = setup();
+    client.connect();
+    last().drop(1006);
+    assert.equal(client.getSnapshot().retryAt, timers.now + 1_000);
+    timers.advance(1_000);
+    last().drop(1006);
+    assert.equal(client.getSnapshot().retryAt, timers.now + 2_000);
+    timers.advance(2_000);
+    assert.equal(sockets.length, 3);
+    last().welcome();
+    last().drop(1001);
+    assert.equal(client.getSnapshot().retryAt, timers.now + 1_000, 'a welcome resets the backoff');
+  });
+
+  it('does not reconnect after a clean 1000 or a policy close', () => {
+    for (const code of [1000, 1008]) {
+      const { client, timers, sockets, last } = setup();
+      client.connect();
+      last().welcome();
+      last().drop(code);
+      assert.equal(client.getSnapshot().status, 'closed');
+      timers.advance(60_000);
+      assert.equal(sockets.length, 1);
+    }
+  });
+
+  it('reconnects at once when the browser comes back online', () => {
+    const { client, sockets, last, wake } = setup();
+    client.connect();
+    last().welcome();
+    last().drop(1006);
+    wake('online');
+    assert.equal(sockets.length, 2);
+  });
+
+  it('closes when asked, and connects again on request', () => {
+    const { client, sockets, last } = setup();
+    client.connect();
+    last().welcome();
+    client.close();
+    assert.equal(client.getSnapshot().status, 'closed');
+    assert.equal(sockets[0]!.closedWith, 1000);
+    client.connect();
+    assert.equal(sockets.length, 2);
+  });
+});
+
+describe('ChatClient liveness', () => {
+  it('pings a quiet line and drops it when nothing answers', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    timers.advance(20_000);
+    assert.deepEqual(last().sent.at(-1), { type: 'ping' });
+    timers.advance(5_000);
+    assert.equal(client.getSnapshot().status, 'reconnecting');
+    assert.equal(last().closedWith, 4000);
+  });
+
+  it('keeps a line that answers', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    timers.advance(20_000);
+    last().receive({ type: 'pong' });
+    timers.advance(5_000);
+    assert.equal(client.getSnapshot().status, 'open');
+  });
+
+  it('does not ping while frames keep arriving', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    for (let n = 1; n <= 5; n++) {
+      timers.advance(10_000);
+      last().receive(message(String(n)));
+    }
+    assert.equal(last().sent.some((frame) => frame.type === 'ping'), false);
+  });
+});
+
+describe('ChatClient messages', () => {
+  it('keeps messages unique by id and in id order, whatever order they arrive in', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive({ type: 'history', messages: [message('2'), message('3')], has_more: true });
+    last().receive(message('10'));
+    last().receive(message('9'));
+    last().receive(message('3'));
+    last().receive({ type: 'history', messages: [message('1'), message('2')], has_more: false });
+    assert.deepEqual(client.getSnapshot().messages.map((m) => m.id), ['1', '2', '3', '9', '10']);
+    assert.equal(client.getSnapshot().hasMore, false);
+  });
+
+  it('shows a sent message as pending until its echo, then as stored', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome('u_me');
+    assert.deepEqual(client.send('你好'), { ok: true, clientId: 'c1' });
+    assert.deepEqual(last().sent.at(-1), { type: 'chat.message', message: '你好', client_id: 'c1' });
+    assert.deepEqual(client.getSnapshot().outbox, [{ clientId: 'c1', text: '你好', state: 'sent' }]);
+    last().receive(message('1', { user_id: 'u_me', message: '你好', client_id: 'c1' }));
+    assert.deepEqual(client.getSnapshot().outbox, []);
+    assert.deepEqual(client.getSnapshot().messages.map((m) => m.message), ['你好']);
+  });
+
+  it('keeps what is typed offline and sends it once, on reconnect', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome('u_me');
+    last().drop(1006);
+    client.send('typed offline');
+    assert.deepEqual(client.getSnapshot().outbox, [{ clientId: 'c1', text: 'typed offline', state: 'queued' }]);
+    timers.advance(1_000);
+    last().welcome('u_me');
+    assert.deepEqual(last().sent, [{ type: 'chat.message', message: 'typed offline', client_id: 'c1' }]);
+  });
+
+  it('sends an unacknowledged message again, with the same client_id, after the line drops', () => {
+    const { client, timers, last, sockets } = setup();
+    client.connect();
+    last().welcome('u_me');
+    client.send('cut off');
+    last().drop(1006);
+    assert.equal(client.getSnapshot().outbox[0]?.state, 'queued');
+    timers.advance(1_000);
+    last().welcome('u_me');
+    assert.deepEqual(sockets[0]!.sent.at(-1), last().sent.at(-1));
+    last().receive(message('5', { user_id: 'u_me', message: 'cut off', client_id: 'c1' }));
+    assert.deepEqual(client.getSnapshot().outbox, []);
+  });
+
+  it('drops a message refused for good from the outbox and says why', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    client.send('bad');
+    last().receive({ type: 'error', code: 'invalid_message', detail: 'nope', client_id: 'c1' });
+    assert.deepEqual(client.getSnapshot().outbox, []);
+    assert.deepEqual(client.getSnapshot().failed, [{ clientId: 'c1', text: 'bad', code: 'invalid_message', detail: 'nope' }]);
+    client.dismiss('c1');
+    assert.deepEqual(client.getSnapshot().failed, []);
+  });
+
+  it('sends a message again after a transient refusal', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    client.send('slow down');
+    last().receive({ type: 'error', code: 'rate_limited', detail: 'wait', client_id: 'c1' });
+    assert.equal(client.getSnapshot().outbox[0]?.state, 'queued');
+    const before = last().sent.length;
+    timers.advance(2_000);
+    assert.equal(last().sent.length, before + 1);
+    assert.equal(last().sent.at(-1)?.client_id, 'c1');
+  });
+
+  it('refuses empty and over-long text without queuing it', () => {
+    const { client } = setup();
+    assert.deepEqual(client.send('   '), { ok: false, error: 'message is empty' });
+    assert.equal(client.send('字'.repeat(2001)).ok, false);
+    assert.deepEqual(client.getSnapshot().outbox, []);
+  });
+
+  it('asks for the page before the oldest message', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive({ type: 'history', messages: [message('51')], has_more: true });
+    client.loadOlder();
+    assert.deepEqual(last().sent.at(-1), { type: 'history', before: '51' });
+  });
+});
+
+describe('ChatClient hold and release', () => {
+  it('survives a release followed at once by a hold (StrictMode, Fast Refresh)', () => {
+    const { client, timers, sockets, last } = setup();
+    client.hold();
+    last().welcome();
+    client.release();
+    client.hold();
+    timers.advance(10);
+    assert.equal(client.getSnapshot().status, 'open');
+    assert.equal(sockets.length, 1);
+    client.release();
+    timers.advance(0);
+    assert.equal(client.getSnapshot().status, 'closed');
+  });
+});
+
+describe('exponentialBackoff', () => {
+  it('waits a random time under a doubling ceiling, capped', () => {
+    const highest = exponentialBackoff({ baseMs: 500, capMs: 30_000, random: () => 0.999999 });
+    assert.deepEqual([1, 2, 3, 4].map(highest), [499, 999, 1999, 3999]);
+    assert.equal(highest(20), 29_999);
+    assert.equal(exponentialBackoff({ random: () => 0 })(5), 0);
+  });
+});
