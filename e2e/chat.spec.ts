@@ -61,6 +61,21 @@ test.describe('chatting in the React UI', () => {
   });
 });
 
+test.describe('at phone width', () => {
+  test('fits the screen: no sideways scrolling, long words wrap, the composer stays in view', async ({ openPage }) => {
+    const page = await openPage('/chat/e2e-phone/');
+    await page.setViewportSize({ width: 360, height: 640 });
+    await expect(page.locator('#connection-status')).toHaveText('Online');
+    await page.locator('#chat-message-input').fill(`${'长'.repeat(80)} ${'x'.repeat(300)}`);
+    await page.locator('#chat-message-input').press('Enter');
+    await expect(page.locator('#chat-log li:not(.pending)')).toHaveCount(1);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expect(page.locator('#chat-message-input')).toBeInViewport();
+    await expect(page.locator('#chat-message-submit')).toBeInViewport();
+  });
+});
+
 test.describe('Chinese text and input methods', () => {
   test('Chinese text goes round trip and shows', async ({ openPage }) => {
     const writer = await openPage('/chat/e2e-zh/');
