@@ -11,9 +11,9 @@ const nextConfig = {
   // no redirects either way, so /api/... and /chat/<room> answer as they are.
   trailingSlash: true,
   skipTrailingSlashRedirect: true,
-  // Route handlers reach the live channel layer through lib/chat's runtime accessor; the socket
-  // library itself only runs in server.ts, so Next never needs to bundle it.
-  serverExternalPackages: ['ws'],
+  // Route handlers reach the live chat through lib/chat's runtime accessor; the socket library and
+  // the native SQLite module only run in server.ts, so Next never needs to bundle them.
+  serverExternalPackages: ['ws', 'better-sqlite3'],
   turbopack: { root: __dirname },
   outputFileTracingRoot: __dirname,
 };

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import next from 'next';
 import { CloseCode, createLogger, InMemoryChannelLayer, refuseUpgrade, SessionCookies, SocketServer } from './lib/channels';
-import { ChatService, chatApplication, installChatRuntime, MemoryMessageStore, newGuest } from './lib/chat';
+import { ChatService, chatApplication, installChatRuntime, LocalPresence, newGuest, SqliteMessageStore } from './lib/chat';
 import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -28,11 +28,13 @@ async function main(): Promise<void> {
 
   const sessions = new SessionCookies({ secret: await resolveSessionSecret(config), secure: config.secureCookies });
   const layer = new InMemoryChannelLayer();
-  const store = new MemoryMessageStore();
+  const store = new SqliteMessageStore(config.store.file);
   const service = new ChatService({ store, layer, logger });
+  const presence = new LocalPresence();
   const sockets = new SocketServer({
     application: chatApplication({
       service,
+      presence,
       sessions,
       allowedOrigins: config.allowedOrigins,
       rateLimit: config.rateLimit,

@@ -1,18 +1,38 @@
 'use client';
 
 import Link from 'next/link';
-import { type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ChatMessageFrame } from '@/lib/chat/protocol';
+import { Fragment, type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import type { ChatMessageFrame, PresenceUser } from '@/lib/chat/protocol';
 import { type ChatSocket, useChatSocket } from '@/lib/client';
 import { useRememberRoom } from './use-recent-rooms';
+import { usePageVisible, useTimesHidden } from './use-page-visible';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** The chat of one room: the log, the composer and the connection status. */
+/** The chat of one room: the log, the composer, who is here, and the connection status. */
 export function ChatRoom({ room }: { readonly room: string }) {
-  const chat = useChatSocket(room);
+  const visible = usePageVisible();
+  const timesHidden = useTimesHidden();
+  // Messages that arrive while the tab is hidden: counted in the title, and marked in the log by
+  // a divider that stays, once the reader is back, until the tab is hidden again.
+  const [unseen, setUnseen] = useState({ spell: -1, firstId: null as string | null, count: 0 });
+  const chat = useChatSocket(room, {
+    onMessage: (message) => {
+      if (visible) return;
+      setUnseen((previous) =>
+        previous.spell === timesHidden
+          ? { ...previous, count: previous.count + 1 }
+          : { spell: timesHidden, firstId: message.id, count: 1 },
+      );
+    },
+  });
   const rememberRoom = useRememberRoom();
   useEffect(() => rememberRoom(room), [rememberRoom, room]);
+
+  const unread = !visible && unseen.spell === timesHidden ? unseen.count : 0;
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) ${room} · Channels Chat` : `${room} · Channels Chat`;
+  }, [room, unread]);
 
   return (
     <main className="chat">
@@ -25,7 +45,9 @@ export function ChatRoom({ room }: { readonly room: string }) {
         </h1>
         <ConnectionStatus chat={chat} />
       </header>
-      <ChatLog chat={chat} />
+      <PresenceList people={chat.presence} myId={chat.me?.userId} />
+      <ChatLog chat={chat} dividerBefore={unseen.spell === timesHidden || visible ? unseen.firstId : null} />
+      <TypingIndicator typing={chat.typing} />
       <Composer chat={chat} />
       {chat.me && (
         <p className="whoami">
@@ -71,16 +93,55 @@ function useNow(ticking: boolean): number {
   return ticking ? now : 0;
 }
 
-function ChatLog({ chat }: { readonly chat: ChatSocket }) {
+function PresenceList({ people, myId }: { readonly people: readonly PresenceUser[]; readonly myId: string | undefined }) {
+  return (
+    <section className="presence" aria-labelledby="presence-heading">
+      <h2 id="presence-heading">Here now ({people.length})</h2>
+      <ul id="presence-list">
+        {people.map((person) => (
+          <li key={person.user_id} data-user-id={person.user_id}>
+            {person.user_id === myId ? `${person.user} (you)` : person.user}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function TypingIndicator({ typing }: { readonly typing: readonly PresenceUser[] }) {
+  const names = typing.map((person) => person.user);
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = `${names.length} people are typing…`;
+  return (
+    <p id="typing-indicator" className="typing" aria-live="polite">
+      {text}
+    </p>
+  );
+}
+
+function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly dividerBefore: string | null }) {
   const scroller = useRef<HTMLDivElement>(null);
   const pinnedToBottom = useRef(true);
+  const previousHeight = useRef(0);
+  const previousFirstId = useRef<string | undefined>(undefined);
   const count = chat.messages.length + chat.outbox.length + chat.failed.length;
+  const firstId = chat.messages[0]?.id;
 
-  // Follow new messages, unless the reader has scrolled up to read older ones.
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (element && pinnedToBottom.current) element.scrollTop = element.scrollHeight;
-  }, [count]);
+    if (!element) return;
+    if (previousFirstId.current !== undefined && firstId !== previousFirstId.current && !pinnedToBottom.current) {
+      // An older page went in above: keep the reader's place.
+      element.scrollTop += element.scrollHeight - previousHeight.current;
+    } else if (pinnedToBottom.current) {
+      // Follow new messages, unless the reader has scrolled up to read older ones.
+      element.scrollTop = element.scrollHeight;
+    }
+    previousHeight.current = element.scrollHeight;
+    previousFirstId.current = firstId;
+  }, [count, firstId]);
 
   const ownId = chat.me?.userId;
   return (
@@ -90,16 +151,24 @@ function ChatLog({ chat }: { readonly chat: ChatSocket }) {
       onScroll={(event) => {
         const element = event.currentTarget;
         pinnedToBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
+        if (element.scrollTop < 80 && chat.hasMore) chat.loadOlder();
       }}
     >
       {chat.hasMore && (
-        <button type="button" className="load-older" onClick={() => chat.loadOlder()}>
-          Load older messages
+        <button type="button" className="load-older" disabled={chat.loadingOlder} onClick={() => chat.loadOlder()}>
+          {chat.loadingOlder ? 'Loading…' : 'Load older messages'}
         </button>
       )}
       <ol id="chat-log" role="log" aria-live="polite" aria-label="Messages">
         {chat.messages.map((message) => (
-          <MessageItem key={message.id} message={message} own={message.user_id === ownId} />
+          <Fragment key={message.id}>
+            {message.id === dividerBefore && (
+              <li className="unseen-divider" role="separator" aria-label="New messages">
+                New messages
+              </li>
+            )}
+            <MessageItem message={message} own={message.user_id === ownId} />
+          </Fragment>
         ))}
         {chat.outbox.map((pending) => (
           <li key={pending.clientId} className="message own pending" data-client-id={pending.clientId}>
@@ -179,7 +248,10 @@ function Composer({ chat }: { readonly chat: ChatSocket }) {
         autoFocus
         placeholder="Message (Enter to send, Shift+Enter for a new line)"
         aria-describedby={problem ? 'composer-problem' : undefined}
-        onChange={(event) => setText(event.target.value)}
+        onChange={(event) => {
+          setText(event.target.value);
+          if (event.target.value.trim() !== '') chat.sendTyping();
+        }}
         onKeyDown={onKeyDown}
         onCompositionStart={() => (composingText.current = true)}
         onCompositionEnd={() => (composingText.current = false)}

@@ -1,11 +1,12 @@
 import type { ChannelLayer, Logger, SessionUser } from '../channels';
-import type { ChatMessageFrame, HistoryFrame, TypingFrame } from './protocol';
+import type { ChatMessageFrame, HistoryFrame, PresenceFrame, TypingFrame } from './protocol';
 import type { MessageStore, StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
 export type ChatEvents = {
   'chat.message': { readonly frame: ChatMessageFrame };
   'chat.typing': { readonly frame: TypingFrame };
+  'chat.presence': { readonly frame: PresenceFrame };
 };
 
 /** The channel-layer group of a room's connections. */
@@ -71,5 +72,23 @@ export class ChatService {
   async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {
     const page = before === undefined ? await this.#store.latest(room, limit) : await this.#store.before(room, before, limit);
     return { type: 'history', messages: page.messages.map(messageFrame), has_more: page.hasMore };
+  }
+
+  /**
+   * Everything after `after`, oldest first, as history frames of at most `pageSize` messages
+   * (at least one frame); `null` when the room never reached `after` (the store was reset).
+   */
+  async since(room: string, after: string, pageSize: number): Promise<HistoryFrame[] | null> {
+    const frames: HistoryFrame[] = [];
+    let cursor = after;
+    for (;;) {
+      const page = await this.#store.after(room, cursor, pageSize);
+      if (page === null) return null;
+      // Older messages exist: at least the one the client resumes after.
+      frames.push({ type: 'history', messages: page.map(messageFrame), has_more: true });
+      const last = page.at(-1);
+      if (page.length < pageSize || last === undefined) return frames;
+      cursor = last.id;
+    }
   }
 }

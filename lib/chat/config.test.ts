@@ -19,6 +19,7 @@ describe('loadConfig', () => {
     assert.equal(config.adminToken, null);
     assert.equal(config.sessionSecret, null);
     assert.equal(config.dataDir, '/srv/app/data');
+    assert.deepEqual(config.store, { kind: 'sqlite', file: '/srv/app/data/chat.db' });
     assert.deepEqual(config.allowedOrigins.toJSON(), ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']);
   });
 
@@ -45,8 +46,14 @@ describe('loadConfig', () => {
     assert.equal(config.trustProxy, true);
     assert.equal(config.secureCookies, true);
     assert.equal(config.dataDir, '/var/lib/chat');
+    assert.deepEqual(config.store, { kind: 'sqlite', file: '/var/lib/chat/chat.db' });
     assert.ok(config.allowedOrigins.allows('https://chat.example.com'));
     assert.ok(config.allowedOrigins.allows('http://localhost:8080'));
+  });
+
+  it('reads a SQLite DATABASE_URL relative to the project', () => {
+    assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:var/chat.db' }, ROOT).store, { kind: 'sqlite', file: '/srv/app/var/chat.db' });
+    assert.deepEqual(loadConfig({ DATABASE_URL: 'file:///tmp/x.db' }, ROOT).store, { kind: 'sqlite', file: '/tmp/x.db' });
   });
 
   it('replaces the default origins with ALLOWED_ORIGINS, keeping PUBLIC_URL', () => {
@@ -67,7 +74,8 @@ describe('loadConfig', () => {
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of debug, info, warn, error, silent/],
       [{ PUBLIC_URL: 'chat.example.com' }, /^PUBLIC_URL must be an http/],
       [{ ALLOWED_ORIGINS: 'localhost:3000' }, /^ALLOWED_ORIGINS: not an origin: "localhost:3000"/],
-      [{ DATABASE_URL: 'postgres://x' }, /^DATABASE_URL is not supported by this version yet/],
+      [{ DATABASE_URL: 'postgres://x' }, /^DATABASE_URL: PostgreSQL is not supported by this version yet/],
+      [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be sqlite:<file>/],
       [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported by this version yet/],
     ];
     for (const [env, message] of cases) {

@@ -10,6 +10,7 @@ export interface ServerConfig {
   readonly host: string;
   readonly publicUrl: string | null;
   readonly allowedOrigins: AllowedOrigins;
+  readonly store: StoreConfig;
   readonly rateLimit: RateLimit | null;
   readonly maxConnectionsPerIp: number;
   readonly trustProxy: boolean;
@@ -22,6 +23,9 @@ export interface ServerConfig {
   /** Session cookies get `Secure` when the public URL is HTTPS. */
   readonly secureCookies: boolean;
 }
+
+/** Where messages are kept: `DATABASE_URL`. */
+export type StoreConfig = { readonly kind: 'sqlite'; readonly file: string };
 
 /** A setting that cannot be used; its message is the one line printed at start-up. */
 export class ConfigError extends Error {
@@ -40,11 +44,10 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
   if (publicUrl !== null && !/^https?:\/\/[^/]+/i.test(publicUrl)) {
     throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL, got ${JSON.stringify(publicUrl)}`);
   }
-  for (const unsupported of ['DATABASE_URL', 'REDIS_URL'] as const) {
-    if (optional(env, unsupported) !== null) {
-      throw new ConfigError(`${unsupported} is not supported by this version yet; unset it to use the built-in default`);
-    }
+  if (optional(env, 'REDIS_URL') !== null) {
+    throw new ConfigError('REDIS_URL is not supported by this version yet; unset it to use the built-in in-memory layer');
   }
+  const dataDir = path.resolve(projectRoot, optional(env, 'DATA_DIR') ?? 'data');
   const sessionSecret = optional(env, 'SESSION_SECRET');
   if (sessionSecret !== null && sessionSecret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters (or unset, to generate one)`);
@@ -63,13 +66,14 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     host: optional(env, 'HOST') ?? '0.0.0.0',
     publicUrl,
     allowedOrigins: allowedOrigins(env, port, publicUrl),
+    store: storeConfig(optional(env, 'DATABASE_URL'), dataDir, projectRoot),
     rateLimit: rateLimit(optional(env, 'RATE_LIMIT') ?? '20/10s'),
     maxConnectionsPerIp: integer(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 1_000_000),
     trustProxy: flag(env, 'TRUST_PROXY'),
     sessionSecret,
     adminToken,
     logLevel: logLevel as LogLevel,
-    dataDir: path.resolve(projectRoot, optional(env, 'DATA_DIR') ?? 'data'),
+    dataDir,
     secureCookies: publicUrl?.toLowerCase().startsWith('https://') ?? false,
   };
 }
@@ -88,6 +92,20 @@ export function rateLimit(value: string): RateLimit | null {
   }
   const perMs = amount * { ms: 1, s: 1_000, m: 60_000 }[match[3] as 'ms' | 's' | 'm'];
   return { rate, perMs, burst: Math.max(1, Math.ceil(rate / 2)) };
+}
+
+/**
+ * `DATABASE_URL`: unset for the SQLite file `chat.db` in the data folder, or `sqlite:<file>`
+ * (relative to the project).
+ */
+function storeConfig(url: string | null, dataDir: string, projectRoot: string): StoreConfig {
+  if (url === null) return { kind: 'sqlite', file: path.join(dataDir, 'chat.db') };
+  const sqlite = /^(?:sqlite|file):(?:\/\/)?(.+)$/i.exec(url);
+  if (sqlite) return { kind: 'sqlite', file: path.resolve(projectRoot, sqlite[1]!) };
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:<file> or unset it');
+  }
+  throw new ConfigError(`DATABASE_URL must be sqlite:<file> (or unset, for data/chat.db), got ${JSON.stringify(url)}`);
 }
 
 /**

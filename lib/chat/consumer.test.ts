@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { AllowedOrigins, CloseCode, InMemoryChannelLayer, SessionCookies, silentLogger, type RateLimit } from '../channels';
 import { WebsocketCommunicator } from '../channels/testing';
 import { ChatService } from './chat-service';
-import type { ChatMessageFrame, ErrorFrame, HistoryFrame, WelcomeFrame } from './protocol';
+import type { ChatMessageFrame, ErrorFrame, HistoryFrame, PresenceFrame, WelcomeFrame } from './protocol';
+import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
 import { MemoryMessageStore } from './store/memory';
 import type { MessageStore } from './store/types';
@@ -17,6 +18,72 @@ interface Options {
   now?: () => number;
 }
 
+/**
+ * A test client of one room. Presence frames come whenever anyone joins or leaves, so the
+ * receive methods set them aside in `presence` and return the next frame of any other type.
+ */
+class RoomClient {
+  readonly presence: PresenceFrame[] = [];
+  /** Frames read while looking for a presence frame, served first. */
+  readonly #held: string[] = [];
+  constructor(readonly raw: WebsocketCommunicator) {}
+
+  sendJson(value: unknown): void {
+    this.raw.sendJson(value);
+  }
+  sendText(text: string): void {
+    this.raw.sendText(text);
+  }
+  sendBinary(data: Buffer): void {
+    this.raw.sendBinary(data);
+  }
+  async receiveText(): Promise<string> {
+    const held = this.#held.shift();
+    if (held !== undefined) return held;
+    for (;;) {
+      const text = await this.raw.receiveText();
+      if (!this.#isPresence(text)) return text;
+    }
+  }
+  async receiveJson<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.receiveText()) as T;
+  }
+  /** The next presence frame, holding back the other frames met on the way. */
+  async nextPresence(): Promise<PresenceFrame> {
+    const seen = this.presence.length;
+    while (this.presence.length === seen) {
+      const text = await this.raw.receiveText();
+      if (!this.#isPresence(text)) this.#held.push(text);
+    }
+    return this.presence.at(-1)!;
+  }
+  /** True when nothing but presence frames is waiting. */
+  async receiveNothing(): Promise<boolean> {
+    if (this.#held.length > 0) return false;
+    while (!(await this.raw.receiveNothing())) {
+      if (!this.#isPresence(await this.raw.receiveText())) return false;
+    }
+    return true;
+  }
+  /** The close code, past any frames still waiting. */
+  async receiveClose(): Promise<number> {
+    this.#held.length = 0;
+    for (;;) {
+      const frame = await this.raw.receiveText().catch((error: unknown) => String(error));
+      const closed = /closed with (\d+)/.exec(frame);
+      if (closed) return Number(closed[1]);
+    }
+  }
+  disconnect(code?: number): Promise<void> {
+    return this.raw.disconnect(code);
+  }
+  #isPresence(text: string): boolean {
+    const frame = JSON.parse(text) as { type?: string };
+    if (frame.type === 'presence') this.presence.push(frame as PresenceFrame);
+    return frame.type === 'presence';
+  }
+}
+
 /** A chat with its own layer and store, and a way to open clients on it. */
 function chat(options: Options = {}) {
   const layer = new InMemoryChannelLayer();
@@ -24,6 +91,7 @@ function chat(options: Options = {}) {
   const sessions = new SessionCookies({ secret: SECRET });
   const app = chatApplication({
     service: new ChatService({ store, layer, logger: silentLogger }),
+    presence: new LocalPresence(),
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
     rateLimit: options.rateLimit === undefined ? null : options.rateLimit,
@@ -34,9 +102,10 @@ function chat(options: Options = {}) {
   const open = async (path = '/ws/chat/lobby/', user?: { id: string; name: string }) => {
     const headers: Record<string, string> = { origin: ORIGIN };
     if (user) headers.cookie = `session=${sessions.sign(user)}`;
-    const client = new WebsocketCommunicator(app, path, { layer, headers });
-    const outcome = await client.connect();
+    const raw = new WebsocketCommunicator(app, path, { layer, headers });
+    const outcome = await raw.connect();
     assert.deepEqual(outcome, { accepted: true });
+    const client = new RoomClient(raw);
     const welcome = await client.receiveJson<WelcomeFrame>();
     const history = await client.receiveJson<HistoryFrame>();
     return { client, welcome, history };
@@ -45,7 +114,7 @@ function chat(options: Options = {}) {
     const outcome = await new WebsocketCommunicator(app, path, { layer, headers }).connect();
     return outcome.accepted ? 101 : outcome.status;
   };
-  return { open, status, store };
+  return { open, status, store, layer };
 }
 
 const ana = { id: 'u_ana', name: 'Ana' };
@@ -212,12 +281,137 @@ describe('ChatConsumer: messages', () => {
   });
 });
 
+describe('ChatConsumer: resuming', () => {
+  const post = async (client: RoomClient, count: number, from = 1): Promise<void> => {
+    for (let n = from; n < from + count; n++) {
+      client.sendJson({ message: `m${n}` });
+      await client.receiveJson();
+    }
+  };
+  const texts = (frames: readonly { messages: readonly ChatMessageFrame[] }[]): string[] =>
+    frames.flatMap((frame) => frame.messages.map((message) => message.message));
+
+  it('sends everything after ?after=<id>, oldest first, in pages of 100, before any live message', async () => {
+    const { open } = chat();
+    const writer = await open('/ws/chat/lobby/', ana);
+    await post(writer.client, 230);
+    const resumed = await open('/ws/chat/lobby/?after=5', bo);
+    const frames = [resumed.history];
+    for (let page = 1; page < 3; page++) frames.push(await resumed.client.receiveJson<HistoryFrame>());
+    assert.deepEqual(frames.map((frame) => frame.messages.length), [100, 100, 25]);
+    assert.deepEqual(texts(frames), Array.from({ length: 225 }, (_, n) => `m${n + 6}`));
+    assert.ok(frames.every((frame) => frame.has_more && frame.reset === undefined));
+    writer.client.sendJson({ message: 'live' });
+    assert.equal((await resumed.client.receiveJson<ChatMessageFrame>()).message, 'live');
+  });
+
+  it('sends an empty history frame to a client that missed nothing', async () => {
+    const { open } = chat();
+    const writer = await open('/ws/chat/lobby/', ana);
+    await post(writer.client, 2);
+    const resumed = await open('/ws/chat/lobby/?after=2', bo);
+    assert.deepEqual(resumed.history, { type: 'history', messages: [], has_more: true });
+  });
+
+  for (const [when, gateBeforeRead] of [
+    ['before the backlog is read', true],
+    ['after the backlog is read', false],
+  ] as const) {
+    it(`has no gap and no duplicate when messages arrive while resuming (${when})`, async () => {
+      const store = new MemoryMessageStore();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let reading!: () => void;
+      const readStarted = new Promise<void>((resolve) => (reading = resolve));
+      const after = store.after.bind(store);
+      store.after = async (room, id, limit) => {
+        reading();
+        if (gateBeforeRead) {
+          await gate;
+          return after(room, id, limit);
+        }
+        const page = await after(room, id, limit);
+        await gate;
+        return page;
+      };
+      const { open } = chat({ store });
+      const writer = await open('/ws/chat/lobby/', ana);
+      await post(writer.client, 3);
+      const resuming = open('/ws/chat/lobby/?after=1', bo);
+      await readStarted;
+      await post(writer.client, 2, 4);
+      release();
+      const resumed = await resuming;
+      const received = texts([resumed.history]);
+      while (received.length < 4) received.push((await resumed.client.receiveJson<ChatMessageFrame>()).message);
+      assert.deepEqual(received, ['m2', 'm3', 'm4', 'm5']);
+      writer.client.sendJson({ message: 'm6' });
+      assert.equal((await resumed.client.receiveJson<ChatMessageFrame>()).message, 'm6');
+      assert.equal(await resumed.client.receiveNothing(), true);
+    });
+  }
+});
+
+describe('ChatConsumer: presence', () => {
+  it('lists the people in the room on join, and tells everyone when someone comes or goes', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    assert.deepEqual((await a.client.nextPresence()).users, [{ user_id: 'u_ana', user: 'Ana' }]);
+    const b = await open('/ws/chat/lobby/', bo);
+    const both = [
+      { user_id: 'u_ana', user: 'Ana' },
+      { user_id: 'u_bo', user: '波' },
+    ];
+    assert.deepEqual((await b.client.nextPresence()).users, both);
+    assert.equal(await a.client.receiveNothing(), true);
+    assert.deepEqual(a.client.presence.at(-1)?.users, both);
+    await b.client.disconnect();
+    assert.equal(await a.client.receiveNothing(), true);
+    assert.deepEqual(a.client.presence.at(-1)?.users, [{ user_id: 'u_ana', user: 'Ana' }]);
+  });
+
+  it('counts two tabs of one person once, and keeps them until the last tab closes', async () => {
+    const { open } = chat();
+    const watcher = await open('/ws/chat/lobby/', bo);
+    const first = await open('/ws/chat/lobby/', ana);
+    await watcher.client.receiveNothing();
+    const updates = watcher.client.presence.length;
+    const second = await open('/ws/chat/lobby/', ana);
+    assert.deepEqual((await second.client.nextPresence()).users.map((user) => user.user_id), ['u_ana', 'u_bo']);
+    await first.client.disconnect();
+    await watcher.client.receiveNothing();
+    assert.equal(watcher.client.presence.length, updates, 'no change while a tab is left');
+    await second.client.disconnect();
+    await watcher.client.receiveNothing();
+    assert.deepEqual(watcher.client.presence.at(-1)?.users, [{ user_id: 'u_bo', user: '波' }]);
+  });
+
+  it('keeps rooms apart', async () => {
+    const { open } = chat();
+    await open('/ws/chat/one/', ana);
+    const other = await open('/ws/chat/two/', bo);
+    assert.deepEqual((await other.client.nextPresence()).users, [{ user_id: 'u_bo', user: '波' }]);
+  });
+});
+
 describe('ChatConsumer: other frames', () => {
   it('answers ping with pong', async () => {
     const { open } = chat();
     const a = await open('/ws/chat/lobby/', ana);
     a.client.sendJson({ type: 'ping' });
     assert.deepEqual(await a.client.receiveJson(), { type: 'pong' });
+  });
+
+  it('paces typing notices per person, across their tabs', async () => {
+    const { open } = chat({ now: () => 0 });
+    const tab1 = await open('/ws/chat/lobby/', ana);
+    const tab2 = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    tab1.client.sendJson({ type: 'typing' });
+    tab2.client.sendJson({ type: 'typing' });
+    assert.deepEqual(await b.client.receiveJson(), { type: 'typing', user_id: 'u_ana', user: 'Ana' });
+    assert.equal(await b.client.receiveNothing(), true);
+    assert.equal(await tab2.client.receiveNothing(), true, "a person's own tabs are not told they type");
   });
 
   it('tells the others, not the typist, who is typing, at most once a second', async () => {

@@ -9,26 +9,31 @@ import {
   type SessionUser,
 } from '../channels';
 import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
+import type { Presence } from './presence';
 import {
   compareMessageIds,
   DEFAULT_ROOM,
   errorFrame,
   type ErrorFrame,
   HISTORY_PAGE_SIZE,
+  type HistoryFrame,
   isMessageId,
   type Limits,
+  MAX_HISTORY_PAGE_SIZE,
   MAX_MESSAGE_CHARS,
+  type PresenceFrame,
   PROTOCOL_VERSION,
   validateClientFrame,
 } from './protocol';
 
 export interface ChatConsumerOptions {
   readonly service: ChatService;
+  readonly presence: Presence;
   /** Chat messages per connection; `null` turns the limit off (benchmarks). */
   readonly rateLimit: RateLimit | null;
   /** The frame size the transport enforces, announced to the client. */
   readonly maxFrameBytes: number;
-  /** At most one typing notice per connection this often (default 2 s). */
+  /** At most one typing notice per person and room this often (default 2 s). */
   readonly typingIntervalMs?: number;
   readonly now?: () => number;
 }
@@ -55,7 +60,10 @@ export class ChatConsumer
   readonly #frames: TokenBucket | null;
   readonly #now: () => number;
   #refusedInARow = 0;
-  #lastTypingAt = Number.NEGATIVE_INFINITY;
+  #joinedPresence = false;
+  /** Ids sent in the join or resume history, so the same messages arriving live are not sent twice. */
+  #sentInHistory: Set<string> | null = null;
+  #newestInHistory: string | null = null;
 
   constructor(scope: Scope<{ readonly room?: string }>, options: ChatConsumerOptions) {
     super(scope);
@@ -75,6 +83,11 @@ export class ChatConsumer
       : null;
   }
 
+  /**
+   * Welcome, then history (the latest page, or everything after `?after=<id>`), then presence.
+   * The consumer is already in its room's group, and live messages wait until this returns, so
+   * nothing falls between the history and the live messages; any message in both is sent once.
+   */
   override async connect(): Promise<void> {
     await this.accept();
     this.sendJson({
@@ -85,13 +98,54 @@ export class ChatConsumer
       user: this.#user.name,
       limits: this.#limits(),
     });
-    const history = await this.#options.service.history(this.room, HISTORY_PAGE_SIZE);
-    // A client resuming after an id this room never reached saw a database that has since been
-    // reset: it must replace what it shows rather than merge.
+    for (const frame of await this.#history()) {
+      for (const message of frame.messages) this.#rememberSent(message.id);
+      this.sendJson(frame);
+    }
+    const presence = this.#options.presence;
+    this.#joinedPresence = true;
+    const changed = await presence.join(this.room, this.#user, this.channelName);
+    const frame: PresenceFrame = { type: 'presence', users: await presence.list(this.room) };
+    // Everyone hears of a change, this connection included (it is in the group); otherwise only
+    // this connection needs the list.
+    if (!changed || !(await this.#broadcastPresence(frame))) this.sendJson(frame);
+  }
+
+  override async disconnect(): Promise<void> {
+    if (!this.#joinedPresence) return;
+    const presence = this.#options.presence;
+    if (await presence.leave(this.room, this.#user.id, this.channelName)) {
+      await this.#broadcastPresence({ type: 'presence', users: await presence.list(this.room) });
+    }
+  }
+
+  /** Sends the room's presence to everyone in it; false (and logged) when the layer failed. */
+  async #broadcastPresence(frame: PresenceFrame): Promise<boolean> {
+    try {
+      await this.groupSend(roomGroup(this.room), { type: 'chat.presence', frame });
+      return true;
+    } catch (error) {
+      this.logger.warn('could not send presence', { room: this.room, error });
+      return false;
+    }
+  }
+
+  /** The history frames to send on connect. An unknown `after` means the store was reset. */
+  async #history(): Promise<readonly HistoryFrame[]> {
+    const service = this.#options.service;
     const after = this.scope.query.get('after');
-    const newest = history.messages.at(-1)?.id;
-    const reset = isMessageId(after) && (newest === undefined || compareMessageIds(after, newest) > 0);
-    this.sendJson(reset ? { ...history, reset: true } : history);
+    if (isMessageId(after)) {
+      const frames = await service.since(this.room, after, MAX_HISTORY_PAGE_SIZE);
+      if (frames !== null) return frames;
+      return [{ ...(await service.history(this.room, HISTORY_PAGE_SIZE)), reset: true }];
+    }
+    return [await service.history(this.room, HISTORY_PAGE_SIZE)];
+  }
+
+  #rememberSent(id: string): void {
+    this.#sentInHistory ??= new Set();
+    this.#sentInHistory.add(id);
+    if (this.#newestInHistory === null || compareMessageIds(id, this.#newestInHistory) > 0) this.#newestInHistory = id;
   }
 
   override receiveInvalidJson(): void {
@@ -133,12 +187,22 @@ export class ChatConsumer
   }
 
   'chat.message'(event: EventOf<ChatEvents, 'chat.message'>): void {
+    const seen = this.#sentInHistory;
+    if (seen !== null) {
+      if (seen.has(event.frame.id)) return;
+      // Live messages have overtaken the history: the remembered ids are no longer needed.
+      if (compareMessageIds(event.frame.id, this.#newestInHistory!) > 0) this.#sentInHistory = null;
+    }
     // The same frame object goes to every member, so the transport serialises it once.
     this.sendJson(event.frame);
   }
 
   'chat.typing'(event: EventOf<ChatEvents, 'chat.typing'>): void {
     if (event.frame.user_id !== this.#user.id) this.sendJson(event.frame);
+  }
+
+  'chat.presence'(event: EventOf<ChatEvents, 'chat.presence'>): void {
+    this.sendJson(event.frame);
   }
 
   async #post(text: string, clientId: string | undefined): Promise<void> {
@@ -155,9 +219,8 @@ export class ChatConsumer
   }
 
   async #typing(): Promise<void> {
-    const now = this.#now();
-    if (now - this.#lastTypingAt < (this.#options.typingIntervalMs ?? 2_000)) return;
-    this.#lastTypingAt = now;
+    const allowed = this.#options.presence.mayAnnounceTyping(this.room, this.#user.id, this.#now(), this.#options.typingIntervalMs ?? 2_000);
+    if (!allowed) return;
     await this.groupSend(roomGroup(this.room), {
       type: 'chat.typing',
       frame: { type: 'typing', user_id: this.#user.id, user: this.#user.name },

@@ -5,6 +5,7 @@ import { WebsocketCommunicator } from '../channels/testing';
 import { ChatService } from './chat-service';
 import { announce, currentSession, renameSession } from './http-routes';
 import type { ChatMessageFrame } from './protocol';
+import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
 import type { ChatRuntime } from './runtime';
 import { MemoryMessageStore } from './store/memory';
@@ -18,7 +19,7 @@ function runtime(adminToken: string | null = TOKEN) {
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
   const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
   const chat: ChatRuntime = { service, sessions, allowedOrigins, adminToken };
-  const app = chatApplication({ service, sessions, allowedOrigins, rateLimit: null, maxFrameBytes: 65_536 });
+  const app = chatApplication({ service, presence: new LocalPresence(), sessions, allowedOrigins, rateLimit: null, maxFrameBytes: 65_536 });
   return { chat, app, layer, sessions };
 }
 
@@ -30,8 +31,8 @@ describe('announce', () => {
     const { chat, app, layer } = runtime();
     const client = new WebsocketCommunicator(app, '/ws/chat/lobby/', { layer, headers: { origin: ORIGIN } });
     await client.connect();
-    await client.receiveJson();
-    await client.receiveJson();
+    const joined = [await client.receiveJson(), await client.receiveJson(), await client.receiveJson()];
+    assert.deepEqual(joined.map((frame) => (frame as { type: string }).type), ['welcome', 'history', 'presence']);
     const response = await announce(post('{"message":"维护通知"}', { authorization: `Bearer ${TOKEN}` }), 'lobby', chat);
     assert.equal(response.status, 201);
     const stored = (await response.json()) as ChatMessageFrame;

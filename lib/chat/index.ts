@@ -4,5 +4,7 @@ export { ChatConsumer, type ChatConsumerOptions } from './consumer';
 export { MAX_DISPLAY_NAME_CHARS, newGuest, normaliseDisplayName, SYSTEM_USER } from './identity';
 export { chatApplication, type ChatApplicationOptions } from './routing';
 export { chatRuntime, installChatRuntime, uninstallChatRuntime, type ChatRuntime } from './runtime';
+export { LocalPresence, type Presence } from './presence';
 export { MemoryMessageStore } from './store/memory';
+export { SqliteMessageStore } from './store/sqlite';
 export type { MessagePage, MessageStore, NewMessage, StoredMessage } from './store/types';

@@ -228,9 +228,36 @@ describe('ChatClient messages', () => {
     last().receive(message('10'));
     last().receive(message('9'));
     last().receive(message('3'));
+    client.loadOlder();
     last().receive({ type: 'history', messages: [message('1'), message('2')], has_more: false });
     assert.deepEqual(client.getSnapshot().messages.map((m) => m.id), ['1', '2', '3', '9', '10']);
     assert.equal(client.getSnapshot().hasMore, false);
+  });
+
+  it('keeps "older messages exist" through a resume, which brings only newer ones', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().open();
+    last().receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: 'u_me', user: 'Me', limits: null });
+    last().receive({ type: 'history', messages: [message('51'), message('52')], has_more: true });
+    last().drop(1006);
+    timers.advance(1_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=52');
+    last().open();
+    last().receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: 'u_me', user: 'Me', limits: null });
+    last().receive({ type: 'history', messages: [message('53')], has_more: true });
+    last().receive({ type: 'history', messages: [], has_more: true });
+    assert.equal(client.getSnapshot().hasMore, true);
+    assert.deepEqual(client.getSnapshot().messages.map((m) => m.id), ['51', '52', '53']);
+  });
+
+  it('replaces everything on a reset history', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('7'));
+    last().receive({ type: 'history', messages: [message('1')], has_more: false, reset: true });
+    assert.deepEqual(client.getSnapshot().messages.map((m) => m.id), ['1']);
   });
 
   it('shows a sent message as pending until its echo, then as stored', () => {
@@ -303,13 +330,66 @@ describe('ChatClient messages', () => {
     assert.deepEqual(client.getSnapshot().outbox, []);
   });
 
-  it('asks for the page before the oldest message', () => {
+  it('asks for the page before the oldest message, once at a time', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().open();
+    last().receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: 'u_me', user: 'Me', limits: null });
+    last().receive({ type: 'history', messages: [message('51')], has_more: true });
+    client.loadOlder();
+    client.loadOlder();
+    assert.deepEqual(last().sent, [{ type: 'history', before: '51' }]);
+    assert.equal(client.getSnapshot().loadingOlder, true);
+    last().receive({ type: 'history', messages: [message('1'), message('50')], has_more: false });
+    assert.equal(client.getSnapshot().loadingOlder, false);
+    client.loadOlder();
+    assert.equal(last().sent.length, 1, 'nothing older to ask for');
+  });
+});
+
+describe('ChatClient presence and typing', () => {
+  it('shows who is in the room, and forgets it when the connection drops', () => {
     const { client, last } = setup();
     client.connect();
     last().welcome();
-    last().receive({ type: 'history', messages: [message('51')], has_more: true });
-    client.loadOlder();
-    assert.deepEqual(last().sent.at(-1), { type: 'history', before: '51' });
+    const users = [
+      { user_id: 'u_me', user: 'Me' },
+      { user_id: 'u_other', user: 'Other' },
+    ];
+    last().receive({ type: 'presence', users });
+    assert.deepEqual(client.getSnapshot().presence, users);
+    last().drop(1006);
+    assert.deepEqual(client.getSnapshot().presence, []);
+  });
+
+  it('shows someone typing for a few seconds, or until their message arrives', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive({ type: 'typing', user_id: 'u_a', user: 'Ana' });
+    last().receive({ type: 'typing', user_id: 'u_b', user: 'Bo' });
+    assert.deepEqual(client.getSnapshot().typing.map((t) => t.user), ['Ana', 'Bo']);
+    last().receive(message('1', { user_id: 'u_a', user: 'Ana' }));
+    assert.deepEqual(client.getSnapshot().typing.map((t) => t.user), ['Bo']);
+    timers.advance(4_999);
+    last().receive({ type: 'typing', user_id: 'u_b', user: 'Bo' });
+    timers.advance(4_999);
+    assert.deepEqual(client.getSnapshot().typing.map((t) => t.user), ['Bo'], 'a new notice extends the time');
+    timers.advance(1);
+    assert.deepEqual(client.getSnapshot().typing, []);
+  });
+
+  it('sends typing notices at most every two seconds', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    client.sendTyping();
+    client.sendTyping();
+    timers.advance(1_999);
+    client.sendTyping();
+    timers.advance(1);
+    client.sendTyping();
+    assert.deepEqual(last().sent, [{ type: 'typing' }, { type: 'typing' }]);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   type Limits,
   MAX_MESSAGE_CHARS,
   parseServerFrame,
+  type PresenceUser,
   type ServerFrame,
 } from '../chat/protocol';
 import { type Backoff, exponentialBackoff } from './backoff';
@@ -67,7 +68,14 @@ export interface ChatSnapshot {
   readonly messages: readonly ChatMessageFrame[];
   readonly outbox: readonly PendingMessage[];
   readonly failed: readonly FailedMessage[];
+  /** Whether older messages than the first shown exist on the server. */
   readonly hasMore: boolean;
+  /** An older page has been asked for and has not arrived yet. */
+  readonly loadingOlder: boolean;
+  /** The people in the room (one entry per person, however many tabs). */
+  readonly presence: readonly PresenceUser[];
+  /** Others typing right now. */
+  readonly typing: readonly PresenceUser[];
   readonly limits: Limits | null;
 }
 
@@ -83,6 +91,10 @@ export interface ChatClientOptions {
   readonly pingAfterMs?: number;
   /** A connection that stays silent this long after a ping is dead (default 10 s). */
   readonly pongTimeoutMs?: number;
+  /** How long someone shows as typing after their last notice (default 5 s). */
+  readonly typingShownMs?: number;
+  /** At most one typing notice from here this often (default 2 s, the server's pace). */
+  readonly typingEveryMs?: number;
   readonly timers?: Timers;
   readonly now?: () => number;
   readonly newClientId?: () => string;
@@ -120,6 +132,8 @@ export class ChatClient {
   #lastFrameAt = 0;
   #pingSentAt: number | null = null;
   #releaseTimer: unknown = null;
+  readonly #typingTimers = new Map<string, unknown>();
+  #lastTypingSentAt = Number.NEGATIVE_INFINITY;
   #holders = 0;
   #stopWakeUps: (() => void) | null = null;
 
@@ -137,6 +151,9 @@ export class ChatClient {
       outbox: [],
       failed: [],
       hasMore: false,
+      loadingOlder: false,
+      presence: [],
+      typing: [],
       limits: null,
     };
   }
@@ -165,6 +182,8 @@ export class ChatClient {
   /** Closes for good; `connect` starts again. */
   close(): void {
     this.#clearTimers();
+    for (const timer of this.#typingTimers.values()) this.#timers.clearTimeout(timer);
+    this.#typingTimers.clear();
     this.#stopWakeUps?.();
     this.#stopWakeUps = null;
     this.#dropSocket(1000);
@@ -216,11 +235,21 @@ export class ChatClient {
     this.#update({ failed: this.#snapshot.failed.filter((failed) => failed.clientId !== clientId) });
   }
 
-  /** Asks for the page of messages before the oldest one shown. */
+  /** Asks for the page of messages before the oldest one shown (once at a time). */
   loadOlder(): void {
     const oldest = this.#messages[0];
-    if (this.#snapshot.status !== 'open' || !oldest || !this.#snapshot.hasMore) return;
+    const snapshot = this.#snapshot;
+    if (snapshot.status !== 'open' || !oldest || !snapshot.hasMore || snapshot.loadingOlder) return;
     this.#socket?.send(JSON.stringify({ type: 'history', before: oldest.id }));
+    this.#update({ loadingOlder: true });
+  }
+
+  /** Tells the room this user is typing; call it on every keystroke, it paces itself. */
+  sendTyping(): void {
+    const now = this.#now();
+    if (this.#snapshot.status !== 'open' || now - this.#lastTypingSentAt < (this.#options.typingEveryMs ?? 2_000)) return;
+    this.#lastTypingSentAt = now;
+    this.#socket?.send('{"type":"typing"}');
   }
 
   // ---- connection ----
@@ -265,21 +294,36 @@ export class ChatClient {
         for (const pending of this.#outbox) this.#transmit(pending);
         this.#update({ outbox: this.#outbox });
         return;
-      case 'history':
+      case 'history': {
+        // has_more speaks of messages older than this frame's: it matters for the join page, an
+        // older page asked for, or a reset, not for the newer messages a resume brings.
+        const extendsBack = frame.reset === true || this.#snapshot.loadingOlder || this.#messages.length === 0;
         if (frame.reset) {
           this.#messages = [];
           this.#ids.clear();
         }
         for (const message of frame.messages) this.#remember(message);
-        this.#update({ messages: this.#messages, hasMore: frame.has_more });
+        this.#update({
+          messages: this.#messages,
+          hasMore: extendsBack ? frame.has_more : this.#snapshot.hasMore,
+          loadingOlder: false,
+        });
         return;
+      }
       case 'chat.message': {
         const fresh = this.#remember(frame);
         this.#acknowledge(frame);
-        this.#update({ messages: this.#messages, outbox: this.#outbox });
+        this.#stopTyping(frame.user_id);
+        this.#update({ messages: this.#messages, outbox: this.#outbox, typing: this.#snapshot.typing });
         if (fresh) for (const listener of this.#messageListeners) listener(frame);
         return;
       }
+      case 'presence':
+        this.#update({ presence: frame.users });
+        return;
+      case 'typing':
+        this.#startTyping({ user_id: frame.user_id, user: frame.user });
+        return;
       case 'error':
         if (frame.client_id !== undefined) this.#refused(frame.client_id, frame.code, frame.detail);
         return;
@@ -293,6 +337,10 @@ export class ChatClient {
     this.#clearHeartbeat();
     this.#pingSentAt = null;
     this.#outbox = this.#outbox.map((pending) => (pending.state === 'sent' ? { ...pending, state: 'queued' } : pending));
+    for (const timer of this.#typingTimers.values()) this.#timers.clearTimeout(timer);
+    this.#typingTimers.clear();
+    // Who is here and typing is unknown until the next welcome; an older page asked for is lost.
+    this.#update({ presence: [], typing: [], loadingOlder: false });
     if (FINAL_CLOSE_CODES.has(code)) {
       this.#stopWakeUps?.();
       this.#stopWakeUps = null;
@@ -408,6 +456,31 @@ export class ChatClient {
         this.#update({ outbox: this.#outbox });
       }
     }, Math.max(0, this.#backoff(1)) + 1_000);
+  }
+
+  // ---- typing ----
+
+  #startTyping(person: PresenceUser): void {
+    const previous = this.#typingTimers.get(person.user_id);
+    if (previous !== undefined) this.#timers.clearTimeout(previous);
+    this.#typingTimers.set(
+      person.user_id,
+      this.#timers.setTimeout(() => {
+        this.#stopTyping(person.user_id);
+        this.#update({ typing: this.#snapshot.typing });
+      }, this.#options.typingShownMs ?? 5_000),
+    );
+    const others = this.#snapshot.typing.filter((entry) => entry.user_id !== person.user_id);
+    this.#update({ typing: [...others, person] });
+  }
+
+  /** Forgets that someone is typing; the caller publishes the snapshot. */
+  #stopTyping(userId: string): void {
+    const timer = this.#typingTimers.get(userId);
+    if (timer === undefined) return;
+    this.#timers.clearTimeout(timer);
+    this.#typingTimers.delete(userId);
+    this.#snapshot = { ...this.#snapshot, typing: this.#snapshot.typing.filter((entry) => entry.user_id !== userId) };
   }
 
   // ---- plumbing ----

@@ -7,6 +7,7 @@ export interface ChatSocket extends ChatSnapshot {
   readonly send: ChatClient['send'];
   readonly dismiss: ChatClient['dismiss'];
   readonly loadOlder: ChatClient['loadOlder'];
+  readonly sendTyping: ChatClient['sendTyping'];
 }
 
 export interface UseChatSocketOptions {
@@ -41,6 +42,7 @@ export function useChatSocket(room: string, options: UseChatSocketOptions = {}):
     send: client.send.bind(client),
     dismiss: client.dismiss.bind(client),
     loadOlder: client.loadOlder.bind(client),
+    sendTyping: client.sendTyping.bind(client),
   }));
   const onMessage = useEffectEvent((message: ChatMessageFrame) => options.onMessage?.(message));
 

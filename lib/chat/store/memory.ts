@@ -45,6 +45,13 @@ export class MemoryMessageStore implements MessageStore {
     return page(messages, end, limit);
   }
 
+  async after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null> {
+    const messages = this.#rooms.get(room) ?? [];
+    const start = Number(id);
+    if (start > messages.length) return null;
+    return messages.slice(start, start + limit);
+  }
+
   async close(): Promise<void> {}
 }
 

@@ -35,5 +35,11 @@ export interface MessageStore {
   latest(room: string, limit: number): Promise<MessagePage>;
   /** The `limit` messages just before `id`. */
   before(room: string, id: string, limit: number): Promise<MessagePage>;
+  /**
+   * The first `limit` messages after `id`, oldest first; `null` when the room never reached `id`
+   * (the store was reset since the client saw it).
+   */
+  after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null>;
+  /** Flushes what is pending and releases the store. */
   close(): Promise<void>;
 }

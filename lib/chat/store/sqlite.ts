@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Append
+ * only: a released migration is never edited.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE messages (
+     room      TEXT    NOT NULL,
+     id        INTEGER NOT NULL,
+     user_id   TEXT    NOT NULL,
+     user_name TEXT    NOT NULL,
+     body      TEXT    NOT NULL,
+     ts        INTEGER NOT NULL,
+     client_id TEXT,
+     PRIMARY KEY (room, id)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX messages_idempotency ON messages (room, user_id, client_id) WHERE client_id IS NOT NULL;`,
+];
+
+interface Row {
+  room: string;
+  id: number;
+  user_id: string;
+  user_name: string;
+  body: string;
+  ts: number;
+  client_id: string | null;
+}
+
+export interface SqliteMessageStoreOptions {
+  readonly now?: () => number;
+}
+
+/**
+ * Messages in one SQLite file (WAL mode), for a single server process. better-sqlite3 is
+ * synchronous: each call finishes its transaction before it returns, so a message is on disk
+ * (in the write-ahead log, which survives a crash of the process) when `append` resolves.
+ */
+export class SqliteMessageStore implements MessageStore {
+  readonly #db: Database.Database;
+  readonly #now: () => number;
+  readonly #findByClientId: Database.Statement<[string, string, string], Row>;
+  readonly #newestId: Database.Statement<[string], { id: number | null }>;
+  readonly #insert: Database.Statement<[string, number, string, string, string, number, string | null]>;
+  readonly #latest: Database.Statement<[string, number], Row>;
+  readonly #before: Database.Statement<[string, number, number], Row>;
+  readonly #after: Database.Statement<[string, number, number], Row>;
+  readonly #hasBefore: Database.Statement<[string, number], { found: number }>;
+  readonly #append: Database.Transaction<(input: NewMessage) => { message: StoredMessage; created: boolean }>;
+
+  /** Opens (creating it and its folder if needed) and migrates the database at `file`. */
+  constructor(file: string, options: SqliteMessageStoreOptions = {}) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#now = options.now ?? Date.now;
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db, file);
+
+    this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
+    this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
+    this.#insert = this.#db.prepare(
+      'INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#latest = this.#db.prepare('SELECT * FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?');
+    this.#before = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?');
+    this.#after = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?');
+    this.#hasBefore = this.#db.prepare('SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND id < ?) AS found');
+
+    this.#append = this.#db.transaction((input: NewMessage) => {
+      if (input.clientId !== undefined) {
+        const earlier = this.#findByClientId.get(input.room, input.userId, input.clientId);
+        if (earlier) return { message: fromRow(earlier), created: false };
+      }
+      const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
+      const ts = this.#now();
+      this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null);
+      const message: StoredMessage = {
+        id: String(id),
+        room: input.room,
+        userId: input.userId,
+        user: input.user,
+        text: input.text,
+        ts,
+        ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+      };
+      return { message, created: true };
+    });
+  }
+
+  async append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
+    return this.#append.immediate(input);
+  }
+
+  async latest(room: string, limit: number): Promise<MessagePage> {
+    return this.#page(room, this.#latest.all(room, limit));
+  }
+
+  async before(room: string, id: string, limit: number): Promise<MessagePage> {
+    return this.#page(room, this.#before.all(room, Number(id), limit));
+  }
+
+  async after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null> {
+    const newest = this.#newestId.get(room)?.id ?? 0;
+    if (Number(id) > newest) return null;
+    return this.#after.all(room, Number(id), limit).map(fromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** Rows newest first → a page oldest first, with whether anything older exists. */
+  #page(room: string, newestFirst: Row[]): MessagePage {
+    const oldest = newestFirst.at(-1);
+    const hasMore = oldest !== undefined && this.#hasBefore.get(room, oldest.id)?.found === 1;
+    return { messages: newestFirst.reverse().map(fromRow), hasMore };
+  }
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`${file} has schema version ${version}, newer than this server knows (${MIGRATIONS.length}): upgrade the server`);
+  }
+  db.transaction(() => {
+    for (let index = version; index < MIGRATIONS.length; index++) db.exec(MIGRATIONS[index]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+function fromRow(row: Row): StoredMessage {
+  const message = {
+    id: String(row.id),
+    room: row.room,
+    userId: row.user_id,
+    user: row.user_name,
+    text: row.body,
+    ts: row.ts,
+  };
+  return row.client_id === null ? message : { ...message, clientId: row.client_id };
+}
