@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloseCode } from './close-codes';
-import { type EventHandlers, type EventOf, JsonWebsocketConsumer, WebsocketConsumer } from './consumer';
+import { type EventHandlers, type EventOf, WebsocketConsumer } from './consumer';
+import { JsonWebsocketConsumer } from './json-consumer';
 import { DenyConnection } from './errors';
 import { InMemoryChannelLayer } from './layers/in-memory';
 import type { Logger } from './logger';

@@ -1,6 +1,6 @@
 import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
-import type { Connection, ConnectionListener, JsonObject, OutgoingFrame } from './connection';
+import type { Connection, ConnectionListener, OutgoingFrame } from './connection';
 import { HandshakeError, NoHandler } from './errors';
 import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
@@ -348,34 +348,6 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #requireConnection(): Connection {
     if (!this.#connection) throw new Error('the consumer has not been started');
     return this.#connection;
-  }
-}
-
-/** A consumer that speaks JSON: text frames are parsed and handed to `receiveJson`. */
-export abstract class JsonWebsocketConsumer<
-  P extends RouteParams = RouteParams,
-  E extends EventMap = EventMap,
-> extends WebsocketConsumer<P, E> {
-  override receive(text: string): Hook {
-    let content: unknown;
-    try {
-      content = JSON.parse(text);
-    } catch {
-      return this.receiveInvalidJson(text);
-    }
-    return this.receiveJson(content);
-  }
-
-  /** A parsed frame: `unknown`, since it comes from the client; validate before use. */
-  abstract receiveJson(content: unknown): Hook;
-
-  /** A text frame that is not JSON. The default closes with 1007 (inconsistent data). */
-  receiveInvalidJson(_text: string): Hook {
-    this.close(CloseCode.InvalidPayload, 'frames must be JSON');
-  }
-
-  sendJson(content: JsonObject): void {
-    this.send(content);
   }
 }
 

@@ -6,8 +6,8 @@
 export type { Application, Environment } from './application';
 export { CloseCode } from './close-codes';
 export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame } from './connection';
+export { JsonWebsocketConsumer } from './json-consumer';
 export {
-  JsonWebsocketConsumer,
   WebsocketConsumer,
   type ConsumerClass,
   type ConsumerFactory,
@@ -25,4 +25,5 @@ export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions
 export { processSlot, type ProcessSlot } from './runtime';
 export type { RouteParams, Scope, SessionUser } from './scope';
 export { MIN_SECRET_LENGTH, SessionCookies, sessionMiddleware, type SessionCookieOptions } from './sessions';
-export { refuseUpgrade, SocketServer, type SocketServerOptions } from './ws-transport';
+export { refuseUpgrade } from './refuse-upgrade';
+export { SocketServer, type SocketServerOptions } from './ws-transport';

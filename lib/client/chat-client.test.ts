@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChatMessageFrame } from '../chat/protocol';
 import { exponentialBackoff } from './backoff';
-import { ChatClient, type Timers, type WebSocketLike } from './chat-client';
+import { ChatClient } from './chat-client';
+import type { Timers, WebSocketLike } from './platform';
 
 /** Timers that run only when the test advances the clock. */
 class FakeTimers implements Timers {

@@ -1,7 +1,6 @@
 import {
   type ChatMessageFrame,
   codePointLength,
-  compareMessageIds,
   type ErrorCode,
   isPermanentError,
   type Limits,
@@ -11,27 +10,20 @@ import {
   type ServerFrame,
 } from '../chat/protocol';
 import { type Backoff, exponentialBackoff } from './backoff';
-
-/** What a `WebSocket` (the browser's, or `ws` in Node) must offer the client. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  onclose: ((event: { readonly code: number }) => void) | null;
-  onerror: ((event: never) => void) | null;
-}
-
-export type WebSocketFactory = (url: string) => WebSocketLike;
-
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Browser signals that make a reconnect worth trying at once; returns an unsubscribe. */
-export type WakeUpSignals = (wake: (reason: 'online' | 'visible') => void) => () => void;
+import { Heartbeat } from './heartbeat';
+import { MessageLog } from './message-log';
+import { type FailedMessage, Outbox, type PendingMessage } from './outbox';
+import {
+  browserSocket,
+  browserWakeUpSignals,
+  globalTimers,
+  randomClientId,
+  type Timers,
+  type WakeUpSignals,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './platform';
+import { TypingTracker } from './typing-tracker';
 
 /**
  * - `connecting`: the first attempt, before the server's welcome;
@@ -41,22 +33,6 @@ export type WakeUpSignals = (wake: (reason: 'online' | 'visible') => void) => ()
  */
 export const CONNECTION_STATUSES = ['connecting', 'open', 'reconnecting', 'closed'] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
-
-/** A message typed here that the server has not acknowledged yet. */
-export interface PendingMessage {
-  readonly clientId: string;
-  readonly text: string;
-  /** `queued`: waiting for a connection or a retry; `sent`: on the wire, waiting for its echo. */
-  readonly state: 'queued' | 'sent';
-}
-
-/** A message the server refused for good (too long, invalid): it will not be sent again. */
-export interface FailedMessage {
-  readonly clientId: string;
-  readonly text: string;
-  readonly code: ErrorCode;
-  readonly detail: string;
-}
 
 export interface ChatSnapshot {
   readonly status: ConnectionStatus;
@@ -123,24 +99,34 @@ export class ChatClient {
   readonly #messageListeners = new Set<(message: ChatMessageFrame) => void>();
   #socket: WebSocketLike | null = null;
   #snapshot: ChatSnapshot;
-  #messages: ChatMessageFrame[] = [];
-  readonly #ids = new Set<string>();
-  #outbox: PendingMessage[] = [];
+  readonly #log = new MessageLog();
+  readonly #typing: TypingTracker;
+  readonly #outbox = new Outbox();
   #failures = 0;
   #retryTimer: unknown = null;
-  #heartbeatTimer: unknown = null;
-  #lastFrameAt = 0;
-  #pingSentAt: number | null = null;
+  readonly #heartbeat: Heartbeat;
   #releaseTimer: unknown = null;
-  readonly #typingTimers = new Map<string, unknown>();
   #lastTypingSentAt = Number.NEGATIVE_INFINITY;
   #holders = 0;
   #stopWakeUps: (() => void) | null = null;
 
   constructor(options: ChatClientOptions) {
     this.#options = options;
-    this.#timers = options.timers ?? { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as number) };
+    this.#timers = options.timers ?? globalTimers;
     this.#now = options.now ?? Date.now;
+    this.#heartbeat = new Heartbeat(
+      this.#timers,
+      this.#now,
+      { pingAfterMs: options.pingAfterMs ?? 20_000, pongTimeoutMs: options.pongTimeoutMs ?? 10_000 },
+      {
+        ping: () => this.#socket?.send('{"type":"ping"}'),
+        dead: () => {
+          this.#dropSocket(4000);
+          this.#connectionLost(1006);
+        },
+      },
+    );
+    this.#typing = new TypingTracker(this.#timers, options.typingShownMs ?? 5_000, () => this.#update({ typing: this.#typing.people }));
     this.#backoff = options.backoff ?? exponentialBackoff();
     this.#snapshot = {
       status: 'closed',
@@ -182,8 +168,7 @@ export class ChatClient {
   /** Closes for good; `connect` starts again. */
   close(): void {
     this.#clearTimers();
-    for (const timer of this.#typingTimers.values()) this.#timers.clearTimeout(timer);
-    this.#typingTimers.clear();
+    this.#typing.clear();
     this.#stopWakeUps?.();
     this.#stopWakeUps = null;
     this.#dropSocket(1000);
@@ -223,21 +208,21 @@ export class ChatClient {
       return { ok: false, error: `message is longer than ${MAX_MESSAGE_CHARS} characters` };
     }
     const clientId = (this.#options.newClientId ?? randomClientId)();
-    const pending: PendingMessage = { clientId, text, state: 'queued' };
-    this.#outbox = [...this.#outbox, pending];
+    const pending = this.#outbox.add(clientId, text);
     if (this.#snapshot.status === 'open') this.#transmit(pending);
-    this.#update({ outbox: this.#outbox });
+    this.#update({ outbox: this.#outbox.pending });
     return { ok: true, clientId };
   }
 
   /** Forgets a failed message (the user has read why). */
   dismiss(clientId: string): void {
-    this.#update({ failed: this.#snapshot.failed.filter((failed) => failed.clientId !== clientId) });
+    this.#outbox.dismiss(clientId);
+    this.#update({ failed: this.#outbox.failed });
   }
 
   /** Asks for the page of messages before the oldest one shown (once at a time). */
   loadOlder(): void {
-    const oldest = this.#messages[0];
+    const oldest = this.#log.oldest;
     const snapshot = this.#snapshot;
     if (snapshot.status !== 'open' || !oldest || !snapshot.hasMore || snapshot.loadingOlder) return;
     this.#socket?.send(JSON.stringify({ type: 'history', before: oldest.id }));
@@ -255,7 +240,7 @@ export class ChatClient {
   // ---- connection ----
 
   #openSocket(): void {
-    const last = this.#messages.at(-1);
+    const last = this.#log.newest;
     const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
     const url = last ? `${base}${base.includes('?') ? '&' : '?'}after=${last.id}` : base;
     let socket: WebSocketLike;
@@ -278,8 +263,7 @@ export class ChatClient {
   }
 
   #onFrame(data: unknown): void {
-    this.#lastFrameAt = this.#now();
-    this.#pingSentAt = null;
+    this.#heartbeat.heard();
     if (typeof data !== 'string') return;
     const frame = parseServerFrame(data);
     if (frame) this.#handle(frame);
@@ -290,31 +274,28 @@ export class ChatClient {
       case 'welcome':
         this.#failures = 0;
         this.#update({ status: 'open', retryAt: null, me: { userId: frame.user_id, name: frame.user }, limits: frame.limits });
-        this.#armHeartbeat(this.#pingAfterMs());
-        for (const pending of this.#outbox) this.#transmit(pending);
-        this.#update({ outbox: this.#outbox });
+        this.#heartbeat.start();
+        for (const pending of this.#outbox.pending) this.#transmit(pending);
+        this.#update({ outbox: this.#outbox.pending });
         return;
       case 'history': {
         // has_more speaks of messages older than this frame's: it matters for the join page, an
         // older page asked for, or a reset, not for the newer messages a resume brings.
-        const extendsBack = frame.reset === true || this.#snapshot.loadingOlder || this.#messages.length === 0;
-        if (frame.reset) {
-          this.#messages = [];
-          this.#ids.clear();
-        }
-        for (const message of frame.messages) this.#remember(message);
+        const extendsBack = frame.reset === true || this.#snapshot.loadingOlder || this.#log.oldest === undefined;
+        if (frame.reset) this.#log.clear();
+        for (const message of frame.messages) this.#log.add(message);
         this.#update({
-          messages: this.#messages,
+          messages: this.#log.messages,
           hasMore: extendsBack ? frame.has_more : this.#snapshot.hasMore,
           loadingOlder: false,
         });
         return;
       }
       case 'chat.message': {
-        const fresh = this.#remember(frame);
+        const fresh = this.#log.add(frame);
         this.#acknowledge(frame);
-        this.#stopTyping(frame.user_id);
-        this.#update({ messages: this.#messages, outbox: this.#outbox, typing: this.#snapshot.typing });
+        this.#typing.stop(frame.user_id);
+        this.#update({ messages: this.#log.messages, outbox: this.#outbox.pending, typing: this.#typing.people });
         if (fresh) for (const listener of this.#messageListeners) listener(frame);
         return;
       }
@@ -322,7 +303,8 @@ export class ChatClient {
         this.#update({ presence: frame.users });
         return;
       case 'typing':
-        this.#startTyping({ user_id: frame.user_id, user: frame.user });
+        this.#typing.start({ user_id: frame.user_id, user: frame.user });
+        this.#update({ typing: this.#typing.people });
         return;
       case 'error':
         if (frame.client_id !== undefined) this.#refused(frame.client_id, frame.code, frame.detail);
@@ -334,22 +316,20 @@ export class ChatClient {
 
   #connectionLost(code: number): void {
     this.#socket = null;
-    this.#clearHeartbeat();
-    this.#pingSentAt = null;
-    this.#outbox = this.#outbox.map((pending) => (pending.state === 'sent' ? { ...pending, state: 'queued' } : pending));
-    for (const timer of this.#typingTimers.values()) this.#timers.clearTimeout(timer);
-    this.#typingTimers.clear();
+    this.#heartbeat.stop();
+    this.#outbox.requeueSent();
+    this.#typing.clear();
     // Who is here and typing is unknown until the next welcome; an older page asked for is lost.
-    this.#update({ presence: [], typing: [], loadingOlder: false });
+    const lost = { presence: [], typing: [], loadingOlder: false, outbox: this.#outbox.pending } as const;
     if (FINAL_CLOSE_CODES.has(code)) {
       this.#stopWakeUps?.();
       this.#stopWakeUps = null;
-      this.#update({ status: 'closed', retryAt: null, outbox: this.#outbox });
+      this.#update({ ...lost, status: 'closed', retryAt: null });
       return;
     }
     this.#failures++;
     const delay = Math.max(0, this.#backoff(this.#failures));
-    this.#update({ status: 'reconnecting', retryAt: this.#now() + delay, outbox: this.#outbox });
+    this.#update({ ...lost, status: 'reconnecting', retryAt: this.#now() + delay });
     this.#retryTimer = this.#timers.setTimeout(() => this.#retryNow(), delay);
   }
 
@@ -363,7 +343,7 @@ export class ChatClient {
   #wakeUp(reason: 'online' | 'visible'): void {
     const status = this.#snapshot.status;
     if (status === 'reconnecting' && this.#retryTimer !== null) this.#retryNow();
-    else if (status === 'open' && reason === 'visible' && this.#now() - this.#lastFrameAt >= this.#pingAfterMs()) this.#ping();
+    else if (status === 'open' && reason === 'visible') this.#heartbeat.check();
   }
 
   /** Drops the current socket without waiting for its close handshake. */
@@ -380,147 +360,47 @@ export class ChatClient {
     }
   }
 
-  // ---- liveness ----
-
-  #pingAfterMs(): number {
-    return this.#options.pingAfterMs ?? 20_000;
-  }
-
-  #armHeartbeat(ms: number): void {
-    this.#clearHeartbeat();
-    this.#heartbeatTimer = this.#timers.setTimeout(() => this.#heartbeat(), ms);
-  }
-
-  #heartbeat(): void {
-    this.#heartbeatTimer = null;
-    if (this.#snapshot.status !== 'open') return;
-    const now = this.#now();
-    if (this.#pingSentAt !== null) {
-      // Nothing arrived since the ping: the line is dead even if the socket has not noticed.
-      this.#dropSocket(4000);
-      this.#connectionLost(1006);
-      return;
-    }
-    const quietFor = now - this.#lastFrameAt;
-    if (quietFor >= this.#pingAfterMs()) this.#ping();
-    else this.#armHeartbeat(this.#pingAfterMs() - quietFor);
-  }
-
-  #ping(): void {
-    this.#pingSentAt = this.#now();
-    this.#socket?.send('{"type":"ping"}');
-    this.#armHeartbeat(this.#options.pongTimeoutMs ?? 10_000);
-  }
-
   // ---- messages ----
 
   #transmit(pending: PendingMessage): void {
     const socket = this.#socket;
     if (!socket || socket.readyState !== OPEN) return;
     socket.send(JSON.stringify({ type: 'chat.message', message: pending.text, client_id: pending.clientId }));
-    this.#outbox = this.#outbox.map((entry) => (entry.clientId === pending.clientId ? { ...entry, state: 'sent' } : entry));
-  }
-
-  /** Adds a message in id order; false when it was already there. */
-  #remember(message: ChatMessageFrame): boolean {
-    if (this.#ids.has(message.id)) return false;
-    this.#ids.add(message.id);
-    const messages = this.#messages.slice();
-    let index = messages.length;
-    while (index > 0 && compareMessageIds(messages[index - 1]!.id, message.id) > 0) index--;
-    messages.splice(index, 0, message);
-    this.#messages = messages;
-    return true;
+    this.#outbox.markSent(pending.clientId);
   }
 
   #acknowledge(message: ChatMessageFrame): void {
     if (message.client_id === undefined || message.user_id !== this.#snapshot.me?.userId) return;
-    this.#outbox = this.#outbox.filter((pending) => pending.clientId !== message.client_id);
+    this.#outbox.acknowledge(message.client_id);
   }
 
   #refused(clientId: string, code: ErrorCode, detail: string): void {
-    const pending = this.#outbox.find((entry) => entry.clientId === clientId);
-    if (!pending) return;
     if (isPermanentError(code)) {
-      this.#outbox = this.#outbox.filter((entry) => entry.clientId !== clientId);
-      this.#update({ outbox: this.#outbox, failed: [...this.#snapshot.failed, { clientId, text: pending.text, code, detail }] });
+      if (this.#outbox.fail(clientId, code, detail)) this.#update({ outbox: this.#outbox.pending, failed: this.#outbox.failed });
       return;
     }
     // Transient: keep it and send it again after a pause.
-    this.#outbox = this.#outbox.map((entry) => (entry.clientId === clientId ? { ...entry, state: 'queued' } : entry));
-    this.#update({ outbox: this.#outbox });
+    this.#outbox.requeue(clientId);
+    this.#update({ outbox: this.#outbox.pending });
     this.#timers.setTimeout(() => {
-      const still = this.#outbox.find((entry) => entry.clientId === clientId && entry.state === 'queued');
+      const still = this.#outbox.queued(clientId);
       if (still && this.#snapshot.status === 'open') {
         this.#transmit(still);
-        this.#update({ outbox: this.#outbox });
+        this.#update({ outbox: this.#outbox.pending });
       }
     }, Math.max(0, this.#backoff(1)) + 1_000);
-  }
-
-  // ---- typing ----
-
-  #startTyping(person: PresenceUser): void {
-    const previous = this.#typingTimers.get(person.user_id);
-    if (previous !== undefined) this.#timers.clearTimeout(previous);
-    this.#typingTimers.set(
-      person.user_id,
-      this.#timers.setTimeout(() => {
-        this.#stopTyping(person.user_id);
-        this.#update({ typing: this.#snapshot.typing });
-      }, this.#options.typingShownMs ?? 5_000),
-    );
-    const others = this.#snapshot.typing.filter((entry) => entry.user_id !== person.user_id);
-    this.#update({ typing: [...others, person] });
-  }
-
-  /** Forgets that someone is typing; the caller publishes the snapshot. */
-  #stopTyping(userId: string): void {
-    const timer = this.#typingTimers.get(userId);
-    if (timer === undefined) return;
-    this.#timers.clearTimeout(timer);
-    this.#typingTimers.delete(userId);
-    this.#snapshot = { ...this.#snapshot, typing: this.#snapshot.typing.filter((entry) => entry.user_id !== userId) };
   }
 
   // ---- plumbing ----
 
   #clearTimers(): void {
-    this.#clearHeartbeat();
+    this.#heartbeat.stop();
     if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-  }
-
-  #clearHeartbeat(): void {
-    if (this.#heartbeatTimer !== null) this.#timers.clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = null;
   }
 
   #update(changes: Partial<ChatSnapshot>): void {
     this.#snapshot = { ...this.#snapshot, ...changes };
     for (const listener of this.#listeners) listener();
   }
-}
-
-function browserSocket(url: string): WebSocketLike {
-  if (typeof WebSocket === 'undefined') throw new Error('no global WebSocket here: pass createSocket');
-  return new WebSocket(url) as unknown as WebSocketLike;
-}
-
-const browserWakeUpSignals: WakeUpSignals = (wake) => {
-  if (typeof window === 'undefined' || typeof document === 'undefined') return () => {};
-  const online = (): void => wake('online');
-  const visible = (): void => {
-    if (document.visibilityState === 'visible') wake('visible');
-  };
-  window.addEventListener('online', online);
-  document.addEventListener('visibilitychange', visible);
-  return () => {
-    window.removeEventListener('online', online);
-    document.removeEventListener('visibilitychange', visible);
-  };
-};
-
-function randomClientId(): string {
-  return globalThis.crypto.randomUUID();
 }

@@ -6,11 +6,7 @@ export {
   type ChatClientOptions,
   type ChatSnapshot,
   type ConnectionStatus,
-  type FailedMessage,
-  type PendingMessage,
-  type Timers,
-  type WakeUpSignals,
-  type WebSocketFactory,
-  type WebSocketLike,
 } from './chat-client';
+export type { FailedMessage, PendingMessage } from './outbox';
+export type { Timers, WakeUpSignals, WebSocketFactory, WebSocketLike } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';

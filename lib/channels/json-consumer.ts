@@ -1,0 +1,34 @@
+import { CloseCode } from './close-codes';
+import type { JsonObject } from './connection';
+import { type EventMap, WebsocketConsumer } from './consumer';
+import type { RouteParams } from './scope';
+
+type Hook = void | Promise<void>;
+
+/** A consumer that speaks JSON: text frames are parsed and handed to `receiveJson`. */
+export abstract class JsonWebsocketConsumer<
+  P extends RouteParams = RouteParams,
+  E extends EventMap = EventMap,
+> extends WebsocketConsumer<P, E> {
+  override receive(text: string): Hook {
+    let content: unknown;
+    try {
+      content = JSON.parse(text);
+    } catch {
+      return this.receiveInvalidJson(text);
+    }
+    return this.receiveJson(content);
+  }
+
+  /** A parsed frame: `unknown`, since it comes from the client; validate before use. */
+  abstract receiveJson(content: unknown): Hook;
+
+  /** A text frame that is not JSON. The default closes with 1007 (inconsistent data). */
+  receiveInvalidJson(_text: string): Hook {
+    this.close(CloseCode.InvalidPayload, 'frames must be JSON');
+  }
+
+  sendJson(content: JsonObject): void {
+    this.send(content);
+  }
+}
