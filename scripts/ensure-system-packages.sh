@@ -8,6 +8,8 @@ set -euo pipefail
 declare -A probes=(
   [chromium]=/usr/bin/chromium
   [fonts-noto-cjk]=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+  [redis-server]=/usr/bin/redis-server
+  [postgresql]=/usr/lib/postgresql/15/bin/postgres
 )
 
 missing=()

@@ -30,6 +30,7 @@ type InboxItem =
   | { readonly kind: 'text'; readonly data: string }
   | { readonly kind: 'binary'; readonly data: Buffer }
   | { readonly kind: 'event'; readonly message: LayerMessage }
+  | { readonly kind: 'resync' }
   | { readonly kind: 'disconnect'; readonly code: number };
 
 type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
@@ -97,6 +98,12 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
 
   /** The connection is gone (`code` is what the client sent, or 1006). */
   disconnect(_code: number): Hook {}
+
+  /**
+   * The channel layer may have lost group messages meant for this consumer (its connection to
+   * other processes dropped and came back). A consumer with a source of truth catches up here.
+   */
+  layerResync(): Hook {}
 
   /** Completes the handshake. Sending is possible once it resolves. */
   accept(): Promise<void> {
@@ -230,6 +237,9 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       },
       deliver: (message) => this.#deliver(message),
       overflowed: (message) => this.#overflowed(message),
+      resync: () => {
+        if (this.#lifecycle !== 'closed') this.#enqueue({ kind: 'resync' });
+      },
     };
   }
 
@@ -312,6 +322,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
         return this.#dispatchEvent(item.message);
       case 'disconnect':
         return this.disconnect(item.code);
+      case 'resync':
+        return this.#connection?.state === 'open' ? this.layerResync() : undefined;
     }
   }
 

@@ -16,6 +16,11 @@ export interface ChannelReceiver {
   deliver(message: LayerMessage): void;
   /** Called when a message for this channel is refused because `backlog` reached capacity. */
   overflowed?(message: LayerMessage): void;
+  /**
+   * Called when the layer may have lost messages for this channel (its connection to other
+   * processes dropped and came back): the receiver should catch up from its source of truth.
+   */
+  resync?(): void;
 }
 
 /**
@@ -29,7 +34,9 @@ export interface ChannelReceiver {
  *   `groupSend` skips such a member (the receiver's `overflowed` hook hears of it) and still
  *   reaches the others;
  * - a group membership lasts `groupExpiryMs` after its last `groupAdd`, so members lost without a
- *   `groupDiscard` (a crashed process) eventually stop receiving.
+ *   `groupDiscard` (a crashed process) eventually stop receiving;
+ * - a layer that cannot promise it delivered everything (a lost connection between processes)
+ *   calls `resync` on its receivers once it is whole again.
  */
 export interface ChannelLayer {
   /** Undelivered messages a channel may hold before it counts as full. */

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RedisServer } from '../../testing/engines';
+import { channelLayerConformance, RecordingReceiver } from './conformance';
+import { RedisChannelLayer } from './redis';
+import type { ChannelLayer } from './types';
+
+let redis: RedisServer;
+before(async () => {
+  redis = await RedisServer.start();
+});
+after(async () => {
+  await redis?.dispose();
+});
+
+let prefixes = 0;
+channelLayerConformance('RedisChannelLayer', async (options) =>
+  RedisChannelLayer.connect({ url: redis.url, prefix: `conformance-${++prefixes}`, ...options }),
+);
+
+/** A receiver that also counts resync calls, and can wait for the next one. */
+class ResyncingReceiver extends RecordingReceiver {
+  resyncs = 0;
+  #wake: (() => void) | null = null;
+  resync(): void {
+    this.resyncs++;
+    this.#wake?.();
+  }
+  nextResync(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+}
+
+describe('RedisChannelLayer across processes', () => {
+  const layers: ChannelLayer[] = [];
+  const open = async (prefix: string): Promise<RedisChannelLayer> => {
+    const layer = await RedisChannelLayer.connect({ url: redis.url, prefix });
+    layers.push(layer);
+    return layer;
+  };
+  after(async () => {
+    await Promise.all(layers.map((layer) => layer.close()));
+  });
+
+  it('delivers a group message to members in every process, the sender included', async () => {
+    const [a, b] = [await open('cross'), await open('cross')];
+    const inA = new RecordingReceiver();
+    const inB = new RecordingReceiver();
+    const channelA = a.newChannel();
+    const channelB = b.newChannel();
+    a.attach(channelA, inA);
+    b.attach(channelB, inB);
+    await a.groupAdd('room.x', channelA);
+    await b.groupAdd('room.x', channelB);
+    await a.groupSend('room.x', { type: 'chat.message', text: '跨进程' });
+    assert.deepEqual(await inA.received(1), [{ type: 'chat.message', text: '跨进程' }]);
+    assert.deepEqual(await inB.received(1), [{ type: 'chat.message', text: '跨进程' }]);
+    await b.groupSend('room.x', { type: 'chat.message', text: 'back' });
+    assert.deepEqual((await inA.received(2)).map((m) => m.text), ['跨进程', 'back']);
+    assert.equal(inB.messages.length, 2, 'no echo of its own message through Redis');
+  });
+
+  it('sends to a channel of another process, and leaves group membership to its owner', async () => {
+    const [a, b] = [await open('remote'), await open('remote')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await a.send(channelB, { type: 'test.direct', text: '你好' });
+    assert.deepEqual(await inB.received(1), [{ type: 'test.direct', text: '你好' }]);
+    await assert.rejects(a.groupAdd('room.remote', channelB), /belongs to another process/);
+  });
+
+  it('keeps prefixes apart, so several sites can share one Redis', async () => {
+    const [a, b] = [await open('site-a'), await open('site-b')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await b.groupAdd('room.shared-name', channelB);
+    await a.groupSend('room.shared-name', { type: 'test.other-site' });
+    await b.groupSend('room.shared-name', { type: 'test.own-site' });
+    assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.own-site']);
+  });
+
+  it('refuses to start, in one line, when Redis cannot be reached', async () => {
+    await assert.rejects(
+      RedisChannelLayer.connect({ url: 'redis://user:secret@127.0.0.1:1', connectTimeoutMs: 300 }),
+      (error: Error) => /^cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1\b/.test(error.message) && !error.message.includes('\n'),
+    );
+  });
+
+  it('reconnects after Redis restarts, and has every process resync', async () => {
+    const blip = await RedisServer.start();
+    try {
+      const a = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip' });
+      const b = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip' });
+      layers.push(a, b);
+      const inA = new ResyncingReceiver();
+      const inB = new ResyncingReceiver();
+      const channelA = a.newChannel();
+      const channelB = b.newChannel();
+      a.attach(channelA, inA);
+      b.attach(channelB, inB);
+      await a.groupAdd('room.blip', channelA);
+      await b.groupAdd('room.blip', channelB);
+      const resynced = Promise.all([inA.nextResync(), inB.nextResync()]);
+      await blip.stop();
+      // Sent while Redis is down: b's member misses it (a's own member gets it at once).
+      await a.groupSend('room.blip', { type: 'test.during' });
+      assert.deepEqual((await inA.received(1)).map((m) => m.type), ['test.during']);
+      await blip.start();
+      await resynced;
+      // Subscriptions are back: messages flow across again.
+      await a.groupSend('room.blip', { type: 'test.after' });
+      assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.after']);
+    } finally {
+      await blip.dispose();
+    }
+  });
+});

@@ -1,0 +1,272 @@
+import Redis from 'ioredis';
+import { ChannelFull } from '../errors';
+import { type Logger, silentLogger } from '../logger';
+import { LocalDelivery, type LocalDeliveryOptions } from './local-delivery';
+import {
+  assertChannelName,
+  assertGroupName,
+  assertLayerMessage,
+  type ChannelLayer,
+  type ChannelReceiver,
+  type LayerMessage,
+} from './types';
+
+export interface RedisChannelLayerOptions extends LocalDeliveryOptions {
+  /** `redis://[user:password@]host:port[/db]` */
+  readonly url: string;
+  /** Prefix of every Redis channel this layer uses, so several sites can share one Redis. */
+  readonly prefix?: string;
+  readonly logger?: Logger;
+  /** How long `connect` waits for Redis before giving up (default 5 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A message for a channel held by another process, carried on that process's own Redis channel. */
+type Remote = { readonly channel: string; readonly message: LayerMessage };
+
+/**
+ * The channel layer across processes, over Redis pub/sub. Each process keeps its own channels and
+ * group memberships (as the in-memory layer does) and subscribes to a Redis channel per group it
+ * has members in, so a group message costs one PUBLISH however many processes and members there
+ * are; each process parses it once and hands the same object to all its members. Members in the
+ * sending process get it at once, without the round trip.
+ *
+ * Pub/sub does not keep messages for a process that is disconnected. When a connection to Redis
+ * drops and comes back, the layer resubscribes, calls `resync` on every local receiver, and tells
+ * the other processes to do the same, so consumers fill the gap from their store.
+ *
+ * Semantics beyond the interface: `send` to a channel of another process cannot report
+ * `ChannelFull` (the message is dropped there, and its receiver is told); `groupAdd` and
+ * `groupDiscard` take channels of this process only (a consumer joins groups itself), so a
+ * membership lives, and expires, where its channel is.
+ */
+export class RedisChannelLayer implements ChannelLayer {
+  readonly #local: LocalDelivery;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #processChannel: string;
+  readonly #resyncChannel: string;
+  /** A publish failed while Redis was unreachable: the other processes must catch up. */
+  #publishLost = false;
+  #subscriberWasLost = false;
+  #closed = false;
+
+  private constructor(options: RedisChannelLayerOptions) {
+    this.#local = new LocalDelivery(options);
+    this.#prefix = options.prefix ?? 'channels';
+    this.#logger = options.logger ?? silentLogger;
+    this.#processChannel = `${this.#prefix}:p:${this.#local.processId}`;
+    this.#resyncChannel = `${this.#prefix}:resync`;
+    const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `channels-${this.#local.processId}` };
+    this.#publisher = new Redis(options.url, common);
+    this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: false });
+    this.#watch(this.#publisher, 'publisher', () => this.#publisherReady());
+    this.#watch(this.#subscriber, 'subscriber', () => this.#subscriberReady());
+    this.#subscriber.on('message', (channel: string, payload: string) => this.#onMessage(channel, payload));
+  }
+
+  /** Connects to Redis; rejects with one clear line when it cannot be reached in time. */
+  static async connect(options: RedisChannelLayerOptions): Promise<RedisChannelLayer> {
+    const layer = new RedisChannelLayer(options);
+    const timeoutMs = options.connectTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all([layer.#publisher.connect(), layer.#subscriber.connect()]),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${redactUrl(options.url)} within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      await layer.#subscribeAll();
+    } catch (error) {
+      await layer.close();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(reason.startsWith('cannot reach Redis') ? reason : `cannot reach Redis at ${redactUrl(options.url)}: ${reason}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return layer;
+  }
+
+  get capacity(): number {
+    return this.#local.capacity;
+  }
+
+  get groupExpiryMs(): number {
+    return this.#local.groupExpiryMs;
+  }
+
+  newChannel(prefix = 'specific'): string {
+    return this.#local.newChannel(prefix);
+  }
+
+  attach(channel: string, receiver: ChannelReceiver): void {
+    assertChannelName(channel);
+    this.#local.attach(channel, receiver);
+  }
+
+  detach(channel: string): void {
+    this.#local.detach(channel);
+  }
+
+  async send(channel: string, message: LayerMessage): Promise<void> {
+    assertChannelName(channel);
+    assertLayerMessage(message);
+    if (this.#isLocal(channel)) {
+      if (this.#local.deliver(channel, message) === 'full') throw new ChannelFull(channel, this.capacity);
+      return;
+    }
+    await this.#publish(`${this.#prefix}:p:${LocalDelivery.processOf(channel)}`, JSON.stringify({ channel, message }));
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    assertGroupName(group);
+    assertChannelName(channel);
+    this.#assertLocal(channel);
+    if (this.#local.groupAdd(group, channel)) await this.#subscribe(this.#groupChannel(group));
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    assertGroupName(group);
+    assertChannelName(channel);
+    this.#assertLocal(channel);
+    if (this.#local.groupDiscard(group, channel)) this.#unsubscribe(this.#groupChannel(group));
+  }
+
+  async groupSend(group: string, message: LayerMessage): Promise<void> {
+    assertGroupName(group);
+    assertLayerMessage(message);
+    if (this.#local.groupSend(group, message)) this.#unsubscribe(this.#groupChannel(group));
+    await this.#publish(this.#groupChannel(group), JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#local.clear();
+    this.#publisher.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  // ---- Redis ----
+
+  #groupChannel(group: string): string {
+    return `${this.#prefix}:g:${group}`;
+  }
+
+  #isLocal(channel: string): boolean {
+    const owner = LocalDelivery.processOf(channel);
+    return owner === null || owner === this.#local.processId;
+  }
+
+  #assertLocal(channel: string): void {
+    if (!this.#isLocal(channel)) throw new Error(`${channel} belongs to another process: only its own consumer can join or leave groups with it`);
+  }
+
+  /**
+   * Publishes `body` with this process's id in front, so this process can skip its own group
+   * messages (already delivered locally) without parsing them. A failure is not the caller's:
+   * the message is noted as lost and the other processes resync once Redis is back.
+   */
+  async #publish(channel: string, body: string): Promise<void> {
+    try {
+      await this.#publisher.publish(channel, `${this.#local.processId} ${body}`);
+    } catch (error) {
+      if (!this.#publishLost) this.#logger.warn('redis publish failed; other processes will resync', { error });
+      this.#publishLost = true;
+    }
+  }
+
+  async #subscribe(channel: string): Promise<void> {
+    // While Redis is away the subscription is made on reconnect (see #subscribeAll).
+    if (this.#subscriber.status !== 'ready') return;
+    try {
+      await this.#subscriber.subscribe(channel);
+    } catch (error) {
+      this.#logger.warn('redis subscribe failed; retrying on reconnect', { channel, error });
+    }
+  }
+
+  #unsubscribe(channel: string): void {
+    if (this.#subscriber.status !== 'ready') return;
+    this.#subscriber.unsubscribe(channel).catch(() => {
+      // A stale subscription only costs a message that finds no member.
+    });
+  }
+
+  /** Subscribes to this process's channels: its own, the resync notices, and every local group. */
+  async #subscribeAll(): Promise<void> {
+    const channels = [this.#processChannel, this.#resyncChannel];
+    for (const group of this.#local.groups()) channels.push(this.#groupChannel(group));
+    await this.#subscriber.subscribe(...channels);
+  }
+
+  #onMessage(channel: string, payload: string): void {
+    const space = payload.indexOf(' ');
+    const origin = payload.slice(0, space);
+    if (origin === this.#local.processId && channel !== this.#processChannel) return;
+    try {
+      if (channel === this.#resyncChannel) {
+        this.#resyncReceivers();
+      } else if (channel === this.#processChannel) {
+        const remote = JSON.parse(payload.slice(space + 1)) as Remote;
+        this.#local.deliver(remote.channel, remote.message);
+      } else {
+        const group = channel.slice(this.#prefix.length + 3);
+        const message = JSON.parse(payload.slice(space + 1)) as LayerMessage;
+        if (this.#local.groupSend(group, message)) this.#unsubscribe(channel);
+      }
+    } catch (error) {
+      this.#logger.error('unreadable message on the redis layer', { channel, error });
+    }
+  }
+
+  #resyncReceivers(): void {
+    for (const receiver of this.#local.receivers()) receiver.resync?.();
+  }
+
+  // ---- connection health ----
+
+  #watch(connection: Redis, role: string, ready: () => void): void {
+    let lost = false;
+    connection.on('ready', () => {
+      if (lost) this.#logger.info('reconnected to redis', { role });
+      lost = false;
+      ready();
+    });
+    connection.on('close', () => {
+      if (this.#closed || lost) return;
+      lost = true;
+      if (role === 'subscriber') this.#subscriberWasLost = true;
+      this.#logger.warn('lost the connection to redis; reconnecting', { role });
+    });
+    connection.on('error', () => {
+      // Reported once by 'close' above; ioredis keeps retrying by itself.
+    });
+  }
+
+  #publisherReady(): void {
+    if (!this.#publishLost) return;
+    this.#publishLost = false;
+    void this.#publish(this.#resyncChannel, '{}');
+  }
+
+  #subscriberReady(): void {
+    if (!this.#subscriberWasLost) return;
+    this.#subscriberWasLost = false;
+    this.#subscribeAll().then(
+      () => {
+        // Group messages published while this process was away are gone: catch up, and have
+        // every other process do the same (our own publishes may have been lost too).
+        this.#resyncReceivers();
+        void this.#publish(this.#resyncChannel, '{}');
+      },
+      (error: unknown) => this.#logger.error('could not resubscribe to redis', { error }),
+    );
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

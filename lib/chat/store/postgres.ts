@@ -1,0 +1,206 @@
+import pg from 'pg';
+import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+
+/** Schema migrations, applied in order and recorded in `schema_migrations`. Append only. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE messages (
+     room      text   NOT NULL,
+     id        bigint NOT NULL,
+     user_id   text   NOT NULL,
+     user_name text   NOT NULL,
+     body      text   NOT NULL,
+     ts        bigint NOT NULL,
+     client_id text,
+     PRIMARY KEY (room, id)
+   );
+   CREATE UNIQUE INDEX messages_idempotency ON messages (room, user_id, client_id) WHERE client_id IS NOT NULL;
+   CREATE TABLE room_counters (
+     room    text   PRIMARY KEY,
+     last_id bigint NOT NULL
+   );`,
+];
+
+/** Any fixed number: the advisory lock that keeps two starting processes from migrating at once. */
+const MIGRATION_LOCK = 7_242_025;
+
+interface Row {
+  room: string;
+  id: string;
+  user_id: string;
+  user_name: string;
+  body: string;
+  ts: string;
+  client_id: string | null;
+}
+
+export interface PostgresMessageStoreOptions {
+  readonly now?: () => number;
+  /** Connections in the pool (default 10). */
+  readonly poolSize?: number;
+  /** How long to wait for a connection before failing a call (default 2 s). */
+  readonly connectTimeoutMs?: number;
+  /** Told about a pooled connection that broke while idle (the pool replaces it). */
+  readonly onIdleError?: (error: Error) => void;
+}
+
+/**
+ * Messages in PostgreSQL, shared by every server process. Each room has a counter row; `append`
+ * takes that row's lock for its transaction, so ids increase without gaps within a room, commit
+ * in id order across processes, and a repeated `client_id` from another process finds the first
+ * message rather than racing it. When PostgreSQL is away, calls fail fast and nothing is half
+ * written; the pool reconnects by itself when it is back.
+ */
+export class PostgresMessageStore implements MessageStore {
+  readonly #pool: pg.Pool;
+  readonly #now: () => number;
+
+  private constructor(pool: pg.Pool, now: () => number) {
+    this.#pool = pool;
+    this.#now = now;
+  }
+
+  /** Connects and migrates; rejects with one clear line when the database cannot be reached. */
+  static async connect(url: string, options: PostgresMessageStoreOptions = {}): Promise<PostgresMessageStore> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000,
+    });
+    pool.on('error', (error) => options.onIdleError?.(error));
+    try {
+      await migrate(pool);
+    } catch (error) {
+      await pool.end();
+      throw new Error(`cannot use PostgreSQL at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return new PostgresMessageStore(pool, options.now ?? Date.now);
+  }
+
+  async append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Locks the room's counter until COMMIT: appends to one room take turns, across processes.
+      const counter = await client.query<{ last_id: string }>(
+        `INSERT INTO room_counters (room, last_id) VALUES ($1, 1)
+         ON CONFLICT (room) DO UPDATE SET last_id = room_counters.last_id + 1
+         RETURNING last_id`,
+        [input.room],
+      );
+      if (input.clientId !== undefined) {
+        const earlier = await client.query<Row>('SELECT * FROM messages WHERE room = $1 AND user_id = $2 AND client_id = $3', [
+          input.room,
+          input.userId,
+          input.clientId,
+        ]);
+        if (earlier.rows[0]) {
+          await client.query('ROLLBACK');
+          return { message: fromRow(earlier.rows[0]), created: false };
+        }
+      }
+      const id = counter.rows[0]!.last_id;
+      const ts = this.#now();
+      await client.query('INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        input.room,
+        id,
+        input.userId,
+        input.user,
+        input.text,
+        ts,
+        input.clientId ?? null,
+      ]);
+      await client.query('COMMIT');
+      const message: StoredMessage = {
+        id,
+        room: input.room,
+        userId: input.userId,
+        user: input.user,
+        text: input.text,
+        ts,
+        ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+      };
+      return { message, created: true };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async latest(room: string, limit: number): Promise<MessagePage> {
+    const result = await this.#pool.query<Row>('SELECT * FROM messages WHERE room = $1 ORDER BY id DESC LIMIT $2', [room, limit + 1]);
+    return page(result.rows, limit);
+  }
+
+  async before(room: string, id: string, limit: number): Promise<MessagePage> {
+    const result = await this.#pool.query<Row>('SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
+      room,
+      id,
+      limit + 1,
+    ]);
+    return page(result.rows, limit);
+  }
+
+  async after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null> {
+    const result = await this.#pool.query<Row & { newest: string | null }>(
+      `SELECT m.*, c.last_id AS newest
+         FROM (SELECT last_id FROM room_counters WHERE room = $1) c
+         LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3) m ON true`,
+      [room, id, limit],
+    );
+    const newest = result.rows[0]?.newest ?? '0';
+    if (BigInt(id) > BigInt(newest)) return null;
+    return result.rows.filter((row) => row.id !== null).map(fromRow);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const applied = await client.query<{ version: number }>('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations');
+    const version = applied.rows[0]?.version ?? 0;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the database has schema version ${version}, newer than this server knows (${MIGRATIONS.length}): upgrade the server`);
+    }
+    for (let index = version; index < MIGRATIONS.length; index++) {
+      await client.query('BEGIN');
+      await client.query(MIGRATIONS[index]!);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+      await client.query('COMMIT');
+    }
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    client.release();
+  }
+}
+
+/** Rows newest first, one more than `limit` when older ones exist → a page oldest first. */
+function page(rows: Row[], limit: number): MessagePage {
+  return { messages: rows.slice(0, limit).reverse().map(fromRow), hasMore: rows.length > limit };
+}
+
+function fromRow(row: Row): StoredMessage {
+  const message = {
+    id: row.id,
+    room: row.room,
+    userId: row.user_id,
+    user: row.user_name,
+    text: row.body,
+    ts: Number(row.ts),
+  };
+  return row.client_id === null ? message : { ...message, clientId: row.client_id };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
