@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import next from 'next';
-import { CloseCode, createLogger, InMemoryChannelLayer, refuseUpgrade, SessionCookies, SocketServer } from './lib/channels';
-import { ChatService, chatApplication, installChatRuntime, LocalPresence, newGuest, SqliteMessageStore } from './lib/chat';
+import { CloseCode, createLogger, refuseUpgrade, SessionCookies, SocketServer } from './lib/channels';
+import { ChatService, chatApplication, installChatRuntime, newGuest, openBackends } from './lib/chat';
 import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -27,10 +27,12 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   const sessions = new SessionCookies({ secret: await resolveSessionSecret(config), secure: config.secureCookies });
-  const layer = new InMemoryChannelLayer();
-  const store = new SqliteMessageStore(config.store.file);
+  const backends = await openBackends(config, { logger }).catch((error: unknown) => {
+    process.stderr.write(`startup error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+  const { store, layer, presence } = backends;
   const service = new ChatService({ store, layer, logger });
-  const presence = new LocalPresence();
   const sockets = new SocketServer({
     application: chatApplication({
       service,
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
       .shutdown(CloseCode.GoingAway)
       .then(async () => {
         server.closeAllConnections();
-        await Promise.allSettled([store.close(), layer.close(), app.close()]);
+        await Promise.allSettled([backends.close(), app.close()]);
         logger.info('stopped');
         process.exit(0);
       })

@@ -17,6 +17,7 @@ export {
 } from './consumer';
 export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
+export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis';
 export type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 export { createLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
 export { AllowedOrigins, originValidator } from './middleware/origin';

@@ -1,12 +1,11 @@
 import type { ChannelLayer, Logger, SessionUser } from '../channels';
-import type { ChatMessageFrame, HistoryFrame, PresenceFrame, TypingFrame } from './protocol';
+import type { ChatMessageFrame, HistoryFrame, TypingFrame } from './protocol';
 import type { MessageStore, StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
 export type ChatEvents = {
   'chat.message': { readonly frame: ChatMessageFrame };
   'chat.typing': { readonly frame: TypingFrame };
-  'chat.presence': { readonly frame: PresenceFrame };
 };
 
 /** The channel-layer group of a room's connections. */

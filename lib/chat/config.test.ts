@@ -51,6 +51,15 @@ describe('loadConfig', () => {
     assert.ok(config.allowedOrigins.allows('http://localhost:8080'));
   });
 
+  it('reads a PostgreSQL DATABASE_URL and a REDIS_URL', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://chat:pw@db:5432/chat', REDIS_URL: 'redis://cache:6379/0' }, ROOT);
+    assert.deepEqual(config.store, { kind: 'postgres', url: 'postgres://chat:pw@db:5432/chat' });
+    assert.equal(config.redisUrl, 'redis://cache:6379/0');
+    assert.equal(loadConfig({}, ROOT).redisUrl, null);
+    assert.equal(loadConfig({}, ROOT).presenceExpiryMs, 30_000);
+    assert.equal(loadConfig({ PRESENCE_EXPIRY_MS: '1500' }, ROOT).presenceExpiryMs, 1_500);
+  });
+
   it('reads a SQLite DATABASE_URL relative to the project', () => {
     assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:var/chat.db' }, ROOT).store, { kind: 'sqlite', file: '/srv/app/var/chat.db' });
     assert.deepEqual(loadConfig({ DATABASE_URL: 'file:///tmp/x.db' }, ROOT).store, { kind: 'sqlite', file: '/tmp/x.db' });
@@ -74,9 +83,8 @@ describe('loadConfig', () => {
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of debug, info, warn, error, silent/],
       [{ PUBLIC_URL: 'chat.example.com' }, /^PUBLIC_URL must be an http/],
       [{ ALLOWED_ORIGINS: 'localhost:3000' }, /^ALLOWED_ORIGINS: not an origin: "localhost:3000"/],
-      [{ DATABASE_URL: 'postgres://x' }, /^DATABASE_URL: PostgreSQL is not supported by this version yet/],
-      [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be sqlite:<file>/],
-      [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported by this version yet/],
+      [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be postgres:\/\/\.\.\., sqlite:<file>, or unset/],
+      [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must be redis:\/\/host:port/],
     ];
     for (const [env, message] of cases) {
       assert.throws(() => loadConfig(env, ROOT), (error: unknown) => {

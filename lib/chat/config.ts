@@ -11,6 +11,10 @@ export interface ServerConfig {
   readonly publicUrl: string | null;
   readonly allowedOrigins: AllowedOrigins;
   readonly store: StoreConfig;
+  /** `null`: the in-memory channel layer and presence of one process. */
+  readonly redisUrl: string | null;
+  /** With Redis: how long the people of a process that died stay in presence lists. */
+  readonly presenceExpiryMs: number;
   readonly rateLimit: RateLimit | null;
   readonly maxConnectionsPerIp: number;
   readonly trustProxy: boolean;
@@ -25,7 +29,7 @@ export interface ServerConfig {
 }
 
 /** Where messages are kept: `DATABASE_URL`. */
-export type StoreConfig = { readonly kind: 'sqlite'; readonly file: string };
+export type StoreConfig = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
 
 /** A setting that cannot be used; its message is the one line printed at start-up. */
 export class ConfigError extends Error {
@@ -44,8 +48,9 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
   if (publicUrl !== null && !/^https?:\/\/[^/]+/i.test(publicUrl)) {
     throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL, got ${JSON.stringify(publicUrl)}`);
   }
-  if (optional(env, 'REDIS_URL') !== null) {
-    throw new ConfigError('REDIS_URL is not supported by this version yet; unset it to use the built-in in-memory layer');
+  const redisUrl = optional(env, 'REDIS_URL');
+  if (redisUrl !== null && !/^rediss?:\/\/[^/]/i.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL must be redis://host:port (or rediss:// for TLS), got ${JSON.stringify(redisUrl)}`);
   }
   const dataDir = path.resolve(projectRoot, optional(env, 'DATA_DIR') ?? 'data');
   const sessionSecret = optional(env, 'SESSION_SECRET');
@@ -67,6 +72,8 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     publicUrl,
     allowedOrigins: allowedOrigins(env, port, publicUrl),
     store: storeConfig(optional(env, 'DATABASE_URL'), dataDir, projectRoot),
+    redisUrl,
+    presenceExpiryMs: integer(env, 'PRESENCE_EXPIRY_MS', 30_000, 100, 3_600_000),
     rateLimit: rateLimit(optional(env, 'RATE_LIMIT') ?? '20/10s'),
     maxConnectionsPerIp: integer(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 1_000_000),
     trustProxy: flag(env, 'TRUST_PROXY'),
@@ -95,17 +102,15 @@ export function rateLimit(value: string): RateLimit | null {
 }
 
 /**
- * `DATABASE_URL`: unset for the SQLite file `chat.db` in the data folder, or `sqlite:<file>`
- * (relative to the project).
+ * `DATABASE_URL`: unset for the SQLite file `chat.db` in the data folder, `sqlite:<file>`
+ * (relative to the project), or `postgres://...` for PostgreSQL.
  */
 function storeConfig(url: string | null, dataDir: string, projectRoot: string): StoreConfig {
   if (url === null) return { kind: 'sqlite', file: path.join(dataDir, 'chat.db') };
   const sqlite = /^(?:sqlite|file):(?:\/\/)?(.+)$/i.exec(url);
   if (sqlite) return { kind: 'sqlite', file: path.resolve(projectRoot, sqlite[1]!) };
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:<file> or unset it');
-  }
-  throw new ConfigError(`DATABASE_URL must be sqlite:<file> (or unset, for data/chat.db), got ${JSON.stringify(url)}`);
+  if (/^postgres(ql)?:\/\/[^/]/i.test(url)) return { kind: 'postgres', url };
+  throw new ConfigError(`DATABASE_URL must be postgres://..., sqlite:<file>, or unset (for data/chat.db), got ${JSON.stringify(url)}`);
 }
 
 /**

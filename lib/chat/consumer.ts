@@ -9,9 +9,9 @@ import {
   type SessionUser,
 } from '../channels';
 import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
-import type { Presence } from './presence';
+import { DeliveredIds } from './delivered-ids';
+import type { Presence, PresenceSnapshot } from './presence';
 import {
-  compareMessageIds,
   DEFAULT_ROOM,
   errorFrame,
   type ErrorFrame,
@@ -21,7 +21,6 @@ import {
   type Limits,
   MAX_HISTORY_PAGE_SIZE,
   MAX_MESSAGE_CHARS,
-  type PresenceFrame,
   PROTOCOL_VERSION,
   validateClientFrame,
 } from './protocol';
@@ -61,9 +60,10 @@ export class ChatConsumer
   readonly #now: () => number;
   #refusedInARow = 0;
   #joinedPresence = false;
-  /** Ids sent in the join or resume history, so the same messages arriving live are not sent twice. */
-  #sentInHistory: Set<string> | null = null;
-  #newestInHistory: string | null = null;
+  #stopWatchingPresence: (() => void) | null = null;
+  #presenceVersion = -1;
+  /** What this connection has been sent, so a message read from the store and also received live goes out once. */
+  #delivered: DeliveredIds | null = null;
 
   constructor(scope: Scope<{ readonly room?: string }>, options: ChatConsumerOptions) {
     super(scope);
@@ -98,54 +98,60 @@ export class ChatConsumer
       user: this.#user.name,
       limits: this.#limits(),
     });
-    for (const frame of await this.#history()) {
-      for (const message of frame.messages) this.#rememberSent(message.id);
+    const frames = await this.#history();
+    this.#delivered = new DeliveredIds(frames.startAfter);
+    for (const frame of frames.frames) {
+      for (const message of frame.messages) this.#delivered.add(message.id);
       this.sendJson(frame);
     }
     const presence = this.#options.presence;
+    this.#stopWatchingPresence = presence.watch(this.room, (snapshot) => this.#sendPresence(snapshot));
     this.#joinedPresence = true;
-    const changed = await presence.join(this.room, this.#user, this.channelName);
-    const frame: PresenceFrame = { type: 'presence', users: await presence.list(this.room) };
-    // Everyone hears of a change, this connection included (it is in the group); otherwise only
-    // this connection needs the list.
-    if (!changed || !(await this.#broadcastPresence(frame))) this.sendJson(frame);
+    await presence.join(this.room, this.#user, this.channelName);
+    this.#sendPresence(await presence.list(this.room));
   }
 
   override async disconnect(): Promise<void> {
-    if (!this.#joinedPresence) return;
-    const presence = this.#options.presence;
-    if (await presence.leave(this.room, this.#user.id, this.channelName)) {
-      await this.#broadcastPresence({ type: 'presence', users: await presence.list(this.room) });
+    this.#stopWatchingPresence?.();
+    if (this.#joinedPresence) await this.#options.presence.leave(this.room, this.#user.id, this.channelName);
+  }
+
+  /**
+   * The layer may have dropped messages for this room (its Redis connection came back): send
+   * what the store has that this connection was not sent. The socket never closed, so the
+   * client does not know to resume by itself.
+   */
+  override async layerResync(): Promise<void> {
+    const delivered = this.#delivered;
+    if (!delivered) return;
+    const frames = await this.#options.service.since(this.room, delivered.contiguous, MAX_HISTORY_PAGE_SIZE);
+    for (const message of frames?.flatMap((frame) => frame.messages) ?? []) {
+      if (delivered.add(message.id)) this.sendJson(message);
     }
   }
 
-  /** Sends the room's presence to everyone in it; false (and logged) when the layer failed. */
-  async #broadcastPresence(frame: PresenceFrame): Promise<boolean> {
-    try {
-      await this.groupSend(roomGroup(this.room), { type: 'chat.presence', frame });
-      return true;
-    } catch (error) {
-      this.logger.warn('could not send presence', { room: this.room, error });
-      return false;
-    }
+  /** Sends a presence list unless a newer one has gone out already. */
+  #sendPresence(snapshot: PresenceSnapshot): void {
+    if (snapshot.version <= this.#presenceVersion) return;
+    this.#presenceVersion = snapshot.version;
+    this.sendJson(snapshot.frame);
   }
 
-  /** The history frames to send on connect. An unknown `after` means the store was reset. */
-  async #history(): Promise<readonly HistoryFrame[]> {
+  /**
+   * The history frames to send on connect, and the id they start after. An unknown `after`
+   * means the store was reset.
+   */
+  async #history(): Promise<{ frames: readonly HistoryFrame[]; startAfter: string }> {
     const service = this.#options.service;
     const after = this.scope.query.get('after');
     if (isMessageId(after)) {
       const frames = await service.since(this.room, after, MAX_HISTORY_PAGE_SIZE);
-      if (frames !== null) return frames;
-      return [{ ...(await service.history(this.room, HISTORY_PAGE_SIZE)), reset: true }];
+      if (frames !== null) return { frames, startAfter: after };
     }
-    return [await service.history(this.room, HISTORY_PAGE_SIZE)];
-  }
-
-  #rememberSent(id: string): void {
-    this.#sentInHistory ??= new Set();
-    this.#sentInHistory.add(id);
-    if (this.#newestInHistory === null || compareMessageIds(id, this.#newestInHistory) > 0) this.#newestInHistory = id;
+    const latest = await service.history(this.room, HISTORY_PAGE_SIZE);
+    const first = latest.messages[0];
+    const startAfter = first ? (BigInt(first.id) - 1n).toString() : '0';
+    return { frames: [isMessageId(after) ? { ...latest, reset: true } : latest], startAfter };
   }
 
   override receiveInvalidJson(): void {
@@ -187,22 +193,13 @@ export class ChatConsumer
   }
 
   'chat.message'(event: EventOf<ChatEvents, 'chat.message'>): void {
-    const seen = this.#sentInHistory;
-    if (seen !== null) {
-      if (seen.has(event.frame.id)) return;
-      // Live messages have overtaken the history: the remembered ids are no longer needed.
-      if (compareMessageIds(event.frame.id, this.#newestInHistory!) > 0) this.#sentInHistory = null;
-    }
+    if (this.#delivered?.add(event.frame.id) === false) return;
     // The same frame object goes to every member, so the transport serialises it once.
     this.sendJson(event.frame);
   }
 
   'chat.typing'(event: EventOf<ChatEvents, 'chat.typing'>): void {
     if (event.frame.user_id !== this.#user.id) this.sendJson(event.frame);
-  }
-
-  'chat.presence'(event: EventOf<ChatEvents, 'chat.presence'>): void {
-    this.sendJson(event.frame);
   }
 
   async #post(text: string, clientId: string | undefined): Promise<void> {

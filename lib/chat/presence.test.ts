@@ -1,31 +1,52 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { LocalPresence } from './presence';
+import { LocalPresence, type PresenceSnapshot } from './presence';
 
 const ana = { id: 'u_ana', name: 'Ana' };
 const bo = { id: 'u_bo', name: '波' };
+const names = (snapshot: PresenceSnapshot): string[] => snapshot.frame.users.map((user) => user.user);
 
 it('counts a person once however many connections they have, until the last one leaves', async () => {
   const presence = new LocalPresence();
-  assert.equal(await presence.join('r', ana, 'tab-1'), true);
-  assert.equal(await presence.join('r', ana, 'tab-2'), false);
-  assert.equal(await presence.join('r', bo, 'tab-3'), true);
-  assert.deepEqual(await presence.list('r'), [
-    { user_id: 'u_ana', user: 'Ana' },
-    { user_id: 'u_bo', user: '波' },
-  ]);
-  assert.equal(await presence.leave('r', 'u_ana', 'tab-1'), false);
-  assert.equal(await presence.leave('r', 'u_ana', 'tab-2'), true);
-  assert.deepEqual(await presence.list('r'), [{ user_id: 'u_bo', user: '波' }]);
-  assert.equal(await presence.leave('r', 'u_ana', 'tab-2'), false, 'leaving twice changes nothing');
-  assert.deepEqual(await presence.list('other'), []);
+  const heard: string[][] = [];
+  presence.watch('r', (snapshot) => heard.push(names(snapshot)));
+  await presence.join('r', ana, 'tab-1');
+  await presence.join('r', ana, 'tab-2');
+  await presence.join('r', bo, 'tab-3');
+  assert.deepEqual(names(await presence.list('r')), ['Ana', '波']);
+  await presence.leave('r', 'u_ana', 'tab-1');
+  await presence.leave('r', 'u_ana', 'tab-2');
+  await presence.leave('r', 'u_ana', 'tab-2');
+  assert.deepEqual(heard, [['Ana'], ['Ana', '波'], ['波']], 'watchers hear only changes');
+  assert.deepEqual(names(await presence.list('other')), []);
 });
 
 it('takes the newest display name of a person', async () => {
   const presence = new LocalPresence();
   await presence.join('r', ana, 'tab-1');
-  assert.equal(await presence.join('r', { id: 'u_ana', name: 'Ana María' }, 'tab-2'), true);
-  assert.deepEqual(await presence.list('r'), [{ user_id: 'u_ana', user: 'Ana María' }]);
+  await presence.join('r', { id: 'u_ana', name: 'Ana María' }, 'tab-2');
+  assert.deepEqual(names(await presence.list('r')), ['Ana María']);
+});
+
+it('numbers lists so a watcher can keep the newest', async () => {
+  const presence = new LocalPresence();
+  const versions: number[] = [];
+  presence.watch('r', (snapshot) => versions.push(snapshot.version));
+  await presence.join('r', ana, 'tab-1');
+  await presence.join('r', bo, 'tab-2');
+  assert.equal(versions.length, 2);
+  assert.ok(versions[1]! > versions[0]!);
+  assert.ok((await presence.list('r')).version >= versions[1]!);
+});
+
+it('stops telling a watcher that stopped watching', async () => {
+  const presence = new LocalPresence();
+  let heard = 0;
+  const stop = presence.watch('r', () => heard++);
+  await presence.join('r', ana, 'tab-1');
+  stop();
+  await presence.join('r', bo, 'tab-2');
+  assert.equal(heard, 1);
 });
 
 it('paces typing notices per person, not per connection', async () => {

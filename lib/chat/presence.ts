@@ -1,19 +1,33 @@
 import type { SessionUser } from '../channels';
-import type { PresenceUser } from './protocol';
+import type { PresenceFrame, PresenceUser } from './protocol';
+
+/**
+ * A room's list of people at one moment. `version` grows with every list this process works out,
+ * so a consumer that hears of lists out of order keeps only the newest.
+ */
+export interface PresenceSnapshot {
+  readonly version: number;
+  /** One frame object for every watcher, so the transport serialises it once. */
+  readonly frame: PresenceFrame;
+}
+
+export type PresenceListener = (snapshot: PresenceSnapshot) => void;
 
 /**
  * Who is in each room, by user id rather than by connection: two tabs of one person count once,
- * and the person leaves when their last connection does. Also paces typing notices per person.
+ * and the person leaves when their last connection does. Watchers of a room hear each new list.
+ * Also paces typing notices per person.
  */
 export interface Presence {
-  /** Records a connection; true when the room's list of people changed. */
-  join(room: string, user: SessionUser, connection: string): Promise<boolean>;
-  /** Forgets a connection; true when the room's list of people changed. */
-  leave(room: string, userId: string, connection: string): Promise<boolean>;
-  /** The people in a room, by name. */
-  list(room: string): Promise<readonly PresenceUser[]>;
+  join(room: string, user: SessionUser, connection: string): Promise<void>;
+  leave(room: string, userId: string, connection: string): Promise<void>;
+  /** The room's people now, by name. */
+  list(room: string): Promise<PresenceSnapshot>;
+  /** Calls `listener` whenever the room's list changes; returns the way to stop. */
+  watch(room: string, listener: PresenceListener): () => void;
   /** Whether a typing notice from this person may go out now (at most one per `intervalMs`). */
   mayAnnounceTyping(room: string, userId: string, now: number, intervalMs: number): boolean;
+  close(): Promise<void>;
 }
 
 interface Person {
@@ -22,11 +36,19 @@ interface Person {
   lastTypingAt: number;
 }
 
-/** Presence for one process. */
+/**
+ * The people connected to this process, per room. On its own it is the presence of a one-process
+ * server; `RedisPresence` builds the shared list of several processes on top of it.
+ */
 export class LocalPresence implements Presence {
   readonly #rooms = new Map<string, Map<string, Person>>();
+  readonly #watchers = new Map<string, Set<PresenceListener>>();
+  readonly #latest = new Map<string, PresenceSnapshot>();
+  #version = 0;
+  /** Hears every change of a room's local people (RedisPresence publishes them). */
+  onLocalChange: ((room: string) => void) | null = null;
 
-  async join(room: string, user: SessionUser, connection: string): Promise<boolean> {
+  async join(room: string, user: SessionUser, connection: string): Promise<void> {
     let people = this.#rooms.get(room);
     if (!people) {
       people = new Map();
@@ -35,31 +57,42 @@ export class LocalPresence implements Presence {
     const person = people.get(user.id);
     if (!person) {
       people.set(user.id, { name: user.name, connections: new Set([connection]), lastTypingAt: Number.NEGATIVE_INFINITY });
-      return true;
+    } else {
+      person.connections.add(connection);
+      // The newest connection carries the newest display name.
+      if (person.name === user.name) return;
+      person.name = user.name;
     }
-    person.connections.add(connection);
-    // The newest connection carries the newest display name.
-    if (person.name === user.name) return false;
-    person.name = user.name;
-    return true;
+    this.#changed(room);
   }
 
-  async leave(room: string, userId: string, connection: string): Promise<boolean> {
+  async leave(room: string, userId: string, connection: string): Promise<void> {
     const people = this.#rooms.get(room);
     const person = people?.get(userId);
-    if (!people || !person || !person.connections.delete(connection)) return false;
-    if (person.connections.size > 0) return false;
+    if (!people || !person || !person.connections.delete(connection) || person.connections.size > 0) return;
     people.delete(userId);
     if (people.size === 0) this.#rooms.delete(room);
-    return true;
+    this.#changed(room);
   }
 
-  async list(room: string): Promise<readonly PresenceUser[]> {
-    const people = this.#rooms.get(room);
-    if (!people) return [];
-    return [...people]
-      .map(([userId, person]) => ({ user_id: userId, user: person.name }))
-      .sort((a, b) => a.user.localeCompare(b.user) || a.user_id.localeCompare(b.user_id));
+  async list(room: string): Promise<PresenceSnapshot> {
+    return this.#latest.get(room) ?? this.#snapshot(room);
+  }
+
+  watch(room: string, listener: PresenceListener): () => void {
+    let watchers = this.#watchers.get(room);
+    if (!watchers) {
+      watchers = new Set();
+      this.#watchers.set(room, watchers);
+    }
+    watchers.add(listener);
+    return () => {
+      watchers.delete(listener);
+      if (watchers.size === 0) {
+        this.#watchers.delete(room);
+        this.#latest.delete(room);
+      }
+    };
   }
 
   mayAnnounceTyping(room: string, userId: string, now: number, intervalMs: number): boolean {
@@ -68,4 +101,60 @@ export class LocalPresence implements Presence {
     person.lastTypingAt = now;
     return true;
   }
+
+  /** The people of a room in this process: user id → display name. */
+  localPeople(room: string): Map<string, string> {
+    return new Map([...(this.#rooms.get(room) ?? [])].map(([userId, person]) => [userId, person.name]));
+  }
+
+  /** Rooms with people in this process. */
+  localRooms(): IterableIterator<string> {
+    return this.#rooms.keys();
+  }
+
+  /** Rooms someone in this process watches. */
+  watchedRooms(): IterableIterator<string> {
+    return this.#watchers.keys();
+  }
+
+  /** Tells a room's watchers its list, if it is newer than the last they heard. */
+  publish(room: string, snapshot: PresenceSnapshot): void {
+    const latest = this.#latest.get(room);
+    if (latest && latest.version >= snapshot.version) return;
+    if (latest && sameUsers(latest.frame, snapshot.frame)) return;
+    const watchers = this.#watchers.get(room);
+    if (!watchers) return;
+    this.#latest.set(room, snapshot);
+    for (const listener of watchers) listener(snapshot);
+  }
+
+  /** A new version number, for a list about to be worked out. */
+  nextVersion(): number {
+    return ++this.#version;
+  }
+
+  async close(): Promise<void> {
+    this.#watchers.clear();
+  }
+
+  #changed(room: string): void {
+    if (this.onLocalChange) this.onLocalChange(room);
+    else this.publish(room, this.#snapshot(room));
+  }
+
+  #snapshot(room: string): PresenceSnapshot {
+    return { version: this.nextVersion(), frame: presenceFrame(this.localPeople(room)) };
+  }
+}
+
+/** The presence frame of a set of people (user id → name), sorted by name. */
+export function presenceFrame(people: ReadonlyMap<string, string>): PresenceFrame {
+  const users: PresenceUser[] = [...people]
+    .map(([userId, name]) => ({ user_id: userId, user: name }))
+    .sort((a, b) => a.user.localeCompare(b.user) || a.user_id.localeCompare(b.user_id));
+  return { type: 'presence', users };
+}
+
+function sameUsers(a: PresenceFrame, b: PresenceFrame): boolean {
+  return a.users.length === b.users.length && a.users.every((user, index) => user.user_id === b.users[index]?.user_id && user.user === b.users[index]?.user);
 }

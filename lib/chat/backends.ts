@@ -1,0 +1,59 @@
+import { type ChannelLayer, InMemoryChannelLayer, type Logger, RedisChannelLayer } from '../channels';
+import type { ServerConfig } from './config';
+import { LocalPresence, type Presence } from './presence';
+import { RedisPresence } from './presence-redis';
+import { PostgresMessageStore } from './store/postgres';
+import { SqliteMessageStore } from './store/sqlite';
+import type { MessageStore } from './store/types';
+
+export interface Backends {
+  readonly store: MessageStore;
+  readonly layer: ChannelLayer;
+  readonly presence: Presence;
+  /** Closes all three, finishing pending writes first. */
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  readonly logger: Logger;
+}
+
+/**
+ * Opens what the configuration names: SQLite or PostgreSQL for messages; for the channel layer
+ * and presence, this process's memory, or Redis when several processes serve one site. Rejects
+ * with one clear line when one cannot be reached.
+ */
+export async function openBackends(
+  config: Pick<ServerConfig, 'store' | 'redisUrl' | 'presenceExpiryMs'>,
+  options: BackendOptions,
+): Promise<Backends> {
+  const { logger } = options;
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    const store =
+      config.store.kind === 'postgres'
+        ? await PostgresMessageStore.connect(config.store.url, { onIdleError: (error) => logger.warn('postgres connection lost', { error }) })
+        : new SqliteMessageStore(config.store.file);
+    opened.push(store);
+    const layer = config.redisUrl ? await RedisChannelLayer.connect({ url: config.redisUrl, logger }) : new InMemoryChannelLayer();
+    opened.push(layer);
+    const presence = config.redisUrl
+      ? await RedisPresence.connect({ url: config.redisUrl, logger, expiryMs: config.presenceExpiryMs })
+      : new LocalPresence();
+    opened.push(presence);
+    return {
+      store,
+      layer,
+      presence,
+      async close() {
+        // Presence first (its goodbye needs Redis), the store last (pending writes finish).
+        await presence.close();
+        await layer.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(opened.map((backend) => backend.close()));
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The ids of a room's messages already sent on one connection. Ids in a room are 1, 2, 3, ...
+ * without gaps (every store keeps them so), so this is a number, "everything up to here", plus
+ * the few ids sent above it out of order (live messages from several processes can overtake one
+ * another). `contiguous` is where a catch-up from the store starts.
+ */
+export class DeliveredIds {
+  #contiguous: bigint;
+  readonly #above = new Set<bigint>();
+
+  /** Starts as if every id up to `upTo` had been sent. */
+  constructor(upTo: string) {
+    this.#contiguous = BigInt(upTo);
+  }
+
+  /** Everything up to this id has been sent. */
+  get contiguous(): string {
+    return this.#contiguous.toString();
+  }
+
+  has(id: string): boolean {
+    const value = BigInt(id);
+    return value <= this.#contiguous || this.#above.has(value);
+  }
+
+  /** Records an id as sent; false when it was already. */
+  add(id: string): boolean {
+    const value = BigInt(id);
+    if (value <= this.#contiguous || this.#above.has(value)) return false;
+    if (value !== this.#contiguous + 1n) {
+      this.#above.add(value);
+      return true;
+    }
+    this.#contiguous = value;
+    while (this.#above.delete(this.#contiguous + 1n)) this.#contiguous++;
+    return true;
+  }
+}
