@@ -26,6 +26,7 @@ export default defineConfig<{ mode: ServerMode }>({
   },
   projects: [
     { name: 'production', use: { mode: 'production' }, testIgnore: '**/hot-reload.spec.ts' },
-    { name: 'development', use: { mode: 'development' } },
+    // Next's development server locks its folder to one process: the scale-out tests run in production only.
+    { name: 'development', use: { mode: 'development' }, testIgnore: '**/scale-out.spec.ts' },
   ],
 });

@@ -10,6 +10,7 @@ declare -A probes=(
   [fonts-noto-cjk]=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
   [redis-server]=/usr/bin/redis-server
   [postgresql]=/usr/lib/postgresql/15/bin/postgres
+  [nginx]=/usr/sbin/nginx
 )
 
 missing=()

@@ -138,6 +138,17 @@ describe('ChatClient connection states', () => {
     assert.equal(client.getSnapshot().status, 'open');
   });
 
+  it('resumes from below a gap, so a message that was overtaken and lost is fetched again', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive({ type: 'history', messages: [message('4'), message('5')], has_more: true });
+    last().receive(message('7'));
+    last().drop(1006);
+    timers.advance(1_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=5');
+  });
+
   it('treats a refused handshake like a network failure, backing off further each time', () => {
     const { client, timers, sockets, last } = setup();
     client.connect();

@@ -240,7 +240,7 @@ export class ChatClient {
   // ---- connection ----
 
   #openSocket(): void {
-    const last = this.#log.newest;
+    const last = this.#log.resumeAfter;
     const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
     const url = last ? `${base}${base.includes('?') ? '&' : '?'}after=${last.id}` : base;
     let socket: WebSocketLike;

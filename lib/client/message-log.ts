@@ -21,6 +21,18 @@ export class MessageLog {
     return this.#messages.at(-1);
   }
 
+  /**
+   * The newest message before the first gap. Ids in a room run 1, 2, 3, ... without gaps, so a
+   * gap is a message this client missed (live messages from several servers can overtake one
+   * another, and one may have been lost); a resume must start below it.
+   */
+  get resumeAfter(): ChatMessageFrame | undefined {
+    const messages = this.#messages;
+    let index = 0;
+    while (index + 1 < messages.length && BigInt(messages[index + 1]!.id) === BigInt(messages[index]!.id) + 1n) index++;
+    return messages[index];
+  }
+
   /** Adds a message in its place; false when it was already there. */
   add(message: ChatMessageFrame): boolean {
     if (this.#ids.has(message.id)) return false;

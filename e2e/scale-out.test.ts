@@ -1,0 +1,128 @@
+/**
+ * Two production processes with one Redis and one PostgreSQL, tried with the framework-free
+ * ChatClient: one conversation across them, a Redis blip under traffic, a PostgreSQL outage.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { ChatClient, type ChatSnapshot, type WebSocketLike } from '../lib/client';
+import type { AppServer } from './support/app-server';
+import { type Cluster, startCluster } from './support/cluster';
+
+function client(server: AppServer, room: string): ChatClient {
+  const chat = new ChatClient({
+    room,
+    url: `${server.ws}/ws/chat/${room}/`,
+    createSocket: (url) => new WebSocket(url, { headers: { origin: server.origin } }) as unknown as WebSocketLike,
+    backoff: () => 100,
+  });
+  chat.connect();
+  return chat;
+}
+
+function until(chat: ChatClient, ready: (snapshot: ChatSnapshot) => boolean, what: string, timeoutMs = 30_000): Promise<ChatSnapshot> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`${what}: not within ${timeoutMs} ms; ${JSON.stringify({ ...chat.getSnapshot(), messages: chat.getSnapshot().messages.length })}`));
+    }, timeoutMs);
+    const check = (): void => {
+      if (!ready(chat.getSnapshot())) return;
+      clearTimeout(timer);
+      stop();
+      resolve(chat.getSnapshot());
+    };
+    const stop = chat.subscribe(check);
+    check();
+  });
+}
+
+const texts = (snapshot: ChatSnapshot): string[] => snapshot.messages.map((message) => message.message);
+
+describe('two processes, one Redis, one PostgreSQL', () => {
+  let cluster: Cluster;
+  before(async () => {
+    cluster = await startCluster(2, { RATE_LIMIT: 'off' });
+  });
+  after(async () => {
+    await cluster?.dispose();
+  });
+
+  it('carries one conversation across both processes, in one order, with everyone present', async () => {
+    const [a, b] = cluster.servers;
+    const onA = client(a!, 'across');
+    const onB = client(b!, 'across');
+    await until(onA, (s) => s.presence.length === 2, 'A sees both people');
+    await until(onB, (s) => s.presence.length === 2, 'B sees both people');
+    onA.send('from A 你好');
+    onB.send('from B');
+    const [seenA, seenB] = await Promise.all([
+      until(onA, (s) => s.messages.length === 2 && s.outbox.length === 0, 'A has both'),
+      until(onB, (s) => s.messages.length === 2 && s.outbox.length === 0, 'B has both'),
+    ]);
+    assert.deepEqual(texts(seenA), texts(seenB));
+    assert.deepEqual(seenA.messages.map((m) => m.id), ['1', '2']);
+    onA.close();
+    onB.close();
+  });
+
+  it('fills every open connection from the store after a Redis blip under traffic', async () => {
+    const [a, b] = cluster.servers;
+    const clients = [client(a!, 'blip'), client(a!, 'blip'), client(b!, 'blip'), client(b!, 'blip')];
+    await Promise.all(clients.map((chat) => until(chat, (s) => s.status === 'open', 'open')));
+    const closes: string[] = [];
+    for (const chat of clients) chat.subscribe(() => chat.getSnapshot().status !== 'open' && closes.push(chat.getSnapshot().status));
+    let sent = 0;
+    const send = (): void => {
+      const sender = clients[sent % clients.length]!;
+      sender.send(`m${++sent}`);
+    };
+    for (let n = 0; n < 20; n++) send();
+    await cluster.redis.stop();
+    for (let n = 0; n < 20; n++) send();
+    await cluster.redis.start();
+    for (let n = 0; n < 20; n++) send();
+    const expected = Array.from({ length: sent }, (_, n) => `m${n + 1}`).sort();
+    for (const chat of clients) {
+      const done = await until(chat, (s) => s.messages.length === sent && s.outbox.length === 0, 'every message everywhere');
+      assert.deepEqual([...texts(done)].sort(), expected);
+      assert.deepEqual(
+        done.messages.map((m) => m.id),
+        Array.from({ length: sent }, (_, n) => String(n + 1)),
+      );
+    }
+    assert.deepEqual(closes, [], 'no socket closed: the gaps were filled on open connections');
+    for (const server of cluster.servers) {
+      assert.match(server.output(), /"msg":"lost the connection to redis; reconnecting"/);
+      assert.match(server.output(), /"msg":"reconnected to redis"/);
+    }
+    for (const chat of clients) chat.close();
+  });
+
+  it('refuses sends as unavailable while PostgreSQL is down, and delivers them once it is back', async () => {
+    const [a, b] = cluster.servers;
+    const writer = client(a!, 'db-outage');
+    const reader = client(b!, 'db-outage');
+    await until(writer, (s) => s.status === 'open', 'writer open');
+    await until(reader, (s) => s.status === 'open', 'reader open');
+    await cluster.postgres.stop();
+    const refused = new Promise<void>((resolve) => {
+      // The server answers the send with `unavailable`: the outbox keeps it, queued for a retry.
+      const stop = writer.subscribe(() => {
+        if (writer.getSnapshot().outbox[0]?.state === 'queued') {
+          stop();
+          resolve();
+        }
+      });
+    });
+    writer.send('sent while the database is down');
+    await refused;
+    assert.equal(reader.getSnapshot().messages.length, 0, 'nothing was acknowledged or broadcast');
+    await cluster.postgres.start();
+    const seen = await until(reader, (s) => s.messages.length === 1, 'delivered after the outage');
+    assert.equal(seen.messages[0]?.message, 'sent while the database is down');
+    await until(writer, (s) => s.outbox.length === 0 && s.messages.length === 1, 'acknowledged once');
+    writer.close();
+    reader.close();
+  });
+});
