@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import next from 'next';
-import { CloseCode, createLogger, refuseUpgrade, SessionCookies, SocketServer } from './lib/channels';
-import { ChatService, chatApplication, installChatRuntime, newGuest, openBackends } from './lib/chat';
+import { CloseCode, createLogger, refuseUpgrade, SessionCookies, SocketServer, TransportMetrics } from './lib/channels';
+import { ChatMetrics, ChatService, chatApplication, handleOpsRequest, installChatRuntime, newGuest, openBackends } from './lib/chat';
 import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -32,11 +32,15 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const { store, layer, presence } = backends;
-  const service = new ChatService({ store, layer, logger });
+  const metrics = new TransportMetrics();
+  metrics.collectProcessMetrics();
+  const chatMetrics = new ChatMetrics(metrics.registry);
+  const service = new ChatService({ store, layer, logger, metrics: chatMetrics });
   const sockets = new SocketServer({
     application: chatApplication({
       service,
       presence,
+      metrics: chatMetrics,
       sessions,
       allowedOrigins: config.allowedOrigins,
       rateLimit: config.rateLimit,
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     maxPayloadBytes: MAX_FRAME_BYTES,
     maxConnectionsPerAddress: config.maxConnectionsPerIp,
     trustProxy: config.trustProxy,
+    metrics,
   });
   installChatRuntime({ service, sessions, allowedOrigins: config.allowedOrigins, adminToken: config.adminToken });
 
@@ -64,7 +69,9 @@ async function main(): Promise<void> {
   await app.prepare();
   const handle = app.getRequestHandler();
 
+  const ops = { store, layer, registry: metrics.registry };
   const server = createServer((req, res) => {
+    if (handleOpsRequest(req, res, ops)) return;
     if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
     handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });

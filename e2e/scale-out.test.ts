@@ -106,6 +106,11 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     await until(writer, (s) => s.status === 'open', 'writer open');
     await until(reader, (s) => s.status === 'open', 'reader open');
     await cluster.postgres.stop();
+    const notReady = await fetch(`${a!.http}/readyz`);
+    const body = (await notReady.json()) as Record<string, string>;
+    assert.equal(notReady.status, 503);
+    assert.deepEqual([body.status, body.layer], ['unavailable', 'ok']);
+    assert.notEqual(body.store, 'ok');
     const refused = new Promise<void>((resolve) => {
       // The server answers the send with `unavailable`: the outbox keeps it, queued for a retry.
       const stop = writer.subscribe(() => {
@@ -119,6 +124,7 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     await refused;
     assert.equal(reader.getSnapshot().messages.length, 0, 'nothing was acknowledged or broadcast');
     await cluster.postgres.start();
+    assert.equal((await fetch(`${a!.http}/readyz`)).status, 200);
     const seen = await until(reader, (s) => s.messages.length === 1, 'delivered after the outage');
     assert.equal(seen.messages[0]?.message, 'sent while the database is down');
     await until(writer, (s) => s.outbox.length === 0 && s.messages.length === 1, 'acknowledged once');

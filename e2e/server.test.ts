@@ -28,6 +28,40 @@ describe('production server', () => {
     assert.match(await response.text(), /Channels Chat/);
   });
 
+  it('answers /healthz, /readyz and /metrics itself, without Next', async () => {
+    const health = await fetch(`${server.http}/healthz`);
+    assert.deepEqual([health.status, await health.text()], [200, 'ok\n']);
+    const ready = await fetch(`${server.http}/readyz`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready', store: 'ok', layer: 'ok' }]);
+    const socket = await open('metrics/');
+    await socket.find((frame) => frame.type === 'presence');
+    socket.send({ message: 'counted' });
+    socket.send('not json');
+    await socket.find((frame) => frame.type === 'error');
+    socket.close();
+    assert.equal(await socket.closed, 1005);
+    // The server counts the close when the TCP connection ends, a moment after the client saw
+    // the close frame: read the metrics until the count is there.
+    let text = '';
+    for (let attempt = 0; attempt < 100 && !/^channels_closes_total\{code="1005"\}/m.test(text); attempt++) {
+      const metrics = await fetch(`${server.http}/metrics`);
+      assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
+      text = await metrics.text();
+    }
+    for (const line of [
+      /^channels_connections_total \d+/m,
+      /^channels_frames_received_total \d+/m,
+      /^channels_closes_total\{code="1005"\} \d+/m,
+      /^chat_messages_stored_total [1-9]\d*/m,
+      /^chat_error_frames_total\{code="bad_json"\} [1-9]/m,
+      /^chat_store_seconds_count\{operation="append"\} [1-9]/m,
+      /^process_resident_memory_bytes \d+/m,
+    ]) {
+      assert.match(text, line);
+    }
+    assert.doesNotMatch(text, /counted/, 'no message text in metrics');
+  });
+
   it('runs as one node process', async () => {
     const pid = server.pid;
     const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');

@@ -4,6 +4,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } from './connection';
 import { encodeFrame } from './frames';
+import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
 
 /** The transport limits a connection enforces (see `SocketServerOptions`). */
@@ -26,6 +27,7 @@ export class WsConnection implements Connection {
   readonly #socket: Duplex;
   readonly #head: Buffer;
   readonly #limits: TransportLimits;
+  readonly #metrics: TransportMetrics | null;
   readonly #released: () => void;
   #ws: WebSocket | null = null;
   #listener: ConnectionListener | null = null;
@@ -37,13 +39,24 @@ export class WsConnection implements Connection {
   #closedPromise: Promise<void>;
   #markClosed!: () => void;
 
-  constructor(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, limits: TransportLimits, released: () => void) {
-    this.#wss = wss;
-    this.#req = req;
-    this.#socket = socket;
-    this.#head = head;
-    this.#limits = limits;
-    this.#released = released;
+  constructor(parts: {
+    wss: WebSocketServer;
+    req: IncomingMessage;
+    socket: Duplex;
+    head: Buffer;
+    limits: TransportLimits;
+    metrics: TransportMetrics | null;
+    /** Called once when the connection is gone, however it went. */
+    released: () => void;
+  }) {
+    this.#wss = parts.wss;
+    this.#req = parts.req;
+    this.#socket = parts.socket;
+    this.#head = parts.head;
+    this.#limits = parts.limits;
+    this.#metrics = parts.metrics;
+    this.#released = parts.released;
+    const { socket, limits } = parts;
     this.#closedPromise = new Promise((resolve) => {
       this.#markClosed = resolve;
     });
@@ -70,6 +83,7 @@ export class WsConnection implements Connection {
         this.#ws = ws;
         this.#listener = listener;
         this.state = 'open';
+        this.#metrics?.opened();
         ws.on('message', this.#onMessage);
         ws.on('pong', this.#onPong);
         ws.on('close', this.#onClose);
@@ -83,6 +97,7 @@ export class WsConnection implements Connection {
 
   reject(status: number, reason: string): void {
     if (this.state !== 'handshake') return;
+    this.#metrics?.refused(status);
     this.#clearHandshake();
     this.state = 'closed';
     refuseUpgrade(this.#socket, status, reason);
@@ -93,6 +108,7 @@ export class WsConnection implements Connection {
     const ws = this.#ws;
     if (this.state !== 'open' || ws === null) return;
     ws.send(encodeFrame(frame), { binary: false });
+    this.#metrics?.sent();
     if (ws.bufferedAmount > this.#limits.maxBufferedBytes) {
       // The peer stopped reading. Everyone else keeps going; this one may reconnect and resume.
       this.close(CloseCode.TryAgainLater, 'not reading fast enough');
@@ -122,14 +138,17 @@ export class WsConnection implements Connection {
     ws.ping();
   }
 
-  shutdown(code: number): Promise<void> {
+  /** Closes with `code`; resolves once the socket is gone and its consumer has finished its work. */
+  async shutdown(code: number): Promise<void> {
     if (this.state === 'handshake') this.reject(503, 'the server is shutting down');
     else this.close(code, 'server shutting down');
-    return this.#closedPromise;
+    await this.#closedPromise;
+    await this.#listener?.whenIdle();
   }
 
   readonly #onMessage = (data: Buffer, isBinary: boolean): void => {
     this.#missedPongs = 0;
+    this.#metrics?.received();
     if (this.state !== 'open') return;
     if (isBinary) this.#listener?.binary(data);
     else this.#listener?.text(data.toString('utf8'));
@@ -141,6 +160,7 @@ export class WsConnection implements Connection {
 
   readonly #onClose = (code: number): void => {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#metrics?.closed(code);
     this.state = 'closed';
     this.#listener?.closed(code);
     this.#finish();

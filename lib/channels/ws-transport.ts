@@ -6,6 +6,7 @@ import { CloseCode } from './close-codes';
 import { HandshakeError } from './errors';
 import type { ChannelLayer } from './layers/types';
 import type { Logger } from './logger';
+import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
 import { scopeFromRequest } from './scope';
 import { type TransportLimits, WsConnection } from './ws-connection';
@@ -28,6 +29,8 @@ export interface SocketServerOptions {
   readonly maxConnectionsPerAddress?: number;
   /** Take the client address from `X-Forwarded-For`. */
   readonly trustProxy?: boolean;
+  /** Counts connections, refusals, closes and frames. */
+  readonly metrics?: TransportMetrics;
 }
 
 const SEC_WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -40,6 +43,7 @@ const SEC_WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
  */
 export class SocketServer {
   readonly #options: TransportLimits;
+  readonly #metrics: TransportMetrics | null;
   readonly #application: Application;
   readonly #env: Environment;
   readonly #wss: WebSocketServer;
@@ -51,6 +55,7 @@ export class SocketServer {
   constructor(options: SocketServerOptions) {
     this.#application = options.application;
     this.#env = { layer: options.layer, logger: options.logger };
+    this.#metrics = options.metrics ?? null;
     this.#options = {
       maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
@@ -76,23 +81,31 @@ export class SocketServer {
   /** Handles one `upgrade` event of an HTTP server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.#env.logger.debug('socket error', { error }));
-    if (!this.#accepting) return refuseUpgrade(socket, 503, 'the server is shutting down');
-    if (!isWebsocketUpgrade(req)) return refuseUpgrade(socket, 400, 'not a valid WebSocket upgrade request');
+    if (!this.#accepting) return this.#refuse(socket, 503, 'the server is shutting down');
+    if (!isWebsocketUpgrade(req)) return this.#refuse(socket, 400, 'not a valid WebSocket upgrade request');
 
     const scope = scopeFromRequest(req, { trustProxy: this.#options.trustProxy });
     const address = scope.client.address;
     const count = this.#perAddress.get(address) ?? 0;
     if (count >= this.#options.maxConnectionsPerAddress) {
       this.#env.logger.warn('too many connections from one address', { address });
-      return refuseUpgrade(socket, 429, 'too many connections from your address');
+      return this.#refuse(socket, 429, 'too many connections from your address');
     }
     this.#perAddress.set(address, count + 1);
 
-    const connection = new WsConnection(this.#wss, req, socket, head, this.#options, () => {
-      this.#connections.delete(connection);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
+    const connection = new WsConnection({
+      wss: this.#wss,
+      req,
+      socket,
+      head,
+      limits: this.#options,
+      metrics: this.#metrics,
+      released: () => {
+        this.#connections.delete(connection);
+        const left = (this.#perAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.#perAddress.set(address, left);
+        else this.#perAddress.delete(address);
+      },
     });
     this.#connections.add(connection);
     this.#startPinging();
@@ -113,9 +126,15 @@ export class SocketServer {
     });
   }
 
+  #refuse(socket: Duplex, status: number, reason: string): void {
+    this.#metrics?.refused(status);
+    refuseUpgrade(socket, status, reason);
+  }
+
   /**
    * Stops taking connections and closes every open one with `code` (1001 by default); resolves
-   * when all are gone, dropping any that have not answered within the close timeout.
+   * when all are gone (dropping any that have not answered within the close timeout) and their
+   * consumers have finished what they were doing, such as storing a message.
    */
   async shutdown(code: number = CloseCode.GoingAway): Promise<void> {
     this.#accepting = false;

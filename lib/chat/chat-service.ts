@@ -1,5 +1,6 @@
 import type { ChannelLayer, Logger, SessionUser } from '../channels';
 import type { ChatMessageFrame, HistoryFrame, TypingFrame } from './protocol';
+import type { ChatMetrics } from './metrics';
 import type { MessageStore, StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
@@ -40,26 +41,37 @@ export class ChatService {
   readonly #store: MessageStore;
   readonly #layer: ChannelLayer;
   readonly #logger: Logger;
+  readonly #metrics: ChatMetrics | null;
 
-  constructor(options: { store: MessageStore; layer: ChannelLayer; logger: Logger }) {
+  constructor(options: { store: MessageStore; layer: ChannelLayer; logger: Logger; metrics?: ChatMetrics }) {
     this.#store = options.store;
     this.#layer = options.layer;
     this.#logger = options.logger;
+    this.#metrics = options.metrics ?? null;
+  }
+
+  /** Runs a store call, timed when there are metrics. */
+  #timed<T>(operation: 'append' | 'history' | 'since', work: () => Promise<T>): Promise<T> {
+    return this.#metrics ? this.#metrics.timeStore(operation, work) : work();
   }
 
   /** Stores a message and sends it to everyone in the room; a repeat of a `clientId` is not sent again. */
   async post(room: string, author: SessionUser, text: string, clientId?: string): Promise<PostResult> {
-    const { message, created } = await this.#store.append({
-      room,
-      userId: author.id,
-      user: author.name,
-      text,
-      ...(clientId === undefined ? {} : { clientId }),
-    });
+    const { message, created } = await this.#timed('append', () =>
+      this.#store.append({
+        room,
+        userId: author.id,
+        user: author.name,
+        text,
+        ...(clientId === undefined ? {} : { clientId }),
+      }),
+    );
     const frame = messageFrame(message);
     if (created) {
+      this.#metrics?.stored();
       try {
-        await this.#layer.groupSend(roomGroup(room), { type: 'chat.message', frame });
+        const send = () => this.#layer.groupSend(roomGroup(room), { type: 'chat.message', frame });
+        await (this.#metrics ? this.#metrics.timeLayer(send) : send());
       } catch (error) {
         // Stored, so acknowledged; the room's other members fill the gap when they resume.
         this.#logger.error('broadcast failed after store', { room, id: message.id, error });
@@ -69,7 +81,7 @@ export class ChatService {
   }
 
   async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {
-    const page = before === undefined ? await this.#store.latest(room, limit) : await this.#store.before(room, before, limit);
+    const page = await this.#timed('history', () => (before === undefined ? this.#store.latest(room, limit) : this.#store.before(room, before, limit)));
     return { type: 'history', messages: page.messages.map(messageFrame), has_more: page.hasMore };
   }
 
@@ -81,7 +93,8 @@ export class ChatService {
     const frames: HistoryFrame[] = [];
     let cursor = after;
     for (;;) {
-      const page = await this.#store.after(room, cursor, pageSize);
+      const from = cursor;
+      const page = await this.#timed('since', () => this.#store.after(room, from, pageSize));
       if (page === null) return null;
       // Older messages exist: at least the one the client resumes after.
       frames.push({ type: 'history', messages: page.map(messageFrame), has_more: true });

@@ -10,6 +10,7 @@ import {
 } from '../channels';
 import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
 import { DeliveredIds } from './delivered-ids';
+import type { ChatMetrics } from './metrics';
 import type { Presence, PresenceSnapshot } from './presence';
 import {
   DEFAULT_ROOM,
@@ -28,6 +29,8 @@ import {
 export interface ChatConsumerOptions {
   readonly service: ChatService;
   readonly presence: Presence;
+  /** Counts the error frames sent. */
+  readonly metrics?: ChatMetrics;
   /** Chat messages per connection; `null` turns the limit off (benchmarks). */
   readonly rateLimit: RateLimit | null;
   /** The frame size the transport enforces, announced to the client. */
@@ -208,6 +211,7 @@ export class ChatConsumer
       result = await this.#options.service.post(this.room, this.#user, text, clientId);
     } catch (error) {
       this.logger.error('could not store a message', { room: this.room, error });
+      this.#options.metrics?.errorFrame('unavailable');
       this.sendJson(errorFrame('unavailable', 'the message could not be stored; send it again', clientId));
       return;
     }
@@ -237,6 +241,7 @@ export class ChatConsumer
       this.close(CloseCode.PolicyViolation, 'too many refused frames');
       return;
     }
+    this.#options.metrics?.errorFrame(error.code);
     this.sendJson(error);
   }
 

@@ -2,6 +2,8 @@
 export { openBackends, type BackendOptions, type Backends } from './backends';
 export { ChatService, messageFrame, roomGroup, type ChatEvents, type PostResult } from './chat-service';
 export { ChatConsumer, type ChatConsumerOptions } from './consumer';
+export { ChatMetrics } from './metrics';
+export { handleOpsRequest, type OpsDependencies } from './ops-routes';
 export { MAX_DISPLAY_NAME_CHARS, newGuest, normaliseDisplayName, SYSTEM_USER } from './identity';
 export { chatApplication, type ChatApplicationOptions } from './routing';
 export { chatRuntime, installChatRuntime, uninstallChatRuntime, type ChatRuntime } from './runtime';

@@ -76,6 +76,11 @@ export function channelLayerConformance(name: string, makeLayer: LayerFactory): 
       await Promise.all(layers.map((layer) => layer.close()));
     });
 
+    it('answers a ping', async () => {
+      const layer = await open();
+      await layer.ping();
+    });
+
     it('gives every new channel a distinct valid name', async () => {
       const layer = await open();
       const names = new Set(Array.from({ length: 100 }, () => layer.newChannel()));

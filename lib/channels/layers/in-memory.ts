@@ -67,6 +67,8 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.#local.groupSend(group, message);
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     this.#local.clear();
   }

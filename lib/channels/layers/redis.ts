@@ -142,6 +142,11 @@ export class RedisChannelLayer implements ChannelLayer {
     await this.#publish(this.#groupChannel(group), JSON.stringify(message));
   }
 
+  async ping(): Promise<void> {
+    if (this.#subscriber.status !== 'ready') throw new Error(`redis subscriber is ${this.#subscriber.status}`);
+    await this.#publisher.ping();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#local.clear();

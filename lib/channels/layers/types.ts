@@ -53,6 +53,8 @@ export interface ChannelLayer {
   groupAdd(group: string, channel: string): Promise<void>;
   groupDiscard(group: string, channel: string): Promise<void>;
   groupSend(group: string, message: LayerMessage): Promise<void>;
+  /** Resolves when the layer can reach every process (readiness checks); rejects with why not. */
+  ping(): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

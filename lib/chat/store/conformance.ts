@@ -31,6 +31,11 @@ export function messageStoreConformance(name: string, makeStore: StoreFactory): 
       for (let n = 1; n <= count; n++) await store.append(message(room, `m${n}`));
     };
 
+    it('answers a ping', async () => {
+      const store = await open();
+      await store.ping();
+    });
+
     it('numbers each room from 1, increasing, and keeps what it was given', async () => {
       const store = await open();
       clock = 1_700_000_000_123;

@@ -52,6 +52,8 @@ export class MemoryMessageStore implements MessageStore {
     return messages.slice(start, start + limit);
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 

@@ -154,6 +154,10 @@ export class PostgresMessageStore implements MessageStore {
     return result.rows.filter((row) => row.id !== null).map(fromRow);
   }
 
+  async ping(): Promise<void> {
+    await this.#pool.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
   }

@@ -111,6 +111,10 @@ export class SqliteMessageStore implements MessageStore {
     return this.#after.all(room, Number(id), limit).map(fromRow);
   }
 
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }

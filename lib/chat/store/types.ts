@@ -40,6 +40,8 @@ export interface MessageStore {
    * (the store was reset since the client saw it).
    */
   after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null>;
+  /** Resolves when the store answers (readiness checks); rejects with why it does not. */
+  ping(): Promise<void>;
   /** Flushes what is pending and releases the store. */
   close(): Promise<void>;
 }

@@ -1,0 +1,62 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+/**
+ * What the transport counts, in Prometheus metrics on a registry of its own (not prom-client's
+ * global one: Next bundles route code apart, and two copies would collide there).
+ */
+export class TransportMetrics {
+  readonly registry: Registry;
+  readonly #open: Gauge;
+  readonly #opened: Counter;
+  readonly #refused: Counter<'status'>;
+  readonly #closed: Counter<'code'>;
+  readonly #received: Counter;
+  readonly #sent: Counter;
+
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    this.#open = new Gauge({ name: 'channels_connections_open', help: 'WebSocket connections open now', registers: [registry] });
+    this.#opened = new Counter({ name: 'channels_connections_total', help: 'WebSocket connections accepted', registers: [registry] });
+    this.#refused = new Counter({
+      name: 'channels_handshakes_refused_total',
+      help: 'WebSocket handshakes refused, by HTTP status',
+      labelNames: ['status'],
+      registers: [registry],
+    });
+    this.#closed = new Counter({
+      name: 'channels_closes_total',
+      help: 'WebSocket connections closed, by close code (1006: dropped without one)',
+      labelNames: ['code'],
+      registers: [registry],
+    });
+    this.#received = new Counter({ name: 'channels_frames_received_total', help: 'Frames received from clients', registers: [registry] });
+    this.#sent = new Counter({ name: 'channels_frames_sent_total', help: 'Frames sent to clients', registers: [registry] });
+  }
+
+  /** Adds the process figures (memory, CPU, event loop lag) to the registry. */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  opened(): void {
+    this.#open.inc();
+    this.#opened.inc();
+  }
+
+  closed(code: number): void {
+    this.#open.dec();
+    this.#closed.labels(String(code)).inc();
+  }
+
+  refused(status: number): void {
+    this.#refused.labels(String(status)).inc();
+  }
+
+  received(): void {
+    this.#received.inc();
+  }
+
+  sent(): void {
+    this.#sent.inc();
+  }
+}
