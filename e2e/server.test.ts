@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { ADMIN_TOKEN, AppServer } from './support/app-server';
 import { handshakeStatus, TestSocket } from './support/ws-client';
 
@@ -160,6 +162,54 @@ describe('production server lifecycle', () => {
     assert.equal(await server.stop('SIGTERM'), 0);
     assert.deepEqual(await codes, [1001, 1001]);
     assert.match(server.output(), /"msg":"stopped"/);
+    await server.dispose();
+  });
+
+  it('exits at once, with 1, on a second signal while the first one waits for a client', async () => {
+    const server = await AppServer.start({ mode: 'production' });
+    const stuck = await TestSocket.open(`${server.ws}/ws/chat/`, { origin: server.origin });
+    await stuck.find((frame) => frame.type === 'presence');
+    // This client will not answer the close frame: the shutdown waits for it (up to 5 s).
+    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    server.process?.kill('SIGTERM');
+    await server.waitForOutput(/"msg":"shutting down"/);
+    const started = Date.now();
+    assert.equal(await server.stop('SIGTERM'), 1);
+    assert.ok(Date.now() - started < 2_000, `exited ${Date.now() - started} ms after the second signal`);
+    assert.match(server.output(), /"msg":"second signal, exiting at once"/);
+    await server.dispose();
+  });
+
+  it('loses nothing it acknowledged when stopped in the middle of a burst', async () => {
+    const server = await AppServer.start({ mode: 'production', env: { RATE_LIMIT: 'off' } });
+    const socket = await TestSocket.open(`${server.ws}/ws/chat/burst/`, { origin: server.origin });
+    await socket.find((frame) => frame.type === 'presence');
+    for (let n = 0; n < 500; n++) socket.send({ type: 'chat.message', message: `burst ${n}`, client_id: `b${n}` });
+    await socket.find((frame) => frame.type === 'chat.message');
+    assert.equal(await server.stop('SIGTERM'), 0);
+    assert.equal(await socket.closed, 1001);
+    const acknowledged = socket.frames.filter((frame) => frame.type === 'chat.message').map((frame) => frame.client_id);
+    const db = new Database(path.join(server.dataDir, 'chat.db'), { readonly: true });
+    const stored = db.prepare("SELECT client_id FROM messages WHERE room = 'burst' ORDER BY id").all() as Array<{ client_id: string }>;
+    db.close();
+    const storedIds = stored.map((row) => row.client_id);
+    assert.ok(acknowledged.length > 0);
+    for (const clientId of acknowledged) assert.ok(storedIds.includes(String(clientId)), `${clientId} acknowledged but not stored`);
+    assert.equal(new Set(storedIds).size, storedIds.length, 'nothing stored twice');
+    await server.dispose();
+  });
+
+  it('applies MAX_CONNECTIONS_PER_IP and RATE_LIMIT from the environment', async () => {
+    const server = await AppServer.start({ mode: 'production', env: { MAX_CONNECTIONS_PER_IP: '2', RATE_LIMIT: '1/1m' } });
+    const url = `${server.ws}/ws/chat/limited/`;
+    const first = await TestSocket.open(url, { origin: server.origin });
+    await TestSocket.open(url, { origin: server.origin });
+    assert.equal(await handshakeStatus(url, { origin: server.origin }), 429);
+    await first.find((frame) => frame.type === 'welcome');
+    first.send({ message: 'one' });
+    first.send({ type: 'chat.message', message: 'two', client_id: 'c2' });
+    const refused = await first.find((frame) => frame.type === 'error');
+    assert.deepEqual([refused.code, refused.client_id], ['rate_limited', 'c2']);
     await server.dispose();
   });
 

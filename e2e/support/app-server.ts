@@ -78,9 +78,34 @@ export class AppServer {
     return this.#process?.pid;
   }
 
+  /** The running process, to signal it directly. */
+  get process(): ChildProcess | null {
+    return this.#process;
+  }
+
   /** Everything the server wrote, for assertions and failure messages. */
   output(): string {
     return this.#output;
+  }
+
+  /** The folder where the server keeps its data (its SQLite database is `chat.db` there). */
+  get dataDir(): string {
+    return this.#dataDir;
+  }
+
+  /** Resolves when the server has written something that matches `pattern`. */
+  waitForOutput(pattern: RegExp): Promise<void> {
+    const child = this.#process;
+    if (pattern.test(this.#output)) return Promise.resolve();
+    if (!child) return Promise.reject(new Error('the server is not running'));
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!pattern.test(this.#output)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+    });
   }
 
   /** Starts the process (again) on the same port and data folder; resolves once it listens. */

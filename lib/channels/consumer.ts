@@ -2,6 +2,7 @@ import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, OutgoingFrame } from './connection';
 import { HandshakeError, NoHandler } from './errors';
+import { Lane } from './lane';
 import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
 import type { RouteParams, Scope } from './scope';
@@ -26,20 +27,24 @@ export const startConsumer: unique symbol = Symbol('startConsumer');
 
 type Hook = void | Promise<void>;
 
-type InboxItem =
+/** What arrives from the socket, handled in order in one lane. */
+type SocketItem =
   | { readonly kind: 'text'; readonly data: string }
   | { readonly kind: 'binary'; readonly data: Buffer }
-  | { readonly kind: 'event'; readonly message: LayerMessage }
-  | { readonly kind: 'resync' }
   | { readonly kind: 'disconnect'; readonly code: number };
+
+/** What arrives from the channel layer, handled in order in another lane. */
+type LayerItem = { readonly kind: 'event'; readonly message: LayerMessage } | { readonly kind: 'resync' };
 
 type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
 
 /**
  * A WebSocket consumer, as in Django Channels: the framework calls the hooks `connect`, `receive`
- * and `disconnect`, and the consumer answers with `accept`, `send` and `close`. Everything a
- * consumer hears (frames from its socket, events from the channel layer) is handled one at a
- * time in arrival order; a hook that returns a promise holds the next one back until it settles.
+ * and `disconnect`, and the consumer answers with `accept`, `send` and `close`. Frames from the
+ * socket are handled one at a time in arrival order (a hook that returns a promise holds the next
+ * frame back until it settles), and so are events from the channel layer, in a lane of their
+ * own: a client busy sending does not hold back what others send it. Nothing is handled until
+ * `connect` returns.
  *
  * Layer events are dispatched to the method named by their `type`:
  *
@@ -68,11 +73,14 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #acceptance: Promise<void> | null = null;
   #closeRequested = false;
   readonly #joined = new Set<string>();
-  readonly #inbox: InboxItem[] = [];
-  #inboxHead = 0;
-  #queuedEvents = 0;
-  #busy = false;
-  #idle: Array<() => void> = [];
+  readonly #socketLane = new Lane<SocketItem>(
+    (item) => this.#onSocket(item),
+    (error) => this.#crashed(error),
+  );
+  readonly #layerLane = new Lane<LayerItem>(
+    (item) => this.#onLayer(item),
+    (error) => this.#crashed(error),
+  );
 
   constructor(scope: Scope<P>) {
     this.scope = scope;
@@ -167,9 +175,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     return this.#connection?.bufferedAmount ?? 0;
   }
 
-  #whenIdle(): Promise<void> {
-    if (!this.#busy && this.#inboxHead === this.#inbox.length) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+  async #whenIdle(): Promise<void> {
+    await Promise.all([this.#socketLane.whenIdle(), this.#layerLane.whenIdle()]);
   }
 
   /** @internal Runs the consumer on a connection; used by `consumerApplication`. */
@@ -205,24 +212,27 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     }
   }
 
+  /** Runs connect() with both lanes held, so nothing is handled before it returns. */
   async #runConnect(): Promise<void> {
-    this.#busy = true;
+    this.#socketLane.hold();
+    this.#layerLane.hold();
     try {
       await this.connect();
       if (this.#acceptance) await this.#acceptance;
     } finally {
-      this.#drain();
+      this.#socketLane.release();
+      this.#layerLane.release();
     }
   }
 
   readonly #listener: ConnectionListener = {
-    text: (data) => this.#enqueue({ kind: 'text', data }),
-    binary: (data) => this.#enqueue({ kind: 'binary', data }),
+    text: (data) => this.#socketLane.push({ kind: 'text', data }),
+    binary: (data) => this.#socketLane.push({ kind: 'binary', data }),
     closed: (code) => {
       if (this.#lifecycle === 'closed') return;
       this.#lifecycle = 'closed';
       if (this.#channelName) this.#env?.layer?.detach(this.#channelName);
-      this.#enqueue({ kind: 'disconnect', code });
+      this.#socketLane.push({ kind: 'disconnect', code });
     },
     whenIdle: () => this.#whenIdle(),
   };
@@ -230,7 +240,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   readonly #receiver: ChannelReceiver = this.#makeReceiver();
 
   #makeReceiver(): ChannelReceiver {
-    const backlog = (): number => this.#queuedEvents;
+    const backlog = (): number => this.#layerLane.backlog;
     return {
       get backlog() {
         return backlog();
@@ -238,19 +248,13 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       deliver: (message) => this.#deliver(message),
       overflowed: (message) => this.#overflowed(message),
       resync: () => {
-        if (this.#lifecycle !== 'closed') this.#enqueue({ kind: 'resync' });
+        if (this.#lifecycle !== 'closed') this.#layerLane.push({ kind: 'resync' });
       },
     };
   }
 
   #deliver(message: LayerMessage): void {
-    if (this.#lifecycle === 'closed') return;
-    if (this.#busy) {
-      this.#queuedEvents++;
-      this.#inbox.push({ kind: 'event', message });
-    } else {
-      this.#run({ kind: 'event', message });
-    }
+    if (this.#lifecycle !== 'closed') this.#layerLane.push({ kind: 'event', message });
   }
 
   /** The consumer fell `capacity` events behind: it cannot catch up, so the client must resume. */
@@ -263,68 +267,28 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     if (this.#connection?.state === 'open') this.close(CloseCode.TryAgainLater, 'too far behind');
   }
 
-  #enqueue(item: InboxItem): void {
-    if (this.#busy) this.#inbox.push(item);
-    else this.#run(item);
-  }
-
-  /** Handles one item; runs the queue on after it unless the handler went asynchronous. */
-  #run(item: InboxItem): void {
-    this.#busy = true;
-    let result: Hook;
-    try {
-      result = this.#dispatch(item);
-    } catch (error) {
-      this.#afterHandler(item, error);
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(
-        () => this.#afterHandler(item, undefined),
-        (error: unknown) => this.#afterHandler(item, error),
-      );
-    } else {
-      this.#afterHandler(item, undefined);
-    }
-  }
-
-  #afterHandler(item: InboxItem, error: unknown): void {
-    if (error !== undefined) this.#crashed(error);
-    if (item.kind === 'disconnect') {
-      void this.#leaveLayer().then(() => this.#drain());
-      return;
-    }
-    this.#drain();
-  }
-
-  #drain(): void {
-    this.#busy = false;
-    while (this.#inboxHead < this.#inbox.length) {
-      const item = this.#inbox[this.#inboxHead++]!;
-      if (item.kind === 'event') this.#queuedEvents--;
-      this.#run(item);
-      if (this.#busy) return;
-    }
-    this.#inbox.length = 0;
-    this.#inboxHead = 0;
-    const idle = this.#idle;
-    this.#idle = [];
-    for (const resolve of idle) resolve();
-  }
-
-  #dispatch(item: InboxItem): Hook {
+  #onSocket(item: SocketItem): Hook {
     switch (item.kind) {
       case 'text':
         return this.receive(item.data);
       case 'binary':
         return this.receiveBinary(item.data);
-      case 'event':
-        return this.#dispatchEvent(item.message);
       case 'disconnect':
-        return this.disconnect(item.code);
-      case 'resync':
-        return this.#connection?.state === 'open' ? this.layerResync() : undefined;
+        return this.#onDisconnect(item.code);
     }
+  }
+
+  async #onDisconnect(code: number): Promise<void> {
+    try {
+      await this.disconnect(code);
+    } finally {
+      await this.#leaveLayer();
+    }
+  }
+
+  #onLayer(item: LayerItem): Hook {
+    if (item.kind === 'event') return this.#dispatchEvent(item.message);
+    return this.#connection?.state === 'open' ? this.layerResync() : undefined;
   }
 
   #dispatchEvent(message: LayerMessage): Hook {

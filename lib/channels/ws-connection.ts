@@ -32,6 +32,8 @@ export class WsConnection implements Connection {
   #ws: WebSocket | null = null;
   #listener: ConnectionListener | null = null;
   #missedPongs = 0;
+  /** The code this side closed with, when it closed first (what the metrics count). */
+  #closedWith: number | null = null;
   #handshakeTimer: NodeJS.Timeout | null;
   #closeTimer: NodeJS.Timeout | null = null;
   #lostDuringHandshake: ((error: Error) => void) | null = null;
@@ -122,6 +124,7 @@ export class WsConnection implements Connection {
     }
     if (this.state !== 'open' || this.#ws === null) return;
     this.state = 'closing';
+    this.#closedWith = code;
     this.#ws.close(code, reason);
     this.#closeTimer = setTimeout(() => this.#ws?.terminate(), this.#limits.closeTimeoutMs);
   }
@@ -131,6 +134,7 @@ export class WsConnection implements Connection {
     const ws = this.#ws;
     if (this.state !== 'open' || ws === null) return;
     if (this.#missedPongs >= 2) {
+      this.#closedWith = CloseCode.Abnormal;
       ws.terminate();
       return;
     }
@@ -160,7 +164,7 @@ export class WsConnection implements Connection {
 
   readonly #onClose = (code: number): void => {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#metrics?.closed(code);
+    this.#metrics?.closed(this.#closedWith ?? code);
     this.state = 'closed';
     this.#listener?.closed(code);
     this.#finish();

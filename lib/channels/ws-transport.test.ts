@@ -35,6 +35,12 @@ class Member extends WebsocketConsumer<Record<string, string>, BroadcastEvents> 
   }
 }
 
+class Buggy extends WebsocketConsumer {
+  override receive(): void {
+    throw new TypeError('a bug');
+  }
+}
+
 class NeverAccepts extends WebsocketConsumer {
   override connect(): Promise<void> {
     return new Promise(() => {});
@@ -57,7 +63,7 @@ async function start(
 ): Promise<{ url: string; sockets: SocketServer; layer: InMemoryChannelLayer }> {
   const layer = new InMemoryChannelLayer();
   const sockets = new SocketServer({
-    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts), route('/ws/member/', Member)]),
+    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts), route('/ws/member/', Member), route('/ws/buggy/', Buggy)]),
     layer,
     logger: silentLogger,
     ...options,
@@ -168,6 +174,17 @@ describe('SocketServer', () => {
     const ws = await connected(`${url}/ws/echo/`);
     ws.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false });
     assert.equal(await closeCode(ws), CloseCode.InvalidPayload);
+  });
+
+  it('closes only the connection whose consumer has a bug, with 1011', async () => {
+    const { url } = await start();
+    const buggy = await connected(`${url}/ws/buggy/`);
+    const fine = await connected(`${url}/ws/echo/`);
+    buggy.send('trigger');
+    assert.equal(await closeCode(buggy), CloseCode.InternalError);
+    fine.send('still here');
+    const [data] = (await once(fine, 'message')) as [Buffer];
+    assert.equal(data.toString(), 'still here');
   });
 
   it('closes with 1003 on a binary frame', async () => {

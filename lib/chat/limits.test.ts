@@ -1,0 +1,143 @@
+/**
+ * The limits of the SPEC's table that need real frames and real timing, on the chat application
+ * over a real socket server with test-sized timers.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { SessionCookies } from '../channels';
+import { type ChatServer, type ChatServerOptions, startChatServer, TEST_SESSION_SECRET } from '../testing/chat-server';
+
+const servers: ChatServer[] = [];
+const sockets: WebSocket[] = [];
+after(async () => {
+  for (const socket of sockets) socket.terminate();
+  await Promise.all(servers.map((server) => server.close()));
+});
+
+async function server(options: ChatServerOptions = {}): Promise<ChatServer> {
+  const started = await startChatServer(options);
+  servers.push(started);
+  return started;
+}
+
+/** A raw client that collects frames and can wait for one by predicate. */
+async function join(chat: ChatServer, room: string, options: WebSocket.ClientOptions = {}) {
+  const ws = new WebSocket(`${chat.url}/ws/chat/${room}/`, { ...options, headers: { origin: chat.origin, ...options.headers } });
+  sockets.push(ws);
+  const frames: Array<Record<string, unknown>> = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (data: Buffer) => {
+    frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+    wake?.();
+  });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+  await once(ws, 'open');
+  const find = async (match: (frame: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const found = frames.find(match);
+      if (found) return found;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  };
+  await find((frame) => frame.type === 'presence');
+  return { ws, frames, closed, find, send: (value: unknown) => ws.send(typeof value === 'string' ? value : JSON.stringify(value)) };
+}
+
+describe('limits through a real socket', () => {
+  it('answers each bad frame with its error code and stays open', async () => {
+    const chat = await server();
+    const client = await join(chat, 'errors');
+    const cases: Array<[string, string]> = [
+      ['not json', 'bad_json'],
+      ['"a string"', 'invalid_message'],
+      ['{"message":""}', 'invalid_message'],
+      ['{"type":"delete"}', 'unknown_type'],
+      [JSON.stringify({ message: '长'.repeat(2001) }), 'too_long'],
+    ];
+    for (const [text, code] of cases) {
+      const before = client.frames.length;
+      client.send(text);
+      const error = await client.find((frame) => client.frames.indexOf(frame) >= before && frame.type === 'error');
+      assert.equal(error.code, code, text);
+    }
+    assert.equal(client.ws.readyState, WebSocket.OPEN);
+  });
+
+  it('refuses messages over the rate limit, then closes a client that keeps on with 1008', async () => {
+    const chat = await server({ rateLimit: { rate: 2, perMs: 60_000, burst: 2 } });
+    const client = await join(chat, 'flood');
+    for (let n = 0; n < 3; n++) client.send({ type: 'chat.message', message: `m${n}`, client_id: `c${n}` });
+    assert.equal((await client.find((frame) => frame.type === 'error')).code, 'rate_limited');
+    for (let n = 0; n < 200 && client.ws.readyState === WebSocket.OPEN; n++) client.send({ message: 'more' });
+    assert.equal(await client.closed, 1008);
+  });
+
+  it('terminates a peer that stops answering pings, and it leaves presence', async () => {
+    const chat = await server({ pingIntervalMs: 30 });
+    const watcher = await join(chat, 'dead');
+    const dead = await join(chat, 'dead', { autoPong: false });
+    await watcher.find((frame) => frame.type === 'presence' && (frame.users as unknown[]).length === 2);
+    assert.equal(await dead.closed, 1006);
+    await watcher.find((frame) => frame.type === 'presence' && (frame.users as unknown[]).length === 1);
+  });
+
+  it('closes a reader that stopped reading (1013), while every other reader gets every message', async () => {
+    const chat = await server({ maxBufferedBytes: 256 * 1024, closeTimeoutMs: 100 });
+    const readers = await Promise.all([1, 2, 3].map(() => join(chat, 'stall')));
+    const stalled = await join(chat, 'stall');
+    const stalledSocket = (stalled.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    stalledSocket.pause();
+    const stalledGone = new Promise<void>((resolve) => stalled.ws.once('close', () => resolve()));
+    // Far more than the kernel's socket buffers hold (about 18 MB), sent by a writer that keeps
+    // at most 50 messages in flight, as a person typing fast would: it reads its echoes.
+    const writer = readers[0]!;
+    const count = 3000;
+    const text = '字'.repeat(1990);
+    const echoes = () => writer.frames.filter((frame) => frame.type === 'chat.message').length;
+    for (let n = 0; n < count; n++) {
+      while (n - echoes() >= 50) await writer.find((frame) => frame.type === 'chat.message' && frame.client_id === `w${n - 50}`);
+      writer.send({ type: 'chat.message', message: `${n} ${text}`, client_id: `w${n}` });
+    }
+    for (const reader of readers) {
+      await reader.find((frame) => frame.type === 'chat.message' && frame.client_id === `w${count - 1}`);
+      assert.equal(reader.frames.filter((frame) => frame.type === 'chat.message').length, count);
+      assert.equal(reader.ws.readyState, WebSocket.OPEN);
+    }
+    // Let the stalled client read what reached it: the server had cut it off long before the end.
+    stalledSocket.resume();
+    await stalledGone;
+    assert.ok(stalled.frames.filter((frame) => frame.type === 'chat.message').length < count);
+    const closes = await chat.metrics.registry.getSingleMetricAsString('channels_closes_total');
+    assert.match(closes, /channels_closes_total\{code="1013"\} 1$/m);
+  });
+
+  it('closes a client that sends binary (1003), invalid UTF-8 (1007) or an oversized frame (1009)', async () => {
+    const chat = await server({ maxPayloadBytes: 4096 });
+    const binary = await join(chat, 'frames');
+    binary.ws.send(Buffer.from([1, 2, 3]));
+    assert.equal(await binary.closed, 1003);
+    const utf8 = await join(chat, 'frames');
+    utf8.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    assert.equal(await utf8.closed, 1007);
+    const big = await join(chat, 'frames');
+    big.send('x'.repeat(4097));
+    assert.equal(await big.closed, 1009);
+  });
+
+  it('gives a forged or expired session cookie a guest identity, never the named user', async () => {
+    const chat = await server();
+    const genuine = chat.sessions.sign({ id: 'u_admin', name: 'Admin' });
+    const forged = `${genuine.split('.')[0]}.${'A'.repeat(43)}`;
+    const yearAgo = Date.now() - 365 * 86_400_000;
+    const expired = new SessionCookies({ secret: TEST_SESSION_SECRET, now: () => yearAgo }).sign({ id: 'u_admin', name: 'Admin' });
+    for (const cookie of [forged, expired]) {
+      const client = await join(chat, 'cookies', { headers: { cookie: `session=${cookie}` } });
+      const welcome = await client.find((frame) => frame.type === 'welcome');
+      assert.notEqual(welcome.user_id, 'u_admin');
+    }
+    const real = await join(chat, 'cookies', { headers: { cookie: `session=${genuine}` } });
+    assert.equal((await real.find((frame) => frame.type === 'welcome')).user_id, 'u_admin');
+  });
+});

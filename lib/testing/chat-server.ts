@@ -1,0 +1,81 @@
+/**
+ * The chat application on a real socket server (no Next.js), with test-sized timers and limits:
+ * for tests that need real frames (binary, invalid UTF-8, stalled readers, dead peers) without
+ * starting the whole app.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AllowedOrigins,
+  InMemoryChannelLayer,
+  type RateLimit,
+  SessionCookies,
+  silentLogger,
+  SocketServer,
+  type SocketServerOptions,
+  TransportMetrics,
+} from '../channels';
+import { ChatService } from '../chat/chat-service';
+import { ChatMetrics } from '../chat/metrics';
+import { LocalPresence } from '../chat/presence';
+import { chatApplication } from '../chat/routing';
+import { MemoryMessageStore } from '../chat/store/memory';
+
+export const TEST_SESSION_SECRET = 'chat-server-test-secret-0123456789ab';
+
+export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'application' | 'layer' | 'logger' | 'metrics'>> {
+  readonly rateLimit?: RateLimit | null;
+}
+
+export interface ChatServer {
+  readonly url: string;
+  readonly origin: string;
+  readonly store: MemoryMessageStore;
+  readonly sessions: SessionCookies;
+  readonly metrics: TransportMetrics;
+  close(): Promise<void>;
+}
+
+export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
+  const { rateLimit = null, ...transport } = options;
+  const layer = new InMemoryChannelLayer();
+  const store = new MemoryMessageStore();
+  const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET });
+  const metrics = new TransportMetrics();
+  const chatMetrics = new ChatMetrics(metrics.registry);
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://localhost:${port}`;
+  const sockets = new SocketServer({
+    application: chatApplication({
+      service: new ChatService({ store, layer, logger: silentLogger, metrics: chatMetrics }),
+      presence: new LocalPresence(),
+      metrics: chatMetrics,
+      sessions,
+      allowedOrigins: new AllowedOrigins([origin]),
+      rateLimit,
+      maxFrameBytes: transport.maxPayloadBytes ?? 65_536,
+    }),
+    layer,
+    logger: silentLogger,
+    metrics,
+    ...transport,
+  });
+  server.on('upgrade', (req, socket, head: Buffer) => sockets.handleUpgrade(req, socket, head));
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    origin,
+    store,
+    sessions,
+    metrics,
+    async close() {
+      await sockets.shutdown();
+      server.closeAllConnections();
+      server.close();
+      await layer.close();
+    },
+  };
+}
