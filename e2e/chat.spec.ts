@@ -61,6 +61,36 @@ test.describe('chatting in the React UI', () => {
   });
 });
 
+test.describe('hostile text', () => {
+  test('renders script tags, bidirectional overrides and endless words as inert text in their place', async ({ openPage }) => {
+    const page = await openPage('/chat/e2e-hostile/');
+    await page.setViewportSize({ width: 400, height: 700 });
+    await expect(page.locator('#connection-status')).toHaveText('Online');
+    const texts = [
+      '<script>window.pwned = 1</script><style>body{display:none}</style>',
+      '\u202Egnp.exe \u2067isolate\u2069 مرحبا بالعالم שלום',
+      'a'.repeat(500),
+      '😀'.repeat(300),
+    ].map((text) => JSON.parse(`"${text}"`) as string);
+    for (const text of texts) {
+      await page.locator('#chat-message-input').fill(text);
+      await page.locator('#chat-message-input').press('Enter');
+    }
+    await expect(page.locator('#chat-log li.message:not(.pending) .text')).toHaveText(texts);
+    expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+    await expect(page.locator('body')).toBeVisible();
+    await expect(page.locator('#chat-log script, #chat-log style')).toHaveCount(0);
+    // Every message stays inside the log: nothing pushes the page sideways.
+    const log = await page.locator('.chat-scroller').boundingBox();
+    for (const item of await page.locator('#chat-log li.message').all()) {
+      const box = await item.boundingBox();
+      expect(box!.x).toBeGreaterThanOrEqual(log!.x);
+      expect(box!.x + box!.width).toBeLessThanOrEqual(log!.x + log!.width + 0.5);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+  });
+});
+
 test.describe('at phone width', () => {
   test('fits the screen: no sideways scrolling, long words wrap, the composer stays in view', async ({ openPage }) => {
     const page = await openPage('/chat/e2e-phone/');
