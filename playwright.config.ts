@@ -25,7 +25,7 @@ export default defineConfig<{ mode: ServerMode }>({
     trace: 'off',
   },
   projects: [
-    { name: 'production', use: { mode: 'production' }, testIgnore: '**/hot-reload.spec.ts' },
+    { name: 'production', use: { mode: 'production' }, testIgnore: ['**/hot-reload.spec.ts', '**/server-reload.spec.ts'] },
     // Next's development server locks its folder to one process: the scale-out tests run in production only.
     { name: 'development', use: { mode: 'development' }, testIgnore: '**/scale-out.spec.ts' },
   ],

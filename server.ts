@@ -2,16 +2,40 @@
  * The composition root: reads the configuration, builds the store, channel layer, chat
  * application and Next.js, serves them from one HTTP server, and shuts down on a signal.
  * Logic lives in lib/; this file only wires.
+ *
+ * In development the chat's routing, consumers and service (lib/chat/app.ts and what it alone
+ * loads) reload on save, and open connections move to the new code; a change to anything loaded
+ * before them (this file, the transport, the layer, the stores) restarts the process under the
+ * dev supervisor (scripts/dev.ts), and the pages reconnect and resume.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import next from 'next';
-import { CloseCode, createLogger, refuseUpgrade, SessionCookies, SocketServer, TransportMetrics } from './lib/channels';
-import { ChatMetrics, ChatService, chatApplication, handleOpsRequest, installChatRuntime, newGuest, openBackends } from './lib/chat';
+import {
+  type Application,
+  CloseCode,
+  createLogger,
+  HotReloader,
+  refuseUpgrade,
+  SessionCookies,
+  SocketServer,
+  trackLiveConsumers,
+  TransportMetrics,
+  upgradeLiveConsumers,
+} from './lib/channels';
+// Only what must outlive a reload is imported here; lib/chat/app.ts is loaded below.
+import type * as ChatApp from './lib/chat/app';
+import { openBackends } from './lib/chat/backends';
 import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
+import { newGuest } from './lib/chat/identity';
+import { ChatMetrics } from './lib/chat/metrics';
+import { handleOpsRequest } from './lib/chat/ops-routes';
+import { installChatRuntime } from './lib/chat/runtime';
 
 const MAX_FRAME_BYTES = 64 * 1024;
+/** The exit code that asks the dev supervisor for a restart. */
+const RESTART_EXIT_CODE = 75;
 // Compiled, this file runs from dist/; under tsx, from the project root.
 const projectRoot = path.basename(__dirname) === 'dist' ? path.dirname(__dirname) : __dirname;
 
@@ -35,17 +59,43 @@ async function main(): Promise<void> {
   const metrics = new TransportMetrics();
   metrics.collectProcessMetrics();
   const chatMetrics = new ChatMetrics(metrics.registry);
-  const service = new ChatService({ store, layer, logger, metrics: chatMetrics });
+
+  const live = {
+    presence,
+    metrics: chatMetrics,
+    sessions,
+    allowedOrigins: config.allowedOrigins,
+    rateLimit: config.rateLimit,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    store,
+    layer,
+    logger,
+  } as ChatApp.LiveChat; // `service` is set by each generation of lib/chat/app.ts
+  let application: Application = () => Promise.reject(new Error('the chat application is not loaded yet'));
+  const chatModule = path.join(__dirname, 'lib', 'chat', 'app');
+  let reloader: HotReloader<typeof ChatApp> | null = null;
+  let restart: (file: string) => void = () => {};
+  if (config.dev) {
+    trackLiveConsumers();
+    reloader = new HotReloader<typeof ChatApp>({
+      entry: chatModule,
+      watch: [path.join(__dirname, 'lib'), __filename],
+      logger,
+      loaded: (chat, report) => {
+        application = chat.buildChatApplication(live);
+        const moved = upgradeLiveConsumers(chat.liveConsumerClasses);
+        logger.info('server code reloaded', { ms: report.ms, files: report.files.map((file) => path.relative(projectRoot, file)), connectionsMoved: moved });
+      },
+      restartNeeded: (file) => restart(file),
+    });
+    application = reloader.start().buildChatApplication(live);
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the same module the reloader loads in development
+    application = (require(chatModule) as typeof ChatApp).buildChatApplication(live);
+  }
+
   const sockets = new SocketServer({
-    application: chatApplication({
-      service,
-      presence,
-      metrics: chatMetrics,
-      sessions,
-      allowedOrigins: config.allowedOrigins,
-      rateLimit: config.rateLimit,
-      maxFrameBytes: MAX_FRAME_BYTES,
-    }),
+    application: (scope, connection, env) => application(scope, connection, env),
     layer,
     logger,
     maxPayloadBytes: MAX_FRAME_BYTES,
@@ -53,7 +103,15 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     metrics,
   });
-  installChatRuntime({ service, sessions, allowedOrigins: config.allowedOrigins, adminToken: config.adminToken });
+  installChatRuntime({
+    get service() {
+      return live.service;
+    },
+    layer,
+    sessions,
+    allowedOrigins: config.allowedOrigins,
+    adminToken: config.adminToken,
+  });
 
   // Next attaches its own 'upgrade' listener to the server it is given, and that listener ends
   // sockets on app routes. A private emitter keeps it away from ours: only /_next/ (hot reload)
@@ -103,13 +161,14 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals | 'restart', exitCode = 0): void => {
     if (stopping) {
       logger.warn('second signal, exiting at once', { signal });
       process.exit(1);
     }
     stopping = true;
     logger.info('shutting down', { signal, connections: sockets.connectionCount });
+    reloader?.close();
     server.close();
     void sockets
       .shutdown(CloseCode.GoingAway)
@@ -117,7 +176,7 @@ async function main(): Promise<void> {
         server.closeAllConnections();
         await Promise.allSettled([backends.close(), app.close()]);
         logger.info('stopped');
-        process.exit(0);
+        process.exit(exitCode);
       })
       .catch((error: unknown) => {
         logger.error('shutdown failed', { error });
@@ -126,6 +185,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  restart = (file) => {
+    const relative = path.relative(projectRoot, file);
+    if (process.env.DEV_SUPERVISOR !== '1') {
+      logger.warn('this change needs a restart of the server (npm run dev restarts by itself)', { file: relative });
+      return;
+    }
+    logger.info('restarting for a change that cannot be reloaded in place', { file: relative });
+    stop('restart', RESTART_EXIT_CODE);
+  };
 }
 
 main().catch((error: unknown) => {

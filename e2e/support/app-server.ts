@@ -111,10 +111,11 @@ export class AppServer {
   /** Starts the process (again) on the same port and data folder; resolves once it listens. */
   async restart(): Promise<void> {
     if (this.#process) throw new Error('the server is running');
+    // Development runs what `npm run dev` runs: the supervisor that restarts server.ts on demand.
     const args =
       this.mode === 'production'
         ? [path.join(PROJECT_ROOT, 'dist', 'server.js')]
-        : ['--import', 'tsx', path.join(PROJECT_ROOT, 'server.ts')];
+        : ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'dev.ts')];
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       env: {

@@ -2,6 +2,7 @@ import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, OutgoingFrame } from './connection';
 import { HandshakeError, NoHandler } from './errors';
+import { registerLiveConsumer } from './hot-reload';
 import { Lane } from './lane';
 import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
@@ -210,6 +211,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       await this.#leaveLayer();
       throw new HandshakeError(403, `${this.constructor.name}.connect() returned without accepting`);
     }
+    if ((this.#lifecycle as Lifecycle) !== 'closed') registerLiveConsumer(this, true);
   }
 
   /** Runs connect() with both lanes held, so nothing is handled before it returns. */
@@ -231,6 +233,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     closed: (code) => {
       if (this.#lifecycle === 'closed') return;
       this.#lifecycle = 'closed';
+      registerLiveConsumer(this, false);
       if (this.#channelName) this.#env?.layer?.detach(this.#channelName);
       this.#socketLane.push({ kind: 'disconnect', code });
     },

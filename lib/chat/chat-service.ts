@@ -1,5 +1,6 @@
 import type { ChannelLayer, Logger, SessionUser } from '../channels';
-import type { ChatMessageFrame, HistoryFrame, TypingFrame } from './protocol';
+import { notifyName } from './notifications';
+import { type ChatMessageFrame, type HistoryFrame, mentionedNames, mentionKey, type TypingFrame } from './protocol';
 import type { ChatMetrics } from './metrics';
 import type { MessageStore, StoredMessage } from './store/types';
 
@@ -76,8 +77,26 @@ export class ChatService {
         // Stored, so acknowledged; the room's other members fill the gap when they resume.
         this.#logger.error('broadcast failed after store', { room, id: message.id, error });
       }
+      await this.#notifyMentions(frame);
     }
     return { frame, created };
+  }
+
+  /** Tells everyone @mentioned in a message, wherever they are, except its author. */
+  async #notifyMentions(frame: ChatMessageFrame): Promise<void> {
+    const author = mentionKey(frame.user);
+    for (const name of mentionedNames(frame.message)) {
+      if (mentionKey(name) === author) continue;
+      await notifyName(this.#layer, name, {
+        type: 'notification',
+        kind: 'mention',
+        title: `${frame.user} mentioned you in #${frame.room}`,
+        body: [...frame.message].slice(0, 200).join(''),
+        room: frame.room,
+        message_id: frame.id,
+        ts: frame.ts,
+      }).catch((error: unknown) => this.#logger.warn('could not send a mention notification', { room: frame.room, error }));
+    }
   }
 
   async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {

@@ -54,34 +54,37 @@ export class ChatConsumer
   extends JsonWebsocketConsumer<{ readonly room?: string }, ChatEvents>
   implements EventHandlers<ChatEvents>
 {
+  // State lives in TypeScript-private fields rather than #private ones, so a hot reload in
+  // development can move open connections to the new version of this class.
+  static readonly hotKey = 'chat.ChatConsumer';
   readonly room: string;
   override readonly groups: readonly string[];
-  readonly #user: SessionUser;
-  readonly #options: ChatConsumerOptions;
-  readonly #messages: TokenBucket | null;
-  readonly #frames: TokenBucket | null;
-  readonly #now: () => number;
-  #refusedInARow = 0;
-  #joinedPresence = false;
-  #stopWatchingPresence: (() => void) | null = null;
-  #presenceVersion = -1;
+  private readonly user: SessionUser;
+  private readonly options: ChatConsumerOptions;
+  private readonly messageBucket: TokenBucket | null;
+  private readonly frameBucket: TokenBucket | null;
+  private readonly now: () => number;
+  private refusedInARow = 0;
+  private joinedPresence = false;
+  private stopWatchingPresence: (() => void) | null = null;
+  private presenceVersion = -1;
   /** What this connection has been sent, so a message read from the store and also received live goes out once. */
-  #delivered: DeliveredIds | null = null;
+  private delivered: DeliveredIds | null = null;
 
   constructor(scope: Scope<{ readonly room?: string }>, options: ChatConsumerOptions) {
     super(scope);
     if (!scope.user) throw new Error('ChatConsumer needs the session middleware in front of it');
     this.room = scope.params.room ?? DEFAULT_ROOM;
     this.groups = [roomGroup(this.room)];
-    this.#user = scope.user;
-    this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.user = scope.user;
+    this.options = options;
+    this.now = options.now ?? Date.now;
     const limit = options.rateLimit;
-    this.#messages = limit ? new TokenBucket(limit, this.#now) : null;
-    this.#frames = limit
+    this.messageBucket = limit ? new TokenBucket(limit, this.now) : null;
+    this.frameBucket = limit
       ? new TokenBucket(
           { rate: limit.rate * FRAMES_PER_MESSAGE, perMs: limit.perMs, burst: limit.burst * FRAMES_PER_MESSAGE },
-          this.#now,
+          this.now,
         )
       : null;
   }
@@ -97,26 +100,26 @@ export class ChatConsumer
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
       room: this.room,
-      user_id: this.#user.id,
-      user: this.#user.name,
-      limits: this.#limits(),
+      user_id: this.user.id,
+      user: this.user.name,
+      limits: this.limits(),
     });
-    const frames = await this.#history();
-    this.#delivered = new DeliveredIds(frames.startAfter);
+    const frames = await this.history();
+    this.delivered = new DeliveredIds(frames.startAfter);
     for (const frame of frames.frames) {
-      for (const message of frame.messages) this.#delivered.add(message.id);
+      for (const message of frame.messages) this.delivered.add(message.id);
       this.sendJson(frame);
     }
-    const presence = this.#options.presence;
-    this.#stopWatchingPresence = presence.watch(this.room, (snapshot) => this.#sendPresence(snapshot));
-    this.#joinedPresence = true;
-    await presence.join(this.room, this.#user, this.channelName);
-    this.#sendPresence(await presence.list(this.room));
+    const presence = this.options.presence;
+    this.stopWatchingPresence = presence.watch(this.room, (snapshot) => this.sendPresence(snapshot));
+    this.joinedPresence = true;
+    await presence.join(this.room, this.user, this.channelName);
+    this.sendPresence(await presence.list(this.room));
   }
 
   override async disconnect(): Promise<void> {
-    this.#stopWatchingPresence?.();
-    if (this.#joinedPresence) await this.#options.presence.leave(this.room, this.#user.id, this.channelName);
+    this.stopWatchingPresence?.();
+    if (this.joinedPresence) await this.options.presence.leave(this.room, this.user.id, this.channelName);
   }
 
   /**
@@ -125,18 +128,18 @@ export class ChatConsumer
    * client does not know to resume by itself.
    */
   override async layerResync(): Promise<void> {
-    const delivered = this.#delivered;
+    const delivered = this.delivered;
     if (!delivered) return;
-    const frames = await this.#options.service.since(this.room, delivered.contiguous, MAX_HISTORY_PAGE_SIZE);
+    const frames = await this.options.service.since(this.room, delivered.contiguous, MAX_HISTORY_PAGE_SIZE);
     for (const message of frames?.flatMap((frame) => frame.messages) ?? []) {
       if (delivered.add(message.id)) this.sendJson(message);
     }
   }
 
   /** Sends a presence list unless a newer one has gone out already. */
-  #sendPresence(snapshot: PresenceSnapshot): void {
-    if (snapshot.version <= this.#presenceVersion) return;
-    this.#presenceVersion = snapshot.version;
+  private sendPresence(snapshot: PresenceSnapshot): void {
+    if (snapshot.version <= this.presenceVersion) return;
+    this.presenceVersion = snapshot.version;
     this.sendJson(snapshot.frame);
   }
 
@@ -144,8 +147,8 @@ export class ChatConsumer
    * The history frames to send on connect, and the id they start after. An unknown `after`
    * means the store was reset.
    */
-  async #history(): Promise<{ frames: readonly HistoryFrame[]; startAfter: string }> {
-    const service = this.#options.service;
+  private async history(): Promise<{ frames: readonly HistoryFrame[]; startAfter: string }> {
+    const service = this.options.service;
     const after = this.scope.query.get('after');
     if (isMessageId(after)) {
       const frames = await service.since(this.room, after, MAX_HISTORY_PAGE_SIZE);
@@ -158,60 +161,60 @@ export class ChatConsumer
   }
 
   override receiveInvalidJson(): void {
-    if (this.#overFrameLimit()) return;
-    this.#refuse({ type: 'error', code: 'bad_json', detail: 'frames must be JSON text' });
+    if (this.overFrameLimit()) return;
+    this.refuse({ type: 'error', code: 'bad_json', detail: 'frames must be JSON text' });
   }
 
   override async receiveJson(content: unknown): Promise<void> {
-    if (this.#overFrameLimit()) return;
+    if (this.overFrameLimit()) return;
     const parsed = validateClientFrame(content);
     if (!parsed.ok) {
-      this.#refuse(parsed.error);
+      this.refuse(parsed.error);
       return;
     }
     const frame = parsed.frame;
     switch (frame.type) {
       case 'chat.message': {
-        if (this.#messages && !this.#messages.take()) {
-          this.#refuse(errorFrame('rate_limited', 'too many messages; wait a little and send again', frame.clientId));
+        if (this.messageBucket && !this.messageBucket.take()) {
+          this.refuse(errorFrame('rate_limited', 'too many messages; wait a little and send again', frame.clientId));
           return;
         }
-        this.#refusedInARow = 0;
-        await this.#post(frame.message, frame.clientId);
+        this.refusedInARow = 0;
+        await this.post(frame.message, frame.clientId);
         return;
       }
       case 'typing':
-        this.#refusedInARow = 0;
-        await this.#typing();
+        this.refusedInARow = 0;
+        await this.typing();
         return;
       case 'history':
-        this.#refusedInARow = 0;
-        this.sendJson(await this.#options.service.history(this.room, frame.limit, frame.before));
+        this.refusedInARow = 0;
+        this.sendJson(await this.options.service.history(this.room, frame.limit, frame.before));
         return;
       case 'ping':
-        this.#refusedInARow = 0;
+        this.refusedInARow = 0;
         this.sendJson({ type: 'pong' });
         return;
     }
   }
 
   'chat.message'(event: EventOf<ChatEvents, 'chat.message'>): void {
-    if (this.#delivered?.add(event.frame.id) === false) return;
+    if (this.delivered?.add(event.frame.id) === false) return;
     // The same frame object goes to every member, so the transport serialises it once.
     this.sendJson(event.frame);
   }
 
   'chat.typing'(event: EventOf<ChatEvents, 'chat.typing'>): void {
-    if (event.frame.user_id !== this.#user.id) this.sendJson(event.frame);
+    if (event.frame.user_id !== this.user.id) this.sendJson(event.frame);
   }
 
-  async #post(text: string, clientId: string | undefined): Promise<void> {
+  private async post(text: string, clientId: string | undefined): Promise<void> {
     let result;
     try {
-      result = await this.#options.service.post(this.room, this.#user, text, clientId);
+      result = await this.options.service.post(this.room, this.user, text, clientId);
     } catch (error) {
       this.logger.error('could not store a message', { room: this.room, error });
-      this.#options.metrics?.errorFrame('unavailable');
+      this.options.metrics?.errorFrame('unavailable');
       this.sendJson(errorFrame('unavailable', 'the message could not be stored; send it again', clientId));
       return;
     }
@@ -219,37 +222,37 @@ export class ChatConsumer
     if (!result.created) this.sendJson(result.frame);
   }
 
-  async #typing(): Promise<void> {
-    const allowed = this.#options.presence.mayAnnounceTyping(this.room, this.#user.id, this.#now(), this.#options.typingIntervalMs ?? 2_000);
+  private async typing(): Promise<void> {
+    const allowed = this.options.presence.mayAnnounceTyping(this.room, this.user.id, this.now(), this.options.typingIntervalMs ?? 2_000);
     if (!allowed) return;
     await this.groupSend(roomGroup(this.room), {
       type: 'chat.typing',
-      frame: { type: 'typing', user_id: this.#user.id, user: this.#user.name },
+      frame: { type: 'typing', user_id: this.user.id, user: this.user.name },
     });
   }
 
-  #overFrameLimit(): boolean {
-    if (!this.#frames || this.#frames.take()) return false;
-    this.#refuse(errorFrame('rate_limited', 'too many frames; slow down'));
+  private overFrameLimit(): boolean {
+    if (!this.frameBucket || this.frameBucket.take()) return false;
+    this.refuse(errorFrame('rate_limited', 'too many frames; slow down'));
     return true;
   }
 
   /** Answers a refused frame with an error; a client that keeps at it is closed (1008). */
-  #refuse(error: ErrorFrame): void {
-    this.#refusedInARow++;
-    if (this.#refusedInARow > MAX_REFUSED_IN_A_ROW) {
+  private refuse(error: ErrorFrame): void {
+    this.refusedInARow++;
+    if (this.refusedInARow > MAX_REFUSED_IN_A_ROW) {
       this.close(CloseCode.PolicyViolation, 'too many refused frames');
       return;
     }
-    this.#options.metrics?.errorFrame(error.code);
+    this.options.metrics?.errorFrame(error.code);
     this.sendJson(error);
   }
 
-  #limits(): Limits {
-    const limit = this.#options.rateLimit;
+  private limits(): Limits {
+    const limit = this.options.rateLimit;
     return {
       max_message_chars: MAX_MESSAGE_CHARS,
-      max_frame_bytes: this.#options.maxFrameBytes,
+      max_frame_bytes: this.options.maxFrameBytes,
       history_page_size: HISTORY_PAGE_SIZE,
       rate: limit ? { messages: limit.rate, per_ms: limit.perMs, burst: limit.burst } : null,
     };

@@ -18,7 +18,7 @@ function runtime(adminToken: string | null = TOKEN) {
   const sessions = new SessionCookies({ secret: 'http-routes-test-secret-0123456789' });
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
   const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
-  const chat: ChatRuntime = { service, sessions, allowedOrigins, adminToken };
+  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken };
   const app = chatApplication({ service, presence: new LocalPresence(), sessions, allowedOrigins, rateLimit: null, maxFrameBytes: 65_536 });
   return { chat, app, layer, sessions };
 }

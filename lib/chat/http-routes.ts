@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { parseCookie } from 'cookie';
 import { normaliseDisplayName, SYSTEM_USER } from './identity';
-import { isValidRoomName, validateClientFrame } from './protocol';
+import { notifyUser } from './notifications';
+import { isValidRoomName, type NotificationFrame, validateClientFrame } from './protocol';
 import type { ChatRuntime } from './runtime';
 
 /**
@@ -31,6 +32,26 @@ export async function announce(request: Request, room: string, runtime: ChatRunt
   } catch {
     return problem(503, 'unavailable', 'the message could not be stored; try again');
   }
+}
+
+/**
+ * `POST /api/users/<user id>/notify` with the admin bearer token and `{"title", "body"}`: pushes a
+ * notification to every open tab of that user, through the live channel layer. The example of
+ * sending to consumers from a route handler.
+ */
+export async function notify(request: Request, userId: string, runtime: ChatRuntime): Promise<Response> {
+  if (runtime.adminToken === null) return problem(404, 'not_found', 'no such route');
+  if (!bearerMatches(request.headers.get('authorization'), runtime.adminToken)) {
+    return problem(401, 'unauthorized', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
+  }
+  const body = await readJson(request);
+  const { title, body: text } = (typeof body === 'object' && body !== null ? body : {}) as { title?: unknown; body?: unknown };
+  if (typeof title !== 'string' || title.trim() === '' || typeof text !== 'string' || [...title].length > 200 || [...text].length > 2000) {
+    return problem(400, 'invalid_message', 'the body must be {"title": string (1-200), "body": string (0-2000)}');
+  }
+  const frame: NotificationFrame = { type: 'notification', kind: 'message', title, body: text, ts: Date.now() };
+  await notifyUser(runtime.layer, userId, frame);
+  return new Response(null, { status: 202 });
 }
 
 /** `GET /api/session`: who this browser is. */

@@ -85,7 +85,33 @@ export type ErrorFrame = {
   readonly client_id?: string;
 };
 
+/** Sent on `/ws/notifications/`: something for this person, wherever they are in the app. */
+export type NotificationFrame = {
+  readonly type: 'notification';
+  /** `mention` (someone wrote @name), or what the app that sent it says. */
+  readonly kind: string;
+  readonly title: string;
+  readonly body: string;
+  /** The room it points to, if any. */
+  readonly room?: string;
+  readonly message_id?: string;
+  readonly ts: number;
+};
+
+/** The @names in a message: `@` and what follows up to a space or punctuation. */
+export function mentionedNames(text: string): string[] {
+  const names = new Set<string>();
+  for (const match of text.matchAll(/(?:^|[^\p{L}\p{N}_])@([\p{L}\p{M}\p{N}_-]{1,32})/gu)) names.add(match[1]!);
+  return [...names];
+}
+
+/** A display name as a mention matches it: case and spaces ignored (`@BraveOtter42`). */
+export function mentionKey(name: string): string {
+  return name.normalize('NFC').toLowerCase().replace(/\s+/gu, '');
+}
+
 export type ServerFrame =
+  | NotificationFrame
   | WelcomeFrame
   | ChatMessageFrame
   | HistoryFrame
@@ -230,6 +256,7 @@ export function parseServerFrame(text: string): ServerFrame | null {
         ? (history as HistoryFrame)
         : null;
     }
+    case 'notification':
     case 'welcome':
     case 'presence':
     case 'typing':

@@ -1,9 +1,12 @@
-import { type AllowedOrigins, processSlot, type SessionCookies } from '../channels';
+import { type AllowedOrigins, type ChannelLayer, processSlot, type SessionCookies } from '../channels';
 import type { ChatService } from './chat-service';
 
 /** The live services of the running chat, as route handlers and server actions see them. */
 export interface ChatRuntime {
+  /** The current chat service (a getter: server code reloads in development replace it). */
   readonly service: ChatService;
+  /** The live channel layer, to push events to consumers (`notifyUser`, `layer.groupSend`). */
+  readonly layer: ChannelLayer;
   readonly sessions: SessionCookies;
   readonly allowedOrigins: AllowedOrigins;
   /** Bearer token of the admin routes; `null` turns them off (they answer 404). */

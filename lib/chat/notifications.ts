@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import {
+  CloseCode,
+  type EventHandlers,
+  type EventOf,
+  JsonWebsocketConsumer,
+  type ChannelLayer,
+  type Scope,
+  type SessionUser,
+} from '../channels';
+import { errorFrame, mentionKey, type NotificationFrame, validateClientFrame } from './protocol';
+
+/** The layer events of notifications. */
+export type NotificationEvents = {
+  'notify.message': { readonly frame: NotificationFrame };
+};
+
+/** The group of every notification connection of one user. */
+export function userNotificationGroup(userId: string): string {
+  return `notify.user.${groupSafe(userId)}`;
+}
+
+/** The group of everyone whose display name a mention of `name` matches (names can be Chinese: hashed). */
+export function nameNotificationGroup(name: string): string {
+  return `notify.name.${createHash('sha256').update(mentionKey(name)).digest('hex').slice(0, 32)}`;
+}
+
+/** Sends a notification to every open notification connection of a user, in any process. */
+export function notifyUser(layer: ChannelLayer, userId: string, frame: NotificationFrame): Promise<void> {
+  return layer.groupSend(userNotificationGroup(userId), { type: 'notify.message', frame });
+}
+
+/** Sends a notification to everyone whose display name is `name`, as an @mention does. */
+export function notifyName(layer: ChannelLayer, name: string, frame: NotificationFrame): Promise<void> {
+  return layer.groupSend(nameNotificationGroup(name), { type: 'notify.message', frame });
+}
+
+/**
+ * Live notifications for one person (`/ws/notifications/`): whatever the app pushes to the
+ * person's groups reaches every tab they have open, in any room. Push-only: the client may send
+ * `ping`; anything else is answered with an error frame.
+ */
+export class NotificationConsumer
+  extends JsonWebsocketConsumer<Record<string, string>, NotificationEvents>
+  implements EventHandlers<NotificationEvents>
+{
+  static readonly hotKey = 'chat.NotificationConsumer';
+  override readonly groups: readonly string[];
+
+  constructor(scope: Scope) {
+    super(scope);
+    const user: SessionUser | null = scope.user;
+    if (!user) throw new Error('NotificationConsumer needs the session middleware in front of it');
+    this.groups = [userNotificationGroup(user.id), nameNotificationGroup(user.name)];
+  }
+
+  override receiveJson(content: unknown): void {
+    const parsed = validateClientFrame(content);
+    if (parsed.ok && parsed.frame.type === 'ping') this.sendJson({ type: 'pong' });
+    else this.sendJson(parsed.ok ? errorFrame('unknown_type', 'this socket only answers ping') : parsed.error);
+  }
+
+  override receiveInvalidJson(): void {
+    this.sendJson(errorFrame('bad_json', 'frames must be JSON text'));
+  }
+
+  override receiveBinary(): void {
+    this.close(CloseCode.UnsupportedData, 'binary frames are not supported');
+  }
+
+  'notify.message'(event: EventOf<NotificationEvents, 'notify.message'>): void {
+    this.sendJson(event.frame);
+  }
+}
+
+function groupSafe(id: string): string {
+  return /^[A-Za-z0-9_-]{1,80}$/.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 32);
+}
