@@ -3,20 +3,23 @@
  * application and Next.js, serves them from one HTTP server, and shuts down on a signal.
  * Logic lives in lib/; this file only wires.
  *
- * In development the chat's routing, consumers and service (lib/chat/app.ts and what it alone
- * loads) reload on save, and open connections move to the new code; a change to anything loaded
- * before them (this file, the transport, the layer, the stores) restarts the process under the
- * dev supervisor (scripts/dev.ts), and the pages reconnect and resume.
+ * In development, code changes apply without restarting Next.js (so pages keep their state and
+ * their hot reload): the chat's routing, consumers and service (lib/chat/app.ts and what only it
+ * loads) reload in place and open connections move to the new code; a change to anything loaded
+ * before them (this file, the transport, the layer, the stores) runs this file again in the same
+ * process, keeping the HTTP server and Next.js, and the pages' chat sockets reconnect and resume.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import next from 'next';
 import {
   type Application,
   CloseCode,
   createLogger,
   HotReloader,
+  processSlot,
   refuseUpgrade,
   SessionCookies,
   SocketServer,
@@ -34,10 +37,30 @@ import { handleOpsRequest } from './lib/chat/ops-routes';
 import { installChatRuntime } from './lib/chat/runtime';
 
 const MAX_FRAME_BYTES = 64 * 1024;
-/** The exit code that asks the dev supervisor for a restart. */
+/** The exit code that asks the dev supervisor (scripts/dev.ts) for a fresh process. */
 const RESTART_EXIT_CODE = 75;
 // Compiled, this file runs from dist/; under tsx, from the project root.
 const projectRoot = path.basename(__dirname) === 'dist' ? path.dirname(__dirname) : __dirname;
+
+interface Handlers {
+  readonly request: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+/**
+ * The HTTP server and Next.js, which a development restart of this file keeps. The server's
+ * listeners stay for its whole life and pass each request to the current `handlers`: between two
+ * runs of this file there are none, and requests are answered 503 (clients retry) rather than
+ * left hanging.
+ */
+interface Web {
+  readonly server: Server;
+  readonly app: ReturnType<typeof next>;
+  readonly handle: ReturnType<ReturnType<typeof next>['getRequestHandler']>;
+  readonly nextUpgrades: EventEmitter;
+  handlers: Handlers | null;
+}
+const devWeb = processSlot<Web>('dev-web');
 
 async function main(): Promise<void> {
   let config: ServerConfig;
@@ -71,7 +94,7 @@ async function main(): Promise<void> {
     layer,
     logger,
   } as ChatApp.LiveChat; // `service` is set by each generation of lib/chat/app.ts
-  let application: Application = () => Promise.reject(new Error('the chat application is not loaded yet'));
+  let application: Application;
   const chatModule = path.join(__dirname, 'lib', 'chat', 'app');
   let reloader: HotReloader<typeof ChatApp> | null = null;
   let restart: (file: string) => void = () => {};
@@ -113,9 +136,105 @@ async function main(): Promise<void> {
     adminToken: config.adminToken,
   });
 
-  // Next attaches its own 'upgrade' listener to the server it is given, and that listener ends
-  // sockets on app routes. A private emitter keeps it away from ours: only /_next/ (hot reload)
-  // upgrades are forwarded to it, so every socket has exactly one owner.
+  const kept = config.dev ? devWeb.peek() : undefined;
+  const web = kept ?? (await startWeb(config));
+  if (config.dev) devWeb.install(web);
+  const ops = { store, layer, registry: metrics.registry };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (handleOpsRequest(req, res, ops)) return;
+    if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
+    web.handle(req, res).catch((error: unknown) => {
+      logger.error('request failed', { url: req.url, error });
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/ws/')) sockets.handleUpgrade(req, socket, head);
+    else if (url.startsWith('/_next/') && web.nextUpgrades.listenerCount('upgrade') > 0) web.nextUpgrades.emit('upgrade', req, socket, head);
+    else if (url.startsWith('/_next/')) refuseUpgrade(socket, 503, 'Next.js is still starting');
+    else refuseUpgrade(socket, 404, 'no WebSocket endpoint here');
+  };
+  web.handlers = { request: onRequest, upgrade: onUpgrade };
+
+  if (!kept) {
+    await new Promise<void>((resolve, reject) => {
+      web.server.once('error', reject);
+      web.server.listen(config.port, config.host, () => resolve());
+    });
+  }
+  const address = web.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info('listening', { url: `http://localhost:${port}`, mode: config.dev ? 'development' : 'production' });
+  // Next sets up its hot-reload listener on the first request it handles; make one now, so a
+  // browser's hot-reload socket that arrives first is not refused.
+  if (config.dev && !kept) {
+    fetch(`http://127.0.0.1:${port}/`).then(
+      (response) => response.body?.cancel(),
+      (error: unknown) => logger.warn('warm-up request failed', { error }),
+    );
+  }
+
+  /** Closes every socket with 1001 and the services; the HTTP server and Next stay (dev restart). */
+  const closeChannels = async (): Promise<void> => {
+    reloader?.close();
+    web.handlers = null;
+    await sockets.shutdown(CloseCode.GoingAway);
+    await backends.close();
+  };
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal, exiting at once', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal, connections: sockets.connectionCount });
+    web.server.close();
+    void closeChannels()
+      .then(async () => {
+        web.server.closeAllConnections();
+        await web.app.close();
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  restart = (file) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('restarting the server code for a change that cannot be reloaded in place', { file: path.relative(projectRoot, file) });
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    void closeChannels()
+      .then(() => {
+        // Run this file again, from fresh modules, in the same process: Next keeps running.
+        for (const loaded of Object.keys(require.cache)) {
+          if (loaded.startsWith(projectRoot) && !loaded.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[loaded];
+        }
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a restart in place goes through the require cache
+        require(__filename);
+      })
+      .catch((error: unknown) => {
+        logger.error('restart in place failed; asking for a new process', { error });
+        process.exit(RESTART_EXIT_CODE);
+      });
+  };
+}
+
+/**
+ * One HTTP server, and Next.js on it. Next attaches its own 'upgrade' listener to the server it is
+ * given, and that listener ends sockets on app routes: a private emitter keeps it away from ours,
+ * and only /_next/ (hot reload) upgrades are forwarded to it, so every socket has one owner.
+ */
+async function startWeb(config: ServerConfig): Promise<Web> {
   const nextUpgrades = new EventEmitter();
   const app = next({
     dev: config.dev,
@@ -125,78 +244,20 @@ async function main(): Promise<void> {
     httpServer: nextUpgrades as unknown as Server,
   });
   await app.prepare();
-  const handle = app.getRequestHandler();
-
-  const ops = { store, layer, registry: metrics.registry };
-  const server = createServer((req, res) => {
-    if (handleOpsRequest(req, res, ops)) return;
-    if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
-    handle(req, res).catch((error: unknown) => {
-      logger.error('request failed', { url: req.url, error });
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+  const web: Web = { server: createServer(), app, handle: app.getRequestHandler(), nextUpgrades, handlers: null };
+  web.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (web.handlers) web.handlers.request(req, res);
+    else res.writeHead(503, { 'retry-after': '1' }).end('restarting\n');
   });
-  server.on('upgrade', (req, socket, head: Buffer) => {
-    const url = req.url ?? '/';
-    if (url.startsWith('/ws/')) sockets.handleUpgrade(req, socket, head);
-    else if (url.startsWith('/_next/') && nextUpgrades.listenerCount('upgrade') > 0) nextUpgrades.emit('upgrade', req, socket, head);
-    else if (url.startsWith('/_next/')) refuseUpgrade(socket, 503, 'Next.js is still starting');
-    else refuseUpgrade(socket, 404, 'no WebSocket endpoint here');
+  web.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (web.handlers) web.handlers.upgrade(req, socket, head);
+    else refuseUpgrade(socket, 503, 'restarting');
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  logger.info('listening', { url: `http://localhost:${port}`, mode: config.dev ? 'development' : 'production' });
-  // Next sets up its hot-reload listener on the first request it handles; make one now, so a
-  // browser's hot-reload socket that arrives first is not refused.
-  if (config.dev) {
-    fetch(`http://127.0.0.1:${port}/`).then(
-      (response) => response.body?.cancel(),
-      (error: unknown) => logger.warn('warm-up request failed', { error }),
-    );
-  }
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals | 'restart', exitCode = 0): void => {
-    if (stopping) {
-      logger.warn('second signal, exiting at once', { signal });
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info('shutting down', { signal, connections: sockets.connectionCount });
-    reloader?.close();
-    server.close();
-    void sockets
-      .shutdown(CloseCode.GoingAway)
-      .then(async () => {
-        server.closeAllConnections();
-        await Promise.allSettled([backends.close(), app.close()]);
-        logger.info('stopped');
-        process.exit(exitCode);
-      })
-      .catch((error: unknown) => {
-        logger.error('shutdown failed', { error });
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  restart = (file) => {
-    const relative = path.relative(projectRoot, file);
-    if (process.env.DEV_SUPERVISOR !== '1') {
-      logger.warn('this change needs a restart of the server (npm run dev restarts by itself)', { file: relative });
-      return;
-    }
-    logger.info('restarting for a change that cannot be reloaded in place', { file: relative });
-    stop('restart', RESTART_EXIT_CODE);
-  };
+  return web;
 }
 
 main().catch((error: unknown) => {
   process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
+  // Under the dev supervisor, a broken file gets a fresh process once it is fixed.
+  process.exit(process.env.DEV_SUPERVISOR === '1' ? RESTART_EXIT_CODE : 1);
 });

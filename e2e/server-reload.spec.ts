@@ -6,7 +6,11 @@ import { countChatSockets, expect, test } from './support/fixtures';
 
 const CONSUMER = path.join(PROJECT_ROOT, 'lib', 'chat', 'consumer.ts');
 const POST = 'await this.post(frame.message, frame.clientId);';
-const BACKENDS = path.join(PROJECT_ROOT, 'lib', 'chat', 'backends.ts');
+const SERVER = path.join(PROJECT_ROOT, 'server.ts');
+const COMPONENT = path.join(PROJECT_ROOT, 'app', '_components', 'chat-room.tsx');
+const BUTTON = `      <button id="chat-message-submit" type="submit">
+        Send
+      </button>`;
 
 const stored = (page: Page) => page.locator('#chat-log li.message:not(.pending) .text');
 async function say(page: Page, text: string): Promise<void> {
@@ -59,20 +63,29 @@ test('a change that cannot be reloaded in place restarts the server: pages recon
   await expect(stored(bo)).toHaveText(['before the restart']);
   const loads = [countLoads(ana), countLoads(bo)];
 
-  const original = await readFile(BACKENDS, 'utf8');
+  const original = await readFile(SERVER, 'utf8');
   const restarts = (app.output().match(/"msg":"listening"/g) ?? []).length;
   try {
-    await writeFile(BACKENDS, `${original}\n// a change to a long-lived module\n`);
+    await writeFile(SERVER, `${original}\n// a change to a long-lived module\n`);
     await expect(ana.locator('#connection-status')).toHaveText(/^Reconnecting/);
     await say(ana, 'during the restart');
     await app.waitForOutput(new RegExp(`("msg":"listening"[^\\n]*\\n[^]*){${restarts + 1}}`));
   } finally {
-    await writeFile(BACKENDS, original);
+    await writeFile(SERVER, original);
   }
   await app.waitForOutput(new RegExp(`("msg":"listening"[^\\n]*\\n[^]*){${restarts + 2}}`));
   for (const page of [ana, bo]) {
     await expect(page.locator('#connection-status')).toHaveText('Online', { timeout: 60_000 });
     await expect(stored(page)).toHaveText(['before the restart', 'during the restart']);
   }
+  // Hot reload of the page still works with the restarted server.
+  const component = await readFile(COMPONENT, 'utf8');
+  try {
+    await writeFile(COMPONENT, component.replace(BUTTON, BUTTON.replace('Send', 'Send now')));
+    await expect(ana.locator('#chat-message-submit')).toHaveText('Send now', { timeout: 60_000 });
+  } finally {
+    await writeFile(COMPONENT, component);
+  }
+  await expect(ana.locator('#chat-message-submit')).toHaveText('Send', { timeout: 60_000 });
   expect(loads.map((count) => count.count)).toEqual([0, 0]);
 });

@@ -8,6 +8,8 @@ export interface ProcessSlot<T> {
   install(value: T): void;
   /** @throws Error when nothing is installed (the app was not started through server.ts). */
   get(): T;
+  /** What is installed, if anything. */
+  peek(): T | undefined;
   uninstall(): void;
 }
 
@@ -24,6 +26,9 @@ export function processSlot<T>(name: string): ProcessSlot<T> {
         throw new Error(`${name} is not running in this process: start the app with server.ts (npm run dev / npm start)`);
       }
       return value;
+    },
+    peek() {
+      return slots[key];
     },
     uninstall() {
       delete slots[key];

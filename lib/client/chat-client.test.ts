@@ -176,6 +176,18 @@ describe('ChatClient connection states', () => {
     }
   });
 
+  it('gives up a handshake that hangs, and tries again', () => {
+    const { client, timers, sockets } = setup();
+    client.connect();
+    timers.advance(9_999);
+    assert.equal(sockets.length, 1);
+    timers.advance(1);
+    assert.equal(client.getSnapshot().status, 'reconnecting');
+    assert.equal(sockets[0]!.closedWith, 4000);
+    timers.advance(1_000);
+    assert.equal(sockets.length, 2);
+  });
+
   it('reconnects at once when the browser comes back online', () => {
     const { client, sockets, last, wake } = setup();
     client.connect();

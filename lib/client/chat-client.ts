@@ -67,6 +67,8 @@ export interface ChatClientOptions {
   readonly pingAfterMs?: number;
   /** A connection that stays silent this long after a ping is dead (default 10 s). */
   readonly pongTimeoutMs?: number;
+  /** An attempt not welcomed within this long is given up and retried (default 10 s). */
+  readonly connectTimeoutMs?: number;
   /** How long someone shows as typing after their last notice (default 5 s). */
   readonly typingShownMs?: number;
   /** At most one typing notice from here this often (default 2 s, the server's pace). */
@@ -104,6 +106,7 @@ export class ChatClient {
   readonly #outbox = new Outbox();
   #failures = 0;
   #retryTimer: unknown = null;
+  #connectTimer: unknown = null;
   readonly #heartbeat: Heartbeat;
   #releaseTimer: unknown = null;
   #lastTypingSentAt = Number.NEGATIVE_INFINITY;
@@ -251,6 +254,13 @@ export class ChatClient {
       return;
     }
     this.#socket = socket;
+    // A handshake can hang (a server between two runs, a dead network path): give it up in time.
+    this.#connectTimer = this.#timers.setTimeout(() => {
+      this.#connectTimer = null;
+      if (this.#socket !== socket) return;
+      this.#dropSocket(4000);
+      this.#connectionLost(1006);
+    }, this.#options.connectTimeoutMs ?? 10_000);
     socket.onmessage = (event) => {
       if (this.#socket === socket) this.#onFrame(event.data);
     };
@@ -272,6 +282,7 @@ export class ChatClient {
   #handle(frame: ServerFrame): void {
     switch (frame.type) {
       case 'welcome':
+        this.#clearConnectTimer();
         this.#failures = 0;
         this.#update({ status: 'open', retryAt: null, me: { userId: frame.user_id, name: frame.user }, limits: frame.limits });
         this.#heartbeat.start();
@@ -316,6 +327,7 @@ export class ChatClient {
 
   #connectionLost(code: number): void {
     this.#socket = null;
+    this.#clearConnectTimer();
     this.#heartbeat.stop();
     this.#outbox.requeueSent();
     this.#typing.clear();
@@ -393,7 +405,13 @@ export class ChatClient {
 
   // ---- plumbing ----
 
+  #clearConnectTimer(): void {
+    if (this.#connectTimer !== null) this.#timers.clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+  }
+
   #clearTimers(): void {
+    this.#clearConnectTimer();
     this.#heartbeat.stop();
     if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
