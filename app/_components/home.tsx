@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, type KeyboardEvent, useState } from 'react';
 import { isValidRoomName } from '@/lib/chat/protocol';
+import { SESSION_CHANGED_EVENT } from '@/lib/client';
 import { useRecentRooms } from './use-recent-rooms';
 
 /** True while an input method is composing: Enter then picks characters, it must not submit. */
@@ -34,6 +35,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
     }
     setName(body.user);
     setSavedName(body.user);
+    window.dispatchEvent(new Event(SESSION_CHANGED_EVENT));
     return true;
   }
 

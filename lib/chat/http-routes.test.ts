@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } from '../channels';
 import { WebsocketCommunicator } from '../channels/testing';
 import { ChatService } from './chat-service';
-import { announce, currentSession, renameSession } from './http-routes';
+import { announce, currentSession, notify, renameSession } from './http-routes';
+import { userNotificationGroup } from './notifications';
 import type { ChatMessageFrame } from './protocol';
 import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
@@ -71,6 +72,23 @@ describe('announce', () => {
       assert.equal(response.status, 400, body);
       assert.equal(((await response.json()) as { error: string }).error, code, body);
     }
+  });
+});
+
+describe('notify', () => {
+  it("pushes a notification to the user's notification group, with the token only", async () => {
+    const { chat, layer } = runtime();
+    const received: unknown[] = [];
+    const channel = layer.newChannel();
+    layer.attach(channel, { backlog: 0, deliver: (message) => received.push(message) });
+    await layer.groupAdd(userNotificationGroup('u_ming'), channel);
+    const body = JSON.stringify({ title: '提醒', body: 'hello' });
+    assert.equal((await notify(post(body), 'u_ming', chat)).status, 401);
+    assert.equal((await notify(post(body, { authorization: `Bearer ${TOKEN}` }), 'u_ming', runtime(null).chat)).status, 404);
+    assert.equal((await notify(post('{"title":""}', { authorization: `Bearer ${TOKEN}` }), 'u_ming', chat)).status, 400);
+    assert.equal(received.length, 0);
+    assert.equal((await notify(post(body, { authorization: `Bearer ${TOKEN}` }), 'u_ming', chat)).status, 202);
+    assert.deepEqual((received[0] as { frame: { title: string; body: string } }).frame.title, '提醒');
   });
 });
 

@@ -10,3 +10,5 @@ export {
 export type { FailedMessage, PendingMessage } from './outbox';
 export type { Timers, WakeUpSignals, WebSocketFactory, WebSocketLike } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';
+export { NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';
+export { notificationSocketUrl, SESSION_CHANGED_EVENT, useNotifications } from './use-notifications';

@@ -1,0 +1,37 @@
+'use client';
+
+import Link from 'next/link';
+import { useEffect } from 'react';
+import { type ShownNotification, useNotifications } from '@/lib/client';
+
+const SHOWN_MS = 10_000;
+
+/** Notifications for this person (mentions, messages from the app), as toasts in a corner. */
+export function Toasts() {
+  const { notifications, dismiss } = useNotifications();
+  return (
+    <section className="toasts" aria-label="Notifications" aria-live="polite">
+      {notifications.map((notification) => (
+        <Toast key={notification.key} notification={notification} dismiss={dismiss} />
+      ))}
+    </section>
+  );
+}
+
+function Toast({ notification, dismiss }: { readonly notification: ShownNotification; readonly dismiss: (key: number) => void }) {
+  useEffect(() => {
+    const timer = setTimeout(() => dismiss(notification.key), SHOWN_MS);
+    return () => clearTimeout(timer);
+  }, [dismiss, notification.key]);
+  return (
+    <div className="toast" role="status" data-kind={notification.kind}>
+      <p className="toast-title">
+        {notification.room ? <Link href={`/chat/${notification.room}/`}>{notification.title}</Link> : notification.title}
+      </p>
+      {notification.body && <p className="toast-body">{notification.body}</p>}
+      <button type="button" className="toast-dismiss" aria-label="Dismiss" onClick={() => dismiss(notification.key)}>
+        ×
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+import { ADMIN_TOKEN } from './support/app-server';
+import { expect, test } from './support/fixtures';
+
+test('a person @mentioned in one room gets a notification in another, from any page', async ({ openPage }) => {
+  const ming = await openPage('/');
+  await ming.getByLabel('Display name').fill('小明');
+  await ming.locator('#room-name-input').fill('e2e-elsewhere');
+  await ming.locator('#room-name-input').press('Enter');
+  await expect(ming.locator('#my-name')).toHaveText('小明');
+  await expect(ming.locator('#connection-status')).toHaveText('Online');
+
+  const ana = await openPage('/chat/e2e-kitchen/');
+  await expect(ana.locator('#connection-status')).toHaveText('Online');
+  const anaName = await ana.locator('#my-name').textContent();
+  await ana.locator('#chat-message-input').fill('lunch, @小明?');
+  await ana.locator('#chat-message-input').press('Enter');
+
+  const toast = ming.locator('.toast', { hasText: `${anaName} mentioned you in #e2e-kitchen` });
+  await expect(toast).toBeVisible();
+  await expect(toast.locator('.toast-body')).toHaveText('lunch, @小明?');
+  await expect(ana.locator('.toast')).toHaveCount(0);
+  await toast.getByRole('link').click();
+  await expect(ming).toHaveURL(/\/chat\/e2e-kitchen\/$/);
+  await expect(ming.locator('#chat-log li .text')).toContainText(['lunch, @小明?']);
+});
+
+test('a route handler pushes a notification to every tab of a user', async ({ openPage, app }) => {
+  const first = await openPage('/');
+  const me = (await (await first.request.get('/api/session')).json()) as { user_id: string };
+  await expect(first.locator('#room-name-input')).toBeFocused();
+  const response = await first.request.post(`/api/users/${me.user_id}/notify`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    data: { title: 'Deploy at 22:00', body: '服务器将在十点维护' },
+  });
+  expect(response.status()).toBe(202);
+  await expect(first.locator('.toast', { hasText: 'Deploy at 22:00' })).toContainText('服务器将在十点维护');
+  expect(app.output()).not.toContain('"level":"error"');
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } from '../channels';
+import { WebsocketCommunicator } from '../channels/testing';
+import { ChatService } from './chat-service';
+import { notifyUser } from './notifications';
+import { LocalPresence } from './presence';
+import { mentionedNames, type NotificationFrame } from './protocol';
+import { chatApplication } from './routing';
+import { MemoryMessageStore } from './store/memory';
+
+const ORIGIN = 'http://localhost:3000';
+
+function app() {
+  const layer = new InMemoryChannelLayer();
+  const sessions = new SessionCookies({ secret: 'notifications-test-secret-0123456789' });
+  const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
+  const application = chatApplication({
+    service,
+    presence: new LocalPresence(),
+    sessions,
+    allowedOrigins: AllowedOrigins.localDefaults(3000),
+    rateLimit: null,
+    maxFrameBytes: 65_536,
+  });
+  const open = async (path: string, user: { id: string; name: string }) => {
+    const client = new WebsocketCommunicator(application, path, { layer, headers: { origin: ORIGIN, cookie: `session=${sessions.sign(user)}` } });
+    assert.deepEqual(await client.connect(), { accepted: true });
+    return client;
+  };
+  return { layer, service, open };
+}
+
+const ana = { id: 'u_ana', name: 'Ana' };
+const ming = { id: 'u_ming', name: '小明' };
+const frame: NotificationFrame = { type: 'notification', kind: 'message', title: 'Hello', body: '你好', ts: 1 };
+
+describe('NotificationConsumer', () => {
+  it("delivers what is pushed to a user's group to every tab of that user, and no one else", async () => {
+    const { layer, open } = app();
+    const tabs = [await open('/ws/notifications/', ming), await open('/ws/notifications/', ming)];
+    const other = await open('/ws/notifications/', ana);
+    await notifyUser(layer, 'u_ming', frame);
+    for (const tab of tabs) assert.deepEqual(await tab.receiveJson(), frame);
+    assert.equal(await other.receiveNothing(), true);
+  });
+
+  it('tells a person @mentioned in any room, but not the author mentioning themself', async () => {
+    const { open } = app();
+    const mingNotifications = await open('/ws/notifications/', ming);
+    const anaNotifications = await open('/ws/notifications/', ana);
+    const chat = await open('/ws/chat/kitchen/', ana);
+    await chat.receiveJson();
+    chat.sendJson({ message: 'lunch, @小明? and @ana' });
+    const notification = await mingNotifications.receiveJson<NotificationFrame>();
+    assert.equal(notification.kind, 'mention');
+    assert.equal(notification.title, 'Ana mentioned you in #kitchen');
+    assert.equal(notification.body, 'lunch, @小明? and @ana');
+    assert.equal(notification.room, 'kitchen');
+    assert.equal(await anaNotifications.receiveNothing(), true);
+  });
+
+  it('answers ping, and refuses anything else with an error frame', async () => {
+    const { open } = app();
+    const client = await open('/ws/notifications/', ana);
+    client.sendJson({ type: 'ping' });
+    assert.deepEqual(await client.receiveJson(), { type: 'pong' });
+    client.sendJson({ message: 'not here' });
+    assert.equal((await client.receiveJson<{ code: string }>()).code, 'unknown_type');
+    client.sendText('nope');
+    assert.equal((await client.receiveJson<{ code: string }>()).code, 'bad_json');
+  });
+});
+
+describe('mentionedNames', () => {
+  it('finds @names up to a space or punctuation, once each, not inside words or addresses', () => {
+    assert.deepEqual(mentionedNames('hi @Ana, @小明！ and @Ana again'), ['Ana', '小明']);
+    assert.deepEqual(mentionedNames('mail ana@example.com'), []);
+    assert.deepEqual(mentionedNames('@BraveOtter42 look'), ['BraveOtter42']);
+  });
+});

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { NotificationClient } from './notification-client';
+import type { Timers, WebSocketLike } from './platform';
+
+class FakeTimers implements Timers {
+  now = 0;
+  #pending = new Map<number, { at: number; callback: () => void }>();
+  #next = 1;
+  setTimeout = (callback: () => void, ms: number): number => {
+    this.#pending.set(this.#next, { at: this.now + ms, callback });
+    return this.#next++;
+  };
+  clearTimeout = (handle: unknown): void => {
+    this.#pending.delete(handle as number);
+  };
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [id, timer] of [...this.#pending]) {
+      if (timer.at > this.now) continue;
+      this.#pending.delete(id);
+      timer.callback();
+    }
+  }
+}
+
+class FakeSocket implements WebSocketLike {
+  readyState = 1;
+  sent: string[] = [];
+  closedWith: number | null = null;
+  onopen: ((event: never) => void) | null = null;
+  onmessage: ((event: { readonly data: unknown }) => void) | null = null;
+  onclose: ((event: { readonly code: number }) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(code = 1000): void {
+    this.closedWith = code;
+  }
+}
+
+function setup() {
+  const timers = new FakeTimers();
+  const sockets: FakeSocket[] = [];
+  const client = new NotificationClient({
+    url: 'ws://test/ws/notifications/',
+    createSocket: () => {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    backoff: () => 500,
+    timers,
+    now: () => timers.now,
+    maxShown: 2,
+  });
+  return { client, timers, sockets };
+}
+
+const notification = (title: string) => JSON.stringify({ type: 'notification', kind: 'message', title, body: '', ts: 1 });
+
+it('keeps the latest notifications, and forgets a dismissed one', () => {
+  const { client, sockets } = setup();
+  client.connect();
+  const socket = sockets[0]!;
+  socket.onopen?.(undefined as never);
+  for (const title of ['one', 'two', 'three']) socket.onmessage?.({ data: notification(title) });
+  socket.onmessage?.({ data: '{"type":"pong"}' });
+  assert.deepEqual(client.getSnapshot().map((shown) => shown.title), ['two', 'three']);
+  client.dismiss(client.getSnapshot()[0]!.key);
+  assert.deepEqual(client.getSnapshot().map((shown) => shown.title), ['three']);
+});
+
+it('reconnects after a lost connection, and not after a clean close', () => {
+  const { client, timers, sockets } = setup();
+  client.connect();
+  sockets[0]!.onclose?.({ code: 1006 });
+  timers.advance(500);
+  assert.equal(sockets.length, 2);
+  sockets[1]!.onclose?.({ code: 1000 });
+  timers.advance(5_000);
+  assert.equal(sockets.length, 2);
+});
+
+it('pings a quiet line and reconnects when nothing answers', () => {
+  const { client, timers, sockets } = setup();
+  client.connect();
+  sockets[0]!.onopen?.(undefined as never);
+  timers.advance(25_000);
+  assert.deepEqual(sockets[0]!.sent, ['{"type":"ping"}']);
+  timers.advance(10_000);
+  assert.equal(sockets[0]!.closedWith, 4000);
+  timers.advance(500);
+  assert.equal(sockets.length, 2);
+});
