@@ -184,12 +184,18 @@ async function main(): Promise<void> {
   };
 
   let stopping = false;
+  let stoppingSince = 0;
+  // Under the dev supervisor a Ctrl+C reaches this process twice (from the terminal and passed on
+  // by the supervisor): that is one request to stop, not a second one.
+  const sameSignalMs = process.env.DEV_SUPERVISOR === '1' ? 500 : 0;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      if (Date.now() - stoppingSince < sameSignalMs) return;
       logger.warn('second signal, exiting at once', { signal });
       process.exit(1);
     }
     stopping = true;
+    stoppingSince = Date.now();
     logger.info('shutting down', { signal, connections: sockets.connectionCount });
     web.server.close();
     void closeChannels()

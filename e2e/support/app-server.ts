@@ -132,6 +132,8 @@ export class AppServer {
         ...this.#options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: SIGKILL reaches the dev supervisor's server child too.
+      detached: true,
     });
     this.#process = child;
     const startedAt = this.#output.length;
@@ -166,7 +168,11 @@ export class AppServer {
   /** Sends `signal` and resolves with the exit code (null after SIGKILL). */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const child = this.#process;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // SIGKILL cannot be passed on by a supervisor: kill the whole group, as a crash would.
+      if (signal === 'SIGKILL' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      else child.kill(signal);
+    }
     return this.#exited;
   }
 
