@@ -308,6 +308,32 @@ describe('ChatClient messages', () => {
     assert.deepEqual(last().sent, [{ type: 'chat.message', message: 'typed offline', client_id: 'c1' }]);
   });
 
+  it('keeps unacknowledged messages across a reload of the page, and sends them once connected', () => {
+    const saved = new Map<string, readonly { clientId: string; text: string }[]>();
+    const storage = { load: (room: string) => saved.get(room) ?? [], save: (room: string, pending: readonly { clientId: string; text: string }[]) => void saved.set(room, pending) };
+    const first = new ChatClient({ room: 'lobby', url: 'ws://test/', createSocket: () => new FakeSocket('ws://test/'), outboxStorage: storage, timers: new FakeTimers(), newClientId: () => 'c-kept' });
+    first.send('typed before the reload');
+    assert.deepEqual(saved.get('lobby')?.map((entry) => entry.clientId), ['c-kept']);
+    const sockets: FakeSocket[] = [];
+    const again = new ChatClient({
+      room: 'lobby',
+      url: 'ws://test/',
+      createSocket: (url) => {
+        const socket = new FakeSocket(url);
+        sockets.push(socket);
+        return socket;
+      },
+      outboxStorage: storage,
+      timers: new FakeTimers(),
+    });
+    assert.deepEqual(again.getSnapshot().outbox, [{ clientId: 'c-kept', text: 'typed before the reload', state: 'queued' }]);
+    again.connect();
+    sockets[0]!.welcome('u_me');
+    assert.deepEqual(sockets[0]!.sent, [{ type: 'chat.message', message: 'typed before the reload', client_id: 'c-kept' }]);
+    sockets[0]!.receive(message('3', { user_id: 'u_me', message: 'typed before the reload', client_id: 'c-kept' }));
+    assert.deepEqual(saved.get('lobby'), []);
+  });
+
   it('sends an unacknowledged message again, with the same client_id, after the line drops', () => {
     const { client, timers, last, sockets } = setup();
     client.connect();

@@ -14,9 +14,11 @@ import { Heartbeat } from './heartbeat';
 import { MessageLog } from './message-log';
 import { type FailedMessage, Outbox, type PendingMessage } from './outbox';
 import {
+  browserOutboxStorage,
   browserSocket,
   browserWakeUpSignals,
   globalTimers,
+  type OutboxStorage,
   randomClientId,
   type Timers,
   type WakeUpSignals,
@@ -69,6 +71,8 @@ export interface ChatClientOptions {
   readonly pongTimeoutMs?: number;
   /** An attempt not welcomed within this long is given up and retried (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /** Keeps unacknowledged messages across reloads (default: the tab's sessionStorage). */
+  readonly outboxStorage?: OutboxStorage;
   /** How long someone shows as typing after their last notice (default 5 s). */
   readonly typingShownMs?: number;
   /** At most one typing notice from here this often (default 2 s, the server's pace). */
@@ -103,7 +107,8 @@ export class ChatClient {
   #snapshot: ChatSnapshot;
   readonly #log = new MessageLog();
   readonly #typing: TypingTracker;
-  readonly #outbox = new Outbox();
+  readonly #outbox: Outbox;
+  readonly #storage: OutboxStorage;
   #failures = 0;
   #retryTimer: unknown = null;
   #connectTimer: unknown = null;
@@ -116,6 +121,8 @@ export class ChatClient {
   constructor(options: ChatClientOptions) {
     this.#options = options;
     this.#timers = options.timers ?? globalTimers;
+    this.#storage = options.outboxStorage ?? browserOutboxStorage;
+    this.#outbox = new Outbox(this.#storage.load(options.room));
     this.#now = options.now ?? Date.now;
     this.#heartbeat = new Heartbeat(
       this.#timers,
@@ -137,7 +144,7 @@ export class ChatClient {
       room: options.room,
       me: null,
       messages: [],
-      outbox: [],
+      outbox: this.#outbox.pending,
       failed: [],
       hasMore: false,
       loadingOlder: false,
@@ -418,6 +425,7 @@ export class ChatClient {
   }
 
   #update(changes: Partial<ChatSnapshot>): void {
+    if (changes.outbox !== undefined && changes.outbox !== this.#snapshot.outbox) this.#storage.save(this.#options.room, changes.outbox);
     this.#snapshot = { ...this.#snapshot, ...changes };
     for (const listener of this.#listeners) listener();
   }

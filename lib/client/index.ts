@@ -8,7 +8,7 @@ export {
   type ConnectionStatus,
 } from './chat-client';
 export type { FailedMessage, PendingMessage } from './outbox';
-export type { Timers, WakeUpSignals, WebSocketFactory, WebSocketLike } from './platform';
+export type { OutboxStorage, Timers, WakeUpSignals, WebSocketFactory, WebSocketLike } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';
 export { NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';
 export { notificationSocketUrl, SESSION_CHANGED_EVENT, useNotifications } from './use-notifications';

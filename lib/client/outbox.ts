@@ -23,8 +23,13 @@ export interface FailedMessage {
  * stores once. The lists are new arrays after each change, so React sees the change.
  */
 export class Outbox {
-  #pending: readonly PendingMessage[] = [];
+  #pending: readonly PendingMessage[];
   #failed: readonly FailedMessage[] = [];
+
+  /** Starts with messages kept from before (a reload of the page): they are sent again. */
+  constructor(kept: readonly { readonly clientId: string; readonly text: string }[] = []) {
+    this.#pending = kept.map((entry) => ({ clientId: entry.clientId, text: entry.text, state: 'queued' }));
+  }
 
   get pending(): readonly PendingMessage[] {
     return this.#pending;

@@ -21,6 +21,39 @@ export interface Timers {
 /** Browser signals that make a reconnect worth trying at once; returns an unsubscribe. */
 export type WakeUpSignals = (wake: (reason: 'online' | 'visible') => void) => () => void;
 
+/** Where unacknowledged messages are kept, so they survive a reload of the page. */
+export interface OutboxStorage {
+  load(room: string): readonly { readonly clientId: string; readonly text: string }[];
+  save(room: string, pending: readonly { readonly clientId: string; readonly text: string }[]): void;
+}
+
+/**
+ * The tab's sessionStorage: a reload keeps what was typed and not yet acknowledged (and the
+ * server stores each client_id once, so sending it again is safe); other tabs have their own.
+ */
+export const browserOutboxStorage: OutboxStorage = {
+  load(room) {
+    try {
+      const raw = globalThis.sessionStorage?.getItem(`chat-outbox:${room}`);
+      const value: unknown = raw ? JSON.parse(raw) : [];
+      return Array.isArray(value)
+        ? value.filter((entry): entry is { clientId: string; text: string } => typeof entry?.clientId === 'string' && typeof entry?.text === 'string')
+        : [];
+    } catch {
+      return [];
+    }
+  },
+  save(room, pending) {
+    try {
+      const key = `chat-outbox:${room}`;
+      if (pending.length === 0) globalThis.sessionStorage?.removeItem(key);
+      else globalThis.sessionStorage?.setItem(key, JSON.stringify(pending.map(({ clientId, text }) => ({ clientId, text }))));
+    } catch {
+      // Storage full or blocked: the outbox still works for this page's life.
+    }
+  },
+};
+
 export const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
