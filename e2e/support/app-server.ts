@@ -6,11 +6,10 @@
  * restart in production would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../lib/testing/engines';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
@@ -23,15 +22,6 @@ export interface StartOptions {
   readonly timeoutMs?: number;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
 
 export class AppServer {
   readonly port: number;
