@@ -165,15 +165,15 @@ async function main(): Promise<void> {
   }
   const address = web.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  logger.info('listening', { url: `http://localhost:${port}`, mode: config.dev ? 'development' : 'production' });
-  // Next sets up its hot-reload listener on the first request it handles; make one now, so a
-  // browser's hot-reload socket that arrives first is not refused.
+  // Next sets up its hot-reload listener on the first request it handles: make one (a cheap one,
+  // under /_next/) before saying we listen, so a browser's hot-reload socket is never refused.
   if (config.dev && !kept) {
-    fetch(`http://127.0.0.1:${port}/`).then(
+    await fetch(`http://127.0.0.1:${port}/_next/static/warm-up`).then(
       (response) => response.body?.cancel(),
       (error: unknown) => logger.warn('warm-up request failed', { error }),
     );
   }
+  logger.info('listening', { url: `http://localhost:${port}`, mode: config.dev ? 'development' : 'production' });
 
   /** Closes every socket with 1001 and the services; the HTTP server and Next stay (dev restart). */
   const closeChannels = async (): Promise<void> => {
