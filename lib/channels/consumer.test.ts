@@ -239,6 +239,44 @@ describe('WebsocketConsumer groups and events', () => {
   });
 });
 
+describe('EventHandlers and groupSend types', () => {
+  it('refuses to compile a misspelt handler; at run time the event closes the consumer with 1011', async () => {
+    // @ts-expect-error: 'test.sya' is not 'test.say', so the class lacks the handler for test.say.
+    class Misspelt extends WebsocketConsumer<Record<string, string>, Events> implements EventHandlers<Events> {
+      override readonly groups = ['room.main'];
+      'test.sya'(event: EventOf<Events, 'test.say'>): void {
+        this.send(event.text);
+      }
+      'test.slow'(): void {}
+    }
+    const layer = new InMemoryChannelLayer();
+    const client = await open(urlRouter([route('/ws/', Misspelt)]), layer, recordingLogger());
+    await layer.groupSend('room.main', { type: 'test.say', text: 'lost' });
+    assert.equal(await client.receiveClose(), CloseCode.InternalError);
+  });
+
+  it("refuses to compile a groupSend of an event outside the consumer's events, or with the wrong fields", async () => {
+    const layer = new InMemoryChannelLayer();
+    const logger = recordingLogger();
+    class Sender extends GroupEcho {
+      override async receive(text: string): Promise<void> {
+        if (text === 'wrong fields') {
+          // @ts-expect-error: test.say carries `text`, not `txt`.
+          await this.groupSend('room.main', { type: 'test.say', txt: text });
+        } else {
+          // @ts-expect-error: 'test.shout' is not one of the consumer's events.
+          await this.groupSend('room.main', { type: 'test.shout', text });
+        }
+      }
+    }
+    const client = await open(urlRouter([route('/ws/', Sender)]), layer, logger);
+    // What the compiler refuses still fails loudly at run time: no handler for test.shout.
+    client.sendText('shout');
+    assert.equal(await client.receiveClose(), CloseCode.InternalError);
+    assert.deepEqual(logger.errors, ['consumer error']);
+  });
+});
+
 describe('JsonWebsocketConsumer', () => {
   class JsonEcho extends JsonWebsocketConsumer {
     override receiveJson(content: unknown): void {
