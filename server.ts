@@ -150,9 +150,11 @@ async function main(): Promise<void> {
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = req.url ?? '/';
+    // Next's only socket is its development hot reload: in production /_next/ is a 404 like any path.
+    const nextHotReload = config.dev && url.startsWith('/_next/');
     if (url.startsWith('/ws/')) sockets.handleUpgrade(req, socket, head);
-    else if (url.startsWith('/_next/') && web.nextUpgrades.listenerCount('upgrade') > 0) web.nextUpgrades.emit('upgrade', req, socket, head);
-    else if (url.startsWith('/_next/')) refuseUpgrade(socket, 503, 'Next.js is still starting');
+    else if (nextHotReload && web.nextUpgrades.listenerCount('upgrade') > 0) web.nextUpgrades.emit('upgrade', req, socket, head);
+    else if (nextHotReload) refuseUpgrade(socket, 503, 'Next.js is still starting');
     else refuseUpgrade(socket, 404, 'no WebSocket endpoint here');
   };
   web.handlers = { request: onRequest, upgrade: onUpgrade };

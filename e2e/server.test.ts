@@ -112,6 +112,13 @@ describe('production server', () => {
     assert.equal(await handshakeStatus(`${server.ws}/ws/chat/bad%20room/`, headers), 404);
   });
 
+  it('refuses a /_next/ upgrade with 404: Next has a socket only in development', async () => {
+    // After a page request Next has set up its own upgrade listener; it must still not get this.
+    await (await fetch(`${server.http}/`)).text();
+    assert.equal(await handshakeStatus(`${server.ws}/_next/hmr`, { origin: server.origin }), 404);
+    assert.equal(await handshakeStatus(`${server.ws}/_next/webpack-hmr`, { origin: server.origin }), 404);
+  });
+
   it('delivers POST /api/rooms/lobby/announce with the token to connected clients', async () => {
     const socket = await open('lobby/');
     await socket.find((frame) => frame.type === 'history');

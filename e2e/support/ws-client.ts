@@ -51,10 +51,13 @@ export class TestSocket {
   }
 }
 
-/** The HTTP status of a handshake: 101 when it opens, the refusal's status otherwise. */
-export function handshakeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+/**
+ * The HTTP status of a handshake: 101 when it opens, the refusal's status otherwise. A server that
+ * never answers makes it reject after `timeoutMs`, rather than hang the test.
+ */
+export function handshakeStatus(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs });
     ws.once('open', () => {
       ws.close();
       resolve(101);
