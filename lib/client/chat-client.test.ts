@@ -231,6 +231,55 @@ describe('ChatClient liveness', () => {
     assert.equal(client.getSnapshot().status, 'open');
   });
 
+  it('pings at once when the tab becomes visible after a sleep, and drops a silent line within 3 s', () => {
+    const { client, timers, last, wake } = setup();
+    client.connect();
+    last().welcome();
+    // The machine slept: the clock moved on, and no timer ran.
+    timers.now += 60_000;
+    wake('visible');
+    assert.deepEqual(last().sent.at(-1), { type: 'ping' });
+    timers.advance(2_999);
+    assert.equal(client.getSnapshot().status, 'open');
+    timers.advance(1);
+    assert.equal(client.getSnapshot().status, 'reconnecting');
+    assert.equal(last().closedWith, 4000);
+  });
+
+  it('keeps a line that answers the ping sent on becoming visible', () => {
+    const { client, timers, last, wake } = setup();
+    client.connect();
+    last().welcome();
+    timers.now += 60_000;
+    wake('visible');
+    last().receive({ type: 'pong' });
+    timers.advance(20_000);
+    assert.equal(client.getSnapshot().status, 'open');
+  });
+
+  it('holds a ping already waiting to the short deadline when the tab becomes visible', () => {
+    const { client, timers, last, wake } = setup();
+    client.connect();
+    last().welcome();
+    timers.advance(20_000);
+    assert.deepEqual(last().sent.at(-1), { type: 'ping' });
+    timers.advance(1_000);
+    wake('visible');
+    assert.equal(last().sent.filter((frame) => frame.type === 'ping').length, 1);
+    timers.advance(3_000);
+    assert.equal(client.getSnapshot().status, 'reconnecting');
+  });
+
+  it('does not ping on becoming visible while the line has been busy', () => {
+    const { client, timers, last, wake } = setup();
+    client.connect();
+    last().welcome();
+    timers.advance(5_000);
+    last().receive(message('1'));
+    wake('visible');
+    assert.equal(last().sent.some((frame) => frame.type === 'ping'), false);
+  });
+
   it('does not ping while frames keep arriving', () => {
     const { client, timers, last } = setup();
     client.connect();

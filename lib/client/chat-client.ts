@@ -69,6 +69,11 @@ export interface ChatClientOptions {
   readonly pingAfterMs?: number;
   /** A connection that stays silent this long after a ping is dead (default 10 s). */
   readonly pongTimeoutMs?: number;
+  /**
+   * When the tab becomes visible again, a quiet connection is pinged at once and is dead if
+   * silent this long (default 3 s): after a sleep the socket may be long gone.
+   */
+  readonly wakeUpPongTimeoutMs?: number;
   /** An attempt not welcomed within this long is given up and retried (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** Keeps unacknowledged messages across reloads (default: the tab's sessionStorage). */
@@ -127,7 +132,11 @@ export class ChatClient {
     this.#heartbeat = new Heartbeat(
       this.#timers,
       this.#now,
-      { pingAfterMs: options.pingAfterMs ?? 20_000, pongTimeoutMs: options.pongTimeoutMs ?? 10_000 },
+      {
+        pingAfterMs: options.pingAfterMs ?? 20_000,
+        pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+        wakeUpPongTimeoutMs: options.wakeUpPongTimeoutMs ?? 3_000,
+      },
       {
         ping: () => this.#socket?.send('{"type":"ping"}'),
         dead: () => {
@@ -362,7 +371,7 @@ export class ChatClient {
   #wakeUp(reason: 'online' | 'visible'): void {
     const status = this.#snapshot.status;
     if (status === 'reconnecting' && this.#retryTimer !== null) this.#retryNow();
-    else if (status === 'open' && reason === 'visible') this.#heartbeat.check();
+    else if (status === 'open' && reason === 'visible') this.#heartbeat.wokeUp();
   }
 
   /** Drops the current socket without waiting for its close handshake. */

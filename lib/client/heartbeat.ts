@@ -5,6 +5,11 @@ export interface HeartbeatOptions {
   readonly pingAfterMs: number;
   /** A line that stays silent this long after a ping is dead. */
   readonly pongTimeoutMs: number;
+  /**
+   * The pong deadline after the page comes back into view: shorter, because a socket that died
+   * while the machine slept should be found out in seconds. Defaults to `pongTimeoutMs`.
+   */
+  readonly wakeUpPongTimeoutMs?: number;
 }
 
 /**
@@ -47,9 +52,18 @@ export class Heartbeat {
     this.#pingSentAt = null;
   }
 
-  /** Pings now if the line has been quiet long enough (the page came back into view, say). */
-  check(): void {
-    if (this.#timer !== null && this.#pingSentAt === null && this.#now() - this.#lastHeardAt >= this.#options.pingAfterMs) this.#ping();
+  /**
+   * The page came back into view: pings now if the line has been quiet long enough, and holds the
+   * answer (to this ping, or to one already waiting) to the wake-up deadline.
+   */
+  wokeUp(): void {
+    if (this.#timer === null) return;
+    const deadlineMs = Math.min(this.#options.wakeUpPongTimeoutMs ?? Infinity, this.#options.pongTimeoutMs);
+    if (this.#pingSentAt === null) {
+      if (this.#now() - this.#lastHeardAt >= this.#options.pingAfterMs) this.#ping(deadlineMs);
+    } else if (this.#pingSentAt + this.#options.pongTimeoutMs - this.#now() > deadlineMs) {
+      this.#arm(deadlineMs);
+    }
   }
 
   #arm(ms: number): void {
@@ -70,9 +84,9 @@ export class Heartbeat {
     else this.#arm(this.#options.pingAfterMs - quietFor);
   }
 
-  #ping(): void {
+  #ping(pongTimeoutMs = this.#options.pongTimeoutMs): void {
     this.#pingSentAt = this.#now();
     this.#actions.ping();
-    this.#arm(this.#options.pongTimeoutMs);
+    this.#arm(pongTimeoutMs);
   }
 }
