@@ -1,9 +1,10 @@
 /**
  * Two production processes with one Redis and one PostgreSQL, tried with the framework-free
- * ChatClient: one conversation across them, a Redis blip under traffic, a PostgreSQL outage.
+ * ChatClient: one conversation across them, a Redis outage under traffic, a PostgreSQL outage.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { ChatClient, type ChatSnapshot, type WebSocketLike } from '../lib/client';
 import type { AppServer } from './support/app-server';
@@ -39,6 +40,17 @@ function until(chat: ChatClient, ready: (snapshot: ChatSnapshot) => boolean, wha
 
 const texts = (snapshot: ChatSnapshot): string[] => snapshot.messages.map((message) => message.message);
 
+/** How long Redis stays down, with messages going out all along, once both servers noticed. */
+const OUTAGE_MS = 2_500;
+
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 describe('two processes, one Redis, one PostgreSQL', () => {
   let cluster: Cluster;
   before(async () => {
@@ -66,7 +78,7 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     onB.close();
   });
 
-  it('fills every open connection from the store after a Redis blip under traffic', async () => {
+  it('fills every open connection from the store after a Redis outage of a few seconds under traffic', async () => {
     const [a, b] = cluster.servers;
     const clients = [client(a!, 'blip'), client(a!, 'blip'), client(b!, 'blip'), client(b!, 'blip')];
     await Promise.all(clients.map((chat) => until(chat, (s) => s.status === 'open', 'open')));
@@ -79,7 +91,18 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     };
     for (let n = 0; n < 20; n++) send();
     await cluster.redis.stop();
-    for (let n = 0; n < 20; n++) send();
+    // An outage, not a blip: both processes have seen Redis go, and traffic goes on for a while
+    // before it comes back.
+    await Promise.all(
+      cluster.servers.map((server) => within(10_000, server.waitForOutput(/"msg":"lost the connection to redis; reconnecting"/), 'the server notices Redis is gone')),
+    );
+    const outageEndsAt = Date.now() + OUTAGE_MS;
+    const sentBeforeOutage = sent;
+    while (Date.now() < outageEndsAt) {
+      send();
+      await delay(100);
+    }
+    assert.ok(sent - sentBeforeOutage >= 10, `${sent - sentBeforeOutage} messages sent while Redis was down`);
     await cluster.redis.start();
     for (let n = 0; n < 20; n++) send();
     const expected = Array.from({ length: sent }, (_, n) => `m${n + 1}`).sort();
