@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ADMIN_TOKEN, AppServer } from './support/app-server';
+import { ADMIN_TOKEN, AppServer, ShutdownTimeout } from './support/app-server';
 import { handshakeStatus, TestSocket } from './support/ws-client';
 
 describe('production server', () => {
@@ -169,6 +169,22 @@ describe('production server lifecycle', () => {
     assert.equal(await server.stop('SIGTERM'), 0);
     assert.deepEqual(await codes, [1001, 1001]);
     assert.match(server.output(), /"msg":"stopped"/);
+    await server.dispose();
+  });
+
+  it('fails a stop that overruns its deadline, killing the server, instead of hanging the test', async () => {
+    const server = await AppServer.start({ mode: 'production' });
+    const stuck = await TestSocket.open(`${server.ws}/ws/chat/`, { origin: server.origin });
+    await stuck.find((frame) => frame.type === 'presence');
+    // This client will not answer the close frame: the shutdown waits for it (up to 5 s).
+    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await assert.rejects(server.stop('SIGTERM', { deadlineMs: 500 }), (error: unknown) => {
+      assert.ok(error instanceof ShutdownTimeout, String(error));
+      assert.match(error.message, /did not exit within 500 ms of SIGTERM; killed its process group/);
+      return true;
+    });
+    assert.equal(server.process, null, 'the server was killed');
+    stuck.ws.terminate();
     await server.dispose();
   });
 

@@ -22,6 +22,25 @@ export interface StartOptions {
   readonly timeoutMs?: number;
 }
 
+export interface StopOptions {
+  /** A server still running this long after the signal is killed and the stop fails (default 20 s). */
+  readonly deadlineMs?: number;
+}
+
+/** The server did not exit in time after a signal: it was killed, and its shutdown is broken. */
+export class ShutdownTimeout extends Error {
+  readonly signal: NodeJS.Signals;
+  readonly deadlineMs: number;
+
+  constructor(signal: NodeJS.Signals, deadlineMs: number, output: string) {
+    super(`the server did not exit within ${deadlineMs} ms of ${signal}; killed its process group. Its last output:\n${output}`);
+    this.name = 'ShutdownTimeout';
+    this.signal = signal;
+    this.deadlineMs = deadlineMs;
+  }
+}
+
+const STILL_RUNNING: unique symbol = Symbol('still running');
 
 export class AppServer {
   readonly port: number;
@@ -155,20 +174,42 @@ export class AppServer {
     });
   }
 
-  /** Sends `signal` and resolves with the exit code (null after SIGKILL). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  /**
+   * Sends `signal` and resolves with the exit code (null after SIGKILL). A server still running
+   * `deadlineMs` later is killed with its whole process group and the stop rejects with
+   * `ShutdownTimeout`: a hung shutdown fails the test instead of hanging it.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', { deadlineMs = 20_000 }: StopOptions = {}): Promise<number | null> {
     const child = this.#process;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      // SIGKILL cannot be passed on by a supervisor: kill the whole group, as a crash would.
-      if (signal === 'SIGKILL' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      else child.kill(signal);
-    }
-    return this.#exited;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return this.#exited;
+    // SIGKILL cannot be passed on by a supervisor: kill the whole group, as a crash would.
+    if (signal === 'SIGKILL') this.#killGroup(child);
+    else child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<typeof STILL_RUNNING>((resolve) => (timer = setTimeout(() => resolve(STILL_RUNNING), deadlineMs)));
+    const outcome = await Promise.race([this.#exited, deadline]).finally(() => clearTimeout(timer));
+    if (outcome !== STILL_RUNNING) return outcome;
+    this.#killGroup(child);
+    await this.#exited;
+    throw new ShutdownTimeout(signal, deadlineMs, this.#output.slice(-2_000));
   }
 
-  /** Stops the server and removes its data. */
+  /** Stops the server and removes its data, even when the stop fails. */
   async dispose(): Promise<void> {
-    await this.stop();
-    await rm(this.#dataDir, { recursive: true, force: true });
+    try {
+      await this.stop();
+    } finally {
+      await rm(this.#dataDir, { recursive: true, force: true });
+    }
+  }
+
+  #killGroup(child: ChildProcess): void {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch (error) {
+      // The group is already gone: nothing left to kill.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
   }
 }
