@@ -160,17 +160,20 @@ describe('production server', () => {
 });
 
 describe('production server lifecycle', () => {
-  it('closes every socket with 1001 on SIGTERM and exits 0', async () => {
-    const server = await AppServer.start({ mode: 'production' });
-    const sockets = await Promise.all(
-      ['lobby/', 'other/'].map((room) => TestSocket.open(`${server.ws}/ws/chat/${room}`, { origin: server.origin })),
-    );
-    const codes = Promise.all(sockets.map((socket) => socket.closed));
-    assert.equal(await server.stop('SIGTERM'), 0);
-    assert.deepEqual(await codes, [1001, 1001]);
-    assert.match(server.output(), /"msg":"stopped"/);
-    await server.dispose();
-  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`closes every socket with 1001 on ${signal} and exits 0`, async () => {
+      const server = await AppServer.start({ mode: 'production' });
+      const sockets = await Promise.all(
+        ['lobby/', 'other/'].map((room) => TestSocket.open(`${server.ws}/ws/chat/${room}`, { origin: server.origin })),
+      );
+      const codes = Promise.all(sockets.map((socket) => socket.closed));
+      assert.equal(await server.stop(signal), 0);
+      assert.deepEqual(await codes, [1001, 1001]);
+      assert.match(server.output(), new RegExp(`"signal":"${signal}".*"msg":"shutting down"`));
+      assert.match(server.output(), /"msg":"stopped"/);
+      await server.dispose();
+    });
+  }
 
   it('fails a stop that overruns its deadline, killing the server, instead of hanging the test', async () => {
     const server = await AppServer.start({ mode: 'production' });
