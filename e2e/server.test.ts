@@ -136,6 +136,43 @@ describe('production server', () => {
     socket.close();
   });
 
+  it('logs no message text, admin token, session secret or cookie at the info level', async () => {
+    const text = 'log-canary 紫色大象 4711';
+    const page = await fetch(`${server.http}/`);
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
+    assert.match(cookie, /^session=./);
+    const socket = await open('log-check/', { cookie });
+    await socket.find((frame) => frame.type === 'presence');
+    socket.send({ message: text });
+    socket.send({ type: 'chat.message', message: `${text} again`, client_id: 'log-1' });
+    socket.send({ type: 'nonsense', message: text });
+    socket.send(`not json ${text}`);
+    const announced = await fetch(`${server.http}/api/rooms/log-check/announce`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: `${text} announced` }),
+    });
+    assert.equal(announced.status, 201);
+    await socket.find((frame) => frame.type === 'chat.message' && frame.user_id === 'system');
+    await socket.find((frame) => frame.type === 'chat.message' && frame.client_id === 'log-1');
+    assert.equal(socket.frames.filter((frame) => frame.type === 'error').length, 2);
+    socket.close();
+    await socket.closed;
+
+    const secret = (await readFile(path.join(server.dataDir, 'session-secret'), 'utf8')).trim();
+    const output = server.output();
+    assert.match(output, /"msg":"listening"/, 'the output holds the logs');
+    for (const [what, value] of [
+      ['message text', 'log-canary'],
+      ['message text', '紫色大象'],
+      ['admin token', ADMIN_TOKEN],
+      ['session secret', secret],
+      ['session cookie', cookie.slice('session='.length)],
+    ] as const) {
+      assert.ok(!output.includes(value), `the log holds the ${what}`);
+    }
+  });
+
   it('knows a browser by its session cookie, on pages and sockets, and after a rename', async () => {
     const page = await fetch(`${server.http}/`);
     const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
