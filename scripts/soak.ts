@@ -1,9 +1,10 @@
 /**
  * `npm run soak [-- --minutes 2 --clients 60 --rooms 6 --max-growth-mb 64]`: the production build
  * under a steady churn of clients that connect, chat and leave, for a bounded time. Reports the
- * server's memory at the start and the end, and the messages lost: acknowledged but not stored,
- * or stored but not delivered to a client that stayed in the room throughout. Fails (exit 1) when
- * anything is lost or memory grew past the bound. Run `npm run build` first.
+ * server's memory at the start and the end, and the messages lost: not acknowledged within 10 s,
+ * acknowledged but not stored, or stored but not delivered to a client that stayed in the room
+ * throughout. Fails (exit 1) when anything is lost or memory grew past the bound. Run
+ * `npm run build` first.
  */
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -25,6 +26,8 @@ const minutes = Number(values.minutes);
 const clientCount = Number(values.clients);
 const roomCount = Number(values.rooms);
 const maxGrowthMb = Number(values['max-growth-mb']);
+/** A message not acknowledged within this long counts as lost, so one stuck socket cannot stall the run. */
+const ACK_TIMEOUT_MS = 10_000;
 
 interface Frame {
   readonly type: string;
@@ -32,7 +35,10 @@ interface Frame {
   readonly client_id?: string;
 }
 
-/** A raw client: sends a message and resolves when its echo (the acknowledgement) comes back. */
+/**
+ * A raw client: sends a message and resolves true when its echo (the acknowledgement) comes
+ * back, false when none came within ACK_TIMEOUT_MS.
+ */
 class Client {
   readonly ws: WebSocket;
   readonly received = new Set<string>();
@@ -56,11 +62,16 @@ class Client {
     return new Client(ws);
   }
 
-  send(clientId: string, text: string): Promise<void> {
+  send(clientId: string, text: string): Promise<boolean> {
     return new Promise((resolve) => {
-      this.#waiting.set(clientId, () => {
+      const timer = setTimeout(() => {
         this.#waiting.delete(clientId);
-        resolve();
+        resolve(false);
+      }, ACK_TIMEOUT_MS);
+      this.#waiting.set(clientId, () => {
+        clearTimeout(timer);
+        this.#waiting.delete(clientId);
+        resolve(true);
       });
       this.ws.send(JSON.stringify({ type: 'chat.message', message: text, client_id: clientId }));
     });
@@ -85,6 +96,7 @@ async function main(): Promise<void> {
     // One observer per room stays for the whole run: it must receive every message of its room.
     const observers = await Promise.all(rooms.map((room) => Client.open(server, room)));
     const acknowledged: Array<{ room: string; clientId: string }> = [];
+    let unacknowledged = 0;
     const startMb = await rssMb(pid);
     const deadline = Date.now() + minutes * 60_000;
     let sessions = 0;
@@ -99,8 +111,8 @@ async function main(): Promise<void> {
         const messages = 3 + (sequence % 5);
         for (let n = 0; n < messages && Date.now() < deadline; n++) {
           const clientId = `s${++sequence}`;
-          await client.send(clientId, `soak ${clientId} 你好`);
-          acknowledged.push({ room, clientId });
+          if (await client.send(clientId, `soak ${clientId} 你好`)) acknowledged.push({ room, clientId });
+          else unacknowledged++;
           await new Promise((resolve) => setTimeout(resolve, 600));
         }
         await client.close();
@@ -128,12 +140,13 @@ async function main(): Promise<void> {
       rooms: roomCount,
       sessions,
       messages: acknowledged.length,
-      lost: { acknowledgedButNotStored: notStored, storedButNotDelivered: notDelivered },
+      lost: { notAcknowledgedInTime: unacknowledged, acknowledgedButNotStored: notStored, storedButNotDelivered: notDelivered },
       serverRssMb: { start: Math.round(startMb), end: Math.round(endMb), growth: Math.round(growth), bound: maxGrowthMb },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    const lost = unacknowledged + notStored + notDelivered;
     const failures = [
-      ...(notStored + notDelivered > 0 ? [`${notStored + notDelivered} messages lost`] : []),
+      ...(lost > 0 ? [`${lost} messages lost`] : []),
       ...(growth > maxGrowthMb ? [`server memory grew ${Math.round(growth)} MB, over the ${maxGrowthMb} MB bound`] : []),
     ];
     if (failures.length > 0) {
