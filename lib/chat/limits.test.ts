@@ -8,6 +8,8 @@ import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { SessionCookies } from '../channels';
 import { type ChatServer, type ChatServerOptions, startChatServer, TEST_SESSION_SECRET } from '../testing/chat-server';
+import { MemoryMessageStore } from './store/memory';
+import type { MessagePage } from './store/types';
 
 const servers: ChatServer[] = [];
 const sockets: WebSocket[] = [];
@@ -111,6 +113,42 @@ describe('limits through a real socket', () => {
     assert.ok(stalled.frames.filter((frame) => frame.type === 'chat.message').length < count);
     const closes = await chat.metrics.registry.getSingleMetricAsString('channels_closes_total');
     assert.match(closes, /channels_closes_total\{code="1013"\} 1$/m);
+  });
+
+  it('closes a connection whose consumer fell too far behind its channel (1013); the client catches up on return', { timeout: 10_000 }, async () => {
+    // The store is slow while the laggard joins: live messages pile up in its channel meanwhile.
+    let release: () => void = () => {};
+    let gate: Promise<void> | null = null;
+    class SlowStore extends MemoryMessageStore {
+      override async latest(room: string, limit: number): Promise<MessagePage> {
+        await gate;
+        return super.latest(room, limit);
+      }
+    }
+    const capacity = 5;
+    const chat = await server({ store: new SlowStore(), layerCapacity: capacity });
+    const writer = await join(chat, 'behind');
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const laggard = new WebSocket(`${chat.url}/ws/chat/behind/`, { headers: { origin: chat.origin } });
+    sockets.push(laggard);
+    const laggardClosed = new Promise<number>((resolve) => laggard.once('close', (code: number) => resolve(code)));
+    const [welcome] = (await once(laggard, 'message')) as [Buffer];
+    assert.equal((JSON.parse(welcome.toString()) as { type: string }).type, 'welcome');
+    const count = capacity + 1;
+    for (let n = 0; n < count; n++) {
+      writer.send({ type: 'chat.message', message: `m${n}`, client_id: `b${n}` });
+      await writer.find((frame) => frame.type === 'chat.message' && frame.client_id === `b${n}`);
+    }
+    assert.equal(await laggardClosed, 1013);
+    release();
+    gate = null;
+    const back = await join(chat, 'behind');
+    const history = await back.find((frame) => frame.type === 'history');
+    assert.deepEqual(
+      (history.messages as Array<{ message: string }>).map((message) => message.message),
+      Array.from({ length: count }, (_, n) => `m${n}`),
+    );
+    assert.equal(writer.ws.readyState, WebSocket.OPEN, 'the writer was not slowed or closed');
   });
 
   it('closes a client that sends binary (1003), invalid UTF-8 (1007) or an oversized frame (1009)', async () => {

@@ -26,6 +26,10 @@ export const TEST_SESSION_SECRET = 'chat-server-test-secret-0123456789ab';
 
 export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'application' | 'layer' | 'logger' | 'metrics'>> {
   readonly rateLimit?: RateLimit | null;
+  /** The store to serve from (a fresh memory store by default): a test can slow it down. */
+  readonly store?: MemoryMessageStore;
+  /** Events a consumer's channel holds undelivered (the layer's default by default). */
+  readonly layerCapacity?: number;
 }
 
 export interface ChatServer {
@@ -38,9 +42,8 @@ export interface ChatServer {
 }
 
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
-  const { rateLimit = null, ...transport } = options;
-  const layer = new InMemoryChannelLayer();
-  const store = new MemoryMessageStore();
+  const { rateLimit = null, store = new MemoryMessageStore(), layerCapacity, ...transport } = options;
+  const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
   const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET });
   const metrics = new TransportMetrics();
   const chatMetrics = new ChatMetrics(metrics.registry);
