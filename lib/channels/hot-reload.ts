@@ -70,7 +70,10 @@ export interface HotReloaderOptions<T> {
   readonly entry: string;
   /** Folders and files to watch. */
   readonly watch: readonly string[];
-  /** A new generation is loaded: `exports` is the entry's; `files` what changed. */
+  /**
+   * A new generation is loaded: `exports` is the entry's; `files` what changed; `ms` the time
+   * from the first change event of the burst (so the settle wait included) to now.
+   */
   readonly loaded: (exports: T, report: { readonly ms: number; readonly files: readonly string[] }) => void;
   /** A file outside the generation changed (it holds state): the process has to restart. */
   readonly restartNeeded: (file: string) => void;
@@ -85,6 +88,8 @@ export class HotReloader<T> {
   #generation = new Set<string>();
   #watchers: FSWatcher[] = [];
   #changed = new Set<string>();
+  /** When the first change of the burst being settled was seen (`performance.now()`). */
+  #firstChangeAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: HotReloaderOptions<T>) {
@@ -112,6 +117,7 @@ export class HotReloader<T> {
         const file = path.join(folder, filename.toString());
         if (!/\.(ts|tsx|js)$/.test(file) || /\.test\.tsx?$/.test(file)) return;
         this.#changed.add(file);
+        this.#firstChangeAt ??= performance.now();
         if (this.#timer) clearTimeout(this.#timer);
         this.#timer = setTimeout(() => this.#settle(), this.#options.settleMs ?? 30);
       }),
@@ -126,14 +132,15 @@ export class HotReloader<T> {
 
   #settle(): void {
     const files = [...this.#changed];
+    const changedAt = this.#firstChangeAt ?? performance.now();
     this.#changed.clear();
+    this.#firstChangeAt = null;
     const loadedBefore = files.find((file) => require.cache[file] !== undefined && !this.#generation.has(file));
     if (loadedBefore) {
       this.#options.restartNeeded(loadedBefore);
       return;
     }
     if (!files.some((file) => this.#generation.has(file))) return;
-    const started = performance.now();
     for (const file of this.#generation) delete require.cache[file];
     let exports: T;
     try {
@@ -143,7 +150,7 @@ export class HotReloader<T> {
       this.#options.logger.error('server code reload failed; the previous code keeps serving', { files, error });
       return;
     }
-    this.#options.loaded(exports, { ms: Math.round(performance.now() - started), files });
+    this.#options.loaded(exports, { ms: Math.round(performance.now() - changedAt), files });
   }
 
   #load(): T {
