@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   AllowedOrigins,
+  type Application,
   InMemoryChannelLayer,
   type RateLimit,
   SessionCookies,
@@ -19,7 +20,7 @@ import {
 import { ChatService } from '../chat/chat-service';
 import { ChatMetrics } from '../chat/metrics';
 import { LocalPresence } from '../chat/presence';
-import { chatApplication } from '../chat/routing';
+import { type ChatApplicationOptions, chatApplication } from '../chat/routing';
 import { MemoryMessageStore } from '../chat/store/memory';
 
 export const TEST_SESSION_SECRET = 'chat-server-test-secret-0123456789ab';
@@ -30,6 +31,8 @@ export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'ap
   readonly store?: MemoryMessageStore;
   /** Events a consumer's channel holds undelivered (the layer's default by default). */
   readonly layerCapacity?: number;
+  /** Builds the application from the chat's parts (default: the chat's own routing). */
+  readonly routing?: (options: ChatApplicationOptions) => Application;
 }
 
 export interface ChatServer {
@@ -42,7 +45,7 @@ export interface ChatServer {
 }
 
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
-  const { rateLimit = null, store = new MemoryMessageStore(), layerCapacity, ...transport } = options;
+  const { rateLimit = null, store = new MemoryMessageStore(), layerCapacity, routing = chatApplication, ...transport } = options;
   const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
   const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET });
   const metrics = new TransportMetrics();
@@ -53,7 +56,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const port = (server.address() as AddressInfo).port;
   const origin = `http://localhost:${port}`;
   const sockets = new SocketServer({
-    application: chatApplication({
+    application: routing({
       service: new ChatService({ store, layer, logger: silentLogger, metrics: chatMetrics }),
       presence: new LocalPresence(),
       metrics: chatMetrics,
