@@ -3,7 +3,7 @@ import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } from './connection';
 import { HandshakeError } from './errors';
-import { encodeFrame } from './frames';
+import { encodePayload } from './frames';
 import { silentLogger } from './logger';
 import type { ChannelLayer } from './layers/types';
 import { createScope } from './scope';
@@ -141,7 +141,7 @@ class InMemoryConnection implements Connection {
 
   send(frame: OutgoingFrame): void {
     if (this.state !== 'open') return;
-    this.#push({ kind: 'text', text: encodeFrame(frame).toString('utf8') });
+    this.#push({ kind: 'text', text: encodePayload(frame) });
   }
 
   close(code: number): void {

@@ -3,9 +3,10 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } from './connection';
-import { encodeFrame } from './frames';
+import { encodeTextFrame } from './frames';
 import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
+import { SocketWriter } from './socket-writer';
 
 /** The transport limits a connection enforces (see `SocketServerOptions`). */
 export interface TransportLimits {
@@ -30,6 +31,8 @@ export class WsConnection implements Connection {
   readonly #metrics: TransportMetrics | null;
   readonly #released: () => void;
   #ws: WebSocket | null = null;
+  /** Frames go straight to the socket, framed once per broadcast (see `SocketWriter`); ws reads. */
+  #writer: SocketWriter | null = null;
   #listener: ConnectionListener | null = null;
   #missedPongs = 0;
   /** The code this side closed with, when it closed first (what the metrics count). */
@@ -67,7 +70,7 @@ export class WsConnection implements Connection {
   }
 
   get bufferedAmount(): number {
-    return this.#ws?.bufferedAmount ?? 0;
+    return this.#writer?.bufferedBytes ?? 0;
   }
 
   accept(listener: ConnectionListener): Promise<void> {
@@ -83,6 +86,7 @@ export class WsConnection implements Connection {
           return;
         }
         this.#ws = ws;
+        this.#writer = new SocketWriter(this.#socket);
         this.#listener = listener;
         this.state = 'open';
         this.#metrics?.opened();
@@ -107,11 +111,13 @@ export class WsConnection implements Connection {
   }
 
   send(frame: OutgoingFrame): void {
-    const ws = this.#ws;
-    if (this.state !== 'open' || ws === null) return;
-    ws.send(encodeFrame(frame), { binary: false });
+    const writer = this.#writer;
+    if (this.state !== 'open' || writer === null) return;
+    // Nothing else writes data frames on this socket, and ws's own control frames (pong, ping,
+    // close) are whole frames too, so frames never interleave.
+    writer.queue(encodeTextFrame(frame));
     this.#metrics?.sent();
-    if (ws.bufferedAmount > this.#limits.maxBufferedBytes) {
+    if (writer.bufferedBytes > this.#limits.maxBufferedBytes) {
       // The peer stopped reading. Everyone else keeps going; this one may reconnect and resume.
       this.close(CloseCode.TryAgainLater, 'not reading fast enough');
     }
@@ -125,6 +131,9 @@ export class WsConnection implements Connection {
     if (this.state !== 'open' || this.#ws === null) return;
     this.state = 'closing';
     this.#closedWith = code;
+    // What was sent before the close goes first; a peer too slow to read it is dropped anyway.
+    if (code === CloseCode.TryAgainLater) this.#writer?.discard();
+    else this.#writer?.flush();
     this.#ws.close(code, reason);
     this.#closeTimer = setTimeout(() => this.#ws?.terminate(), this.#limits.closeTimeoutMs);
   }
@@ -166,6 +175,7 @@ export class WsConnection implements Connection {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#metrics?.closed(this.#closedWith ?? code);
     this.state = 'closed';
+    this.#writer?.discard();
     this.#listener?.closed(code);
     this.#finish();
   };
