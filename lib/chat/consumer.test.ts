@@ -91,7 +91,7 @@ function chat(options: Options = {}) {
   const sessions = new SessionCookies({ secret: SECRET });
   const app = chatApplication({
     service: new ChatService({ store, layer, logger: silentLogger }),
-    presence: new LocalPresence(),
+    presence: new LocalPresence({ changeIntervalMs: 0 }),
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
     rateLimit: options.rateLimit === undefined ? null : options.rateLimit,

@@ -17,7 +17,7 @@ function app() {
   const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
   const application = chatApplication({
     service,
-    presence: new LocalPresence(),
+    presence: new LocalPresence({ changeIntervalMs: 0 }),
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
     rateLimit: null,

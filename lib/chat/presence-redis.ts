@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { type Logger, type SessionUser, silentLogger } from '../channels';
-import { LocalPresence, type Presence, type PresenceListener, type PresenceSnapshot, presenceFrame } from './presence';
+import { ChangePacer } from './change-pacer';
+import {
+  DEFAULT_PRESENCE_CHANGE_INTERVAL_MS,
+  LocalPresence,
+  type Presence,
+  type PresenceListener,
+  type PresenceOptions,
+  type PresenceSnapshot,
+  presenceFrame,
+} from './presence';
 
-export interface RedisPresenceOptions {
+export interface RedisPresenceOptions extends PresenceOptions {
   readonly url: string;
   /** Prefix of every Redis key and channel, as for the channel layer (default `channels`). */
   readonly prefix?: string;
@@ -22,7 +31,9 @@ export interface RedisPresenceOptions {
  * leave the lists after the expiry; a change is also announced at once on a Redis channel.
  */
 export class RedisPresence implements Presence {
-  readonly #local = new LocalPresence();
+  readonly #local: LocalPresence;
+  /** Paces the lists worked out again when other processes announce changes. */
+  readonly #remoteChanges: ChangePacer;
   readonly #processId = randomBytes(6).toString('hex');
   readonly #redis: Redis;
   readonly #subscriber: Redis;
@@ -34,6 +45,8 @@ export class RedisPresence implements Presence {
   #timer: NodeJS.Timeout | null = null;
 
   private constructor(options: RedisPresenceOptions) {
+    this.#local = new LocalPresence(options);
+    this.#remoteChanges = new ChangePacer(options.changeIntervalMs ?? DEFAULT_PRESENCE_CHANGE_INTERVAL_MS, (room) => void this.#refresh(room));
     this.#prefix = options.prefix ?? 'channels';
     this.#changedChannel = `${this.#prefix}:presence-changed`;
     this.#expiryMs = options.expiryMs ?? 30_000;
@@ -48,7 +61,7 @@ export class RedisPresence implements Presence {
     });
     this.#subscriber.on('message', (_channel: string, payload: string) => {
       const space = payload.indexOf(' ');
-      if (payload.slice(0, space) !== this.#processId) void this.#refresh(payload.slice(space + 1));
+      if (payload.slice(0, space) !== this.#processId) this.#remoteChanges.changed(payload.slice(space + 1));
     });
     this.#local.onLocalChange = (room) => void this.#localChanged(room);
   }
@@ -74,8 +87,9 @@ export class RedisPresence implements Presence {
     return this.#local.leave(room, userId, connection);
   }
 
+  /** The list as it is now; watchers hear of it through the paced announcements. */
   list(room: string): Promise<PresenceSnapshot> {
-    return this.#refresh(room);
+    return this.#read(room);
   }
 
   watch(room: string, listener: PresenceListener): () => void {
@@ -90,6 +104,7 @@ export class RedisPresence implements Presence {
   /** Removes this process's people from every list, tells the others, and disconnects. */
   async close(): Promise<void> {
     this.#stopTimer();
+    this.#remoteChanges.close();
     const rooms = [...this.#local.localRooms()];
     if (rooms.length > 0 && this.#redis.status === 'ready') {
       const goodbye = this.#redis.multi();
@@ -106,6 +121,7 @@ export class RedisPresence implements Presence {
   /** Stops as a crash would: no goodbye, so the others notice only when the entries expire. */
   closeWithoutGoodbye(): void {
     this.#stopTimer();
+    this.#remoteChanges.close();
     this.#disconnect();
   }
 
@@ -140,8 +156,16 @@ export class RedisPresence implements Presence {
     }
   }
 
-  /** Works out a room's list from the entries that have not expired, and tells its watchers. */
-  async #refresh(room: string): Promise<PresenceSnapshot> {
+  /** Works out a room's list again and tells its watchers, if it changed. */
+  async #refresh(room: string): Promise<void> {
+    this.#local.publish(room, await this.#read(room));
+  }
+
+  /**
+   * A room's list: the people of the other processes whose entries have not expired, and this
+   * process's own as they are now (its entry in Redis may wait for a paced write).
+   */
+  async #read(room: string): Promise<PresenceSnapshot> {
     const version = this.#local.nextVersion();
     try {
       const [alive, entries] = await Promise.all([
@@ -150,12 +174,11 @@ export class RedisPresence implements Presence {
       ]);
       const people = new Map<string, string>();
       for (const processId of alive) {
-        const entry = entries[processId];
+        const entry = processId === this.#processId ? undefined : entries[processId];
         if (entry) for (const [userId, name] of Object.entries(JSON.parse(entry) as Record<string, string>)) people.set(userId, name);
       }
-      const snapshot = { version, frame: presenceFrame(people) };
-      this.#local.publish(room, snapshot);
-      return snapshot;
+      for (const [userId, name] of this.#local.localPeople(room)) people.set(userId, name);
+      return { version, frame: presenceFrame(people) };
     } catch (error) {
       // Redis is away: the best list there is, this process's own people.
       this.#logger.debug('presence falls back to local people', { room, error });

@@ -7,7 +7,7 @@ const bo = { id: 'u_bo', name: '波' };
 const names = (snapshot: PresenceSnapshot): string[] => snapshot.frame.users.map((user) => user.user);
 
 it('counts a person once however many connections they have, until the last one leaves', async () => {
-  const presence = new LocalPresence();
+  const presence = new LocalPresence({ changeIntervalMs: 0 });
   const heard: string[][] = [];
   presence.watch('r', (snapshot) => heard.push(names(snapshot)));
   await presence.join('r', ana, 'tab-1');
@@ -29,7 +29,7 @@ it('takes the newest display name of a person', async () => {
 });
 
 it('numbers lists so a watcher can keep the newest', async () => {
-  const presence = new LocalPresence();
+  const presence = new LocalPresence({ changeIntervalMs: 0 });
   const versions: number[] = [];
   presence.watch('r', (snapshot) => versions.push(snapshot.version));
   await presence.join('r', ana, 'tab-1');
@@ -40,7 +40,7 @@ it('numbers lists so a watcher can keep the newest', async () => {
 });
 
 it('stops telling a watcher that stopped watching', async () => {
-  const presence = new LocalPresence();
+  const presence = new LocalPresence({ changeIntervalMs: 0 });
   let heard = 0;
   const stop = presence.watch('r', () => heard++);
   await presence.join('r', ana, 'tab-1');
@@ -57,4 +57,21 @@ it('paces typing notices per person, not per connection', async () => {
   assert.equal(presence.mayAnnounceTyping('r', 'u_ana', 1_999, 2_000), false);
   assert.equal(presence.mayAnnounceTyping('r', 'u_ana', 2_000, 2_000), true);
   assert.equal(presence.mayAnnounceTyping('r', 'u_nobody', 0, 2_000), false);
+});
+
+it('tells watchers of a burst of changes at once, then once more with the end of the burst', async () => {
+  const presence = new LocalPresence({ changeIntervalMs: 20 });
+  const heard: number[] = [];
+  let burstHeard: () => void = () => {};
+  const settled = new Promise<void>((resolve) => (burstHeard = resolve));
+  presence.watch('r', (snapshot) => {
+    heard.push(snapshot.frame.users.length);
+    if (snapshot.frame.users.length === 50) burstHeard();
+  });
+  for (let index = 0; index < 50; index++) await presence.join('r', { id: `u_${index}`, name: `Person ${index}` }, `tab-${index}`);
+  assert.deepEqual(heard, [1], 'the first change at once, the rest wait for the interval');
+  assert.equal((await presence.list('r')).frame.users.length, 50, 'someone joining gets the list as it is');
+  await settled;
+  assert.deepEqual(heard, [1, 50]);
+  await presence.close();
 });

@@ -1,4 +1,5 @@
 import type { SessionUser } from '../channels';
+import { ChangePacer } from './change-pacer';
 import type { PresenceFrame, PresenceUser } from './protocol';
 
 /**
@@ -36,6 +37,17 @@ interface Person {
   lastTypingAt: number;
 }
 
+export interface PresenceOptions {
+  /**
+   * A room's watchers hear a change at once, then at most one new list per this many
+   * milliseconds while changes keep coming (default 500): a room of n people filling up costs
+   * a few lists to each, not n. Someone joining always gets the list as it is.
+   */
+  readonly changeIntervalMs?: number;
+}
+
+export const DEFAULT_PRESENCE_CHANGE_INTERVAL_MS = 500;
+
 /**
  * The people connected to this process, per room. On its own it is the presence of a one-process
  * server; `RedisPresence` builds the shared list of several processes on top of it.
@@ -44,9 +56,14 @@ export class LocalPresence implements Presence {
   readonly #rooms = new Map<string, Map<string, Person>>();
   readonly #watchers = new Map<string, Set<PresenceListener>>();
   readonly #latest = new Map<string, PresenceSnapshot>();
+  readonly #pacer: ChangePacer;
   #version = 0;
-  /** Hears every change of a room's local people (RedisPresence publishes them). */
+  /** Hears the (paced) changes of a room's local people (RedisPresence publishes them). */
   onLocalChange: ((room: string) => void) | null = null;
+
+  constructor(options: PresenceOptions = {}) {
+    this.#pacer = new ChangePacer(options.changeIntervalMs ?? DEFAULT_PRESENCE_CHANGE_INTERVAL_MS, (room) => this.#announce(room));
+  }
 
   async join(room: string, user: SessionUser, connection: string): Promise<void> {
     let people = this.#rooms.get(room);
@@ -76,7 +93,13 @@ export class LocalPresence implements Presence {
   }
 
   async list(room: string): Promise<PresenceSnapshot> {
-    return this.#latest.get(room) ?? this.#snapshot(room);
+    const latest = this.#latest.get(room);
+    return latest && !this.#pacer.pending(room) ? latest : this.#snapshot(room);
+  }
+
+  /** Whether a change of the room's local people has not been announced yet. */
+  changePending(room: string): boolean {
+    return this.#pacer.pending(room);
   }
 
   watch(room: string, listener: PresenceListener): () => void {
@@ -134,10 +157,15 @@ export class LocalPresence implements Presence {
   }
 
   async close(): Promise<void> {
+    this.#pacer.close();
     this.#watchers.clear();
   }
 
   #changed(room: string): void {
+    this.#pacer.changed(room);
+  }
+
+  #announce(room: string): void {
     if (this.onLocalChange) this.onLocalChange(room);
     else this.publish(room, this.#snapshot(room));
   }

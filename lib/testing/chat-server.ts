@@ -31,6 +31,8 @@ export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'ap
   readonly store?: MemoryMessageStore;
   /** Events a consumer's channel holds undelivered (the layer's default by default). */
   readonly layerCapacity?: number;
+  /** How often a room's watchers may hear a new presence list (default 0: every change, at once). */
+  readonly presenceChangeIntervalMs?: number;
   /** Builds the application from the chat's parts (default: the chat's own routing). */
   readonly routing?: (options: ChatApplicationOptions) => Application;
 }
@@ -45,7 +47,14 @@ export interface ChatServer {
 }
 
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
-  const { rateLimit = null, store = new MemoryMessageStore(), layerCapacity, routing = chatApplication, ...transport } = options;
+  const {
+    rateLimit = null,
+    store = new MemoryMessageStore(),
+    layerCapacity,
+    routing = chatApplication,
+    presenceChangeIntervalMs = 0,
+    ...transport
+  } = options;
   const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
   const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET });
   const metrics = new TransportMetrics();
@@ -58,7 +67,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const sockets = new SocketServer({
     application: routing({
       service: new ChatService({ store, layer, logger: silentLogger, metrics: chatMetrics }),
-      presence: new LocalPresence(),
+      presence: new LocalPresence({ changeIntervalMs: presenceChangeIntervalMs }),
       metrics: chatMetrics,
       sessions,
       allowedOrigins: new AllowedOrigins([origin]),
