@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,50 @@ describe('SqliteMessageStore on disk', () => {
     assert.equal((await again.append({ room: 'r', userId: 'u', user: 'U', text: 'x', clientId: 'c1' })).created, false);
     assert.equal((await again.append({ room: 'r', userId: 'u', user: 'U', text: 'next' })).message.id, '2');
     await again.close();
+  });
+
+  it('commits the appends of one turn together, each with its own answer, a bad one failing alone', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    const message = (text: string, clientId?: string) => ({ room: 'r', userId: 'u', user: 'U', text, ...(clientId ? { clientId } : {}) });
+    const settled = await Promise.allSettled([
+      store.append(message('一', 'c1')),
+      store.append(message('二', 'c1')),
+      // Not a string: the database refuses to bind it.
+      store.append({ ...message('bad'), text: {} as unknown as string }),
+      store.append(message('三')),
+    ]);
+    assert.deepEqual(
+      settled.map((result) => (result.status === 'fulfilled' ? [result.value.message.id, result.value.created] : 'rejected')),
+      [['1', true], ['1', false], 'rejected', ['2', true]],
+    );
+    assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['一', '三']);
+    await store.close();
+  });
+
+  it('commits what is waiting when it closes, and refuses appends after', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    const pending = store.append({ room: 'r', userId: 'u', user: 'U', text: 'last words' });
+    await store.close();
+    assert.equal((await pending).message.id, '1');
+    await assert.rejects(store.append({ room: 'r', userId: 'u', user: 'U', text: 'too late' }), /closed/);
+    const again = new SqliteMessageStore(file);
+    assert.deepEqual((await again.latest('r', 10)).messages.map((m) => m.text), ['last words']);
+    await again.close();
+  });
+
+  it('checkpoints the log into the database file off the main thread, where commits do not wait for it', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file, { checkpointIntervalMs: 10 });
+    const before = statSync(file).size;
+    await Promise.all(Array.from({ length: 200 }, (_, n) => store.append({ room: 'r', userId: 'u', user: 'U', text: `${n} ${'长'.repeat(500)}` })));
+    const deadline = Date.now() + 5_000;
+    while (statSync(file).size <= before) {
+      assert.ok(Date.now() < deadline, 'the database file never grew: nothing was checkpointed');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await store.close();
   });
 
   it('uses write-ahead logging', async () => {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
 
 /**
@@ -31,8 +32,18 @@ interface Row {
   client_id: string | null;
 }
 
+type Appended = { message: StoredMessage; created: boolean };
+
+interface PendingAppend {
+  readonly input: NewMessage;
+  readonly resolve: (appended: Appended) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export interface SqliteMessageStoreOptions {
   readonly now?: () => number;
+  /** How soon after a commit the log is checkpointed into the database file, off the main thread (default 1 s). */
+  readonly checkpointIntervalMs?: number;
 }
 
 /**
@@ -50,7 +61,11 @@ export class SqliteMessageStore implements MessageStore {
   readonly #before: Database.Statement<[string, number, number], Row>;
   readonly #after: Database.Statement<[string, number, number], Row>;
   readonly #hasBefore: Database.Statement<[string, number], { found: number }>;
-  readonly #append: Database.Transaction<(input: NewMessage) => { message: StoredMessage; created: boolean }>;
+  readonly #append: Database.Transaction<(input: NewMessage) => Appended>;
+  readonly #appendAll: Database.Transaction<(inputs: readonly NewMessage[]) => Appended[]>;
+  readonly #checkpointer: SqliteCheckpointer | null = null;
+  /** Appends waiting for the end of this turn of the event loop, to be committed together. */
+  #batch: PendingAppend[] = [];
 
   /** Opens (creating it and its folder if needed) and migrates the database at `file`. */
   constructor(file: string, options: SqliteMessageStoreOptions = {}) {
@@ -61,6 +76,15 @@ export class SqliteMessageStore implements MessageStore {
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db, file);
+    if (file !== ':memory:') {
+      this.#db.pragma('wal_autocheckpoint = 0');
+      this.#checkpointer = new SqliteCheckpointer(file, {
+        intervalMs: options.checkpointIntervalMs ?? 1_000,
+        failed: () => {
+          if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+    }
 
     this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
     this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
@@ -72,7 +96,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#after = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?');
     this.#hasBefore = this.#db.prepare('SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND id < ?) AS found');
 
-    this.#append = this.#db.transaction((input: NewMessage) => {
+    this.#append = this.#db.transaction((input: NewMessage): Appended => {
       if (input.clientId !== undefined) {
         const earlier = this.#findByClientId.get(input.room, input.userId, input.clientId);
         if (earlier) return { message: fromRow(earlier), created: false };
@@ -91,11 +115,59 @@ export class SqliteMessageStore implements MessageStore {
       };
       return { message, created: true };
     });
+    // Nested in a transaction, each append is a savepoint: one commit for the whole batch.
+    this.#appendAll = this.#db.transaction((inputs: readonly NewMessage[]) => inputs.map((input) => this.#append(input)));
   }
 
-  async append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
-    return this.#append.immediate(input);
+  /**
+   * Stores a message. The appends of one turn of the event loop are committed together, in one
+   * transaction (a group commit): a busy server pays for one commit per turn, not one per
+   * message. Each promise resolves once the commit holding its message is done.
+   */
+  append(input: NewMessage): Promise<Appended> {
+    return new Promise((resolve, reject) => {
+      if (!this.#db.open) {
+        reject(new Error('the message store is closed'));
+        return;
+      }
+      if (this.#batch.length === 0) setImmediate(this.#commitBatch);
+      this.#batch.push({ input, resolve, reject });
+    });
   }
+
+  readonly #commitBatch = (): void => {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    if (!this.#db.open) {
+      for (const pending of batch) pending.reject(new Error('the message store is closed'));
+      return;
+    }
+    let results: Appended[];
+    try {
+      results = this.#appendAll.immediate(batch.map((pending) => pending.input));
+    } catch {
+      // One bad message must not fail the others: store them one by one, each with its own answer.
+      // A locked or broken database fails them all alike: no need to wait for it once per message.
+      let fatal: unknown = null;
+      for (const pending of batch) {
+        if (fatal !== null) {
+          pending.reject(fatal);
+          continue;
+        }
+        try {
+          pending.resolve(this.#append.immediate(pending.input));
+        } catch (error) {
+          if (error instanceof Database.SqliteError && !error.code.startsWith('SQLITE_CONSTRAINT')) fatal = error;
+          pending.reject(error);
+        }
+      }
+      this.#checkpointer?.committed();
+      return;
+    }
+    this.#checkpointer?.committed();
+    batch.forEach((pending, index) => pending.resolve(results[index]!));
+  };
 
   async latest(room: string, limit: number): Promise<MessagePage> {
     return this.#page(room, this.#latest.all(room, limit));
@@ -115,7 +187,11 @@ export class SqliteMessageStore implements MessageStore {
     this.#db.prepare('SELECT 1').get();
   }
 
+  /** Commits what is waiting, then closes. */
   async close(): Promise<void> {
+    this.#commitBatch();
+    await this.#checkpointer?.close();
+    // Closing the last connection checkpoints the log into the database file.
     if (this.#db.open) this.#db.close();
   }
 
