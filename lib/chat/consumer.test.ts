@@ -203,6 +203,46 @@ describe('ChatConsumer: messages', () => {
     assert.equal(await other.client.receiveNothing(), true);
   });
 
+  it("stores a client's messages in order without waiting for each, and finishes them before it leaves", { timeout: 5_000 }, async () => {
+    // A store that holds every append until released: the consumer must not wait for one
+    // message to be stored before it takes the next.
+    const memory = new MemoryMessageStore();
+    const held: Array<() => void> = [];
+    let waiting: { count: number; resolve: () => void } | null = null;
+    const whenHeld = (count: number) =>
+      new Promise<void>((resolve) => {
+        if (held.length >= count) resolve();
+        else waiting = { count, resolve };
+      });
+    const store: MessageStore = {
+      latest: (room, limit) => memory.latest(room, limit),
+      before: (room, id, limit) => memory.before(room, id, limit),
+      after: (room, id, limit) => memory.after(room, id, limit),
+      ping: () => memory.ping(),
+      close: () => memory.close(),
+      append: (message) =>
+        new Promise((resolve, reject) => {
+          held.push(() => memory.append(message).then(resolve, reject));
+          if (waiting && held.length >= waiting.count) waiting.resolve();
+        }),
+    };
+    const { open } = chat({ store });
+    const a = await open('/ws/chat/lobby/', ana);
+    for (let n = 1; n <= 5; n++) a.client.sendJson({ type: 'chat.message', message: `m${n}`, client_id: `c${n}` });
+    await whenHeld(5);
+    for (const release of held.splice(0)) release();
+    const echoes: string[] = [];
+    for (let n = 1; n <= 5; n++) echoes.push((await a.client.receiveJson<ChatMessageFrame>()).message);
+    assert.deepEqual(echoes, ['m1', 'm2', 'm3', 'm4', 'm5']);
+    // One more, still being stored when the client goes: it is stored, then the consumer leaves.
+    a.client.sendJson({ type: 'chat.message', message: 'last', client_id: 'c6' });
+    await whenHeld(1);
+    const gone = a.client.disconnect();
+    held.shift()!();
+    await gone;
+    assert.deepEqual((await memory.latest('lobby', 10)).messages.map((message) => message.text), ['m1', 'm2', 'm3', 'm4', 'm5', 'last']);
+  });
+
   it('numbers messages with increasing ids within a room', async () => {
     const { open } = chat();
     const a = await open('/ws/chat/lobby/', ana);

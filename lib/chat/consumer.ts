@@ -44,6 +44,8 @@ export interface ChatConsumerOptions {
 const FRAMES_PER_MESSAGE = 5;
 /** Refused frames in a row after which the client is closed for abuse (1008). */
 const MAX_REFUSED_IN_A_ROW = 50;
+/** Messages of one connection being stored at once; past this, its next frame waits. */
+const MAX_POSTS_IN_FLIGHT = 64;
 
 /**
  * The chat of one room (`/ws/chat/<room>/`, or `/ws/chat/` for the lobby): welcome and the latest
@@ -68,6 +70,9 @@ export class ChatConsumer
   private joinedPresence = false;
   private stopWatchingPresence: (() => void) | null = null;
   private presenceVersion = -1;
+  private postsInFlight = 0;
+  /** The last message being stored: they settle in order, so when it has, all have. */
+  private lastPost: Promise<void> = Promise.resolve();
   /** What this connection has been sent, so a message read from the store and also received live goes out once. */
   private delivered: DeliveredIds | null = null;
 
@@ -118,6 +123,8 @@ export class ChatConsumer
   }
 
   override async disconnect(): Promise<void> {
+    // Messages still being stored are finished (and sent to the room) before the goodbye.
+    await this.lastPost;
     this.stopWatchingPresence?.();
     if (this.joinedPresence) await this.options.presence.leave(this.room, this.user.id, this.channelName);
   }
@@ -180,7 +187,12 @@ export class ChatConsumer
           return;
         }
         this.refusedInARow = 0;
-        await this.post(frame.message, frame.clientId);
+        // Not awaited: a client's messages are stored and sent in the order they came, and the
+        // next ones need not wait a store round trip each (one sender can fill a busy room).
+        this.postsInFlight++;
+        const posted = this.post(frame.message, frame.clientId).finally(() => this.postsInFlight--);
+        this.lastPost = posted;
+        if (this.postsInFlight >= MAX_POSTS_IN_FLIGHT) await posted;
         return;
       }
       case 'typing':
