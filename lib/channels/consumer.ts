@@ -34,8 +34,12 @@ type SocketItem =
   | { readonly kind: 'binary'; readonly data: Buffer }
   | { readonly kind: 'disconnect'; readonly code: number };
 
-/** What arrives from the channel layer, handled in order in another lane. */
-type LayerItem = { readonly kind: 'event'; readonly message: LayerMessage } | { readonly kind: 'resync' };
+/**
+ * What arrives from the channel layer, handled in order in another lane: the layer's messages
+ * as they are (no wrapper made per delivery), and this one object for a resync.
+ */
+const RESYNC: LayerMessage = Object.freeze({ type: 'channels.resync' });
+const ACCEPTED: Promise<void> = Promise.resolve();
 
 type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
 
@@ -73,15 +77,70 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #lifecycle: Lifecycle = 'new';
   #acceptance: Promise<void> | null = null;
   #closeRequested = false;
-  readonly #joined = new Set<string>();
-  readonly #socketLane = new Lane<SocketItem>(
-    (item) => this.#onSocket(item),
-    (error) => this.#crashed(error),
-  );
-  readonly #layerLane = new Lane<LayerItem>(
-    (item) => this.#onLayer(item),
-    (error) => this.#crashed(error),
-  );
+  /** Groups joined (an array: a consumer is in one or two). */
+  #joined: string[] = [];
+  // The two sides of a consumer, as objects with their methods on a prototype rather than a
+  // closure each: a server holds thousands of consumers, and this is all of each that the
+  // connection and the layer see.
+
+  /** The connection's listener, and the handler of the socket lane. */
+  static readonly #SocketSide = class extends Lane<SocketItem> implements ConnectionListener {
+    readonly #consumer: WebsocketConsumer;
+    constructor(consumer: WebsocketConsumer) {
+      super();
+      this.#consumer = consumer;
+    }
+    text(data: string): void {
+      this.push({ kind: 'text', data });
+    }
+    binary(data: Buffer): void {
+      this.push({ kind: 'binary', data });
+    }
+    closed(code: number): void {
+      const consumer = this.#consumer;
+      if (consumer.#lifecycle === 'closed') return;
+      consumer.#lifecycle = 'closed';
+      registerLiveConsumer(consumer, false);
+      if (consumer.#channelName) consumer.#env?.layer?.detach(consumer.#channelName);
+      this.push({ kind: 'disconnect', code });
+    }
+    whenIdle(): Promise<void> {
+      return this.#consumer.#whenIdle();
+    }
+    protected handle(item: SocketItem): Hook {
+      return this.#consumer.#onSocket(item);
+    }
+    protected failed(error: unknown): void {
+      this.#consumer.#crashed(error);
+    }
+  };
+
+  /** The receiver of the consumer's channel, and the handler of the layer lane. */
+  static readonly #LayerSide = class extends Lane<LayerMessage> implements ChannelReceiver {
+    readonly #consumer: WebsocketConsumer;
+    constructor(consumer: WebsocketConsumer) {
+      super();
+      this.#consumer = consumer;
+    }
+    deliver(message: LayerMessage): void {
+      if (this.#consumer.#lifecycle !== 'closed') this.push(message);
+    }
+    overflowed(message: LayerMessage): void {
+      this.#consumer.#overflowed(message);
+    }
+    resync(): void {
+      if (this.#consumer.#lifecycle !== 'closed') this.push(RESYNC);
+    }
+    protected handle(message: LayerMessage): Hook {
+      return this.#consumer.#onLayer(message);
+    }
+    protected failed(error: unknown): void {
+      this.#consumer.#crashed(error);
+    }
+  };
+
+  readonly #socket = new WebsocketConsumer.#SocketSide(this);
+  readonly #layer = new WebsocketConsumer.#LayerSide(this);
 
   constructor(scope: Scope<P>) {
     this.scope = scope;
@@ -123,6 +182,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     }
     this.#acceptance = connection.accept(this.#listener).then(() => {
       if (this.#lifecycle === 'connecting') this.#lifecycle = 'open';
+      // Nothing more to wait for: keep a shared settled promise rather than this one.
+      this.#acceptance = ACCEPTED;
     });
     return this.#acceptance;
   }
@@ -145,12 +206,12 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   /** Joins a group now; it is left automatically on disconnect. */
   async groupAdd(group: string): Promise<void> {
     const layer = this.channelLayer;
-    this.#joined.add(group);
+    if (!this.#joined.includes(group)) this.#joined.push(group);
     await layer.groupAdd(group, this.#channelName);
   }
 
   async groupDiscard(group: string): Promise<void> {
-    this.#joined.delete(group);
+    this.#joined = this.#joined.filter((joined) => joined !== group);
     await this.channelLayer.groupDiscard(group, this.#channelName);
   }
 
@@ -177,7 +238,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   }
 
   async #whenIdle(): Promise<void> {
-    await Promise.all([this.#socketLane.whenIdle(), this.#layerLane.whenIdle()]);
+    await Promise.all([this.#socket.whenDrained(), this.#layer.whenDrained()]);
   }
 
   /** @internal Runs the consumer on a connection; used by `consumerApplication`. */
@@ -190,7 +251,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     try {
       if (layer) {
         this.#channelName = layer.newChannel();
-        layer.attach(this.#channelName, this.#receiver);
+        layer.attach(this.#channelName, this.#layer);
         for (const group of this.groups) await this.groupAdd(group);
       } else if (this.groups.length > 0) {
         throw new Error(`${this.constructor.name} declares groups, and the server has no channel layer`);
@@ -216,48 +277,19 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
 
   /** Runs connect() with both lanes held, so nothing is handled before it returns. */
   async #runConnect(): Promise<void> {
-    this.#socketLane.hold();
-    this.#layerLane.hold();
+    this.#socket.hold();
+    this.#layer.hold();
     try {
       await this.connect();
       if (this.#acceptance) await this.#acceptance;
     } finally {
-      this.#socketLane.release();
-      this.#layerLane.release();
+      this.#socket.release();
+      this.#layer.release();
     }
   }
 
-  readonly #listener: ConnectionListener = {
-    text: (data) => this.#socketLane.push({ kind: 'text', data }),
-    binary: (data) => this.#socketLane.push({ kind: 'binary', data }),
-    closed: (code) => {
-      if (this.#lifecycle === 'closed') return;
-      this.#lifecycle = 'closed';
-      registerLiveConsumer(this, false);
-      if (this.#channelName) this.#env?.layer?.detach(this.#channelName);
-      this.#socketLane.push({ kind: 'disconnect', code });
-    },
-    whenIdle: () => this.#whenIdle(),
-  };
-
-  readonly #receiver: ChannelReceiver = this.#makeReceiver();
-
-  #makeReceiver(): ChannelReceiver {
-    const backlog = (): number => this.#layerLane.backlog;
-    return {
-      get backlog() {
-        return backlog();
-      },
-      deliver: (message) => this.#deliver(message),
-      overflowed: (message) => this.#overflowed(message),
-      resync: () => {
-        if (this.#lifecycle !== 'closed') this.#layerLane.push({ kind: 'resync' });
-      },
-    };
-  }
-
-  #deliver(message: LayerMessage): void {
-    if (this.#lifecycle !== 'closed') this.#layerLane.push({ kind: 'event', message });
+  get #listener(): ConnectionListener {
+    return this.#socket;
   }
 
   /** The consumer fell `capacity` events behind: it cannot catch up, so the client must resume. */
@@ -289,8 +321,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     }
   }
 
-  #onLayer(item: LayerItem): Hook {
-    if (item.kind === 'event') return this.#dispatchEvent(item.message);
+  #onLayer(message: LayerMessage): Hook {
+    if (message !== RESYNC) return this.#dispatchEvent(message);
     return this.#connection?.state === 'open' ? this.layerResync() : undefined;
   }
 
@@ -306,8 +338,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     const layer = this.#env?.layer;
     if (!layer || !this.#channelName) return;
     layer.detach(this.#channelName);
-    const groups = [...this.#joined];
-    this.#joined.clear();
+    const groups = this.#joined;
+    this.#joined = [];
     await Promise.all(
       groups.map((group) =>
         layer.groupDiscard(group, this.#channelName).catch((error: unknown) => {

@@ -3,28 +3,27 @@ type Hook = void | Promise<void>;
 /**
  * Runs items one at a time in arrival order: a handler that returns a promise holds the next item
  * back until it settles; a synchronous one lets the next run at once, with no promise made. A
- * handler that throws or rejects is reported to `failed`, and the lane goes on.
+ * handler that throws or rejects is reported to `failed`, and the lane goes on. An idle lane
+ * holds no arrays (a server keeps two per connection, for thousands of connections). Subclasses
+ * say how items are handled.
  */
-export class Lane<T> {
-  readonly #handle: (item: T) => Hook;
-  readonly #failed: (error: unknown) => void;
-  #items: T[] = [];
+export abstract class Lane<T> {
+  #items: T[] | null = null;
   #head = 0;
   #busy = false;
-  #idle: Array<() => void> = [];
+  #idle: Array<() => void> | null = null;
 
-  constructor(handle: (item: T) => Hook, failed: (error: unknown) => void) {
-    this.#handle = handle;
-    this.#failed = failed;
-  }
+  protected abstract handle(item: T): Hook;
+  /** A `handle` that threw or rejected; the lane goes on with the next item. */
+  protected abstract failed(error: unknown): void;
 
   /** Items waiting, not counting the one being handled. */
   get backlog(): number {
-    return this.#items.length - this.#head;
+    return this.#items === null ? 0 : this.#items.length - this.#head;
   }
 
   push(item: T): void {
-    if (this.#busy) this.#items.push(item);
+    if (this.#busy) (this.#items ??= []).push(item);
     else this.#run(item);
   }
 
@@ -38,18 +37,18 @@ export class Lane<T> {
   }
 
   /** Resolves once every item pushed so far has been handled. */
-  whenIdle(): Promise<void> {
+  whenDrained(): Promise<void> {
     if (!this.#busy && this.backlog === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return new Promise((resolve) => (this.#idle ??= []).push(resolve));
   }
 
   #run(item: T): void {
     this.#busy = true;
     let result: Hook;
     try {
-      result = this.#handle(item);
+      result = this.handle(item);
     } catch (error) {
-      this.#failed(error);
+      this.failed(error);
       this.#next();
       return;
     }
@@ -57,7 +56,7 @@ export class Lane<T> {
       result.then(
         () => this.#next(),
         (error: unknown) => {
-          this.#failed(error);
+          this.failed(error);
           this.#next();
         },
       );
@@ -68,15 +67,17 @@ export class Lane<T> {
 
   #next(): void {
     this.#busy = false;
-    while (this.#head < this.#items.length) {
+    // A synchronous item runs this again from inside #run: re-read the queue on every turn.
+    while (this.#items !== null && this.#head < this.#items.length) {
       const item = this.#items[this.#head++]!;
       this.#run(item);
       if (this.#busy) return;
     }
-    this.#items.length = 0;
+    this.#items = null;
     this.#head = 0;
     const idle = this.#idle;
-    this.#idle = [];
+    if (idle === null) return;
+    this.#idle = null;
     for (const resolve of idle) resolve();
   }
 }

@@ -20,16 +20,26 @@ export interface TransportLimits {
 }
 
 
-/** One socket, from the upgrade request until it is gone. */
+/** The connection a ws socket belongs to, so its event handlers can be shared by all sockets. */
+const CONNECTION = Symbol('connection');
+type TaggedSocket = WebSocket & { [CONNECTION]?: WsConnection };
+
+/**
+ * One socket, from the upgrade request until it is gone. It holds thousands of idle peers on a
+ * busy server, so it keeps little: the request goes once the handshake is done, and the handlers
+ * it gives ws are shared by every connection.
+ */
 export class WsConnection implements Connection {
   state: ConnectionState = 'handshake';
+  /** The client's address, as the transport counts connections per address. */
+  readonly address: string;
   readonly #wss: WebSocketServer;
-  readonly #req: IncomingMessage;
+  #req: IncomingMessage | null;
   readonly #socket: Duplex;
-  readonly #head: Buffer;
+  #head: Buffer | null;
   readonly #limits: TransportLimits;
   readonly #metrics: TransportMetrics | null;
-  readonly #released: () => void;
+  readonly #released: (connection: WsConnection) => void;
   #ws: WebSocket | null = null;
   /** Frames go straight to the socket, framed once per broadcast (see `SocketWriter`); ws reads. */
   #writer: SocketWriter | null = null;
@@ -40,32 +50,33 @@ export class WsConnection implements Connection {
   #handshakeTimer: NodeJS.Timeout | null;
   #closeTimer: NodeJS.Timeout | null = null;
   #lostDuringHandshake: ((error: Error) => void) | null = null;
+  #onSocketCloseDuringHandshake: (() => void) | null;
   #finished = false;
-  #closedPromise: Promise<void>;
-  #markClosed!: () => void;
+  /** Made only when someone waits for the end (shutdown). */
+  #gone: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
 
   constructor(parts: {
     wss: WebSocketServer;
     req: IncomingMessage;
     socket: Duplex;
     head: Buffer;
+    address: string;
     limits: TransportLimits;
     metrics: TransportMetrics | null;
     /** Called once when the connection is gone, however it went. */
-    released: () => void;
+    released: (connection: WsConnection) => void;
   }) {
     this.#wss = parts.wss;
     this.#req = parts.req;
     this.#socket = parts.socket;
     this.#head = parts.head;
+    this.address = parts.address;
     this.#limits = parts.limits;
     this.#metrics = parts.metrics;
     this.#released = parts.released;
     const { socket, limits } = parts;
-    this.#closedPromise = new Promise((resolve) => {
-      this.#markClosed = resolve;
-    });
     this.#handshakeTimer = setTimeout(() => this.#abandon('handshake timed out'), limits.handshakeTimeoutMs);
+    this.#onSocketCloseDuringHandshake = () => this.#abandon('the client went away during the handshake');
     socket.once('close', this.#onSocketCloseDuringHandshake);
   }
 
@@ -77,7 +88,7 @@ export class WsConnection implements Connection {
     if (this.state !== 'handshake') return Promise.reject(new Error(`cannot accept a connection that is ${this.state}`));
     return new Promise((resolve, reject) => {
       this.#lostDuringHandshake = reject;
-      this.#wss.handleUpgrade(this.#req, this.#socket, this.#head, (ws) => {
+      this.#wss.handleUpgrade(this.#req!, this.#socket, this.#head!, (ws: TaggedSocket) => {
         this.#lostDuringHandshake = null;
         this.#clearHandshake();
         if (this.state !== 'handshake') {
@@ -90,12 +101,11 @@ export class WsConnection implements Connection {
         this.#listener = listener;
         this.state = 'open';
         this.#metrics?.opened();
-        ws.on('message', this.#onMessage);
-        ws.on('pong', this.#onPong);
-        ws.on('close', this.#onClose);
-        ws.on('error', () => {
-          // ws closes the socket itself after an error (1002, 1007, 1009); 'close' follows.
-        });
+        ws[CONNECTION] = this;
+        ws.on('message', WsConnection.#onMessage);
+        ws.on('pong', WsConnection.#onPong);
+        ws.on('close', WsConnection.#onClose);
+        ws.on('error', ignoreError);
         resolve();
       });
     });
@@ -155,34 +165,42 @@ export class WsConnection implements Connection {
   async shutdown(code: number): Promise<void> {
     if (this.state === 'handshake') this.reject(503, 'the server is shutting down');
     else this.close(code, 'server shutting down');
-    await this.#closedPromise;
+    if (!this.#finished) {
+      if (!this.#gone) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((done) => (resolve = done));
+        this.#gone = { promise, resolve };
+      }
+      await this.#gone.promise;
+    }
     await this.#listener?.whenIdle();
   }
 
-  readonly #onMessage = (data: Buffer, isBinary: boolean): void => {
-    this.#missedPongs = 0;
-    this.#metrics?.received();
-    if (this.state !== 'open') return;
-    if (isBinary) this.#listener?.binary(data);
-    else this.#listener?.text(data.toString('utf8'));
+  // Shared by every connection: ws calls them with the socket as `this`.
+  static readonly #onMessage = function (this: TaggedSocket, data: Buffer, isBinary: boolean): void {
+    const connection = this[CONNECTION];
+    if (!connection) return;
+    connection.#missedPongs = 0;
+    connection.#metrics?.received();
+    if (connection.state !== 'open') return;
+    if (isBinary) connection.#listener?.binary(data);
+    else connection.#listener?.text(data.toString('utf8'));
   };
 
-  readonly #onPong = (): void => {
-    this.#missedPongs = 0;
+  static readonly #onPong = function (this: TaggedSocket): void {
+    const connection = this[CONNECTION];
+    if (connection) connection.#missedPongs = 0;
   };
 
-  readonly #onClose = (code: number): void => {
-    if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#metrics?.closed(this.#closedWith ?? code);
-    this.state = 'closed';
-    this.#writer?.discard();
-    this.#listener?.closed(code);
-    this.#finish();
-  };
-
-  readonly #onSocketCloseDuringHandshake = (): void => {
-    if (this.state !== 'handshake') return;
-    this.#abandon('the client went away during the handshake');
+  static readonly #onClose = function (this: TaggedSocket, code: number): void {
+    const connection = this[CONNECTION];
+    if (!connection) return;
+    if (connection.#closeTimer) clearTimeout(connection.#closeTimer);
+    connection.#metrics?.closed(connection.#closedWith ?? code);
+    connection.state = 'closed';
+    connection.#writer?.discard();
+    connection.#listener?.closed(code);
+    connection.#finish();
   };
 
   #abandon(reason: string): void {
@@ -198,13 +216,20 @@ export class WsConnection implements Connection {
   #clearHandshake(): void {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
-    this.#socket.off('close', this.#onSocketCloseDuringHandshake);
+    if (this.#onSocketCloseDuringHandshake) this.#socket.off('close', this.#onSocketCloseDuringHandshake);
+    this.#onSocketCloseDuringHandshake = null;
+    // The request and what came with it are not needed once the handshake is over.
+    this.#req = null;
+    this.#head = null;
   }
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#released();
-    this.#markClosed();
+    this.#released(this);
+    this.#gone?.resolve();
   }
 }
+
+/** ws closes the socket itself after an error (1002, 1007, 1009); 'close' follows. */
+function ignoreError(): void {}

@@ -80,7 +80,7 @@ export class SocketServer {
 
   /** Handles one `upgrade` event of an HTTP server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (error) => this.#env.logger.debug('socket error', { error }));
+    socket.on('error', this.#onSocketError);
     if (!this.#accepting) return this.#refuse(socket, 503, 'the server is shutting down');
     if (!isWebsocketUpgrade(req)) return this.#refuse(socket, 400, 'not a valid WebSocket upgrade request');
 
@@ -98,14 +98,10 @@ export class SocketServer {
       req,
       socket,
       head,
+      address,
       limits: this.#options,
       metrics: this.#metrics,
-      released: () => {
-        this.#connections.delete(connection);
-        const left = (this.#perAddress.get(address) ?? 1) - 1;
-        if (left > 0) this.#perAddress.set(address, left);
-        else this.#perAddress.delete(address);
-      },
+      released: this.#released,
     });
     this.#connections.add(connection);
     this.#startPinging();
@@ -125,6 +121,16 @@ export class SocketServer {
       }
     });
   }
+
+  // One of each for all sockets, rather than a closure per socket.
+  readonly #onSocketError = (error: Error): void => this.#env.logger.debug('socket error', { error });
+
+  readonly #released = (connection: WsConnection): void => {
+    this.#connections.delete(connection);
+    const left = (this.#perAddress.get(connection.address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(connection.address, left);
+    else this.#perAddress.delete(connection.address);
+  };
 
   #refuse(socket: Duplex, status: number, reason: string): void {
     this.#metrics?.refused(status);

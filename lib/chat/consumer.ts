@@ -44,6 +44,8 @@ export interface ChatConsumerOptions {
 const FRAMES_PER_MESSAGE = 5;
 /** Refused frames in a row after which the client is closed for abuse (1008). */
 const MAX_REFUSED_IN_A_ROW = 50;
+/** One settled promise for every consumer that has posted nothing yet. */
+const SETTLED: Promise<void> = Promise.resolve();
 /** Messages of one connection being stored at once; past this, its next frame waits. */
 const MAX_POSTS_IN_FLIGHT = 64;
 
@@ -72,7 +74,7 @@ export class ChatConsumer
   private presenceVersion = -1;
   private postsInFlight = 0;
   /** The last message being stored: they settle in order, so when it has, all have. */
-  private lastPost: Promise<void> = Promise.resolve();
+  private lastPost: Promise<void> = SETTLED;
   /** What this connection has been sent, so a message read from the store and also received live goes out once. */
   private delivered: DeliveredIds | null = null;
 

@@ -6,7 +6,8 @@
  */
 export class DeliveredIds {
   #contiguous: bigint;
-  readonly #above = new Set<bigint>();
+  /** Made when an id first arrives out of order. */
+  #above: Set<bigint> | null = null;
 
   /** Starts as if every id up to `upTo` had been sent. */
   constructor(upTo: string) {
@@ -20,19 +21,21 @@ export class DeliveredIds {
 
   has(id: string): boolean {
     const value = BigInt(id);
-    return value <= this.#contiguous || this.#above.has(value);
+    return value <= this.#contiguous || (this.#above?.has(value) ?? false);
   }
 
   /** Records an id as sent; false when it was already. */
   add(id: string): boolean {
     const value = BigInt(id);
-    if (value <= this.#contiguous || this.#above.has(value)) return false;
+    if (value <= this.#contiguous || this.#above?.has(value)) return false;
     if (value !== this.#contiguous + 1n) {
-      this.#above.add(value);
+      (this.#above ??= new Set()).add(value);
       return true;
     }
     this.#contiguous = value;
+    if (this.#above === null) return true;
     while (this.#above.delete(this.#contiguous + 1n)) this.#contiguous++;
+    if (this.#above.size === 0) this.#above = null;
     return true;
   }
 }
