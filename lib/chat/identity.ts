@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomFillSync, randomInt } from 'node:crypto';
 import type { SessionUser } from '../channels';
 import { codePointLength } from './protocol';
 
@@ -13,7 +13,22 @@ const ANIMALS = ['Panda', 'Otter', 'Crane', 'Fox', 'Koala', 'Lynx', 'Heron', 'Ti
 /** A new guest: a random id that never changes, and a readable generated name. */
 export function newGuest(): SessionUser {
   const name = `${pick(ADJECTIVES)} ${pick(ANIMALS)} ${randomInt(10, 100)}`;
-  return { id: `u_${randomBytes(12).toString('base64url')}`, name };
+  return { id: `u_${randomToken()}`, name };
+}
+
+/** Random bytes for ids, drawn from a pool refilled 100 ids at a time: each draw from the system costs a call. */
+const ID_BYTES = 12;
+const pool = Buffer.alloc(ID_BYTES * 100);
+let poolOffset = pool.length;
+
+function randomToken(): string {
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const token = pool.toString('base64url', poolOffset, poolOffset + ID_BYTES);
+  poolOffset += ID_BYTES;
+  return token;
 }
 
 /**

@@ -77,6 +77,24 @@ describe('SqliteMessageStore on disk', () => {
     await store.close();
   });
 
+  it('serves the newest page of a room from memory exactly as the database has it', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    const fresh = async (limit: number) => {
+      const reader = new SqliteMessageStore(file);
+      const page = await reader.latest('r', limit);
+      await reader.close();
+      return page;
+    };
+    for (let n = 1; n <= 65; n++) {
+      await store.append({ room: 'r', userId: 'u', user: 'U', text: `m${n}`, ...(n % 7 === 0 ? { clientId: 'again' } : {}) });
+      if (n % 8 !== 0 && n !== 1 && n !== 65) continue;
+      for (const limit of [1, 10, 50, 60]) assert.deepEqual(await store.latest('r', limit), await fresh(limit), `after ${n}, limit ${limit}`);
+    }
+    assert.deepEqual(await store.latest('empty', 50), { messages: [], hasMore: false });
+    await store.close();
+  });
+
   it('uses write-ahead logging', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);

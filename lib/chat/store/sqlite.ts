@@ -64,6 +64,8 @@ export class SqliteMessageStore implements MessageStore {
   readonly #append: Database.Transaction<(input: NewMessage) => Appended>;
   readonly #appendAll: Database.Transaction<(inputs: readonly NewMessage[]) => Appended[]>;
   readonly #checkpointer: SqliteCheckpointer | null = null;
+  /** Only this process writes the file, so what it appends is all there is to know. */
+  readonly #recent = new RecentPages();
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
   #batch: PendingAppend[] = [];
 
@@ -156,7 +158,7 @@ export class SqliteMessageStore implements MessageStore {
           continue;
         }
         try {
-          pending.resolve(this.#append.immediate(pending.input));
+          this.#resolve(pending, this.#append.immediate(pending.input));
         } catch (error) {
           if (error instanceof Database.SqliteError && !error.code.startsWith('SQLITE_CONSTRAINT')) fatal = error;
           pending.reject(error);
@@ -166,11 +168,18 @@ export class SqliteMessageStore implements MessageStore {
       return;
     }
     this.#checkpointer?.committed();
-    batch.forEach((pending, index) => pending.resolve(results[index]!));
+    batch.forEach((pending, index) => this.#resolve(pending, results[index]!));
   };
 
+  /** Answers a committed append, and keeps the room's newest page up to date. */
+  #resolve(pending: PendingAppend, appended: Appended): void {
+    if (appended.created) this.#recent.appended(appended.message);
+    pending.resolve(appended);
+  }
+
+  /** The newest messages of a room, from memory for rooms read or written lately. */
   async latest(room: string, limit: number): Promise<MessagePage> {
-    return this.#page(room, this.#latest.all(room, limit));
+    return this.#recent.latest(room, limit, (count) => this.#page(room, this.#latest.all(room, count)));
   }
 
   async before(room: string, id: string, limit: number): Promise<MessagePage> {
@@ -200,6 +209,42 @@ export class SqliteMessageStore implements MessageStore {
     const oldest = newestFirst.at(-1);
     const hasMore = oldest !== undefined && this.#hasBefore.get(room, oldest.id)?.found === 1;
     return { messages: newestFirst.reverse().map(fromRow), hasMore };
+  }
+}
+
+/**
+ * The newest page of the rooms read or written lately, kept up to date by the appends, so that
+ * people joining a room (every page load and every reconnect) cost no query. Appends go in
+ * once committed; the least recently used rooms go when there are too many.
+ */
+class RecentPages {
+  static readonly PAGE = 50;
+  static readonly ROOMS = 1_000;
+  readonly #rooms = new Map<string, { messages: StoredMessage[]; hasMore: boolean }>();
+
+  latest(room: string, limit: number, read: (count: number) => MessagePage): MessagePage {
+    let entry = this.#rooms.get(room);
+    if (entry === undefined || (entry.hasMore && entry.messages.length < limit)) {
+      const page = read(Math.max(limit, RecentPages.PAGE));
+      entry = { messages: [...page.messages], hasMore: page.hasMore };
+      if (entry.messages.length > RecentPages.PAGE || limit > RecentPages.PAGE) return page;
+    }
+    // Most recently used last, so the first key is the one to drop.
+    this.#rooms.delete(room);
+    this.#rooms.set(room, entry);
+    if (this.#rooms.size > RecentPages.ROOMS) this.#rooms.delete(this.#rooms.keys().next().value!);
+    const messages = entry.messages.slice(-limit);
+    return { messages, hasMore: entry.hasMore || entry.messages.length > messages.length };
+  }
+
+  appended(message: StoredMessage): void {
+    const entry = this.#rooms.get(message.room);
+    if (entry === undefined) return;
+    entry.messages.push(message);
+    if (entry.messages.length > RecentPages.PAGE) {
+      entry.messages.shift();
+      entry.hasMore = true;
+    }
   }
 }
 
