@@ -43,7 +43,7 @@ npm run --silent typecheck
 step "lint"
 npm run --silent lint
 
-mapfile -t unit < <(find lib app docs -type f \( -name '*.test.ts' -o -name '*.test.tsx' \) | sort)
+mapfile -t unit < <(find lib app docs bench -type f \( -name '*.test.ts' -o -name '*.test.tsx' \) | sort)
 run_tests unit "${unit[@]}"
 
 step "production build"

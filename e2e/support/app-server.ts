@@ -20,6 +20,8 @@ export interface StartOptions {
   readonly mode?: ServerMode;
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
+  /** Options for node itself, before the script (production only): `--cpu-prof`, say. */
+  readonly nodeOptions?: readonly string[];
 }
 
 export interface StopOptions {
@@ -123,7 +125,7 @@ export class AppServer {
     // Development runs what `npm run dev` runs: the supervisor that restarts server.ts on demand.
     const args =
       this.mode === 'production'
-        ? [path.join(PROJECT_ROOT, 'dist', 'server.js')]
+        ? [...(this.#options.nodeOptions ?? []), path.join(PROJECT_ROOT, 'dist', 'server.js')]
         : ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'dev.ts')];
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,

@@ -36,6 +36,11 @@ abstract class Engine {
     this.folder = folder;
   }
 
+  /** The server's process id while it runs (to measure or pin it). */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
   protected abstract command(): { file: string; args: string[] };
   protected abstract readonly readyLine: string;
   protected abstract readonly name: string;

@@ -1,0 +1,316 @@
+/**
+ * `npm run bench [-- --quick] [--cpu-prof <folder>]`: the app against a naive raw `ws` broadcast server, in one run, on
+ * this machine. Each server runs pinned to core 0 and the load generator to core 1 (where
+ * `taskset` exists); every figure is printed beside the baseline's, as a ratio, with the targets
+ * and which side was the limit. Results go to bench/results/<date>-<mode>.json and two SVG charts.
+ * Builds the app first when the build is missing or older than the code.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../e2e/support/app-server';
+import { type ChartSeries, latencyChart } from './chart';
+import {
+  failure,
+  formatRate,
+  idleScenario,
+  type IdleResult,
+  ladderScenario,
+  type LadderScenario,
+  MAX_P99_MS,
+  type RoomLayout,
+  type StepResult,
+  type Timing,
+} from './scenarios';
+import { startApp, startBaseline, type ServerUnderTest } from './servers';
+
+interface Mode {
+  readonly name: 'full' | 'quick';
+  readonly fanOut: RoomLayout;
+  readonly rooms: RoomLayout;
+  readonly idle: RoomLayout;
+  readonly fanOutRates: readonly number[];
+  readonly roomRates: readonly number[];
+  readonly timing: Timing;
+}
+
+function geometric(first: number, factor: number, count: number): number[] {
+  return Array.from({ length: count }, (_, index) => Math.round(first * factor ** index));
+}
+
+const MODES: Record<Mode['name'], Mode> = {
+  full: {
+    name: 'full',
+    fanOut: { rooms: 1, perRoom: 500 },
+    rooms: { rooms: 100, perRoom: 10 },
+    idle: { rooms: 500, perRoom: 10 },
+    fanOutRates: geometric(100, 1.25, 30),
+    roomRates: geometric(1000, 1.25, 30),
+    timing: { stepMs: 3000, drainMs: 2000 },
+  },
+  quick: {
+    name: 'quick',
+    fanOut: { rooms: 1, perRoom: 500 },
+    rooms: { rooms: 100, perRoom: 10 },
+    idle: { rooms: 500, perRoom: 10 },
+    fanOutRates: geometric(200, 1.7, 12),
+    roomRates: geometric(2000, 1.7, 12),
+    timing: { stepMs: 700, drainMs: 600 },
+  },
+};
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
+const mode = MODES[values.quick ? 'quick' : 'full'];
+if (values['cpu-prof']) process.env.BENCH_CPU_PROF_DIR = path.resolve(values['cpu-prof']);
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function ensureBuild(): void {
+  const built = path.join(PROJECT_ROOT, 'dist', 'server.js');
+  const builtAt = existsSync(built) && existsSync(path.join(PROJECT_ROOT, '.next', 'BUILD_ID')) ? statSync(built).mtimeMs : 0;
+  const sources = [path.join(PROJECT_ROOT, 'server.ts'), ...filesUnder(path.join(PROJECT_ROOT, 'lib')).filter((file) => !file.includes(`${path.sep}testing${path.sep}`)), ...filesUnder(path.join(PROJECT_ROOT, 'app'))];
+  if (sources.every((file) => statSync(file).mtimeMs <= builtAt)) return;
+  log('building the app (npm run build): the build is missing or older than the code');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
+
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && !entry.name.endsWith('.test.ts'))
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+async function withServer<T>(start: () => Promise<ServerUnderTest>, work: (server: ServerUnderTest) => Promise<T>): Promise<T> {
+  const server = await start();
+  try {
+    return await work(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+interface Target {
+  readonly name: string;
+  readonly app: number;
+  readonly baseline: number;
+  readonly unit: string;
+  /** The ratio app / baseline must be at most this (`lower`) or at least this (`higher`). */
+  readonly limit: number;
+  readonly better: 'lower' | 'higher';
+  /** Which side bounded the measurement, where it was a saturation. */
+  readonly note?: string;
+}
+
+function ratio(target: Target): number {
+  return target.app / target.baseline;
+}
+
+function met(target: Target): boolean {
+  const value = ratio(target);
+  return Number.isFinite(value) && (target.better === 'lower' ? value <= target.limit : value >= target.limit);
+}
+
+function atRate(scenario: LadderScenario, rate: number): StepResult | undefined {
+  return [...scenario.ladder.steps, ...scenario.extra].find((step) => step.rate === rate);
+}
+
+/** Which side was the bound at a step: the one nearer to a whole core. */
+function limitOf(step: StepResult | null): string {
+  if (!step) return 'n/a';
+  const side = step.generatorCpuShare > step.serverCpuShare ? 'generator' : 'server';
+  return `${side} (server ${(step.serverCpuShare * 100).toFixed(0)}%, generator ${(step.generatorCpuShare * 100).toFixed(0)}% of a core)`;
+}
+
+function lines(name: string, color: string, scenario: LadderScenario): ChartSeries {
+  return { name, color, points: scenario.ladder.steps.map((step) => ({ x: step.offered, y: step.p99Ms, passed: step.passed })) };
+}
+
+async function main(): Promise<void> {
+  ensureBuild();
+  const startedAt = Date.now();
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  log(`bench (${mode.name}): ${cpu}, ${os.cpus().length} cores, Node ${process.version}; servers on core 0, generator on core 1`);
+
+  log(`\nfan-out: ${mode.fanOut.perRoom} clients in one room, one sender`);
+  let half = 0;
+  let baselineCapacity = 0;
+  const fanOutBaseline = await withServer(startBaseline, (server) =>
+    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+  );
+  baselineCapacity = fanOutBaseline.ladder.capacity?.rate ?? mode.fanOutRates[0]!;
+  half = Math.round(baselineCapacity / 2);
+  const baselineHalf = await withServer(startBaseline, (server) =>
+    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: [], extraRates: [half], timing: mode.timing, log }),
+  );
+  const fanOutApp = await withServer(startApp, (server) =>
+    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, extraRates: [half], timing: mode.timing, log }),
+  );
+
+  log(`\nmany rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending`);
+  const roomsBaseline = await withServer(startBaseline, (server) =>
+    ladderScenario(server, 'rooms', { layout: mode.rooms, senders: 'all', rates: mode.roomRates, timing: mode.timing, log }),
+  );
+  const roomsApp = await withServer(startApp, (server) =>
+    ladderScenario(server, 'rooms', { layout: mode.rooms, senders: 'all', rates: mode.roomRates, timing: mode.timing, log }),
+  );
+
+  const idleCount = mode.idle.rooms * mode.idle.perRoom;
+  log(`\nidle: ${idleCount} connections in rooms of ${mode.idle.perRoom}`);
+  const idleBaseline: IdleResult = await withServer(startBaseline, (server) => idleScenario(server, mode.idle));
+  log(`  baseline: ${(idleBaseline.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${idleBaseline.connectsPerSecond.toFixed(0)} connects/s`);
+  const idleApp: IdleResult = await withServer(startApp, (server) => idleScenario(server, mode.idle));
+  log(`  app:      ${(idleApp.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${idleApp.connectsPerSecond.toFixed(0)} connects/s`);
+
+  log(`\nwith Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender`);
+  const fanOutRedis = await withServer(
+    () => startApp(2),
+    (server) => ladderScenario(server, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+  );
+
+  // ---- targets ----
+  const baselineAtCapacity = atRate(fanOutBaseline, baselineCapacity);
+  const appAtCapacity = atRate(fanOutApp, baselineCapacity);
+  const baseHalf = baselineHalf.extra[0];
+  const appHalf = atRate(fanOutApp, half);
+  const bothPass = fanOutRedis.ladder.steps.filter((step) => step.passed && atRate(fanOutApp, step.rate)?.passed).at(-1);
+  const appAtRedisRate = bothPass ? atRate(fanOutApp, bothPass.rate) : undefined;
+  const targets: Target[] = [
+    {
+      name: `server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.fanOut.perRoom)} deliveries/s)`,
+      app: appAtCapacity?.serverUsPerDelivery ?? Number.NaN,
+      baseline: baselineAtCapacity?.serverUsPerDelivery ?? Number.NaN,
+      unit: 'µs',
+      limit: 0.7,
+      better: 'lower',
+      note: appAtCapacity && !appAtCapacity.passed ? `the app failed at this rate: ${failure(appAtCapacity)}` : undefined,
+    },
+    {
+      name: 'server CPU per delivery at saturation',
+      app: fanOutApp.ladder.saturation?.serverUsPerDelivery ?? Number.NaN,
+      baseline: fanOutBaseline.ladder.saturation?.serverUsPerDelivery ?? Number.NaN,
+      unit: 'µs',
+      limit: 0.7,
+      better: 'lower',
+      note: `limit: app ${limitOf(fanOutApp.ladder.saturation)}; baseline ${limitOf(fanOutBaseline.ladder.saturation)}`,
+    },
+    {
+      name: `p99 latency at half the baseline's capacity (${formatRate(half * mode.fanOut.perRoom)} deliveries/s)`,
+      app: appHalf?.p99Ms ?? Number.NaN,
+      baseline: baseHalf?.p99Ms ?? Number.NaN,
+      unit: 'ms',
+      limit: 1.0,
+      better: 'lower',
+    },
+    {
+      name: `idle memory per connection (${idleCount} connections)`,
+      app: idleApp.bytesPerConnection / 1024,
+      baseline: idleBaseline.bytesPerConnection / 1024,
+      unit: 'KiB',
+      limit: 1.2,
+      better: 'lower',
+    },
+    {
+      name: 'connects per second',
+      app: idleApp.connectsPerSecond,
+      baseline: idleBaseline.connectsPerSecond,
+      unit: '/s',
+      limit: 0.8,
+      better: 'higher',
+      note: 'the app counts a client connected once its join is done (welcome, history, presence); the baseline at the handshake',
+    },
+    {
+      name: `two processes + Redis vs one process, CPU per delivery (${formatRate((bothPass?.offered ?? 0))} deliveries/s)`,
+      app: bothPass?.serverUsPerDelivery ?? Number.NaN,
+      baseline: appAtRedisRate?.serverUsPerDelivery ?? Number.NaN,
+      unit: 'µs',
+      limit: 1.3,
+      better: 'lower',
+      note: 'here the "baseline" column is the one-process app',
+    },
+  ];
+
+  log(`\nsummary (${mode.name} run, ${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
+  const capacityLine = (name: string, scenario: LadderScenario): string => {
+    const capacity = scenario.ladder.capacity;
+    return capacity
+      ? `  ${name.padEnd(16)} ${formatRate(capacity.offered).padStart(8)} deliveries/s, p50 ${capacity.p50Ms.toFixed(2)} ms, p99 ${capacity.p99Ms.toFixed(2)} ms, ${capacity.serverUsPerDelivery.toFixed(3)} µs/delivery`
+      : `  ${name.padEnd(16)} no rate passed`;
+  };
+  log('highest passing rate, fan-out:');
+  log(capacityLine('baseline', fanOutBaseline));
+  log(capacityLine('app', fanOutApp));
+  log(capacityLine('app ×2 + redis', fanOutRedis));
+  log(`  app / baseline: ${((fanOutApp.ladder.capacity?.offered ?? 0) / (fanOutBaseline.ladder.capacity?.offered ?? 1)).toFixed(2)}×`);
+  log('highest passing rate, many rooms:');
+  log(capacityLine('baseline', roomsBaseline));
+  log(capacityLine('app', roomsApp));
+  log(`  app / baseline: ${((roomsApp.ladder.capacity?.offered ?? 0) / (roomsBaseline.ladder.capacity?.offered ?? 1)).toFixed(2)}×`);
+  const roomsBaseCap = roomsBaseline.ladder.capacity;
+  const roomsAppAtBaseCap = roomsBaseCap ? atRate(roomsApp, roomsBaseCap.rate) : undefined;
+  if (roomsBaseCap && roomsAppAtBaseCap) {
+    log(
+      `  CPU per delivery at the baseline's capacity: app ${roomsAppAtBaseCap.serverUsPerDelivery.toFixed(3)} µs, baseline ${roomsBaseCap.serverUsPerDelivery.toFixed(3)} µs (${(roomsAppAtBaseCap.serverUsPerDelivery / roomsBaseCap.serverUsPerDelivery).toFixed(2)}×)`,
+    );
+  }
+  log('\ntargets (app / baseline, same run):');
+  for (const target of targets) {
+    const comparison = target.better === 'lower' ? '≤' : '≥';
+    log(
+      `  ${met(target) ? 'met   ' : 'MISSED'} ${target.name}: ${target.app.toFixed(3)} vs ${target.baseline.toFixed(3)} ${target.unit} = ${ratio(target).toFixed(2)}× (target ${comparison} ${target.limit}×)`,
+    );
+    if (target.note) log(`         ${target.note}`);
+  }
+  const missed = targets.filter((target) => !met(target)).length;
+  log(missed === 0 ? '\nevery target met' : `\n${missed} of ${targets.length} targets missed`);
+
+  const folder = path.join(__dirname, 'results');
+  mkdirSync(folder, { recursive: true });
+  const stamp = new Date(startedAt).toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  const file = path.join(folder, `${stamp}-${mode.name}.json`);
+  const machine = { cpu, cores: os.cpus().length, node: process.version, kernel: os.release(), pinned: hasTaskset() };
+  const results = {
+    mode: mode.name,
+    startedAt: new Date(startedAt).toISOString(),
+    machine,
+    p99LimitMs: MAX_P99_MS,
+    fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, baselineHalf, app: fanOutApp, redis: fanOutRedis },
+    rooms: { layout: mode.rooms, baseline: roomsBaseline, app: roomsApp },
+    idle: { layout: mode.idle, baseline: idleBaseline, app: idleApp },
+    targets: targets.map((target) => ({ ...target, ratio: ratio(target), met: met(target) })),
+  };
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const colors = { baseline: '#888', app: '#1565c0', redis: '#2e7d32' };
+  writeFileSync(
+    path.join(folder, `fan-out-${mode.name}.svg`),
+    latencyChart(
+      `Fan-out: ${mode.fanOut.perRoom} clients in one room (${mode.name} run)`,
+      [lines('baseline (naive ws)', colors.baseline, fanOutBaseline), lines('app', colors.app, fanOutApp), lines('app ×2 + Redis', colors.redis, fanOutRedis)],
+      MAX_P99_MS,
+    ),
+  );
+  writeFileSync(
+    path.join(folder, `many-rooms-${mode.name}.svg`),
+    latencyChart(
+      `Many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, everyone sending (${mode.name} run)`,
+      [lines('baseline (naive ws)', colors.baseline, roomsBaseline), lines('app', colors.app, roomsApp)],
+      MAX_P99_MS,
+    ),
+  );
+  log(`results: ${path.relative(PROJECT_ROOT, file)}, charts: bench/results/fan-out-${mode.name}.svg, many-rooms-${mode.name}.svg`);
+  process.exitCode = missed === 0 ? 0 : 1;
+}
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(2);
+});

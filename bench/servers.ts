@@ -1,0 +1,144 @@
+/**
+ * The servers under test, each started fresh for a scenario and pinned to the server core: the
+ * app (the production build, one node process each), the naive baseline, and Redis.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AppServer, PROJECT_ROOT } from '../e2e/support/app-server';
+import { freePort, PostgresServer, RedisServer } from '../lib/testing/engines';
+import type { Target } from './generator-protocol';
+import { pin, raiseFileLimit } from './process-stats';
+
+export const SERVER_CORE = 0;
+export const GENERATOR_CORE = 1;
+/** The Origin the bench's clients send, allowed by every app process (as a site's public origin). */
+const BENCH_ORIGIN = 'http://chat.bench.test';
+
+/** One server set-up as the bench sees it: where clients connect, and the processes to measure. */
+export interface ServerUnderTest {
+  readonly name: string;
+  readonly targets: readonly Target[];
+  readonly origin: string;
+  /** Every process whose CPU counts as the server's (app processes, and Redis when used). */
+  readonly pids: readonly number[];
+  /** The process whose memory is measured per connection. */
+  readonly mainPid: number;
+  /** What a client waits for before it counts as connected. */
+  readonly readyOn: 'open' | 'presence';
+  stop(): Promise<void>;
+}
+
+function prepare(pid: number | undefined): number {
+  if (pid === undefined) throw new Error('a server process has no pid');
+  raiseFileLimit(pid);
+  pin(pid, SERVER_CORE);
+  return pid;
+}
+
+/** The naive raw `ws` server of `baseline-server.ts`. */
+export async function startBaseline(): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...profileOptions(), '--import', 'tsx', path.join(__dirname, 'baseline-server.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await waitForLine(child, '"msg":"listening"');
+  const pid = prepare(child.pid);
+  return {
+    name: 'baseline',
+    targets: [{ host: '127.0.0.1', port }],
+    origin: `http://localhost:${port}`,
+    pids: [pid],
+    mainPid: pid,
+    readyOn: 'open',
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * The app's production build: `processes` node processes, every feature on, the rate limit off;
+ * one process keeps its messages in SQLite in a temporary folder, several share Redis and
+ * PostgreSQL, as the README says to run them. Redis counts as part of the server (it carries
+ * every message between the processes); PostgreSQL, written once per message rather than once
+ * per delivery, runs on the generator's core and is not counted.
+ */
+export async function startApp(processes = 1): Promise<ServerUnderTest> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-bench-'));
+  const redis = processes > 1 ? await RedisServer.start() : null;
+  if (redis) prepare(redis.pid);
+  const postgres = processes > 1 ? await PostgresServer.start() : null;
+  // Its backends are forked from the postmaster, so pinning what runs now pins them all.
+  if (postgres) for (const pid of postgresPids()) pin(pid, GENERATOR_CORE);
+  const databaseUrl = postgres ? await postgres.createDatabase() : `sqlite:${path.join(dataDir, 'chat.db')}`;
+  const env: Record<string, string> = {
+    RATE_LIMIT: 'off',
+    MAX_CONNECTIONS_PER_IP: '1000000',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+    ALLOWED_ORIGINS: BENCH_ORIGIN,
+    ...(redis ? { REDIS_URL: redis.url } : {}),
+  };
+  const apps: AppServer[] = [];
+  try {
+    for (let index = 0; index < processes; index++) apps.push(await AppServer.start({ env, nodeOptions: profileOptions() }));
+  } catch (error) {
+    await Promise.all(apps.map((app) => app.dispose()));
+    await redis?.dispose();
+    await postgres?.dispose();
+    throw error;
+  }
+  const pids = apps.map((app) => prepare(app.pid));
+  if (redis) pids.push(redis.pid!);
+  return {
+    name: processes > 1 ? `app ×${processes} + redis` : 'app',
+    targets: apps.map((app) => ({ host: '127.0.0.1', port: app.port })),
+    origin: BENCH_ORIGIN,
+    pids,
+    mainPid: pids[0]!,
+    readyOn: 'presence',
+    async stop() {
+      await Promise.all(apps.map((app) => app.dispose()));
+      await redis?.dispose();
+      await postgres?.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * `npm run bench -- --cpu-prof <folder>`: each server process writes a V8 CPU profile there when
+ * it stops (read them with `bench/profile-summary.ts`).
+ */
+function profileOptions(): string[] {
+  const folder = process.env.BENCH_CPU_PROF_DIR;
+  return folder ? ['--cpu-prof', `--cpu-prof-dir=${folder}`] : [];
+}
+
+/** The processes of the `postgres` user (the throwaway server runs as it when the bench runs as root). */
+function postgresPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-u', 'postgres'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function waitForLine(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(text)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before it listened:\n${output}`)));
+  });
+}
