@@ -22,19 +22,21 @@ export function encodePayload(frame: OutgoingFrame): string {
  * server sends), made once per object and then shared by every socket it is sent to.
  */
 export function encodeTextFrame(frame: OutgoingFrame): Buffer {
-  if (typeof frame === 'string') return textFrame(frame);
+  if (typeof frame === 'string') return textFrame(frame, Buffer.allocUnsafe);
   let bytes = framed.get(frame);
   if (bytes === undefined) {
-    bytes = textFrame(encodePayload(frame));
+    // A frame object may live long (a room's presence list, its newest history page), and a
+    // slice of Node's shared buffer pool would keep a whole 8 KiB slab alive with it.
+    bytes = textFrame(encodePayload(frame), Buffer.allocUnsafeSlow);
     framed.set(frame, bytes);
   }
   return bytes;
 }
 
-function textFrame(text: string): Buffer {
+function textFrame(text: string, allocate: (size: number) => Buffer): Buffer {
   const size = Buffer.byteLength(text, 'utf8');
   const header = size < 126 ? 2 : size < 65_536 ? 4 : 10;
-  const bytes = Buffer.allocUnsafe(header + size);
+  const bytes = allocate(header + size);
   bytes[0] = 0x81; // FIN, text
   if (size < 126) {
     bytes[1] = size;

@@ -22,6 +22,7 @@ export interface Scope<P extends RouteParams = RouteParams> {
   /** Route parameters, percent-decoded. */
   readonly params: P;
   readonly query: URLSearchParams;
+  /** The request's headers, less those the WebSocket handshake itself spends (`HANDSHAKE_HEADERS`). */
   readonly headers: IncomingHttpHeaders;
   readonly cookies: Readonly<Record<string, string>>;
   /** The client's address: the socket's, or the proxy's report of it under `trustProxy`. */
@@ -35,9 +36,17 @@ export interface ScopeOptions {
   readonly trustProxy?: boolean;
 }
 
+/**
+ * Headers that only the transport reads, to make the handshake: a scope lives as long as its
+ * connection, so it does not keep them. `sec-websocket-protocol` stays, for consumers to choose.
+ */
+export const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']);
+
+const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Builds the scope of an upgrade request. */
 export function scopeFromRequest(req: IncomingMessage, options: ScopeOptions = {}): Scope {
-  return createScope(req.url ?? '/', req.headers, {
+  return createScope(req.url ?? '/', withoutHandshakeHeaders(req.headers), {
     address: clientAddress(req, options.trustProxy ?? false),
     port: req.socket.remotePort ?? 0,
   });
@@ -60,10 +69,18 @@ export function createScope(url: string, headers: IncomingHttpHeaders, client: S
   };
 }
 
+function withoutHandshakeHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+  }
+  return kept;
+}
+
 /** The cookies of a request, with malformed values skipped rather than thrown on. */
-export function cookiesOf(headers: IncomingHttpHeaders): Record<string, string> {
+export function cookiesOf(headers: IncomingHttpHeaders): Readonly<Record<string, string>> {
   const header = headers.cookie;
-  if (!header) return {};
+  if (!header) return NO_COOKIES;
   const parsed = parseCookie(header);
   const cookies: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {

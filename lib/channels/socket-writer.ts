@@ -12,9 +12,20 @@ export class SocketWriter {
   readonly #socket: Duplex;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  #corked = false;
 
   constructor(socket: Duplex) {
     this.#socket = socket;
+  }
+
+  /**
+   * The socket was corked before the handshake response went into it: the response then leaves
+   * with the first frames, in one write, at the end of this turn (frames or not).
+   */
+  releaseCorkAtFlush(): void {
+    this.#corked = true;
+    if (this.#chunks.length === 0) due.push(this);
+    if (!flushScheduled) scheduleFlush();
   }
 
   /** Bytes queued here and not yet handed to the socket. */
@@ -28,7 +39,7 @@ export class SocketWriter {
   }
 
   queue(bytes: Buffer): void {
-    if (this.#chunks.length === 0) due.push(this);
+    if (this.#chunks.length === 0 && !this.#corked) due.push(this);
     this.#chunks.push(bytes);
     this.#bytes += bytes.length;
     if (!flushScheduled) scheduleFlush();
@@ -37,13 +48,16 @@ export class SocketWriter {
   /** Writes what is queued now (before a close frame, which must come after it). */
   flush(): void {
     const chunks = this.#chunks;
-    if (chunks.length === 0) return;
+    const corked = this.#corked;
+    if (chunks.length === 0 && !corked) return;
     const bytes = this.#bytes;
     this.#chunks = [];
     this.#bytes = 0;
+    this.#corked = false;
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
-    socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
+    if (chunks.length > 0) socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
+    if (corked) socket.uncork();
   }
 
   /** Forgets what is queued (the socket is gone). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, type WebSocketServer } from 'ws';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } from './connection';
 import { encodeTextFrame } from './frames';
@@ -20,9 +20,36 @@ export interface TransportLimits {
 }
 
 
-/** The connection a ws socket belongs to, so its event handlers can be shared by all sockets. */
-const CONNECTION = Symbol('connection');
-type TaggedSocket = WebSocket & { [CONNECTION]?: WsConnection };
+/**
+ * ws's socket, which hands its events to its connection by a method call rather than through
+ * listeners: an EventEmitter's table of four listeners costs a few hundred bytes per idle
+ * connection, and a call is cheaper than an emit. The transport's `WebSocketServer` makes these
+ * (its `WebSocket` option).
+ */
+export class ServerWebSocket extends WebSocket {
+  connection: WsConnection | null = null;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // ws closes the socket itself after a protocol error (1002, 1007, 1009) and 'close' follows;
+    // an emitter without an 'error' listener would throw it instead.
+    if (event === 'error') return true;
+    const connection = this.connection;
+    if (connection === null) return super.emit(event, ...args);
+    switch (event) {
+      case 'message':
+        connection.received(args[0] as Buffer, args[1] as boolean);
+        return true;
+      case 'pong':
+        connection.ponged();
+        return true;
+      case 'close':
+        connection.socketClosed(args[0] as number);
+        return true;
+      default:
+        return super.emit(event, ...args);
+    }
+  }
+}
 
 /**
  * One socket, from the upgrade request until it is gone. It holds thousands of idle peers on a
@@ -40,7 +67,7 @@ export class WsConnection implements Connection {
   readonly #limits: TransportLimits;
   readonly #metrics: TransportMetrics | null;
   readonly #released: (connection: WsConnection) => void;
-  #ws: WebSocket | null = null;
+  #ws: ServerWebSocket | null = null;
   /** Frames go straight to the socket, framed once per broadcast (see `SocketWriter`); ws reads. */
   #writer: SocketWriter | null = null;
   #listener: ConnectionListener | null = null;
@@ -88,7 +115,12 @@ export class WsConnection implements Connection {
     if (this.state !== 'handshake') return Promise.reject(new Error(`cannot accept a connection that is ${this.state}`));
     return new Promise((resolve, reject) => {
       this.#lostDuringHandshake = reject;
-      this.#wss.handleUpgrade(this.#req!, this.#socket, this.#head!, (ws: TaggedSocket) => {
+      // ws writes its 101 response at once; corked, it waits for the consumer's first frames
+      // (welcome, history...) and all go out in one write. A refused handshake ends the socket,
+      // which uncorks it.
+      this.#socket.cork();
+      this.#wss.handleUpgrade(this.#req!, this.#socket, this.#head!, (socket) => {
+        const ws = socket as ServerWebSocket;
         this.#lostDuringHandshake = null;
         this.#clearHandshake();
         if (this.state !== 'handshake') {
@@ -98,14 +130,11 @@ export class WsConnection implements Connection {
         }
         this.#ws = ws;
         this.#writer = new SocketWriter(this.#socket);
+        this.#writer.releaseCorkAtFlush();
         this.#listener = listener;
         this.state = 'open';
         this.#metrics?.opened();
-        ws[CONNECTION] = this;
-        ws.on('message', WsConnection.#onMessage);
-        ws.on('pong', WsConnection.#onPong);
-        ws.on('close', WsConnection.#onClose);
-        ws.on('error', ignoreError);
+        ws.connection = this;
         resolve();
       });
     });
@@ -176,32 +205,29 @@ export class WsConnection implements Connection {
     await this.#listener?.whenIdle();
   }
 
-  // Shared by every connection: ws calls them with the socket as `this`.
-  static readonly #onMessage = function (this: TaggedSocket, data: Buffer, isBinary: boolean): void {
-    const connection = this[CONNECTION];
-    if (!connection) return;
-    connection.#missedPongs = 0;
-    connection.#metrics?.received();
-    if (connection.state !== 'open') return;
-    if (isBinary) connection.#listener?.binary(data);
-    else connection.#listener?.text(data.toString('utf8'));
-  };
+  /** A message from the peer (called by `ServerWebSocket`). */
+  received(data: Buffer, isBinary: boolean): void {
+    this.#missedPongs = 0;
+    this.#metrics?.received();
+    if (this.state !== 'open') return;
+    if (isBinary) this.#listener?.binary(data);
+    else this.#listener?.text(data.toString('utf8'));
+  }
 
-  static readonly #onPong = function (this: TaggedSocket): void {
-    const connection = this[CONNECTION];
-    if (connection) connection.#missedPongs = 0;
-  };
+  /** The peer answered a ping (called by `ServerWebSocket`). */
+  ponged(): void {
+    this.#missedPongs = 0;
+  }
 
-  static readonly #onClose = function (this: TaggedSocket, code: number): void {
-    const connection = this[CONNECTION];
-    if (!connection) return;
-    if (connection.#closeTimer) clearTimeout(connection.#closeTimer);
-    connection.#metrics?.closed(connection.#closedWith ?? code);
-    connection.state = 'closed';
-    connection.#writer?.discard();
-    connection.#listener?.closed(code);
-    connection.#finish();
-  };
+  /** The socket is closed, whichever side began (called by `ServerWebSocket`). */
+  socketClosed(code: number): void {
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#metrics?.closed(this.#closedWith ?? code);
+    this.state = 'closed';
+    this.#writer?.discard();
+    this.#listener?.closed(code);
+    this.#finish();
+  }
 
   #abandon(reason: string): void {
     if (this.state !== 'handshake') return;
@@ -230,6 +256,3 @@ export class WsConnection implements Connection {
     this.#gone?.resolve();
   }
 }
-
-/** ws closes the socket itself after an error (1002, 1007, 1009); 'close' follows. */
-function ignoreError(): void {}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCode } from './close-codes';
@@ -41,6 +41,14 @@ class Buggy extends WebsocketConsumer {
   }
 }
 
+/** Greets at once with the headers its scope holds. */
+class Greeter extends WebsocketConsumer {
+  override async connect(): Promise<void> {
+    await this.accept();
+    this.send(Object.keys(this.scope.headers).sort().join(','));
+  }
+}
+
 class NeverAccepts extends WebsocketConsumer {
   override connect(): Promise<void> {
     return new Promise(() => {});
@@ -63,7 +71,7 @@ async function start(
 ): Promise<{ url: string; sockets: SocketServer; layer: InMemoryChannelLayer }> {
   const layer = new InMemoryChannelLayer();
   const sockets = new SocketServer({
-    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts), route('/ws/member/', Member), route('/ws/buggy/', Buggy)]),
+    application: urlRouter([route('/ws/echo/', Echo), route('/ws/stuck/', NeverAccepts), route('/ws/member/', Member), route('/ws/buggy/', Buggy), route('/ws/greeter/', Greeter)]),
     layer,
     logger: silentLogger,
     ...options,
@@ -126,6 +134,29 @@ describe('SocketServer', () => {
     await layer.groupSend('room.members', { type: 'test.frame', frame });
     for (const [data] of await Promise.all(received)) assert.equal(data.toString(), '{"type":"news","text":"一次"}');
     assert.equal(serialisations, 1);
+  });
+
+  it('keeps the request headers in the scope, but not those the handshake spends', async () => {
+    const { url } = await start();
+    const ws = new WebSocket(`${url}/ws/greeter/`, { headers: { 'x-client': 'test' }, origin: 'http://example.test' });
+    clients.push(ws);
+    // The greeting comes with the 101, so it is heard from the start.
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    assert.equal(data.toString(), 'host,origin,x-client');
+  });
+
+  it('sends the handshake response and the first frames in one write', async () => {
+    const { url } = await start();
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.write(
+      'GET /ws/greeter/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    socket.destroy();
+    const text = first.toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 101 /);
+    assert.ok(text.endsWith('\r\n\r\n\x81\x04host'), 'the greeting came in the same chunk as the 101');
   });
 
   it('answers 404 for a path no route matches', async () => {

@@ -9,7 +9,7 @@ import type { Logger } from './logger';
 import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
 import { scopeFromRequest } from './scope';
-import { type TransportLimits, WsConnection } from './ws-connection';
+import { ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
 
 export interface SocketServerOptions {
   readonly application: Application;
@@ -70,6 +70,7 @@ export class SocketServer {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: this.#options.maxPayloadBytes,
+      WebSocket: ServerWebSocket,
     });
   }
 

@@ -11,7 +11,7 @@ import {
 import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
 import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';
-import type { Presence, PresenceSnapshot } from './presence';
+import type { Presence, PresenceSnapshot, PresenceWatcher } from './presence';
 import {
   DEFAULT_ROOM,
   errorFrame,
@@ -56,7 +56,7 @@ const MAX_POSTS_IN_FLIGHT = 64;
  */
 export class ChatConsumer
   extends JsonWebsocketConsumer<{ readonly room?: string }, ChatEvents>
-  implements EventHandlers<ChatEvents>
+  implements EventHandlers<ChatEvents>, PresenceWatcher
 {
   // State lives in TypeScript-private fields rather than #private ones, so a hot reload in
   // development can move open connections to the new version of this class.
@@ -70,7 +70,7 @@ export class ChatConsumer
   private readonly now: () => number;
   private refusedInARow = 0;
   private joinedPresence = false;
-  private stopWatchingPresence: (() => void) | null = null;
+  private watchingPresence = false;
   private presenceVersion = -1;
   private postsInFlight = 0;
   /** The last message being stored: they settle in order, so when it has, all have. */
@@ -118,16 +118,17 @@ export class ChatConsumer
       this.sendJson(frame);
     }
     const presence = this.options.presence;
-    this.stopWatchingPresence = presence.watch(this.room, (snapshot) => this.sendPresence(snapshot));
+    presence.watch(this.room, this);
+    this.watchingPresence = true;
     this.joinedPresence = true;
     await presence.join(this.room, this.user, this.channelName);
-    this.sendPresence(await presence.list(this.room));
+    this.presenceChanged(await presence.list(this.room));
   }
 
   override async disconnect(): Promise<void> {
     // Messages still being stored are finished (and sent to the room) before the goodbye.
     await this.lastPost;
-    this.stopWatchingPresence?.();
+    if (this.watchingPresence) this.options.presence.unwatch(this.room, this);
     if (this.joinedPresence) await this.options.presence.leave(this.room, this.user.id, this.channelName);
   }
 
@@ -146,7 +147,7 @@ export class ChatConsumer
   }
 
   /** Sends a presence list unless a newer one has gone out already. */
-  private sendPresence(snapshot: PresenceSnapshot): void {
+  presenceChanged(snapshot: PresenceSnapshot): void {
     if (snapshot.version <= this.presenceVersion) return;
     this.presenceVersion = snapshot.version;
     this.sendJson(snapshot.frame);

@@ -11,11 +11,14 @@ const names = (snapshot: PresenceSnapshot): string[] => snapshot.frame.users.map
 /** Resolves with the first list a watcher hears that satisfies `match`. */
 function hears(presence: RedisPresence, room: string, match: (names: string[]) => boolean): Promise<string[]> {
   return new Promise((resolve) => {
-    const stop = presence.watch(room, (snapshot) => {
-      if (!match(names(snapshot))) return;
-      stop();
-      resolve(names(snapshot));
-    });
+    const watcher = {
+      presenceChanged(snapshot: PresenceSnapshot) {
+        if (!match(names(snapshot))) return;
+        presence.unwatch(room, watcher);
+        resolve(names(snapshot));
+      },
+    };
+    presence.watch(room, watcher);
   });
 }
 

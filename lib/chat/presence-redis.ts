@@ -6,7 +6,7 @@ import {
   DEFAULT_PRESENCE_CHANGE_INTERVAL_MS,
   LocalPresence,
   type Presence,
-  type PresenceListener,
+  type PresenceWatcher,
   type PresenceOptions,
   type PresenceSnapshot,
   presenceFrame,
@@ -92,8 +92,12 @@ export class RedisPresence implements Presence {
     return this.#read(room);
   }
 
-  watch(room: string, listener: PresenceListener): () => void {
-    return this.#local.watch(room, listener);
+  watch(room: string, watcher: PresenceWatcher): void {
+    this.#local.watch(room, watcher);
+  }
+
+  unwatch(room: string, watcher: PresenceWatcher): void {
+    this.#local.unwatch(room, watcher);
   }
 
   mayAnnounceTyping(room: string, userId: string, now: number, intervalMs: number): boolean {

@@ -9,7 +9,7 @@ const names = (snapshot: PresenceSnapshot): string[] => snapshot.frame.users.map
 it('counts a person once however many connections they have, until the last one leaves', async () => {
   const presence = new LocalPresence({ changeIntervalMs: 0 });
   const heard: string[][] = [];
-  presence.watch('r', (snapshot) => heard.push(names(snapshot)));
+  presence.watch('r', { presenceChanged: (snapshot) => heard.push(names(snapshot)) });
   await presence.join('r', ana, 'tab-1');
   await presence.join('r', ana, 'tab-2');
   await presence.join('r', bo, 'tab-3');
@@ -31,7 +31,7 @@ it('takes the newest display name of a person', async () => {
 it('numbers lists so a watcher can keep the newest', async () => {
   const presence = new LocalPresence({ changeIntervalMs: 0 });
   const versions: number[] = [];
-  presence.watch('r', (snapshot) => versions.push(snapshot.version));
+  presence.watch('r', { presenceChanged: (snapshot) => versions.push(snapshot.version) });
   await presence.join('r', ana, 'tab-1');
   await presence.join('r', bo, 'tab-2');
   assert.equal(versions.length, 2);
@@ -42,9 +42,10 @@ it('numbers lists so a watcher can keep the newest', async () => {
 it('stops telling a watcher that stopped watching', async () => {
   const presence = new LocalPresence({ changeIntervalMs: 0 });
   let heard = 0;
-  const stop = presence.watch('r', () => heard++);
+  const watcher = { presenceChanged: () => heard++ };
+  presence.watch('r', watcher);
   await presence.join('r', ana, 'tab-1');
-  stop();
+  presence.unwatch('r', watcher);
   await presence.join('r', bo, 'tab-2');
   assert.equal(heard, 1);
 });
@@ -64,9 +65,11 @@ it('tells watchers of a burst of changes at once, then once more with the end of
   const heard: number[] = [];
   let burstHeard: () => void = () => {};
   const settled = new Promise<void>((resolve) => (burstHeard = resolve));
-  presence.watch('r', (snapshot) => {
-    heard.push(snapshot.frame.users.length);
-    if (snapshot.frame.users.length === 50) burstHeard();
+  presence.watch('r', {
+    presenceChanged(snapshot) {
+      heard.push(snapshot.frame.users.length);
+      if (snapshot.frame.users.length === 50) burstHeard();
+    },
   });
   for (let index = 0; index < 50; index++) await presence.join('r', { id: `u_${index}`, name: `Person ${index}` }, `tab-${index}`);
   assert.deepEqual(heard, [1], 'the first change at once, the rest wait for the interval');

@@ -12,7 +12,10 @@ export interface PresenceSnapshot {
   readonly frame: PresenceFrame;
 }
 
-export type PresenceListener = (snapshot: PresenceSnapshot) => void;
+/** Hears a room's new lists. An object with a method rather than a closure: one per connection adds up. */
+export interface PresenceWatcher {
+  presenceChanged(snapshot: PresenceSnapshot): void;
+}
 
 /**
  * Who is in each room, by user id rather than by connection: two tabs of one person count once,
@@ -24,8 +27,9 @@ export interface Presence {
   leave(room: string, userId: string, connection: string): Promise<void>;
   /** The room's people now, by name. */
   list(room: string): Promise<PresenceSnapshot>;
-  /** Calls `listener` whenever the room's list changes; returns the way to stop. */
-  watch(room: string, listener: PresenceListener): () => void;
+  /** Tells `watcher` whenever the room's list changes, until `unwatch`. */
+  watch(room: string, watcher: PresenceWatcher): void;
+  unwatch(room: string, watcher: PresenceWatcher): void;
   /** Whether a typing notice from this person may go out now (at most one per `intervalMs`). */
   mayAnnounceTyping(room: string, userId: string, now: number, intervalMs: number): boolean;
   close(): Promise<void>;
@@ -33,7 +37,8 @@ export interface Presence {
 
 interface Person {
   name: string;
-  readonly connections: Set<string>;
+  /** Usually one; an array is a fraction of a Set's size, and a person has few tabs. */
+  readonly connections: string[];
   lastTypingAt: number;
 }
 
@@ -54,7 +59,7 @@ export const DEFAULT_PRESENCE_CHANGE_INTERVAL_MS = 500;
  */
 export class LocalPresence implements Presence {
   readonly #rooms = new Map<string, Map<string, Person>>();
-  readonly #watchers = new Map<string, Set<PresenceListener>>();
+  readonly #watchers = new Map<string, Set<PresenceWatcher>>();
   readonly #latest = new Map<string, PresenceSnapshot>();
   readonly #pacer: ChangePacer;
   #version = 0;
@@ -73,9 +78,9 @@ export class LocalPresence implements Presence {
     }
     const person = people.get(user.id);
     if (!person) {
-      people.set(user.id, { name: user.name, connections: new Set([connection]), lastTypingAt: Number.NEGATIVE_INFINITY });
+      people.set(user.id, { name: user.name, connections: [connection], lastTypingAt: Number.NEGATIVE_INFINITY });
     } else {
-      person.connections.add(connection);
+      if (!person.connections.includes(connection)) person.connections.push(connection);
       // The newest connection carries the newest display name.
       if (person.name === user.name) return;
       person.name = user.name;
@@ -86,7 +91,10 @@ export class LocalPresence implements Presence {
   async leave(room: string, userId: string, connection: string): Promise<void> {
     const people = this.#rooms.get(room);
     const person = people?.get(userId);
-    if (!people || !person || !person.connections.delete(connection) || person.connections.size > 0) return;
+    const index = person?.connections.indexOf(connection) ?? -1;
+    if (!people || !person || index === -1) return;
+    person.connections.splice(index, 1);
+    if (person.connections.length > 0) return;
     people.delete(userId);
     if (people.size === 0) this.#rooms.delete(room);
     this.#changed(room);
@@ -102,20 +110,20 @@ export class LocalPresence implements Presence {
     return this.#pacer.pending(room);
   }
 
-  watch(room: string, listener: PresenceListener): () => void {
+  watch(room: string, watcher: PresenceWatcher): void {
     let watchers = this.#watchers.get(room);
     if (!watchers) {
       watchers = new Set();
       this.#watchers.set(room, watchers);
     }
-    watchers.add(listener);
-    return () => {
-      watchers.delete(listener);
-      if (watchers.size === 0) {
-        this.#watchers.delete(room);
-        this.#latest.delete(room);
-      }
-    };
+    watchers.add(watcher);
+  }
+
+  unwatch(room: string, watcher: PresenceWatcher): void {
+    const watchers = this.#watchers.get(room);
+    if (!watchers?.delete(watcher) || watchers.size > 0) return;
+    this.#watchers.delete(room);
+    this.#latest.delete(room);
   }
 
   mayAnnounceTyping(room: string, userId: string, now: number, intervalMs: number): boolean {
@@ -148,7 +156,7 @@ export class LocalPresence implements Presence {
     const watchers = this.#watchers.get(room);
     if (!watchers) return;
     this.#latest.set(room, snapshot);
-    for (const listener of watchers) listener(snapshot);
+    for (const watcher of watchers) watcher.presenceChanged(snapshot);
   }
 
   /** A new version number, for a list about to be worked out. */
