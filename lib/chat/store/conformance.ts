@@ -59,6 +59,7 @@ export function messageStoreConformance(name: string, makeStore: StoreFactory): 
       const otherUser = await store.append(message('idem', 'mine', { clientId: 'k', userId: 'u_bo' }));
       const otherRoom = await store.append(message('idem-2', 'there', { clientId: 'k' }));
       assert.equal(otherUser.created, true);
+      assert.equal(otherUser.message.id, '2', 'a repeat uses up no id');
       assert.equal(otherRoom.created, true);
       assert.deepEqual((await store.latest('idem', 10)).messages.map((m) => m.text), ['once', 'mine']);
     });
