@@ -40,21 +40,24 @@ function geometric(first: number, factor: number, count: number): number[] {
   return Array.from({ length: count }, (_, index) => Math.round(first * factor ** index));
 }
 
+/** The same clients in both modes: what differs is how fine the rate steps are, and how long. */
+const LAYOUTS = {
+  fanOut: { rooms: 1, perRoom: 500 },
+  rooms: { rooms: 100, perRoom: 10 },
+  idle: { rooms: 500, perRoom: 10 },
+} as const satisfies Record<string, RoomLayout>;
+
 const MODES: Record<Mode['name'], Mode> = {
   full: {
     name: 'full',
-    fanOut: { rooms: 1, perRoom: 500 },
-    rooms: { rooms: 100, perRoom: 10 },
-    idle: { rooms: 500, perRoom: 10 },
+    ...LAYOUTS,
     fanOutRates: geometric(100, 1.25, 30),
     roomRates: geometric(1000, 1.25, 30),
     timing: { stepMs: 3000, drainMs: 2000 },
   },
   quick: {
     name: 'quick',
-    fanOut: { rooms: 1, perRoom: 500 },
-    rooms: { rooms: 100, perRoom: 10 },
-    idle: { rooms: 500, perRoom: 10 },
+    ...LAYOUTS,
     fanOutRates: geometric(200, 1.7, 12),
     roomRates: geometric(2000, 1.7, 12),
     timing: { stepMs: 700, drainMs: 600 },

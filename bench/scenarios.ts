@@ -4,30 +4,24 @@
  * a fresh load generator, and measures the server's CPU from /proc around every step.
  */
 import { Generator } from './generator';
+import type { StepReport } from './generator-protocol';
 import { cpuMs, rssBytes } from './process-stats';
 import type { ServerUnderTest } from './servers';
 
 /** A step passes when every delivery arrived, no error came back, and p99 stayed within this. */
 export const MAX_P99_MS = 100;
 
-export interface StepResult {
+/** A step as the generator reported it, with the server's side and the verdict. */
+export interface StepResult extends Pick<StepReport, 'sent' | 'expected' | 'received' | 'errors' | 'p50Ms' | 'p99Ms' | 'maxMs' | 'scheduleLagMs'> {
   /** Messages per second offered, all senders together. */
   readonly rate: number;
   /** Deliveries per second offered: each message once per member of its room. */
   readonly offered: number;
-  readonly sent: number;
-  readonly expected: number;
-  readonly received: number;
-  readonly errors: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
   /** Server CPU (every process of the set-up) per delivery received, in microseconds. */
   readonly serverUsPerDelivery: number;
   /** Server CPU over the step as a share of one core. */
   readonly serverCpuShare: number;
   readonly generatorCpuShare: number;
-  readonly scheduleLagMs: number;
   readonly passed: boolean;
 }
 

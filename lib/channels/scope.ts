@@ -22,7 +22,10 @@ export interface Scope<P extends RouteParams = RouteParams> {
   /** Route parameters, percent-decoded. */
   readonly params: P;
   readonly query: URLSearchParams;
-  /** The request's headers, less those the WebSocket handshake itself spends (`HANDSHAKE_HEADERS`). */
+  /**
+   * The request's headers, less those the WebSocket handshake itself spends: `connection`,
+   * `upgrade`, `sec-websocket-key`, `-version` and `-extensions`.
+   */
   readonly headers: IncomingHttpHeaders;
   readonly cookies: Readonly<Record<string, string>>;
   /** The client's address: the socket's, or the proxy's report of it under `trustProxy`. */
@@ -40,7 +43,7 @@ export interface ScopeOptions {
  * Headers that only the transport reads, to make the handshake: a scope lives as long as its
  * connection, so it does not keep them. `sec-websocket-protocol` stays, for consumers to choose.
  */
-export const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']);
+const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']);
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
 

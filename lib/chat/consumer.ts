@@ -69,8 +69,8 @@ export class ChatConsumer
   private readonly frameBucket: TokenBucket | null;
   private readonly now: () => number;
   private refusedInARow = 0;
-  private joinedPresence = false;
-  private watchingPresence = false;
+  /** Watching the room's presence and (being) listed in it: both begin and end together. */
+  private inPresence = false;
   private presenceVersion = -1;
   private postsInFlight = 0;
   /** The last message being stored: they settle in order, so when it has, all have. */
@@ -119,8 +119,7 @@ export class ChatConsumer
     }
     const presence = this.options.presence;
     presence.watch(this.room, this);
-    this.watchingPresence = true;
-    this.joinedPresence = true;
+    this.inPresence = true;
     await presence.join(this.room, this.user, this.channelName);
     this.presenceChanged(await presence.list(this.room));
   }
@@ -128,8 +127,9 @@ export class ChatConsumer
   override async disconnect(): Promise<void> {
     // Messages still being stored are finished (and sent to the room) before the goodbye.
     await this.lastPost;
-    if (this.watchingPresence) this.options.presence.unwatch(this.room, this);
-    if (this.joinedPresence) await this.options.presence.leave(this.room, this.user.id, this.channelName);
+    if (!this.inPresence) return;
+    this.options.presence.unwatch(this.room, this);
+    await this.options.presence.leave(this.room, this.user.id, this.channelName);
   }
 
   /**
