@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Redis from 'ioredis';
 import { RedisServer } from '../../testing/engines';
 import { channelLayerConformance, RecordingReceiver } from './conformance';
 import { RedisChannelLayer } from './redis';
@@ -79,6 +80,42 @@ describe('RedisChannelLayer across processes', () => {
     await a.groupSend('room.shared-name', { type: 'test.other-site' });
     await b.groupSend('room.shared-name', { type: 'test.own-site' });
     assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.own-site']);
+  });
+
+  it('sends the messages of one moment as one PUBLISH per channel, in order', async () => {
+    const [a, b] = [await open('batch'), await open('batch')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await b.groupAdd('room.batch', channelB);
+    const watcher = new Redis(redis.url);
+    try {
+      const published: string[] = [];
+      watcher.on('message', (_channel: string, payload: string) => published.push(payload));
+      await watcher.subscribe('batch:g:room.batch');
+      const sends = [1, 2, 3, 4, 5].map((n) => a.groupSend('room.batch', { type: 'test.seq', n, text: `第${n}条` }));
+      const direct = [a.send(channelB, { type: 'test.direct', n: 1 }), a.send(channelB, { type: 'test.direct', n: 2 })];
+      await Promise.all([...sends, ...direct]);
+      const got = await inB.received(7);
+      assert.deepEqual(
+        got.filter((m) => m.type === 'test.seq').map((m) => [m.n, m.text]),
+        [1, 2, 3, 4, 5].map((n) => [n, `第${n}条`]),
+      );
+      assert.deepEqual(got.filter((m) => m.type === 'test.direct').map((m) => m.n), [1, 2]);
+      // A lone message crosses as it is, not in an array.
+      await a.groupSend('room.batch', { type: 'test.alone' });
+      assert.deepEqual((await inB.received(8)).at(-1), { type: 'test.alone' });
+      while (published.length < 2) await new Promise((resolve) => watcher.once('message', resolve));
+      const [batch, alone] = published.map((payload) => payload.slice(payload.indexOf(' ') + 1));
+      assert.deepEqual(
+        (JSON.parse(batch!) as { n: number }[]).map((m) => m.n),
+        [1, 2, 3, 4, 5],
+        'the five group messages of one turn cross in one PUBLISH',
+      );
+      assert.equal(alone, '{"type":"test.alone"}');
+    } finally {
+      watcher.disconnect();
+    }
   });
 
   it('refuses to start, in one line, when Redis cannot be reached', async () => {
