@@ -1,42 +1,42 @@
 import type { OutgoingFrame } from './connection';
 
-// A group message reaches every member as the same object, so the first member's send frames it
-// and the rest reuse the bytes: one serialisation and one frame per broadcast, however many
-// members it has.
-const framed = new WeakMap<object, Buffer>();
-const payloads = new WeakMap<object, string>();
+// A group message reaches every member as the same object, one member after the other, so the
+// first member's send frames it and the rest reuse the bytes: one serialisation and one frame
+// per broadcast, however many members it has. The last few objects framed are remembered, and
+// only those: a frame that lives long (a room's presence list) keeps no bytes alive with it,
+// and a frame sent to one connection (a welcome) costs no cache entry that outlives it.
+const REMEMBERED = 4;
+const recentObjects: (object | null)[] = new Array<object | null>(REMEMBERED).fill(null);
+const recentBytes: (Buffer | null)[] = new Array<Buffer | null>(REMEMBERED).fill(null);
+let nextSlot = 0;
 
-/** The JSON text of a frame, serialising an object only the first time it is seen. */
+/** The JSON text of a frame. */
 export function encodePayload(frame: OutgoingFrame): string {
-  if (typeof frame === 'string') return frame;
-  let text = payloads.get(frame);
-  if (text === undefined) {
-    text = JSON.stringify(frame);
-    payloads.set(frame, text);
-  }
-  return text;
+  return typeof frame === 'string' ? frame : JSON.stringify(frame);
 }
 
 /**
  * The wire bytes of a frame as one unmasked WebSocket text frame (RFC 6455 §5.2, the way a
- * server sends), made once per object and then shared by every socket it is sent to.
+ * server sends); an object sent to several sockets in a row is framed once.
  */
 export function encodeTextFrame(frame: OutgoingFrame): Buffer {
-  if (typeof frame === 'string') return textFrame(frame, Buffer.allocUnsafe);
-  let bytes = framed.get(frame);
-  if (bytes === undefined) {
-    // A frame object may live long (a room's presence list, its newest history page), and a
-    // slice of Node's shared buffer pool would keep a whole 8 KiB slab alive with it.
-    bytes = textFrame(encodePayload(frame), Buffer.allocUnsafeSlow);
-    framed.set(frame, bytes);
+  if (typeof frame === 'string') return textFrame(frame);
+  for (let slot = 0; slot < REMEMBERED; slot++) {
+    if (recentObjects[slot] === frame) return recentBytes[slot]!;
   }
+  const bytes = textFrame(JSON.stringify(frame));
+  recentObjects[nextSlot] = frame;
+  recentBytes[nextSlot] = bytes;
+  nextSlot = (nextSlot + 1) % REMEMBERED;
   return bytes;
 }
 
-function textFrame(text: string, allocate: (size: number) => Buffer): Buffer {
+function textFrame(text: string): Buffer {
   const size = Buffer.byteLength(text, 'utf8');
   const header = size < 126 ? 2 : size < 65_536 ? 4 : 10;
-  const bytes = allocate(header + size);
+  // From Node's shared pool when small: the bytes live until the socket has them, or while the
+  // frame is one of the few remembered.
+  const bytes = Buffer.allocUnsafe(header + size);
   bytes[0] = 0x81; // FIN, text
   if (size < 126) {
     bytes[1] = size;
