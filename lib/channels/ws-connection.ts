@@ -3,10 +3,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, type WebSocketServer } from 'ws';
 import { CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } from './connection';
+import { type Flushable, flushSoon } from './flush-pacer';
 import { encodeTextFrame } from './frames';
 import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
-import { SocketWriter } from './socket-writer';
 
 /** The transport limits a connection enforces (see `SocketServerOptions`). */
 export interface TransportLimits {
@@ -19,6 +19,16 @@ export interface TransportLimits {
   readonly trustProxy: boolean;
 }
 
+/** What every connection of one server shares: one object, referenced by each. */
+export interface ConnectionServer {
+  readonly wss: WebSocketServer;
+  readonly limits: TransportLimits;
+  readonly metrics: TransportMetrics | null;
+  /** A connection's handshake is over, however it ended (accepted, refused, abandoned). */
+  handshakeOver(connection: WsConnection, socket: Duplex): void;
+  /** Called once when a connection is gone, however it went. */
+  released(connection: WsConnection): void;
+}
 
 /**
  * ws's socket, which hands its events to its connection by a method call rather than through
@@ -51,89 +61,89 @@ export class ServerWebSocket extends WebSocket {
   }
 }
 
+/** What a connection needs only until its handshake is over. */
+interface Handshake {
+  readonly req: IncomingMessage;
+  readonly head: Buffer;
+  /** When the handshake is abandoned unless it is over by then (`Date.now()` time). */
+  readonly deadline: number;
+  /** Rejects `accept` when the socket is lost before the handshake completes. */
+  lost: ((error: Error) => void) | null;
+}
+
 /**
  * One socket, from the upgrade request until it is gone. It holds thousands of idle peers on a
- * busy server, so it keeps little: the request goes once the handshake is done, and the handlers
- * it gives ws are shared by every connection.
+ * busy server, so it keeps little: what only the handshake needs goes once it is over, what all
+ * connections share is one object, and ws is given handlers shared by every connection.
+ *
+ * Frames are written straight to the socket, framed once per broadcast (see `encodeTextFrame`),
+ * and queued until the process's next paced flush (see `flushSoon`), then written as one chunk:
+ * a broadcast costs an array push per member, and a member sent several messages in a moment
+ * (a busy room) gets them in one write; on loopback and in virtual machines the system call and
+ * the wake-up it causes on the other side cost far more than the bytes. ws only reads.
  */
-export class WsConnection implements Connection {
+export class WsConnection implements Connection, Flushable {
   state: ConnectionState = 'handshake';
   /** The client's address, as the transport counts connections per address. */
   readonly address: string;
-  readonly #wss: WebSocketServer;
-  #req: IncomingMessage | null;
+  readonly #server: ConnectionServer;
   readonly #socket: Duplex;
-  #head: Buffer | null;
-  readonly #limits: TransportLimits;
-  readonly #metrics: TransportMetrics | null;
-  readonly #released: (connection: WsConnection) => void;
+  #handshake: Handshake | null;
   #ws: ServerWebSocket | null = null;
-  /** Frames go straight to the socket, framed once per broadcast (see `SocketWriter`); ws reads. */
-  #writer: SocketWriter | null = null;
   #listener: ConnectionListener | null = null;
+  /** Frames waiting for the flush: none, one, or several (an array is made only for several). */
+  #queued: Buffer | Buffer[] | null = null;
+  #queuedBytes = 0;
+  /** The socket was corked before the handshake response went into it (see `accept`). */
+  #corked = false;
   #missedPongs = 0;
   /** The code this side closed with, when it closed first (what the metrics count). */
   #closedWith: number | null = null;
-  #handshakeTimer: NodeJS.Timeout | null;
   #closeTimer: NodeJS.Timeout | null = null;
-  #lostDuringHandshake: ((error: Error) => void) | null = null;
-  #onSocketCloseDuringHandshake: (() => void) | null;
   #finished = false;
   /** Made only when someone waits for the end (shutdown). */
   #gone: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
 
-  constructor(parts: {
-    wss: WebSocketServer;
-    req: IncomingMessage;
-    socket: Duplex;
-    head: Buffer;
-    address: string;
-    limits: TransportLimits;
-    metrics: TransportMetrics | null;
-    /** Called once when the connection is gone, however it went. */
-    released: (connection: WsConnection) => void;
-  }) {
-    this.#wss = parts.wss;
-    this.#req = parts.req;
-    this.#socket = parts.socket;
-    this.#head = parts.head;
-    this.address = parts.address;
-    this.#limits = parts.limits;
-    this.#metrics = parts.metrics;
-    this.#released = parts.released;
-    const { socket, limits } = parts;
-    this.#handshakeTimer = setTimeout(() => this.#abandon('handshake timed out'), limits.handshakeTimeoutMs);
-    this.#onSocketCloseDuringHandshake = () => this.#abandon('the client went away during the handshake');
-    socket.once('close', this.#onSocketCloseDuringHandshake);
+  constructor(server: ConnectionServer, req: IncomingMessage, socket: Duplex, head: Buffer, address: string) {
+    this.#server = server;
+    this.#socket = socket;
+    this.address = address;
+    this.#handshake = { req, head, deadline: Date.now() + server.limits.handshakeTimeoutMs, lost: null };
+  }
+
+  /** The time after which an unfinished handshake is abandoned (the server sweeps for these). */
+  get handshakeDeadline(): number {
+    return this.#handshake?.deadline ?? Number.POSITIVE_INFINITY;
   }
 
   get bufferedAmount(): number {
-    return this.#writer?.bufferedBytes ?? 0;
+    return this.#queuedBytes + this.#socket.writableLength;
   }
 
   accept(listener: ConnectionListener): Promise<void> {
-    if (this.state !== 'handshake') return Promise.reject(new Error(`cannot accept a connection that is ${this.state}`));
+    const handshake = this.#handshake;
+    if (this.state !== 'handshake' || handshake === null) return Promise.reject(new Error(`cannot accept a connection that is ${this.state}`));
     return new Promise((resolve, reject) => {
-      this.#lostDuringHandshake = reject;
+      handshake.lost = reject;
       // ws writes its 101 response at once; corked, it waits for the consumer's first frames
-      // (welcome, history...) and all go out in one write. A refused handshake ends the socket,
-      // which uncorks it.
+      // (welcome, history...) and all go out in one write at the next flush. A refused
+      // handshake ends the socket, which uncorks it.
       this.#socket.cork();
-      this.#wss.handleUpgrade(this.#req!, this.#socket, this.#head!, (socket) => {
+      this.#server.wss.handleUpgrade(handshake.req, this.#socket, handshake.head, (socket) => {
         const ws = socket as ServerWebSocket;
-        this.#lostDuringHandshake = null;
-        this.#clearHandshake();
+        handshake.lost = null;
+        this.#endHandshake();
         if (this.state !== 'handshake') {
           ws.terminate();
           reject(new Error('the connection was closed during the handshake'));
           return;
         }
         this.#ws = ws;
-        this.#writer = new SocketWriter(this.#socket);
-        this.#writer.releaseCorkAtFlush();
+        this.#corked = true;
+        if (this.#queued === null) flushSoon(this);
         this.#listener = listener;
         this.state = 'open';
-        this.#metrics?.opened();
+        this.#server.metrics?.opened();
         ws.connection = this;
         resolve();
       });
@@ -142,24 +152,49 @@ export class WsConnection implements Connection {
 
   reject(status: number, reason: string): void {
     if (this.state !== 'handshake') return;
-    this.#metrics?.refused(status);
-    this.#clearHandshake();
+    this.#server.metrics?.refused(status);
+    this.#endHandshake();
     this.state = 'closed';
     refuseUpgrade(this.#socket, status, reason);
     this.#finish();
   }
 
   send(frame: OutgoingFrame): void {
-    const writer = this.#writer;
-    if (this.state !== 'open' || writer === null) return;
+    if (this.state !== 'open') return;
     // Nothing else writes data frames on this socket, and ws's own control frames (pong, ping,
     // close) are whole frames too, so frames never interleave.
-    writer.queue(encodeTextFrame(frame));
-    this.#metrics?.sent();
-    if (writer.bufferedBytes > this.#limits.maxBufferedBytes) {
+    const bytes = encodeTextFrame(frame);
+    const queued = this.#queued;
+    if (queued === null) {
+      this.#queued = bytes;
+      // A corked socket is already waiting for the flush.
+      if (!this.#corked) flushSoon(this);
+    } else if (Array.isArray(queued)) {
+      queued.push(bytes);
+    } else {
+      this.#queued = [queued, bytes];
+    }
+    this.#queuedBytes += bytes.length;
+    this.#server.metrics?.sent();
+    if (this.bufferedAmount > this.#server.limits.maxBufferedBytes) {
       // The peer stopped reading. Everyone else keeps going; this one may reconnect and resume.
       this.close(CloseCode.TryAgainLater, 'not reading fast enough');
     }
+  }
+
+  /** Writes what is queued now (at the flush, and before a close frame, which must come after it). */
+  flush(): void {
+    const queued = this.#queued;
+    const corked = this.#corked;
+    if (queued === null && !corked) return;
+    const bytes = this.#queuedBytes;
+    this.#queued = null;
+    this.#queuedBytes = 0;
+    this.#corked = false;
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    if (queued !== null) socket.write(Array.isArray(queued) ? Buffer.concat(queued, bytes) : queued);
+    if (corked) socket.uncork();
   }
 
   close(code: number, reason?: string): void {
@@ -171,10 +206,10 @@ export class WsConnection implements Connection {
     this.state = 'closing';
     this.#closedWith = code;
     // What was sent before the close goes first; a peer too slow to read it is dropped anyway.
-    if (code === CloseCode.TryAgainLater) this.#writer?.discard();
-    else this.#writer?.flush();
+    if (code === CloseCode.TryAgainLater) this.#discard();
+    else this.flush();
     this.#ws.close(code, reason);
-    this.#closeTimer = setTimeout(() => this.#ws?.terminate(), this.#limits.closeTimeoutMs);
+    this.#closeTimer = setTimeout(() => this.#ws?.terminate(), this.#server.limits.closeTimeoutMs);
   }
 
   /** One tick of the liveness check: two unanswered pings in a row end the connection. */
@@ -208,7 +243,7 @@ export class WsConnection implements Connection {
   /** A message from the peer (called by `ServerWebSocket`). */
   received(data: Buffer, isBinary: boolean): void {
     this.#missedPongs = 0;
-    this.#metrics?.received();
+    this.#server.metrics?.received();
     if (this.state !== 'open') return;
     if (isBinary) this.#listener?.binary(data);
     else this.#listener?.text(data.toString('utf8'));
@@ -222,37 +257,41 @@ export class WsConnection implements Connection {
   /** The socket is closed, whichever side began (called by `ServerWebSocket`). */
   socketClosed(code: number): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#metrics?.closed(this.#closedWith ?? code);
+    this.#server.metrics?.closed(this.#closedWith ?? code);
     this.state = 'closed';
-    this.#writer?.discard();
+    this.#discard();
     this.#listener?.closed(code);
     this.#finish();
   }
 
-  #abandon(reason: string): void {
+  /** The handshake did not complete: timed out, or the client went away (called by the server). */
+  abandon(reason: string): void {
     if (this.state !== 'handshake') return;
-    this.#clearHandshake();
+    const lost = this.#handshake?.lost;
+    this.#endHandshake();
     this.state = 'closed';
     this.#socket.destroy();
-    this.#lostDuringHandshake?.(new Error(reason));
-    this.#lostDuringHandshake = null;
+    lost?.(new Error(reason));
     this.#finish();
   }
 
-  #clearHandshake(): void {
-    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = null;
-    if (this.#onSocketCloseDuringHandshake) this.#socket.off('close', this.#onSocketCloseDuringHandshake);
-    this.#onSocketCloseDuringHandshake = null;
+  #endHandshake(): void {
+    if (this.#handshake === null) return;
     // The request and what came with it are not needed once the handshake is over.
-    this.#req = null;
-    this.#head = null;
+    this.#handshake = null;
+    this.#server.handshakeOver(this, this.#socket);
+  }
+
+  /** Forgets what is queued (the socket is gone, or too far behind to be worth the bytes). */
+  #discard(): void {
+    this.#queued = null;
+    this.#queuedBytes = 0;
   }
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#released(this);
+    this.#server.released(this);
     this.#gone?.resolve();
   }
 }

@@ -9,7 +9,7 @@ import type { Logger } from './logger';
 import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
 import { scopeFromRequest } from './scope';
-import { ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
+import { type ConnectionServer, ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
 
 export interface SocketServerOptions {
   readonly application: Application;
@@ -47,8 +47,15 @@ export class SocketServer {
   readonly #application: Application;
   readonly #env: Environment;
   readonly #wss: WebSocketServer;
+  /** What every connection shares, handed to each. */
+  readonly #shared: ConnectionServer;
   readonly #connections = new Set<WsConnection>();
   readonly #perAddress = new Map<string, number>();
+  /** Connections still in their handshake, by socket: one timer checks their deadlines. */
+  readonly #handshaking = new Map<Duplex, WsConnection>();
+  /** One listener for every socket in its handshake (called with the socket as `this`). */
+  readonly #onCloseDuringHandshake: (this: Duplex) => void;
+  #handshakeTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
   #accepting = true;
 
@@ -72,6 +79,21 @@ export class SocketServer {
       maxPayload: this.#options.maxPayloadBytes,
       WebSocket: ServerWebSocket,
     });
+    const handshaking = this.#handshaking;
+    this.#onCloseDuringHandshake = function (this: Duplex) {
+      handshaking.get(this)?.abandon('the client went away during the handshake');
+    };
+    this.#shared = {
+      wss: this.#wss,
+      limits: this.#options,
+      metrics: this.#metrics,
+      handshakeOver: (connection, socket) => {
+        if (this.#handshaking.get(socket) !== connection) return;
+        this.#handshaking.delete(socket);
+        socket.off('close', this.#onCloseDuringHandshake);
+      },
+      released: this.#released,
+    };
   }
 
   /** Open and opening connections. */
@@ -94,17 +116,11 @@ export class SocketServer {
     }
     this.#perAddress.set(address, count + 1);
 
-    const connection = new WsConnection({
-      wss: this.#wss,
-      req,
-      socket,
-      head,
-      address,
-      limits: this.#options,
-      metrics: this.#metrics,
-      released: this.#released,
-    });
+    const connection = new WsConnection(this.#shared, req, socket, head, address);
     this.#connections.add(connection);
+    this.#handshaking.set(socket, connection);
+    socket.on('close', this.#onCloseDuringHandshake);
+    this.#startHandshakeTimer();
     this.#startPinging();
 
     this.#application(scope, connection, this.#env).catch((error: unknown) => {
@@ -148,7 +164,29 @@ export class SocketServer {
     await Promise.all([...this.#connections].map((connection) => connection.shutdown(code)));
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#pingTimer = null;
+    if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
+    this.#handshakeTimer = null;
     this.#wss.close();
+  }
+
+  /**
+   * Abandons the handshakes past their deadline, checking a few times per timeout (at most once
+   * a second), while any are in progress: one timer for all, not one per connection.
+   */
+  #startHandshakeTimer(): void {
+    if (this.#handshakeTimer) return;
+    const everyMs = Math.min(1_000, Math.max(5, Math.floor(this.#options.handshakeTimeoutMs / 4)));
+    this.#handshakeTimer = setInterval(() => {
+      const now = Date.now();
+      for (const connection of this.#handshaking.values()) {
+        if (connection.handshakeDeadline <= now) connection.abandon('handshake timed out');
+      }
+      if (this.#handshaking.size === 0 && this.#handshakeTimer) {
+        clearInterval(this.#handshakeTimer);
+        this.#handshakeTimer = null;
+      }
+    }, everyMs);
+    this.#handshakeTimer.unref();
   }
 
   #startPinging(): void {
