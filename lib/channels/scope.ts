@@ -9,6 +9,9 @@ export interface SessionUser {
 
 export type RouteParams = Readonly<Record<string, string>>;
 
+/** A connection's query string, to read: a scope is never changed. */
+export type ScopeQuery = Pick<URLSearchParams, 'get' | 'getAll' | 'has' | 'keys' | 'values' | 'entries' | 'forEach' | 'toString' | 'size' | typeof Symbol.iterator>;
+
 /**
  * Everything known about a connection when it is opened, like an ASGI scope. Middleware never
  * mutates a scope: it passes a copy with its additions to the application it wraps.
@@ -21,7 +24,7 @@ export interface Scope<P extends RouteParams = RouteParams> {
   readonly pathRemaining: string;
   /** Route parameters, percent-decoded. */
   readonly params: P;
-  readonly query: URLSearchParams;
+  readonly query: ScopeQuery;
   /**
    * The request's headers, less those the WebSocket handshake itself spends: `connection`,
    * `upgrade`, `sec-websocket-key`, `-version` and `-extensions`.
@@ -47,6 +50,24 @@ const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade',
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
 
+/** Query parameters that refuse to change, so one empty set serves every connection without a query. */
+class FixedQuery extends URLSearchParams {
+  override append(): never {
+    throw new TypeError('a scope is not changed: its query is read-only');
+  }
+  override set(): never {
+    return this.append();
+  }
+  override delete(): never {
+    return this.append();
+  }
+  override sort(): never {
+    return this.append();
+  }
+}
+
+const NO_QUERY = new FixedQuery();
+
 /** Builds the scope of an upgrade request. */
 export function scopeFromRequest(req: IncomingMessage, options: ScopeOptions = {}): Scope {
   return createScope(req.url ?? '/', withoutHandshakeHeaders(req.headers), {
@@ -64,7 +85,7 @@ export function createScope(url: string, headers: IncomingHttpHeaders, client: S
     path,
     pathRemaining: path,
     params: {},
-    query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+    query: queryStart === -1 || queryStart === url.length - 1 ? NO_QUERY : new FixedQuery(url.slice(queryStart + 1)),
     headers,
     cookies: cookiesOf(headers),
     client,
