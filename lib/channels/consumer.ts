@@ -40,6 +40,7 @@ type SocketItem =
  */
 const RESYNC: LayerMessage = Object.freeze({ type: 'channels.resync' });
 const ACCEPTED: Promise<void> = Promise.resolve();
+const NO_GROUPS: readonly string[] = Object.freeze([]);
 
 type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
 
@@ -69,7 +70,7 @@ type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
 export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E extends EventMap = EventMap> {
   readonly scope: Scope<P>;
   /** Groups joined before `connect` runs and left after `disconnect`. */
-  readonly groups: readonly string[] = [];
+  readonly groups: readonly string[] = NO_GROUPS;
 
   #connection: Connection | null = null;
   #env: Environment | null = null;
@@ -77,8 +78,11 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #lifecycle: Lifecycle = 'new';
   #acceptance: Promise<void> | null = null;
   #closeRequested = false;
-  /** Groups joined (an array: a consumer is in one or two). */
-  #joined: string[] = [];
+  /**
+   * Groups joined (an array: a consumer is in one or two). Starts as `groups` itself, and is
+   * replaced, never changed, when the consumer joins or leaves others.
+   */
+  #joined: readonly string[] = NO_GROUPS;
   // The two sides of a consumer, as objects with their methods on a prototype rather than a
   // closure each: a server holds thousands of consumers, and this is all of each that the
   // connection and the layer see.
@@ -206,7 +210,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   /** Joins a group now; it is left automatically on disconnect. */
   async groupAdd(group: string): Promise<void> {
     const layer = this.channelLayer;
-    if (!this.#joined.includes(group)) this.#joined.push(group);
+    if (!this.#joined.includes(group)) this.#joined = [...this.#joined, group];
     await layer.groupAdd(group, this.#channelName);
   }
 
@@ -252,7 +256,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       if (layer) {
         this.#channelName = layer.newChannel();
         layer.attach(this.#channelName, this.#layer);
-        for (const group of this.groups) await this.groupAdd(group);
+        this.#joined = this.groups;
+        for (const group of this.groups) await layer.groupAdd(group, this.#channelName);
       } else if (this.groups.length > 0) {
         throw new Error(`${this.constructor.name} declares groups, and the server has no channel layer`);
       }
@@ -339,7 +344,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     if (!layer || !this.#channelName) return;
     layer.detach(this.#channelName);
     const groups = this.#joined;
-    this.#joined = [];
+    this.#joined = NO_GROUPS;
     await Promise.all(
       groups.map((group) =>
         layer.groupDiscard(group, this.#channelName).catch((error: unknown) => {

@@ -15,6 +15,21 @@ export function roomGroup(room: string): string {
   return `chat.${room}`;
 }
 
+/** Rooms whose group list is shared by their consumers (the most recently joined). */
+const SHARED_GROUP_LISTS = 1_000;
+const groupLists = new Map<string, readonly string[]>();
+
+/** A room's consumers' groups: one array and one name per room, not per connection. */
+export function roomGroups(room: string): readonly string[] {
+  let groups = groupLists.get(room);
+  if (groups === undefined) {
+    groups = Object.freeze([roomGroup(room)]);
+    if (groupLists.size >= SHARED_GROUP_LISTS) groupLists.delete(groupLists.keys().next().value!);
+    groupLists.set(room, groups);
+  }
+  return groups;
+}
+
 export function messageFrame(message: StoredMessage): ChatMessageFrame {
   const frame = {
     type: 'chat.message',

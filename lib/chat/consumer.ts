@@ -8,7 +8,7 @@ import {
   type Scope,
   type SessionUser,
 } from '../channels';
-import { type ChatEvents, type ChatService, roomGroup } from './chat-service';
+import { type ChatEvents, type ChatService, roomGroup, roomGroups } from './chat-service';
 import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';
 import type { Presence, PresenceSnapshot, PresenceWatcher } from './presence';
@@ -82,7 +82,7 @@ export class ChatConsumer
     super(scope);
     if (!scope.user) throw new Error('ChatConsumer needs the session middleware in front of it');
     this.room = scope.params.room ?? DEFAULT_ROOM;
-    this.groups = [roomGroup(this.room)];
+    this.groups = roomGroups(this.room);
     this.user = scope.user;
     this.options = options;
     this.now = options.now ?? Date.now;

@@ -1,3 +1,18 @@
+// A broadcast hands every member the same id string, one member after the other: it is parsed
+// once, and every member keeps the same value (no number made per delivery).
+let lastId = '';
+let lastValue = 0n;
+let lastPrevious = -1n;
+
+function parse(id: string): bigint {
+  if (id !== lastId) {
+    lastValue = BigInt(id);
+    lastPrevious = lastValue - 1n;
+    lastId = id;
+  }
+  return lastValue;
+}
+
 /**
  * The ids of a room's messages already sent on one connection. Ids in a room are 1, 2, 3, ...
  * without gaps (every store keeps them so), so this is a number, "everything up to here", plus
@@ -11,7 +26,7 @@ export class DeliveredIds {
 
   /** Starts as if every id up to `upTo` had been sent. */
   constructor(upTo: string) {
-    this.#contiguous = BigInt(upTo);
+    this.#contiguous = parse(upTo);
   }
 
   /** Everything up to this id has been sent. */
@@ -20,15 +35,15 @@ export class DeliveredIds {
   }
 
   has(id: string): boolean {
-    const value = BigInt(id);
+    const value = parse(id);
     return value <= this.#contiguous || (this.#above?.has(value) ?? false);
   }
 
   /** Records an id as sent; false when it was already. */
   add(id: string): boolean {
-    const value = BigInt(id);
+    const value = parse(id);
     if (value <= this.#contiguous || this.#above?.has(value)) return false;
-    if (value !== this.#contiguous + 1n) {
+    if (lastPrevious !== this.#contiguous) {
       (this.#above ??= new Set()).add(value);
       return true;
     }

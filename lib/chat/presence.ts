@@ -36,9 +36,10 @@ export interface Presence {
 }
 
 interface Person {
-  name: string;
-  /** Usually one; an array is a fraction of a Set's size, and a person has few tabs. */
-  readonly connections: string[];
+  /** As lists show it; one object for every list the person is in, replaced when the name changes. */
+  entry: PresenceUser;
+  /** Usually one, kept as it is; an array only for a person with several tabs. */
+  connections: string | string[];
   lastTypingAt: number;
 }
 
@@ -78,12 +79,17 @@ export class LocalPresence implements Presence {
     }
     const person = people.get(user.id);
     if (!person) {
-      people.set(user.id, { name: user.name, connections: [connection], lastTypingAt: Number.NEGATIVE_INFINITY });
+      people.set(user.id, { entry: { user_id: user.id, user: user.name }, connections: connection, lastTypingAt: Number.NEGATIVE_INFINITY });
     } else {
-      if (!person.connections.includes(connection)) person.connections.push(connection);
+      const connections = person.connections;
+      if (typeof connections === 'string') {
+        if (connections !== connection) person.connections = [connections, connection];
+      } else if (!connections.includes(connection)) {
+        connections.push(connection);
+      }
       // The newest connection carries the newest display name.
-      if (person.name === user.name) return;
-      person.name = user.name;
+      if (person.entry.user === user.name) return;
+      person.entry = { user_id: user.id, user: user.name };
     }
     this.#changed(room);
   }
@@ -91,10 +97,16 @@ export class LocalPresence implements Presence {
   async leave(room: string, userId: string, connection: string): Promise<void> {
     const people = this.#rooms.get(room);
     const person = people?.get(userId);
-    const index = person?.connections.indexOf(connection) ?? -1;
-    if (!people || !person || index === -1) return;
-    person.connections.splice(index, 1);
-    if (person.connections.length > 0) return;
+    if (!people || !person) return;
+    const connections = person.connections;
+    if (typeof connections === 'string') {
+      if (connections !== connection) return;
+    } else {
+      const index = connections.indexOf(connection);
+      if (index === -1) return;
+      connections.splice(index, 1);
+      if (connections.length > 0) return;
+    }
     people.delete(userId);
     if (people.size === 0) this.#rooms.delete(room);
     this.#changed(room);
@@ -135,7 +147,9 @@ export class LocalPresence implements Presence {
 
   /** The people of a room in this process: user id → display name. */
   localPeople(room: string): Map<string, string> {
-    return new Map([...(this.#rooms.get(room) ?? [])].map(([userId, person]) => [userId, person.name]));
+    const people = new Map<string, string>();
+    for (const [userId, person] of this.#rooms.get(room) ?? []) people.set(userId, person.entry.user);
+    return people;
   }
 
   /** Rooms with people in this process. */
@@ -179,16 +193,23 @@ export class LocalPresence implements Presence {
   }
 
   #snapshot(room: string): PresenceSnapshot {
-    return { version: this.nextVersion(), frame: presenceFrame(this.localPeople(room)) };
+    const users: PresenceUser[] = [];
+    for (const person of this.#rooms.get(room)?.values() ?? []) users.push(person.entry);
+    return { version: this.nextVersion(), frame: { type: 'presence', users: users.sort(byName) } };
   }
 }
 
 /** The presence frame of a set of people (user id → name), sorted by name. */
 export function presenceFrame(people: ReadonlyMap<string, string>): PresenceFrame {
-  const users: PresenceUser[] = [...people]
-    .map(([userId, name]) => ({ user_id: userId, user: name }))
-    .sort((a, b) => a.user.localeCompare(b.user) || a.user_id.localeCompare(b.user_id));
-  return { type: 'presence', users };
+  const users: PresenceUser[] = [];
+  for (const [userId, name] of people) users.push({ user_id: userId, user: name });
+  return { type: 'presence', users: users.sort(byName) };
+}
+
+const collator = new Intl.Collator();
+
+function byName(a: PresenceUser, b: PresenceUser): number {
+  return collator.compare(a.user, b.user) || collator.compare(a.user_id, b.user_id);
 }
 
 function sameUsers(a: PresenceFrame, b: PresenceFrame): boolean {
