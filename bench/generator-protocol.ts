@@ -39,6 +39,8 @@ export interface ConnectReport {
   readonly kind: 'connected';
   readonly clients: number;
   readonly ms: number;
+  /** The generator's own CPU time while it connected, to tell whether it was the bound. */
+  readonly generatorCpuMs: number;
 }
 
 export interface StepReport {

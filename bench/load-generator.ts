@@ -77,6 +77,7 @@ function onText(buffer: Buffer, start: number, end: number): void {
 
 async function connectAll(command: ConnectCommand): Promise<void> {
   const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
   const roomIndex = new Map<string, number>();
   roomSizes = [];
   for (const client of command.clients) {
@@ -119,7 +120,8 @@ async function connectAll(command: ConnectCommand): Promise<void> {
   };
   await Promise.all(Array.from({ length: Math.min(command.concurrency, command.clients.length) }, worker));
   clients = opened;
-  report({ kind: 'connected', clients: clients.length, ms: performance.now() - startedAt });
+  const cpu = process.cpuUsage(cpuBefore);
+  report({ kind: 'connected', clients: clients.length, ms: performance.now() - startedAt, generatorCpuMs: (cpu.user + cpu.system) / 1000 });
 }
 
 function runStep(command: StepCommand): Promise<StepReport> {

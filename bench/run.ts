@@ -13,13 +13,17 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../e2e/support/app-server';
 import { type ChartSeries, latencyChart } from './chart';
 import {
+  connectRounds,
+  type ConnectResult,
   failure,
   formatRate,
-  idleScenario,
-  type IdleResult,
   ladderScenario,
   type LadderScenario,
   MAX_P99_MS,
+  memoryScenario,
+  type MemoryResult,
+  pairedLadder,
+  type PairedLadder,
   type RoomLayout,
   type StepResult,
   type Timing,
@@ -31,6 +35,9 @@ interface Mode {
   readonly fanOut: RoomLayout;
   readonly rooms: RoomLayout;
   readonly idle: RoomLayout;
+  /** The clients of one round of connects, and how many rounds each server gets. */
+  readonly connects: RoomLayout;
+  readonly connectRounds: number;
   readonly fanOutRates: readonly number[];
   readonly roomRates: readonly number[];
   readonly timing: Timing;
@@ -51,6 +58,8 @@ const MODES: Record<Mode['name'], Mode> = {
   full: {
     name: 'full',
     ...LAYOUTS,
+    connects: { rooms: 200, perRoom: 10 },
+    connectRounds: 5,
     fanOutRates: geometric(100, 1.25, 30),
     roomRates: geometric(1000, 1.25, 30),
     timing: { stepMs: 3000, drainMs: 2000 },
@@ -58,9 +67,11 @@ const MODES: Record<Mode['name'], Mode> = {
   quick: {
     name: 'quick',
     ...LAYOUTS,
-    fanOutRates: geometric(200, 1.7, 12),
-    roomRates: geometric(2000, 1.7, 12),
-    timing: { stepMs: 700, drainMs: 600 },
+    connects: { rooms: 100, perRoom: 10 },
+    connectRounds: 3,
+    fanOutRates: geometric(100, 2, 9),
+    roomRates: geometric(2000, 2, 8),
+    timing: { stepMs: 500, drainMs: 500 },
   },
 };
 
@@ -84,13 +95,20 @@ function filesUnder(folder: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
-async function withServer<T>(start: () => Promise<ServerUnderTest>, work: (server: ServerUnderTest) => Promise<T>): Promise<T> {
+type Start = () => Promise<ServerUnderTest>;
+
+async function withServer<T>(start: Start, work: (server: ServerUnderTest) => Promise<T>): Promise<T> {
   const server = await start();
   try {
     return await work(server);
   } finally {
     await server.stop();
   }
+}
+
+/** Two set-ups up at once (one idles while the other is measured), stopped after `work`. */
+function withServers<T>(first: Start, second: Start, work: (first: ServerUnderTest, second: ServerUnderTest) => Promise<T>): Promise<T> {
+  return withServer(first, (one) => withServer(second, (two) => work(one, two)));
 }
 
 interface Target {
@@ -123,6 +141,30 @@ function limitOf(step: StepResult | null): string {
   if (!step) return 'n/a';
   const side = step.generatorCpuShare > step.serverCpuShare ? 'generator' : 'server';
   return `${side} (server ${(step.serverCpuShare * 100).toFixed(0)}%, generator ${(step.generatorCpuShare * 100).toFixed(0)}% of a core)`;
+}
+
+/** The steps both set-ups of a paired ladder passed, highest rate last. */
+function passedPairs(ladder: PairedLadder): { subject: StepResult; reference: StepResult }[] {
+  return ladder.reference
+    .map((reference, index) => ({ subject: ladder.subject.steps[index]!, reference }))
+    .filter((pair) => pair.subject.passed && pair.reference.passed);
+}
+
+function pairRatios(ladder: PairedLadder): number[] {
+  return passedPairs(ladder).map((pair) => pair.subject.serverUsPerDelivery / pair.reference.serverUsPerDelivery);
+}
+
+/** Of the three highest rates both passed, the pair whose CPU ratio is the median. */
+function medianPair(ladder: PairedLadder): { subject: StepResult; reference: StepResult } | undefined {
+  const ratioOf = (pair: { subject: StepResult; reference: StepResult }): number => pair.subject.serverUsPerDelivery / pair.reference.serverUsPerDelivery;
+  const top = passedPairs(ladder).slice(-3).sort((a, b) => ratioOf(a) - ratioOf(b));
+  return top[Math.floor((top.length - 1) / 2)];
+}
+
+function connectLimit(result: ConnectResult): string {
+  const { serverCpuShare, generatorCpuShare } = result.median;
+  const side = generatorCpuShare > serverCpuShare ? 'generator' : 'server';
+  return `${side} (server ${(serverCpuShare * 100).toFixed(0)}%, generator ${(generatorCpuShare * 100).toFixed(0)}% of a core)`;
 }
 
 function lines(name: string, color: string, scenario: LadderScenario): ChartSeries {
@@ -159,25 +201,39 @@ async function main(): Promise<void> {
   );
 
   const idleCount = mode.idle.rooms * mode.idle.perRoom;
-  log(`\nidle: ${idleCount} connections in rooms of ${mode.idle.perRoom}`);
-  const idleBaseline: IdleResult = await withServer(startBaseline, (server) => idleScenario(server, mode.idle));
-  log(`  baseline: ${(idleBaseline.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${idleBaseline.connectsPerSecond.toFixed(0)} connects/s`);
-  const idleApp: IdleResult = await withServer(startApp, (server) => idleScenario(server, mode.idle));
-  log(`  app:      ${(idleApp.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${idleApp.connectsPerSecond.toFixed(0)} connects/s`);
+  const roundCount = mode.connects.rooms * mode.connects.perRoom;
+  log(`\nidle: ${idleCount} connections in rooms of ${mode.idle.perRoom}, on a fresh server of each kind; then connects`);
+  const [idleBaseline, idleApp, connects] = await withServers(startBaseline, () => startApp(), async (baseline, app) => {
+    const memory: MemoryResult[] = [];
+    for (const server of [baseline, app]) {
+      const result = await memoryScenario(server, mode.idle);
+      memory.push(result);
+      log(`  ${server.name.padEnd(8)} ${(result.bytesPerConnection / 1024).toFixed(1)} KiB per connection (${result.coldConnectsPerSecond.toFixed(0)} connects/s while its code compiled)`);
+    }
+    log(`connects: ${mode.connectRounds} rounds of ${roundCount} clients in rooms of ${mode.connects.perRoom} per server, the servers in turns, now warm`);
+    const rounds = await connectRounds([baseline, app], mode.connects, mode.connectRounds);
+    for (const [index, server] of [baseline, app].entries()) {
+      const { median, rounds: each } = rounds[index]!;
+      log(
+        `  ${server.name.padEnd(8)} ${median.connectsPerSecond.toFixed(0)} connects/s (rounds: ${each.map((round) => round.connectsPerSecond.toFixed(0)).join(', ')}), ` +
+          `${median.serverUsPerConnect.toFixed(0)} µs server CPU per connect, server ${(median.serverCpuShare * 100).toFixed(0)}%, generator ${(median.generatorCpuShare * 100).toFixed(0)}%`,
+      );
+    }
+    return [memory[0]!, memory[1]!, { baseline: rounds[0]!, app: rounds[1]! }] as const;
+  });
 
-  log(`\nwith Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender`);
-  const fanOutRedis = await withServer(
-    () => startApp(2),
-    (server) => ladderScenario(server, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+  log(`\nwith Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender; each step followed by the same step on one app process`);
+  const redis = await withServers(() => startApp(2), () => startApp(), (two, one) =>
+    pairedLadder(two, one, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
   );
+  const fanOutRedis: LadderScenario = { ladder: redis.subject, extra: [], connectMs: 0 };
 
   // ---- targets ----
   const baselineAtCapacity = atRate(fanOutBaseline, baselineCapacity);
   const appAtCapacity = atRate(fanOutApp, baselineCapacity);
   const baseHalf = baselineHalf.extra[0];
   const appHalf = atRate(fanOutApp, half);
-  const bothPass = fanOutRedis.ladder.steps.filter((step) => step.passed && atRate(fanOutApp, step.rate)?.passed).at(-1);
-  const appAtRedisRate = bothPass ? atRate(fanOutApp, bothPass.rate) : undefined;
+  const redisPair = medianPair(redis);
   const targets: Target[] = [
     {
       name: `server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.fanOut.perRoom)} deliveries/s)`,
@@ -214,22 +270,26 @@ async function main(): Promise<void> {
       better: 'lower',
     },
     {
-      name: 'connects per second',
-      app: idleApp.connectsPerSecond,
-      baseline: idleBaseline.connectsPerSecond,
+      name: `connects per second (median of ${mode.connectRounds} rounds of ${roundCount}, warm servers)`,
+      app: connects.app.median.connectsPerSecond,
+      baseline: connects.baseline.median.connectsPerSecond,
       unit: '/s',
       limit: 0.8,
       better: 'higher',
-      note: 'the app counts a client connected once its join is done (welcome, history, presence); the baseline at the handshake',
+      note:
+        'the app counts a client connected once its join is done (welcome, history, presence), the baseline at the handshake; ' +
+        `limit: app ${connectLimit(connects.app)}; baseline ${connectLimit(connects.baseline)}`,
     },
     {
-      name: `two processes + Redis vs one process, CPU per delivery (${formatRate((bothPass?.offered ?? 0))} deliveries/s)`,
-      app: bothPass?.serverUsPerDelivery ?? Number.NaN,
-      baseline: appAtRedisRate?.serverUsPerDelivery ?? Number.NaN,
+      name: `two processes + Redis vs one process, CPU per delivery (${redisPair ? formatRate(redisPair.subject.offered) : 'no rate'} deliveries/s)`,
+      app: redisPair?.subject.serverUsPerDelivery ?? Number.NaN,
+      baseline: redisPair?.reference.serverUsPerDelivery ?? Number.NaN,
       unit: 'µs',
       limit: 1.3,
       better: 'lower',
-      note: 'here the "baseline" column is the one-process app',
+      note:
+        'here the "baseline" column is one app process, stepped right after at the same rate; the median pair of the three highest rates both passed ' +
+        `(ratios: ${pairRatios(redis).map((ratio) => `${ratio.toFixed(2)}×`).join(', ') || 'none'})`,
     },
   ];
 
@@ -277,9 +337,11 @@ async function main(): Promise<void> {
     startedAt: new Date(startedAt).toISOString(),
     machine,
     p99LimitMs: MAX_P99_MS,
-    fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, baselineHalf, app: fanOutApp, redis: fanOutRedis },
+    fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, baselineHalf, app: fanOutApp },
+    redis: { layout: mode.fanOut, twoProcesses: redis.subject, oneProcess: redis.reference },
     rooms: { layout: mode.rooms, baseline: roomsBaseline, app: roomsApp },
     idle: { layout: mode.idle, baseline: idleBaseline, app: idleApp },
+    connects: { layout: mode.connects, ...connects },
     targets: targets.map((target) => ({ ...target, ratio: ratio(target), met: met(target) })),
   };
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

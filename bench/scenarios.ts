@@ -1,7 +1,7 @@
 /**
  * The scenarios: stepped open-loop rates into one big room (fan-out) or many small ones, idle
- * connections, and the fan-out across two processes with Redis. Each runs on a fresh server and
- * a fresh load generator, and measures the server's CPU from /proc around every step.
+ * connections, connects per second, and two set-ups stepped in turns at the same rates (the
+ * Redis comparison). Each measures the servers' CPU from /proc around every step.
  */
 import { Generator } from './generator';
 import type { StepReport } from './generator-protocol';
@@ -38,46 +38,16 @@ export interface Timing {
   readonly drainMs: number;
 }
 
-let stepCounter = 0;
-
-function serverCpu(server: ServerUnderTest): number {
-  return server.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-}
-
-async function runStep(
-  server: ServerUnderTest,
-  generator: Generator,
-  senders: readonly number[],
-  fanOut: number,
-  rate: number,
-  timing: Timing,
-): Promise<StepResult> {
-  const before = serverCpu(server);
-  const report = await generator.step({ step: ++stepCounter, rate, durationMs: timing.stepMs, senders, drainMs: timing.drainMs });
-  const serverMs = serverCpu(server) - before;
-  const passed = report.received >= report.expected && report.errors === 0 && report.p99Ms <= MAX_P99_MS;
-  return {
-    rate,
-    offered: rate * fanOut,
-    sent: report.sent,
-    expected: report.expected,
-    received: report.received,
-    errors: report.errors,
-    p50Ms: report.p50Ms,
-    p99Ms: report.p99Ms,
-    maxMs: report.maxMs,
-    serverUsPerDelivery: report.received > 0 ? (serverMs * 1000) / report.received : Number.NaN,
-    serverCpuShare: serverMs / report.elapsedMs,
-    generatorCpuShare: report.generatorCpuMs / report.elapsedMs,
-    scheduleLagMs: report.scheduleLagMs,
-    passed,
-  };
-}
-
 /** How the clients sit in rooms; with several processes they go round-robin over them. */
 export interface RoomLayout {
   readonly rooms: number;
   readonly perRoom: number;
+}
+
+let stepCounter = 0;
+
+function serverCpu(server: ServerUnderTest): number {
+  return server.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
 }
 
 function clientsFor(server: ServerUnderTest, layout: RoomLayout, prefix: string): { room: string; target: number }[] {
@@ -88,6 +58,89 @@ function clientsFor(server: ServerUnderTest, layout: RoomLayout, prefix: string)
     }
   }
   return clients;
+}
+
+/** The clients of one server set-up, connected by a generator of their own, ready to step. */
+class Load {
+  readonly server: ServerUnderTest;
+  readonly connectMs: number;
+  readonly #generator: Generator;
+  readonly #senders: readonly number[];
+  readonly #fanOut: number;
+
+  private constructor(server: ServerUnderTest, generator: Generator, connectMs: number, senders: readonly number[], fanOut: number) {
+    this.server = server;
+    this.#generator = generator;
+    this.connectMs = connectMs;
+    this.#senders = senders;
+    this.#fanOut = fanOut;
+  }
+
+  /** `one`: client 0 sends everything (fan-out); `all`: every client sends in turn. */
+  static async open(server: ServerUnderTest, prefix: string, layout: RoomLayout, senders: 'one' | 'all'): Promise<Load> {
+    const generator = Generator.start();
+    try {
+      const clients = clientsFor(server, layout, prefix);
+      const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+      const sending = senders === 'one' ? [0] : clients.map((_, index) => index);
+      return new Load(server, generator, connected.ms, sending, layout.perRoom);
+    } catch (error) {
+      await generator.close();
+      throw error;
+    }
+  }
+
+  async step(rate: number, timing: Timing): Promise<StepResult> {
+    const before = serverCpu(this.server);
+    const report = await this.#generator.step({ step: ++stepCounter, rate, durationMs: timing.stepMs, senders: this.#senders, drainMs: timing.drainMs });
+    const serverMs = serverCpu(this.server) - before;
+    const passed = report.received >= report.expected && report.errors === 0 && report.p99Ms <= MAX_P99_MS;
+    return {
+      rate,
+      offered: rate * this.#fanOut,
+      sent: report.sent,
+      expected: report.expected,
+      received: report.received,
+      errors: report.errors,
+      p50Ms: report.p50Ms,
+      p99Ms: report.p99Ms,
+      maxMs: report.maxMs,
+      serverUsPerDelivery: report.received > 0 ? (serverMs * 1000) / report.received : Number.NaN,
+      serverCpuShare: serverMs / report.elapsedMs,
+      generatorCpuShare: report.generatorCpuMs / report.elapsedMs,
+      scheduleLagMs: report.scheduleLagMs,
+      passed,
+    };
+  }
+
+  /**
+   * One step at `rate`, and once more when it fails: one stall of the machine (a steal of the
+   * virtual CPU, a long GC) can fail a step far below capacity, so a rate fails when it fails
+   * twice running.
+   */
+  async stepConfirmed(rate: number, timing: Timing, log: (line: string) => void): Promise<StepResult> {
+    const step = await this.step(rate, timing);
+    if (step.passed) return step;
+    log(`${describeStep(this.server.name, step)} (once more)`);
+    return this.step(rate, timing);
+  }
+
+  /** Not recorded: the JIT compiles the hot paths of both sides. */
+  async warmUp(rate: number, timing: Timing): Promise<void> {
+    await this.step(rate, { stepMs: Math.min(1000, timing.stepMs), drainMs: timing.drainMs });
+  }
+
+  close(): Promise<void> {
+    return this.#generator.close();
+  }
+}
+
+function ladderResult(steps: readonly StepResult[]): LadderResult {
+  return {
+    steps,
+    capacity: steps.filter((step) => step.passed).at(-1) ?? null,
+    saturation: steps.find((step) => !step.passed) ?? steps.at(-1) ?? null,
+  };
 }
 
 export interface LadderOptions {
@@ -109,79 +162,146 @@ export interface LadderScenario {
 
 /** Connects the clients, warms up, then steps the rate up until a step fails. */
 export async function ladderScenario(server: ServerUnderTest, prefix: string, options: LadderOptions): Promise<LadderScenario> {
-  const generator = Generator.start();
+  const load = await Load.open(server, prefix, options.layout, options.senders);
   try {
-    const clients = clientsFor(server, options.layout, prefix);
-    const connected = await generator.connect({
-      targets: server.targets,
-      origin: server.origin,
-      clients,
-      readyOn: server.readyOn,
-      concurrency: 50,
-    });
-    const senders = options.senders === 'one' ? [0] : clients.map((_, index) => index);
-    const fanOut = options.layout.perRoom;
-    const first = options.rates[0]!;
-    // Warm-up, not recorded: the JIT compiles the hot paths of both sides.
-    await runStep(server, generator, senders, fanOut, first / 2, { stepMs: Math.min(1000, options.timing.stepMs), drainMs: options.timing.drainMs });
+    await load.warmUp(options.rates[0]! / 2, options.timing);
     const steps: StepResult[] = [];
     for (const rate of options.rates) {
-      let step = await runStep(server, generator, senders, fanOut, rate, options.timing);
-      if (!step.passed) {
-        // One stall of the machine (a steal of the virtual CPU, a long GC) can fail a step far
-        // below capacity: a rate fails when it fails twice running.
-        options.log(`${describeStep(server.name, step)} (once more)`);
-        step = await runStep(server, generator, senders, fanOut, rate, options.timing);
-      }
+      const step = await load.stepConfirmed(rate, options.timing, options.log);
       steps.push(step);
       options.log(describeStep(server.name, step));
       if (!step.passed) break;
     }
     const extra: StepResult[] = [];
     for (const rate of options.extraRates ?? []) {
-      const step = await runStep(server, generator, senders, fanOut, rate, options.timing);
+      const step = await load.step(rate, options.timing);
       extra.push(step);
       options.log(`${describeStep(server.name, step)} (comparison rate)`);
     }
-    const passing = steps.filter((step) => step.passed);
-    return {
-      ladder: { steps, capacity: passing.at(-1) ?? null, saturation: steps.find((step) => !step.passed) ?? steps.at(-1) ?? null },
-      extra,
-      connectMs: connected.ms,
-    };
+    return { ladder: ladderResult(steps), extra, connectMs: load.connectMs };
   } finally {
-    await generator.close();
+    await load.close();
   }
 }
 
-export interface IdleResult {
-  readonly connections: number;
-  readonly bytesPerConnection: number;
-  readonly connectsPerSecond: number;
+export interface PairedLadder {
+  /** The set-up whose ladder it is: stepped up until it fails. */
+  readonly subject: LadderResult;
+  /** The reference set-up, stepped at each of the subject's rates right after it. */
+  readonly reference: readonly StepResult[];
 }
 
-/** Opens `connections` clients that then stay quiet: memory per connection, and connects per second. */
-export async function idleScenario(server: ServerUnderTest, layout: RoomLayout): Promise<IdleResult> {
+/**
+ * Two set-ups stepped in turns at the same rates, each step of one right after the same step of
+ * the other, so both see the machine in the same state (a virtual machine's speed drifts by tens
+ * of percent over minutes): the subject's ladder goes up until it fails, and the reference is
+ * measured at each of its rates.
+ */
+export async function pairedLadder(
+  subject: ServerUnderTest,
+  reference: ServerUnderTest,
+  prefix: string,
+  options: Omit<LadderOptions, 'extraRates'>,
+): Promise<PairedLadder> {
+  const loads: Load[] = [];
+  try {
+    loads.push(await Load.open(subject, `${prefix}-subject`, options.layout, options.senders));
+    loads.push(await Load.open(reference, `${prefix}-reference`, options.layout, options.senders));
+    const [subjectLoad, referenceLoad] = loads as [Load, Load];
+    for (const load of loads) await load.warmUp(options.rates[0]! / 2, options.timing);
+    const steps: StepResult[] = [];
+    const referenceSteps: StepResult[] = [];
+    for (const rate of options.rates) {
+      const step = await subjectLoad.stepConfirmed(rate, options.timing, options.log);
+      steps.push(step);
+      options.log(describeStep(subject.name, step));
+      if (!step.passed) break;
+      const referenceStep = await referenceLoad.step(rate, options.timing);
+      referenceSteps.push(referenceStep);
+      options.log(describeStep(reference.name, referenceStep));
+    }
+    return { subject: ladderResult(steps), reference: referenceSteps };
+  } finally {
+    await Promise.all(loads.map((load) => load.close()));
+  }
+}
+
+export interface MemoryResult {
+  readonly connections: number;
+  readonly bytesPerConnection: number;
+  /** Connects per second of these first connections, the code still being compiled (for information). */
+  readonly coldConnectsPerSecond: number;
+}
+
+/**
+ * Opens `layout`'s clients on a fresh server, and keeps them quiet: the growth of the server's
+ * resident memory per connection, once the server has settled (its garbage collected).
+ */
+export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout): Promise<MemoryResult> {
   const generator = Generator.start();
   try {
-    // The first connections also warm the server up (code compiled, caches filled): that is paid
+    // The first connections also warm the server up (code loaded, caches filled): that is paid
     // once, not per connection, so it is left out of the measurement.
     const warmUp = clientsFor(server, { rooms: 10, perRoom: layout.perRoom }, 'idle-warm-up');
     await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50 });
-    await settle(server);
-    const before = rssBytes(server.mainPid);
+    const before = await settledRss(server);
     const clients = clientsFor(server, layout, 'idle');
     const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
-    await settle(server);
-    const after = rssBytes(server.mainPid);
+    const after = await settledRss(server);
     return {
       connections: clients.length,
       bytesPerConnection: (after - before) / clients.length,
-      connectsPerSecond: (clients.length * 1000) / connected.ms,
+      coldConnectsPerSecond: (clients.length * 1000) / connected.ms,
     };
   } finally {
     await generator.close();
   }
+}
+
+export interface ConnectRound {
+  readonly connectsPerSecond: number;
+  readonly serverUsPerConnect: number;
+  readonly serverCpuShare: number;
+  readonly generatorCpuShare: number;
+}
+
+export interface ConnectResult {
+  /** The median round's figures (by connects per second). */
+  readonly median: ConnectRound;
+  readonly rounds: readonly ConnectRound[];
+}
+
+/**
+ * Connects per second of servers already warm (their connect path compiled, as on a server that
+ * has run a while): rounds of `layout`'s clients, connected then closed, one server after the
+ * other in turns so they see the machine in the same state, and the median round of each.
+ */
+export async function connectRounds(servers: readonly ServerUnderTest[], layout: RoomLayout, rounds: number): Promise<ConnectResult[]> {
+  const results: ConnectRound[][] = servers.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, server] of servers.entries()) {
+      const generator = Generator.start();
+      try {
+        const clients = clientsFor(server, layout, `connect-${round}`);
+        const before = serverCpu(server);
+        const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+        const serverMs = serverCpu(server) - before;
+        results[index]!.push({
+          connectsPerSecond: (clients.length * 1000) / connected.ms,
+          serverUsPerConnect: (serverMs * 1000) / clients.length,
+          serverCpuShare: serverMs / connected.ms,
+          generatorCpuShare: connected.generatorCpuMs / connected.ms,
+        });
+      } finally {
+        await generator.close();
+      }
+      await settle(server);
+    }
+  }
+  return results.map((list) => {
+    const sorted = [...list].sort((a, b) => a.connectsPerSecond - b.connectsPerSecond);
+    return { median: sorted[Math.floor(sorted.length / 2)]!, rounds: list };
+  });
 }
 
 /** Waits until the server has stopped working on the connections (its CPU use stays flat). */
@@ -193,6 +313,23 @@ async function settle(server: ServerUnderTest): Promise<void> {
     if (now - last < 10) return;
     last = now;
   }
+}
+
+/**
+ * The server's resident memory once it is idle and the memory stays put: V8 shrinks its heap a
+ * few seconds after the allocations stop, so a reading taken at once counts garbage.
+ */
+async function settledRss(server: ServerUnderTest): Promise<number> {
+  await settle(server);
+  let last = rssBytes(server.mainPid);
+  let unchanged = 0;
+  for (let reading = 0; reading < 40 && unchanged < 4; reading++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = rssBytes(server.mainPid);
+    unchanged = now === last ? unchanged + 1 : 0;
+    last = now;
+  }
+  return last;
 }
 
 export function describeStep(name: string, step: StepResult): string {
