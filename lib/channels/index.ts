@@ -21,6 +21,7 @@ export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis';
 export type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 export { createLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
+export { type Flushable, flushSoon } from './flush-pacer';
 export { TransportMetrics } from './metrics';
 export { AllowedOrigins, originValidator } from './middleware/origin';
 export { TokenBucket, type RateLimit } from './rate-limit';

@@ -63,6 +63,11 @@ describe('parseClientFrame', () => {
     assert.equal(errorCode(JSON.stringify({ message: '字'.repeat(MAX_MESSAGE_CHARS + 1) })), 'too_long');
   });
 
+  it('refuses a message holding a NUL character, which PostgreSQL cannot store', () => {
+    assert.equal(errorCode(JSON.stringify({ message: 'a\u0000b' })), 'invalid_message');
+    assert.equal(parseClientFrame(JSON.stringify({ message: '制表\t换行\n' })).ok, true);
+  });
+
   it('echoes a valid client_id in the error frame', () => {
     const result = parseClientFrame('{"type":"chat.message","message":"","client_id":"abc"}');
     assert.deepEqual(result, { ok: false, error: { type: 'error', code: 'invalid_message', detail: 'message is empty', client_id: 'abc' } });

@@ -188,6 +188,8 @@ export function validateClientFrame(value: unknown): ParseResult {
         return failure('invalid_message', 'message must be a string', clientId);
       }
       if (message.trim() === '') return failure('invalid_message', 'message is empty', clientId);
+      // Not a character anyone types, and PostgreSQL cannot store it in text.
+      if (message.includes('\u0000')) return failure('invalid_message', 'message must not contain the NUL character (U+0000)', clientId);
       if (codePointLength(message, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
         return failure('too_long', `message is longer than ${MAX_MESSAGE_CHARS} characters`, clientId);
       }

@@ -48,6 +48,43 @@ describe('PostgresMessageStore across processes', () => {
     assert.equal(next.message.id, '2', 'the refused duplicate left no gap');
   });
 
+  it('stores the appends of one moment in one call, in order: a batch that fails fails them all', async () => {
+    const store = await open(await postgres.createDatabase());
+    const texts = ['一', '二', '三', '四'];
+    const stored = await Promise.all(texts.map((text) => store.append({ room: 'r', userId: 'u', user: 'U', text })));
+    assert.deepEqual(
+      stored.map((result) => [result.message.id, result.message.text]),
+      texts.map((text, index) => [String(index + 1), text]),
+    );
+    // PostgreSQL refuses the NUL character in text: the protocol keeps it out, but if one got
+    // here, its neighbours in the batch would fail with it, and nothing would be half written.
+    const outcomes = await Promise.allSettled(['ok', 'bad\u0000', 'ok too'].map((text) => store.append({ room: 'r', userId: 'u', user: 'U', text })));
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
+    const next = await store.append({ room: 'r', userId: 'u', user: 'U', text: 'after' });
+    assert.equal(next.message.id, '5', 'the failed batch left no gap');
+  });
+
+  it('takes room locks in one order, so two processes batching the same rooms never deadlock', async () => {
+    const url = await postgres.createDatabase();
+    const [a, b] = await Promise.all([open(url), open(url)]);
+    const appends: Promise<unknown>[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (const room of ['x', 'y', 'z']) appends.push(a.append({ room, userId: 'a', user: 'A', text: `${room}${round}` }));
+      for (const room of ['z', 'y', 'x']) appends.push(b.append({ room, userId: 'b', user: 'B', text: `${room}${round}` }));
+    }
+    await Promise.all(appends);
+    for (const room of ['x', 'y', 'z']) {
+      const page = await a.latest(room, 100);
+      assert.deepEqual(
+        page.messages.map((message) => Number(message.id)),
+        Array.from({ length: 40 }, (_, n) => n + 1),
+      );
+    }
+  });
+
   it('migrates once when two processes start together', async () => {
     const url = await postgres.createDatabase();
     await Promise.all([open(url), open(url), open(url)]);
@@ -55,7 +92,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     const versions = await client.query('SELECT version FROM schema_migrations');
     await client.end();
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }]);
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 
   it('refuses a database from a newer server, in one line', async () => {
@@ -65,7 +102,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     await client.query('INSERT INTO schema_migrations (version) VALUES (99)');
     await client.end();
-    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(2\)/);
+    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(3\)/);
   });
 
   it('fails fast while PostgreSQL is down, writes nothing half, and works again when it is back', async () => {

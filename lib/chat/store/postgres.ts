@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { type Flushable, flushSoon } from '../../channels';
 import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
 
 /** Schema migrations, applied in order and recorded in `schema_migrations`. Append only. */
@@ -43,7 +44,43 @@ const MIGRATIONS: readonly string[] = [
      RETURN QUERY SELECT last + 1, p_user_name, p_body, p_ts, true;
    END
    $$;`,
+  // The appends of one flush in one call: chat_append for each, in order, in one transaction.
+  // The caller orders them by room, so concurrent batches take the room counters' locks in the
+  // same order and cannot deadlock.
+  `CREATE FUNCTION chat_append_batch(p_rooms text[], p_user_ids text[], p_user_names text[], p_bodies text[], p_ts bigint[], p_client_ids text[])
+   RETURNS TABLE (o_index integer, o_id bigint, o_user_name text, o_body text, o_ts bigint, o_created boolean)
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     FOR i IN 1 .. coalesce(array_length(p_rooms, 1), 0) LOOP
+       RETURN QUERY SELECT i, a.* FROM chat_append(p_rooms[i], p_user_ids[i], p_user_names[i], p_bodies[i], p_ts[i], p_client_ids[i]) a;
+     END LOOP;
+   END
+   $$;`,
 ];
+
+/** Appends in one call at most; more wait for the next. */
+const MAX_BATCH = 256;
+
+interface Appended {
+  readonly message: StoredMessage;
+  readonly created: boolean;
+}
+
+interface PendingAppend {
+  readonly input: NewMessage;
+  /** When the message was accepted (its `ts`), not when its batch left. */
+  readonly ts: number;
+  readonly resolve: (appended: Appended) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface AppendRow {
+  o_id: string;
+  o_user_name: string;
+  o_body: string;
+  o_ts: string;
+  o_created: boolean;
+}
 
 /** Any fixed number: the advisory lock that keeps two starting processes from migrating at once. */
 const MIGRATION_LOCK = 7_242_025;
@@ -74,10 +111,18 @@ export interface PostgresMessageStoreOptions {
  * in id order across processes, and a repeated `client_id` from another process finds the first
  * message rather than racing it. When PostgreSQL is away, calls fail fast and nothing is half
  * written; the pool reconnects by itself when it is back.
+ *
+ * Appends are a group commit: they wait for the process's next paced flush (the one that writes
+ * the client sockets, see `flushSoon`) and go as one call, one batch at a time, in the order they
+ * were made. A store a network round trip away then costs a process one write and one wake-up
+ * per flush rather than per message; a batch that fails fails every append in it.
  */
-export class PostgresMessageStore implements MessageStore {
+export class PostgresMessageStore implements MessageStore, Flushable {
   readonly #pool: pg.Pool;
   readonly #now: () => number;
+  /** Appends waiting for the next batch, in the order they were made. */
+  #waiting: PendingAppend[] = [];
+  #batchInFlight: Promise<void> | null = null;
 
   private constructor(pool: pg.Pool, now: () => number) {
     this.#pool = pool;
@@ -101,22 +146,63 @@ export class PostgresMessageStore implements MessageStore {
     return new PostgresMessageStore(pool, options.now ?? Date.now);
   }
 
-  async append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
-    const result = await this.#pool.query<{ o_id: string; o_user_name: string; o_body: string; o_ts: string; o_created: boolean }>(
-      'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)',
-      [input.room, input.userId, input.user, input.text, this.#now(), input.clientId ?? null],
-    );
-    const row = result.rows[0]!;
-    const message: StoredMessage = {
-      id: row.o_id,
-      room: input.room,
-      userId: input.userId,
-      user: row.o_user_name,
-      text: row.o_body,
-      ts: Number(row.o_ts),
-      ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
-    };
-    return { message, created: row.o_created };
+  append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ input, ts: this.#now(), resolve, reject });
+      if (this.#waiting.length === 1 && this.#batchInFlight === null) flushSoon(this);
+    });
+  }
+
+  /** Sends what waits as one batch, unless one is already on its way (then after it). */
+  flush(): void {
+    if (this.#batchInFlight !== null || this.#waiting.length === 0) return;
+    const batch = this.#waiting.splice(0, MAX_BATCH);
+    this.#batchInFlight = this.#send(batch).finally(() => {
+      this.#batchInFlight = null;
+      // What came in meanwhile has waited a round trip already: it goes at once.
+      this.flush();
+    });
+  }
+
+  async #send(batch: readonly PendingAppend[]): Promise<void> {
+    try {
+      const results = batch.length === 1 ? [await this.#appendOne(batch[0]!)] : await this.#appendMany(batch);
+      batch.forEach((pending, index) => pending.resolve(results[index]!));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+
+  async #appendOne({ input, ts }: PendingAppend): Promise<Appended> {
+    const result = await this.#pool.query<AppendRow>('SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)', [
+      input.room,
+      input.userId,
+      input.user,
+      input.text,
+      ts,
+      input.clientId ?? null,
+    ]);
+    return appended(input, result.rows[0]!);
+  }
+
+  /** Rooms in name order (their order within a room kept), so batches lock counters in one order. */
+  async #appendMany(batch: readonly PendingAppend[]): Promise<Appended[]> {
+    const order = batch.map((_, index) => index).sort((a, b) => compareText(batch[a]!.input.room, batch[b]!.input.room) || a - b);
+    const column = <T>(pick: (pending: PendingAppend) => T): T[] => order.map((index) => pick(batch[index]!));
+    const result = await this.#pool.query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_batch($1, $2, $3, $4, $5, $6)', [
+      column((pending) => pending.input.room),
+      column((pending) => pending.input.userId),
+      column((pending) => pending.input.user),
+      column((pending) => pending.input.text),
+      column((pending) => pending.ts),
+      column((pending) => pending.input.clientId ?? null),
+    ]);
+    const results: Appended[] = new Array(batch.length);
+    for (const row of result.rows) {
+      const index = order[row.o_index - 1]!;
+      results[index] = appended(batch[index]!.input, row);
+    }
+    return results;
   }
 
   async latest(room: string, limit: number): Promise<MessagePage> {
@@ -149,7 +235,12 @@ export class PostgresMessageStore implements MessageStore {
     await this.#pool.query('SELECT 1');
   }
 
+  /** Stores what is waiting, then closes. */
   async close(): Promise<void> {
+    while (this.#waiting.length > 0 || this.#batchInFlight !== null) {
+      this.flush();
+      await this.#batchInFlight;
+    }
     await this.#pool.end();
   }
 }
@@ -177,6 +268,24 @@ async function migrate(pool: pg.Pool): Promise<void> {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
     client.release();
   }
+}
+
+function appended(input: NewMessage, row: AppendRow): Appended {
+  const message: StoredMessage = {
+    id: row.o_id,
+    room: input.room,
+    userId: input.userId,
+    user: row.o_user_name,
+    text: row.o_body,
+    ts: Number(row.o_ts),
+    ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+  };
+  return { message, created: row.o_created };
+}
+
+/** Plain code-unit order, the same in every process (no locale). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Rows newest first, one more than `limit` when older ones exist → a page oldest first. */
