@@ -54,6 +54,21 @@ describe('RedisPresence', () => {
     assert.deepEqual(await gone, ['Ana'], 'Ana is still here through her tab on b');
   });
 
+  it('reuses a list while nothing in Redis or here has changed, and makes a new one when something has', async () => {
+    const prefix = `reuse-${++prefixes}`;
+    const [a, b] = [await open(prefix), await open(prefix)];
+    await a.join('lobby', ana, 'a-1');
+    const seenOnB = hears(b, 'lobby', (list) => list.length === 1);
+    await seenOnB;
+    const first = await b.list('lobby');
+    assert.equal((await b.list('lobby')).frame, first.frame, 'nothing changed: the same list');
+    await b.join('lobby', bo, 'b-1');
+    assert.deepEqual(names(await b.list('lobby')), ['Ana', '波'], 'a local join is seen at once');
+    const renamedOnB = hears(b, 'lobby', (list) => list.includes('Ana María'));
+    await a.join('lobby', { id: 'u_ana', name: 'Ana María' }, 'a-2');
+    assert.deepEqual(await renamedOnB, ['Ana María', '波'], 'a change in another process is seen');
+  });
+
   it('drops the people of a process that died without a word, after the expiry', async () => {
     const prefix = `expiry-${++prefixes}`;
     const survivor = await open(prefix, 600);

@@ -64,6 +64,7 @@ export class LocalPresence implements Presence {
   readonly #latest = new Map<string, PresenceSnapshot>();
   readonly #pacer: ChangePacer;
   #version = 0;
+  #localChanges = 0;
   /** Hears the (paced) changes of a room's local people (RedisPresence publishes them). */
   onLocalChange: ((room: string) => void) | null = null;
 
@@ -152,6 +153,11 @@ export class LocalPresence implements Presence {
     return people;
   }
 
+  /** Grows with every change of the people of this process, in any room. */
+  get localChanges(): number {
+    return this.#localChanges;
+  }
+
   /** Rooms with people in this process. */
   localRooms(): IterableIterator<string> {
     return this.#rooms.keys();
@@ -184,6 +190,7 @@ export class LocalPresence implements Presence {
   }
 
   #changed(room: string): void {
+    this.#localChanges++;
     this.#pacer.changed(room);
   }
 
