@@ -1,7 +1,7 @@
 import type { ChannelLayer, Logger, SessionUser } from '../channels';
 import { notifyName } from './notifications';
 import { type ChatMessageFrame, type HistoryFrame, mentionedNames, mentionKey, type TypingFrame } from './protocol';
-import type { ChatMetrics } from './metrics';
+import type { ChatMetrics, StoreOperation } from './metrics';
 import type { MessageStore, StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
@@ -67,7 +67,7 @@ export class ChatService {
   }
 
   /** Runs a store call, timed when there are metrics. */
-  #timed<T>(operation: 'append' | 'history' | 'since', work: () => Promise<T>): Promise<T> {
+  #timed<T>(operation: StoreOperation, work: () => Promise<T>): Promise<T> {
     return this.#metrics ? this.#metrics.timeStore(operation, work) : work();
   }
 

@@ -46,6 +46,8 @@ const FRAMES_PER_MESSAGE = 5;
 const MAX_REFUSED_IN_A_ROW = 50;
 /** One settled promise for every consumer that has posted nothing yet. */
 const SETTLED: Promise<void> = Promise.resolve();
+/** The limits each welcome announces, by the options they come from. */
+const announcedLimits = new WeakMap<ChatConsumerOptions, Limits>();
 /** Messages of one connection being stored at once; past this, its next frame waits. */
 const MAX_POSTS_IN_FLIGHT = 64;
 
@@ -263,13 +265,19 @@ export class ChatConsumer
     this.sendJson(error);
   }
 
+  /** The same for every connection made with these options: worked out once. */
   private limits(): Limits {
-    const limit = this.options.rateLimit;
-    return {
-      max_message_chars: MAX_MESSAGE_CHARS,
-      max_frame_bytes: this.options.maxFrameBytes,
-      history_page_size: HISTORY_PAGE_SIZE,
-      rate: limit ? { messages: limit.rate, per_ms: limit.perMs, burst: limit.burst } : null,
-    };
+    let limits = announcedLimits.get(this.options);
+    if (limits === undefined) {
+      const limit = this.options.rateLimit;
+      limits = {
+        max_message_chars: MAX_MESSAGE_CHARS,
+        max_frame_bytes: this.options.maxFrameBytes,
+        history_page_size: HISTORY_PAGE_SIZE,
+        rate: limit ? { messages: limit.rate, per_ms: limit.perMs, burst: limit.burst } : null,
+      };
+      announcedLimits.set(this.options, limits);
+    }
+    return limits;
   }
 }

@@ -45,6 +45,14 @@ describe('originValidator', () => {
     assert.equal(await status(any, { origin: 'http://anything.example' }), 101);
   });
 
+  it('answers an Origin seen before the same way, however many others came between', () => {
+    for (let round = 0; round < 2; round++) {
+      assert.equal(local.allows('http://localhost:3000'), true);
+      assert.equal(local.allows('http://evil.example'), false);
+      for (let other = 0; other < 300; other++) assert.equal(local.allows(`http://other-${other}.example`), false);
+    }
+  });
+
   it('rejects a configured entry that is not an origin, naming it', () => {
     assert.throws(() => new AllowedOrigins(['localhost:3000']), /not an origin: "localhost:3000"/);
     assert.throws(() => new AllowedOrigins(['file:///tmp']), /not an origin/);

@@ -1,6 +1,8 @@
 import type { Application } from '../application';
 import { DenyConnection } from '../errors';
 
+const MAX_REMEMBERED_ORIGINS = 256;
+
 /**
  * The origins a browser page may open sockets from. `*` lets every Origin in, and also a missing
  * one (non-browser clients); otherwise a missing or `null` Origin is refused.
@@ -8,6 +10,8 @@ import { DenyConnection } from '../errors';
 export class AllowedOrigins {
   readonly #origins: ReadonlySet<string>;
   readonly #any: boolean;
+  /** Origin headers as sent → the verdict: a site's clients send a handful of them, parsed once. */
+  readonly #verdicts = new Map<string, boolean>();
 
   /** @throws Error naming the entry that is not an origin (`scheme://host[:port]`). */
   constructor(origins: Iterable<string>) {
@@ -31,13 +35,22 @@ export class AllowedOrigins {
   allows(origin: string | undefined): boolean {
     if (this.#any) return true;
     if (origin === undefined || origin === 'null') return false;
-    let candidate: string;
+    let verdict = this.#verdicts.get(origin);
+    if (verdict === undefined) {
+      verdict = this.#check(origin);
+      // Bounded: a client can send any text, and the parse is cheap enough to redo.
+      if (this.#verdicts.size >= MAX_REMEMBERED_ORIGINS) this.#verdicts.clear();
+      this.#verdicts.set(origin, verdict);
+    }
+    return verdict;
+  }
+
+  #check(origin: string): boolean {
     try {
-      candidate = normaliseOrigin(origin);
+      return this.#origins.has(normaliseOrigin(origin));
     } catch {
       return false;
     }
-    return this.#origins.has(candidate);
   }
 
   toJSON(): string[] {
