@@ -35,9 +35,10 @@ interface Mode {
   readonly fanOut: RoomLayout;
   readonly rooms: RoomLayout;
   readonly idle: RoomLayout;
-  /** The clients of one round of connects, and how many rounds each server gets. */
+  /** The clients of one round of connects, how many rounds each server gets, and how many of them first go uncounted. */
   readonly connects: RoomLayout;
   readonly connectRounds: number;
+  readonly connectWarmUpRounds: number;
   readonly fanOutRates: readonly number[];
   readonly roomRates: readonly number[];
   readonly timing: Timing;
@@ -60,6 +61,7 @@ const MODES: Record<Mode['name'], Mode> = {
     ...LAYOUTS,
     connects: { rooms: 200, perRoom: 10 },
     connectRounds: 5,
+    connectWarmUpRounds: 2,
     fanOutRates: geometric(100, 1.25, 30),
     roomRates: geometric(1000, 1.25, 30),
     timing: { stepMs: 3000, drainMs: 2000 },
@@ -69,6 +71,7 @@ const MODES: Record<Mode['name'], Mode> = {
     ...LAYOUTS,
     connects: { rooms: 100, perRoom: 10 },
     connectRounds: 3,
+    connectWarmUpRounds: 2,
     fanOutRates: geometric(100, 2, 9),
     roomRates: geometric(2000, 2, 8),
     timing: { stepMs: 500, drainMs: 500 },
@@ -210,8 +213,11 @@ async function main(): Promise<void> {
       memory.push(result);
       log(`  ${server.name.padEnd(8)} ${(result.bytesPerConnection / 1024).toFixed(1)} KiB per connection (${result.coldConnectsPerSecond.toFixed(0)} connects/s while its code compiled)`);
     }
-    log(`connects: ${mode.connectRounds} rounds of ${roundCount} clients in rooms of ${mode.connects.perRoom} per server, the servers in turns, now warm`);
-    const rounds = await connectRounds([baseline, app], mode.connects, mode.connectRounds);
+    log(
+      `connects: ${mode.connectRounds} rounds of ${roundCount} clients in rooms of ${mode.connects.perRoom} per server, the servers in turns, ` +
+        `after ${mode.connectWarmUpRounds} uncounted rounds each`,
+    );
+    const rounds = await connectRounds([baseline, app], mode.connects, mode.connectRounds, mode.connectWarmUpRounds);
     for (const [index, server] of [baseline, app].entries()) {
       const { median, rounds: each } = rounds[index]!;
       log(

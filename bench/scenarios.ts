@@ -274,19 +274,21 @@ export interface ConnectResult {
 /**
  * Connects per second of servers already warm (their connect path compiled, as on a server that
  * has run a while): rounds of `layout`'s clients, connected then closed, one server after the
- * other in turns so they see the machine in the same state, and the median round of each.
+ * other in turns so they see the machine in the same state, and the median round of each. The
+ * first `warmUpRounds` rounds are not counted: V8 takes several thousand connects to finish
+ * compiling the app's connect path.
  */
-export async function connectRounds(servers: readonly ServerUnderTest[], layout: RoomLayout, rounds: number): Promise<ConnectResult[]> {
+export async function connectRounds(servers: readonly ServerUnderTest[], layout: RoomLayout, rounds: number, warmUpRounds: number): Promise<ConnectResult[]> {
   const results: ConnectRound[][] = servers.map(() => []);
-  for (let round = 0; round < rounds; round++) {
+  for (let round = -warmUpRounds; round < rounds; round++) {
     for (const [index, server] of servers.entries()) {
       const generator = Generator.start();
       try {
-        const clients = clientsFor(server, layout, `connect-${round}`);
+        const clients = clientsFor(server, layout, `connect-${round + warmUpRounds}`);
         const before = serverCpu(server);
         const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
         const serverMs = serverCpu(server) - before;
-        results[index]!.push({
+        if (round >= 0) results[index]!.push({
           connectsPerSecond: (clients.length * 1000) / connected.ms,
           serverUsPerConnect: (serverMs * 1000) / clients.length,
           serverCpuShare: serverMs / connected.ms,
