@@ -39,6 +39,8 @@ interface Mode {
   readonly connects: RoomLayout;
   readonly connectRounds: number;
   readonly connectWarmUpRounds: number;
+  /** How long a server stays idle before its memory is read (V8 shrinks its heap some seconds after a burst). */
+  readonly memorySettleMs: number;
   readonly fanOutRates: readonly number[];
   readonly roomRates: readonly number[];
   readonly timing: Timing;
@@ -48,20 +50,21 @@ function geometric(first: number, factor: number, count: number): number[] {
   return Array.from({ length: count }, (_, index) => Math.round(first * factor ** index));
 }
 
-/** The same clients in both modes: what differs is how fine the rate steps are, and how long. */
+/** The same rooms in both modes: what differs is how fine the rate steps are, how long, and how many idle connections. */
 const LAYOUTS = {
   fanOut: { rooms: 1, perRoom: 500 },
   rooms: { rooms: 100, perRoom: 10 },
-  idle: { rooms: 500, perRoom: 10 },
 } as const satisfies Record<string, RoomLayout>;
 
 const MODES: Record<Mode['name'], Mode> = {
   full: {
     name: 'full',
     ...LAYOUTS,
+    idle: { rooms: 500, perRoom: 10 },
     connects: { rooms: 200, perRoom: 10 },
     connectRounds: 5,
     connectWarmUpRounds: 2,
+    memorySettleMs: 8000,
     fanOutRates: geometric(100, 1.25, 30),
     roomRates: geometric(1000, 1.25, 30),
     timing: { stepMs: 3000, drainMs: 2000 },
@@ -69,12 +72,15 @@ const MODES: Record<Mode['name'], Mode> = {
   quick: {
     name: 'quick',
     ...LAYOUTS,
+    idle: { rooms: 200, perRoom: 10 },
     connects: { rooms: 100, perRoom: 10 },
     connectRounds: 3,
-    connectWarmUpRounds: 2,
+    connectWarmUpRounds: 1,
+    // Read at once: the quick run's memory figure may count garbage the full run's does not.
+    memorySettleMs: 0,
     fanOutRates: geometric(100, 2, 9),
     roomRates: geometric(2000, 2, 8),
-    timing: { stepMs: 500, drainMs: 500 },
+    timing: { stepMs: 400, drainMs: 400 },
   },
 };
 
@@ -177,10 +183,11 @@ function lines(name: string, color: string, scenario: LadderScenario): ChartSeri
 async function main(): Promise<void> {
   ensureBuild();
   const startedAt = Date.now();
+  const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(0)} s`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   log(`bench (${mode.name}): ${cpu}, ${os.cpus().length} cores, Node ${process.version}; servers on core 0, generator on core 1`);
 
-  log(`\nfan-out: ${mode.fanOut.perRoom} clients in one room, one sender`);
+  log(`\n[${elapsed()}] fan-out: ${mode.fanOut.perRoom} clients in one room, one sender`);
   let half = 0;
   let baselineCapacity = 0;
   const fanOutBaseline = await withServer(startBaseline, (server) =>
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
     ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, extraRates: [half], timing: mode.timing, log }),
   );
 
-  log(`\nmany rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending`);
+  log(`\n[${elapsed()}] many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending`);
   const roomsBaseline = await withServer(startBaseline, (server) =>
     ladderScenario(server, 'rooms', { layout: mode.rooms, senders: 'all', rates: mode.roomRates, timing: mode.timing, log }),
   );
@@ -205,11 +212,11 @@ async function main(): Promise<void> {
 
   const idleCount = mode.idle.rooms * mode.idle.perRoom;
   const roundCount = mode.connects.rooms * mode.connects.perRoom;
-  log(`\nidle: ${idleCount} connections in rooms of ${mode.idle.perRoom}, on a fresh server of each kind; then connects`);
+  log(`\n[${elapsed()}] idle: ${idleCount} connections in rooms of ${mode.idle.perRoom}, on a fresh server of each kind; then connects`);
   const [idleBaseline, idleApp, connects] = await withServers(startBaseline, () => startApp(), async (baseline, app) => {
     const memory: MemoryResult[] = [];
     for (const server of [baseline, app]) {
-      const result = await memoryScenario(server, mode.idle);
+      const result = await memoryScenario(server, mode.idle, mode.memorySettleMs);
       memory.push(result);
       log(`  ${server.name.padEnd(8)} ${(result.bytesPerConnection / 1024).toFixed(1)} KiB per connection (${result.coldConnectsPerSecond.toFixed(0)} connects/s while its code compiled)`);
     }
@@ -228,7 +235,7 @@ async function main(): Promise<void> {
     return [memory[0]!, memory[1]!, { baseline: rounds[0]!, app: rounds[1]! }] as const;
   });
 
-  log(`\nwith Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender; each step followed by the same step on one app process`);
+  log(`\n[${elapsed()}] with Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender; each step followed by the same step on one app process`);
   const redis = await withServers(() => startApp(2), () => startApp(), (two, one) =>
     pairedLadder(two, one, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
   );
@@ -274,6 +281,7 @@ async function main(): Promise<void> {
       unit: 'KiB',
       limit: 1.2,
       better: 'lower',
+      note: mode.memorySettleMs === 0 ? 'quick run: read without waiting for the heaps to shrink, so garbage counts; the full run is the measure' : undefined,
     },
     {
       name: `connects per second (median of ${mode.connectRounds} rounds of ${roundCount}, warm servers)`,

@@ -235,19 +235,21 @@ export interface MemoryResult {
 
 /**
  * Opens `layout`'s clients on a fresh server, and keeps them quiet: the growth of the server's
- * resident memory per connection, once the server has settled (its garbage collected).
+ * resident memory per connection, each reading taken once the server has been idle `settleMs`
+ * and its memory stays put (V8's memory reducer collects and shrinks the heap some seconds after
+ * the allocations stop: a reading taken before counts garbage, and by how much varies).
  */
-export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout): Promise<MemoryResult> {
+export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout, settleMs: number): Promise<MemoryResult> {
   const generator = Generator.start();
   try {
     // The first connections also warm the server up (code loaded, caches filled): that is paid
     // once, not per connection, so it is left out of the measurement.
     const warmUp = clientsFor(server, { rooms: 10, perRoom: layout.perRoom }, 'idle-warm-up');
     await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50 });
-    const before = await settledRss(server);
+    const before = await settledRss(server, settleMs);
     const clients = clientsFor(server, layout, 'idle');
     const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
-    const after = await settledRss(server);
+    const after = await settledRss(server, settleMs);
     return {
       connections: clients.length,
       bytesPerConnection: (after - before) / clients.length,
@@ -318,14 +320,16 @@ async function settle(server: ServerUnderTest): Promise<void> {
 }
 
 /**
- * The server's resident memory once it is idle and the memory stays put: V8 shrinks its heap a
- * few seconds after the allocations stop, so a reading taken at once counts garbage.
+ * The server's resident memory once it has been idle `settleMs` and the reading stays put for 2 s
+ * (1 s when `settleMs` is 0, for a quick look).
  */
-async function settledRss(server: ServerUnderTest): Promise<number> {
+async function settledRss(server: ServerUnderTest, settleMs: number): Promise<number> {
   await settle(server);
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const readings = settleMs > 0 ? 4 : 2;
   let last = rssBytes(server.mainPid);
   let unchanged = 0;
-  for (let reading = 0; reading < 40 && unchanged < 4; reading++) {
+  for (let reading = 0; reading < 40 && unchanged < readings; reading++) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const now = rssBytes(server.mainPid);
     unchanged = now === last ? unchanged + 1 : 0;
