@@ -8,6 +8,9 @@ import { encodeTextFrame } from './frames';
 import type { TransportMetrics } from './metrics';
 import { refuseUpgrade } from './refuse-upgrade';
 
+/** A ping with no payload, as a server sends it (RFC 6455 §5.5.2): FIN, opcode 9, length 0. */
+const PING_FRAME = Buffer.from([0x89, 0x00]);
+
 /** The transport limits a connection enforces (see `SocketServerOptions`). */
 export interface TransportLimits {
   readonly maxPayloadBytes: number;
@@ -161,9 +164,19 @@ export class WsConnection implements Connection, Flushable {
 
   send(frame: OutgoingFrame): void {
     if (this.state !== 'open') return;
-    // Nothing else writes data frames on this socket, and ws's own control frames (pong, ping,
-    // close) are whole frames too, so frames never interleave.
-    const bytes = encodeTextFrame(frame);
+    this.#queue(encodeTextFrame(frame));
+    this.#server.metrics?.sent();
+    if (this.bufferedAmount > this.#server.limits.maxBufferedBytes) {
+      // The peer stopped reading. Everyone else keeps going; this one may reconnect and resume.
+      this.close(CloseCode.TryAgainLater, 'not reading fast enough');
+    }
+  }
+
+  /**
+   * Queues whole frames for the flush. Nothing else writes frames on this socket but ws's own
+   * control frames (pong, close), which are whole frames too, so frames never interleave.
+   */
+  #queue(bytes: Buffer): void {
     const queued = this.#queued;
     if (queued === null) {
       this.#queued = bytes;
@@ -175,11 +188,6 @@ export class WsConnection implements Connection, Flushable {
       this.#queued = [queued, bytes];
     }
     this.#queuedBytes += bytes.length;
-    this.#server.metrics?.sent();
-    if (this.bufferedAmount > this.#server.limits.maxBufferedBytes) {
-      // The peer stopped reading. Everyone else keeps going; this one may reconnect and resume.
-      this.close(CloseCode.TryAgainLater, 'not reading fast enough');
-    }
   }
 
   /** Writes what is queued now (at the flush, and before a close frame, which must come after it). */
@@ -212,7 +220,10 @@ export class WsConnection implements Connection, Flushable {
     this.#closeTimer = setTimeout(() => this.#ws?.terminate(), this.#server.limits.closeTimeoutMs);
   }
 
-  /** One tick of the liveness check: two unanswered pings in a row end the connection. */
+  /**
+   * One tick of the liveness check: two unanswered pings in a row end the connection. The ping
+   * is one shared frame, queued with the rest: a ping costs a connection no allocation.
+   */
   heartbeat(): void {
     const ws = this.#ws;
     if (this.state !== 'open' || ws === null) return;
@@ -222,7 +233,7 @@ export class WsConnection implements Connection, Flushable {
       return;
     }
     this.#missedPongs++;
-    ws.ping();
+    this.#queue(PING_FRAME);
   }
 
   /** Closes with `code`; resolves once the socket is gone and its consumer has finished its work. */

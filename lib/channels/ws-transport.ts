@@ -34,6 +34,8 @@ export interface SocketServerOptions {
 }
 
 const SEC_WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** The slices a ping interval is cut into, each pinging its share of the connections. */
+const PING_SLICES = 25;
 
 /**
  * The protocol server: takes HTTP upgrade requests, runs the application on each (routing,
@@ -57,6 +59,9 @@ export class SocketServer {
   readonly #onCloseDuringHandshake: (this: Duplex) => void;
   #handshakeTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
+  /** The pass of pings under way: where it is, and how many connections each slice pings. */
+  #pingPass: { readonly next: Iterator<WsConnection>; readonly perSlice: number } | null = null;
+  #lastPassAt = Number.NEGATIVE_INFINITY;
   #accepting = true;
 
   constructor(options: SocketServerOptions) {
@@ -164,6 +169,7 @@ export class SocketServer {
     await Promise.all([...this.#connections].map((connection) => connection.shutdown(code)));
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#pingTimer = null;
+    this.#pingPass = null;
     if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
     this.#handshakeTimer = null;
     this.#wss.close();
@@ -189,16 +195,40 @@ export class SocketServer {
     this.#handshakeTimer.unref();
   }
 
+  /**
+   * Pings every connection once per interval, a slice of them at a time: a burst of thousands
+   * of pings (and their pongs) at once would stall the process and leave garbage its heap grows
+   * for. A pass over the connections starts at most once per interval.
+   */
   #startPinging(): void {
     if (this.#pingTimer) return;
-    this.#pingTimer = setInterval(() => {
-      for (const connection of this.#connections) connection.heartbeat();
-      if (this.#connections.size === 0 && this.#pingTimer) {
-        clearInterval(this.#pingTimer);
-        this.#pingTimer = null;
-      }
-    }, this.#options.pingIntervalMs);
+    this.#pingTimer = setInterval(() => this.#pingSlice(), Math.max(1, this.#options.pingIntervalMs / PING_SLICES));
     this.#pingTimer.unref();
+  }
+
+  #pingSlice(): void {
+    if (this.#connections.size === 0) {
+      if (this.#pingTimer) clearInterval(this.#pingTimer);
+      this.#pingTimer = null;
+      this.#pingPass = null;
+      return;
+    }
+    let pass = this.#pingPass;
+    if (pass === null) {
+      const now = Date.now();
+      if (now - this.#lastPassAt < this.#options.pingIntervalMs) return;
+      this.#lastPassAt = now;
+      pass = { next: this.#connections.values(), perSlice: Math.ceil(this.#connections.size / PING_SLICES) };
+      this.#pingPass = pass;
+    }
+    for (let left = pass.perSlice; left > 0; left--) {
+      const next = pass.next.next();
+      if (next.done) {
+        this.#pingPass = null;
+        return;
+      }
+      next.value.heartbeat();
+    }
   }
 }
 
