@@ -229,27 +229,31 @@ export async function pairedLadder(
 export interface MemoryResult {
   readonly connections: number;
   readonly bytesPerConnection: number;
-  /** Connects per second of these first connections, the code still being compiled (for information). */
+  /** Connects per second of these connections, the code still being compiled (for information). */
   readonly coldConnectsPerSecond: number;
 }
 
 /**
- * Opens `layout`'s clients on a fresh server, and keeps them quiet: the growth of the server's
- * resident memory per connection, each reading taken once the server has been idle `settleMs`
- * and its memory stays put (V8's memory reducer collects and shrinks the heap some seconds after
- * the allocations stop: a reading taken before counts garbage, and by how much varies).
+ * Opens `layout`'s clients on a server just started, and keeps them quiet: the growth of the
+ * server's resident memory per connection, each reading taken once its CPU and memory stay put
+ * (`steadyReadings` readings 500 ms apart). The first reading waits `startupMs` after the
+ * warm-up, so that V8 has given back what the server's start-up left (it does, some 8 s in); the
+ * second is taken as soon as the memory stays put after the connects, not after a long idle
+ * spell, in which V8 may or may not shrink its young generation (up to 32 MiB) depending on
+ * whether a collection happened to set its memory reducer off.
  */
-export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout, settleMs: number): Promise<MemoryResult> {
+export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout, steadyReadings: number, startupMs: number): Promise<MemoryResult> {
   const generator = Generator.start();
   try {
     // The first connections also warm the server up (code loaded, caches filled): that is paid
     // once, not per connection, so it is left out of the measurement.
     const warmUp = clientsFor(server, { rooms: 10, perRoom: layout.perRoom }, 'idle-warm-up');
     await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50 });
-    const before = await settledRss(server, settleMs);
+    await new Promise((resolve) => setTimeout(resolve, startupMs));
+    const before = await steadyRss(server, steadyReadings);
     const clients = clientsFor(server, layout, 'idle');
     const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
-    const after = await settledRss(server, settleMs);
+    const after = await steadyRss(server, steadyReadings);
     return {
       connections: clients.length,
       bytesPerConnection: (after - before) / clients.length,
@@ -319,14 +323,9 @@ async function settle(server: ServerUnderTest): Promise<void> {
   }
 }
 
-/**
- * The server's resident memory once it has been idle `settleMs` and the reading stays put for 2 s
- * (1 s when `settleMs` is 0, for a quick look).
- */
-async function settledRss(server: ServerUnderTest, settleMs: number): Promise<number> {
+/** The server's resident memory once its CPU use is flat and `readings` readings in a row agree. */
+async function steadyRss(server: ServerUnderTest, readings: number): Promise<number> {
   await settle(server);
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-  const readings = settleMs > 0 ? 4 : 2;
   let last = rssBytes(server.mainPid);
   let unchanged = 0;
   for (let reading = 0; reading < 40 && unchanged < readings; reading++) {
