@@ -160,18 +160,25 @@ export interface LadderScenario {
   readonly connectMs: number;
 }
 
+/** Steps `load` up through the rates until a step fails; `afterPassed` runs after each step that passed. */
+async function climb(load: Load, options: Omit<LadderOptions, 'extraRates'>, afterPassed?: (rate: number) => Promise<void>): Promise<StepResult[]> {
+  const steps: StepResult[] = [];
+  for (const rate of options.rates) {
+    const step = await load.stepConfirmed(rate, options.timing, options.log);
+    steps.push(step);
+    options.log(describeStep(load.server.name, step));
+    if (!step.passed) break;
+    await afterPassed?.(rate);
+  }
+  return steps;
+}
+
 /** Connects the clients, warms up, then steps the rate up until a step fails. */
 export async function ladderScenario(server: ServerUnderTest, prefix: string, options: LadderOptions): Promise<LadderScenario> {
   const load = await Load.open(server, prefix, options.layout, options.senders);
   try {
     await load.warmUp(options.rates[0]! / 2, options.timing);
-    const steps: StepResult[] = [];
-    for (const rate of options.rates) {
-      const step = await load.stepConfirmed(rate, options.timing, options.log);
-      steps.push(step);
-      options.log(describeStep(server.name, step));
-      if (!step.passed) break;
-    }
+    const steps = await climb(load, options);
     const extra: StepResult[] = [];
     for (const rate of options.extraRates ?? []) {
       const step = await load.step(rate, options.timing);
@@ -209,17 +216,12 @@ export async function pairedLadder(
     loads.push(await Load.open(reference, `${prefix}-reference`, options.layout, options.senders));
     const [subjectLoad, referenceLoad] = loads as [Load, Load];
     for (const load of loads) await load.warmUp(options.rates[0]! / 2, options.timing);
-    const steps: StepResult[] = [];
     const referenceSteps: StepResult[] = [];
-    for (const rate of options.rates) {
-      const step = await subjectLoad.stepConfirmed(rate, options.timing, options.log);
-      steps.push(step);
-      options.log(describeStep(subject.name, step));
-      if (!step.passed) break;
+    const steps = await climb(subjectLoad, options, async (rate) => {
       const referenceStep = await referenceLoad.step(rate, options.timing);
       referenceSteps.push(referenceStep);
       options.log(describeStep(reference.name, referenceStep));
-    }
+    });
     return { subject: ladderResult(steps), reference: referenceSteps };
   } finally {
     await Promise.all(loads.map((load) => load.close()));
