@@ -74,7 +74,7 @@ const MODES: Record<Mode['name'], Mode> = {
     memoryStartupMs: 12_000,
     fanOutRates: geometric(100, 1.25, 30),
     roomRates: geometric(1000, 1.25, 30),
-    timing: { stepMs: 3000, drainMs: 2000 },
+    timing: { stepMs: 3000, drainMs: 2000, warmUpMs: 15_000 },
   },
   quick: {
     name: 'quick',
@@ -88,7 +88,7 @@ const MODES: Record<Mode['name'], Mode> = {
     memoryStartupMs: 0,
     fanOutRates: geometric(100, 2, 9),
     roomRates: geometric(2000, 2, 8),
-    timing: { stepMs: 400, drainMs: 400 },
+    timing: { stepMs: 400, drainMs: 400, warmUpMs: 400 },
   },
 };
 

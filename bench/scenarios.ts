@@ -36,6 +36,8 @@ export interface LadderResult {
 export interface Timing {
   readonly stepMs: number;
   readonly drainMs: number;
+  /** How long each set-up runs at the ladder's first rate, unrecorded, before its first step. */
+  readonly warmUpMs: number;
 }
 
 /** How the clients sit in rooms; with several processes they go round-robin over them. */
@@ -125,9 +127,17 @@ class Load {
     return this.step(rate, timing);
   }
 
-  /** Not recorded: the JIT compiles the hot paths of both sides. */
+  /**
+   * Not recorded: the JIT compiles the hot paths of both sides. It has to run long enough for the
+   * paths that run once per batch rather than once per delivery (the store's and Redis's clients
+   * in the sending process of two): after 6 s at 300 messages/s that process still compiled 44
+   * functions during a 3-s step at 400 (its compiler threads took a sixth of its CPU), and about
+   * 10 per step only some 15 s later. Warmed up for 1 s at half the first rate, two processes
+   * cost about 1.3 times one at the top rates of the paired ladder; for 15 s at the first rate,
+   * about 1.0 times.
+   */
   async warmUp(rate: number, timing: Timing): Promise<void> {
-    await this.step(rate, { stepMs: Math.min(1000, timing.stepMs), drainMs: timing.drainMs });
+    await this.step(rate, { ...timing, stepMs: timing.warmUpMs });
   }
 
   close(): Promise<void> {
@@ -177,7 +187,7 @@ async function climb(load: Load, options: Omit<LadderOptions, 'extraRates'>, aft
 export async function ladderScenario(server: ServerUnderTest, prefix: string, options: LadderOptions): Promise<LadderScenario> {
   const load = await Load.open(server, prefix, options.layout, options.senders);
   try {
-    await load.warmUp(options.rates[0]! / 2, options.timing);
+    await load.warmUp(options.rates[0] ?? options.extraRates?.[0] ?? 0, options.timing);
     const steps = await climb(load, options);
     const extra: StepResult[] = [];
     for (const rate of options.extraRates ?? []) {
@@ -215,7 +225,7 @@ export async function pairedLadder(
     loads.push(await Load.open(subject, `${prefix}-subject`, options.layout, options.senders));
     loads.push(await Load.open(reference, `${prefix}-reference`, options.layout, options.senders));
     const [subjectLoad, referenceLoad] = loads as [Load, Load];
-    for (const load of loads) await load.warmUp(options.rates[0]! / 2, options.timing);
+    for (const load of loads) await load.warmUp(options.rates[0]!, options.timing);
     const referenceSteps: StepResult[] = [];
     const steps = await climb(subjectLoad, options, async (rate) => {
       const referenceStep = await referenceLoad.step(rate, options.timing);
