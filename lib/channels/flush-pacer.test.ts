@@ -1,23 +1,30 @@
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type Flushable, flushSoon } from './flush-pacer';
+import { type Flushable, FlushPacer } from './flush-pacer';
 
-/** A writer that records each flush, and can make one flush take `busyMs` of the process's time. */
+/** A clock that moves only when told: a flush "takes" the time its writer says. */
+class Clock {
+  ms = 0;
+  readonly now = (): number => this.ms;
+}
+
+/** A writer that records each flush; a flush takes `busyMs` of the clock and carries `messages`. */
 class Writer implements Flushable {
   readonly flushes: number[] = [];
-  busyMs = 0;
   #flushed: (() => void) | null = null;
 
-  flush(): void {
-    const until = performance.now() + this.busyMs;
-    while (performance.now() < until) {
-      // Stands for writing to many sockets.
-    }
-    this.busyMs = 0;
-    this.flushes.push(flushCount++);
+  constructor(
+    readonly clock: Clock,
+    public busyMs = 0,
+    public messages = 1,
+  ) {}
+
+  flush(): number {
+    this.clock.ms += this.busyMs;
+    this.flushes.push(this.clock.ms);
     this.#flushed?.();
+    return this.messages;
   }
 
   flushed(): Promise<void> {
@@ -25,41 +32,78 @@ class Writer implements Flushable {
   }
 }
 
-let flushCount = 0;
+/** Queues one flush of `writer` and waits for it, however long it is held; answers whether it went at the end of the turn. */
+async function flushOnce(pacer: FlushPacer, writer: Writer): Promise<boolean> {
+  const flushed = writer.flushed();
+  const before = writer.flushes.length;
+  pacer.flushSoon(writer);
+  await nextTurn();
+  const atOnce = writer.flushes.length > before;
+  await flushed;
+  return atOnce;
+}
 
-// The tests share the process's one pacing, so they run in order, each from what the last left.
+/** A pacer that has just had an 80-ms flush in the last 100 ms, so is holding writes. */
+async function pacedPacer(): Promise<{ pacer: FlushPacer; clock: Clock }> {
+  const clock = new Clock();
+  const pacer = new FlushPacer(clock.now);
+  assert.equal(await flushOnce(pacer, new Writer(clock, 80)), true, 'a long flush still goes out at once');
+  assert.equal(pacer.pacing, 'paced');
+  return { pacer, clock };
+}
 
 it('flushes at the end of the turn while writing takes little of the time', async () => {
-  const writer = new Writer();
-  flushSoon(writer);
+  const clock = new Clock();
+  const pacer = new FlushPacer(clock.now);
+  const writer = new Writer(clock, 1);
+  pacer.flushSoon(writer);
   assert.deepEqual(writer.flushes, [], 'not within the turn');
   await nextTurn();
   assert.equal(writer.flushes.length, 1);
+  assert.equal(pacer.pacing, 'free');
 });
 
-it('holds writes once flushing has taken more than its share, then writes them together', async () => {
-  const long = new Writer();
-  long.busyMs = 60;
-  flushSoon(long);
-  await nextTurn();
-  assert.equal(long.flushes.length, 1, 'a long flush still goes out at once (credit saved while quiet)');
-
-  const first = new Writer();
-  const second = new Writer();
+it('holds writes once flushing would take most of the time, then writes them together', async () => {
+  const { pacer, clock } = await pacedPacer();
+  const first = new Writer(clock);
+  const second = new Writer(clock);
   const bothFlushed = Promise.all([first.flushed(), second.flushed()]);
-  flushSoon(first);
+  pacer.flushSoon(first);
   await nextTurn();
-  flushSoon(second);
+  pacer.flushSoon(second);
   await nextTurn();
-  assert.deepEqual([first.flushes, second.flushes], [[], []], 'held: the long flush spent more than the credit');
+  assert.deepEqual([first.flushes, second.flushes], [[], []], 'held');
   await bothFlushed;
-  assert.equal(second.flushes[0], first.flushes[0]! + 1, 'one flush carried both');
+  assert.deepEqual(first.flushes, second.flushes, 'one flush carried both');
 });
 
-it('is back to flushing at the end of the turn after a quiet spell', async () => {
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  const writer = new Writer();
-  flushSoon(writer);
-  await nextTurn();
-  assert.equal(writer.flushes.length, 1);
+it('writes at the end of each turn again once the load falls to about half the time', async () => {
+  const { pacer, clock } = await pacedPacer();
+  clock.ms += 100;
+  // 5 ms of every 9: over the share paced writing is held to, under the one that starts pacing.
+  const writer = new Writer(clock, 5);
+  for (let round = 0; round < 60; round++) {
+    const atOnce = await flushOnce(pacer, writer);
+    if (round > 0) assert.equal(atOnce, true, `round ${round}: not held`);
+    clock.ms += 4;
+  }
+  assert.equal(pacer.pacing, 'free');
+});
+
+it('stays paced while the writes it joins would take most of the time apart', async () => {
+  const { pacer, clock } = await pacedPacer();
+  // Flushing takes 40% of the time, but each write carries two messages: 80% unheld.
+  const joined = new Writer(clock, 4, 2);
+  for (let round = 0; round < 30; round++) {
+    await flushOnce(pacer, joined);
+    clock.ms += 6;
+  }
+  assert.equal(pacer.pacing, 'paced');
+  // The same flushes with one message each: 40%, and the pacing lets go.
+  const single = new Writer(clock, 4, 1);
+  for (let round = 0; round < 30; round++) {
+    await flushOnce(pacer, single);
+    clock.ms += 6;
+  }
+  assert.equal(pacer.pacing, 'free');
 });

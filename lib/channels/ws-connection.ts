@@ -190,19 +190,28 @@ export class WsConnection implements Connection, Flushable {
     this.#queuedBytes += bytes.length;
   }
 
-  /** Writes what is queued now (at the flush, and before a close frame, which must come after it). */
-  flush(): void {
+  /**
+   * Writes what is queued now (at the flush, and before a close frame, which must come after it);
+   * answers how many frames went (the handshake's response counting as one).
+   */
+  flush(): number {
     const queued = this.#queued;
     const corked = this.#corked;
-    if (queued === null && !corked) return;
+    if (queued === null && !corked) return 0;
     const bytes = this.#queuedBytes;
     this.#queued = null;
     this.#queuedBytes = 0;
     this.#corked = false;
     const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return;
-    if (queued !== null) socket.write(Array.isArray(queued) ? Buffer.concat(queued, bytes) : queued);
+    if (socket.destroyed || !socket.writable) return 0;
+    let frames = 0;
+    if (queued !== null) {
+      const several = Array.isArray(queued);
+      socket.write(several ? Buffer.concat(queued, bytes) : queued);
+      frames = several ? queued.length : 1;
+    }
     if (corked) socket.uncork();
+    return Math.max(frames, 1);
   }
 
   close(code: number, reason?: string): void {

@@ -41,15 +41,21 @@ export class PublishBatch implements Flushable {
     await sent?.promise;
   }
 
-  flush(): void {
+  /** Publishes what is queued; answers how many messages went. */
+  flush(): number {
     const sent = this.#sent;
-    if (sent === null) return;
+    if (sent === null) return 0;
     const queued = this.#queued;
     this.#sent = null;
     this.#queued = new Map();
     const payloads = new Map<string, string>();
-    for (const [channel, texts] of queued) payloads.set(channel, texts.length === 1 ? texts[0]! : `[${texts.join(',')}]`);
+    let messages = 0;
+    for (const [channel, texts] of queued) {
+      payloads.set(channel, texts.length === 1 ? texts[0]! : `[${texts.join(',')}]`);
+      messages += texts.length;
+    }
     void this.#publishAll(payloads).then(sent.resolve);
+    return messages;
   }
 }
 

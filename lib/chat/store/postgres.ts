@@ -153,15 +153,16 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     });
   }
 
-  /** Sends what waits as one batch, unless one is already on its way (then after it). */
-  flush(): void {
-    if (this.#batchInFlight !== null || this.#waiting.length === 0) return;
+  /** Sends what waits as one batch, unless one is already on its way (then after it); answers how many appends went. */
+  flush(): number {
+    if (this.#batchInFlight !== null || this.#waiting.length === 0) return 0;
     const batch = this.#waiting.splice(0, MAX_BATCH);
     this.#batchInFlight = this.#send(batch).finally(() => {
       this.#batchInFlight = null;
       // What came in meanwhile has waited a round trip already: it goes at once.
       this.flush();
     });
+    return batch.length;
   }
 
   async #send(batch: readonly PendingAppend[]): Promise<void> {
