@@ -17,15 +17,17 @@ import {
   type ConnectResult,
   failure,
   formatRate,
+  type LadderResult,
   ladderScenario,
-  type LadderScenario,
   MAX_P99_MS,
   memoryScenario,
   type MemoryResult,
   pairedLadder,
   type PairedLadder,
   type RoomLayout,
+  type StepPair,
   type StepResult,
+  stepsInTurns,
   type Timing,
 } from './scenarios';
 import { startApp, startBaseline, type ServerUnderTest } from './servers';
@@ -47,6 +49,8 @@ interface Mode {
   readonly memoryReadings: number;
   readonly memoryStartupMs: number;
   readonly fanOutRates: readonly number[];
+  /** Rounds of the latency comparison at half the baseline's capacity, the two servers in turns. */
+  readonly halfRounds: number;
   readonly roomRates: readonly number[];
   readonly timing: Timing;
 }
@@ -73,6 +77,7 @@ const MODES: Record<Mode['name'], Mode> = {
     memoryReadings: 4,
     memoryStartupMs: 12_000,
     fanOutRates: geometric(100, 1.25, 30),
+    halfRounds: 5,
     roomRates: geometric(1000, 1.25, 30),
     timing: { stepMs: 3000, drainMs: 2000, warmUpMs: 15_000 },
   },
@@ -87,6 +92,7 @@ const MODES: Record<Mode['name'], Mode> = {
     memoryReadings: 2,
     memoryStartupMs: 0,
     fanOutRates: geometric(100, 2, 9),
+    halfRounds: 3,
     roomRates: geometric(2000, 2, 8),
     timing: { stepMs: 400, drainMs: 400, warmUpMs: 400 },
   },
@@ -149,8 +155,8 @@ function met(target: Target): boolean {
   return Number.isFinite(value) && (target.better === 'lower' ? value <= target.limit : value >= target.limit);
 }
 
-function atRate(scenario: LadderScenario, rate: number): StepResult | undefined {
-  return [...scenario.ladder.steps, ...scenario.extra].find((step) => step.rate === rate);
+function atRate(ladder: LadderResult, rate: number): StepResult | undefined {
+  return ladder.steps.find((step) => step.rate === rate);
 }
 
 /** Which side was the bound at a step: the one nearer to a whole core. */
@@ -161,7 +167,7 @@ function limitOf(step: StepResult | null): string {
 }
 
 /** The steps both set-ups of a paired ladder passed, highest rate last. */
-function passedPairs(ladder: PairedLadder): { subject: StepResult; reference: StepResult }[] {
+function passedPairs(ladder: PairedLadder): StepPair[] {
   return ladder.reference
     .map((reference, index) => ({ subject: ladder.subject.steps[index]!, reference }))
     .filter((pair) => pair.subject.passed && pair.reference.passed);
@@ -171,11 +177,11 @@ function pairRatios(ladder: PairedLadder): number[] {
   return passedPairs(ladder).map((pair) => pair.subject.serverUsPerDelivery / pair.reference.serverUsPerDelivery);
 }
 
-/** Of the three highest rates both passed, the pair whose CPU ratio is the median. */
-function medianPair(ladder: PairedLadder): { subject: StepResult; reference: StepResult } | undefined {
-  const ratioOf = (pair: { subject: StepResult; reference: StepResult }): number => pair.subject.serverUsPerDelivery / pair.reference.serverUsPerDelivery;
-  const top = passedPairs(ladder).slice(-3).sort((a, b) => ratioOf(a) - ratioOf(b));
-  return top[Math.floor((top.length - 1) / 2)];
+/** The pair whose ratio of `measure` (subject / reference) is the median (the lower middle one of an even count). */
+function medianPair(pairs: readonly StepPair[], measure: (step: StepResult) => number): StepPair | undefined {
+  const ratioOf = (pair: StepPair): number => measure(pair.subject) / measure(pair.reference);
+  const sorted = [...pairs].sort((a, b) => ratioOf(a) - ratioOf(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 function connectLimit(result: ConnectResult): string {
@@ -184,8 +190,8 @@ function connectLimit(result: ConnectResult): string {
   return `${side} (server ${(serverCpuShare * 100).toFixed(0)}%, generator ${(generatorCpuShare * 100).toFixed(0)}% of a core)`;
 }
 
-function lines(name: string, color: string, scenario: LadderScenario): ChartSeries {
-  return { name, color, points: scenario.ladder.steps.map((step) => ({ x: step.offered, y: step.p99Ms, passed: step.passed })) };
+function lines(name: string, color: string, ladder: LadderResult): ChartSeries {
+  return { name, color, points: ladder.steps.map((step) => ({ x: step.offered, y: step.p99Ms, passed: step.passed })) };
 }
 
 async function main(): Promise<void> {
@@ -196,18 +202,17 @@ async function main(): Promise<void> {
   log(`bench (${mode.name}): ${cpu}, ${os.cpus().length} cores, Node ${process.version}; servers on core 0, generator on core 1`);
 
   log(`\n[${elapsed()}] fan-out: ${mode.fanOut.perRoom} clients in one room, one sender`);
-  let half = 0;
-  let baselineCapacity = 0;
   const fanOutBaseline = await withServer(startBaseline, (server) =>
     ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
   );
-  baselineCapacity = fanOutBaseline.ladder.capacity?.rate ?? mode.fanOutRates[0]!;
-  half = Math.round(baselineCapacity / 2);
-  const baselineHalf = await withServer(startBaseline, (server) =>
-    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: [], extraRates: [half], timing: mode.timing, log }),
-  );
   const fanOutApp = await withServer(startApp, (server) =>
-    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, extraRates: [half], timing: mode.timing, log }),
+    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+  );
+  const baselineCapacity = fanOutBaseline.capacity?.rate ?? mode.fanOutRates[0]!;
+  const half = Math.round(baselineCapacity / 2);
+  log(`  latency at half the baseline's capacity: fresh servers, warmed up at ${half} messages/s, then stepped at it in turns`);
+  const halfTurns = await withServers(startBaseline, () => startApp(), (baseline, app) =>
+    stepsInTurns(baseline, app, 'half', { layout: mode.fanOut, senders: 'one', timing: mode.timing, log }, half, mode.halfRounds),
   );
 
   log(`\n[${elapsed()}] many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending`);
@@ -258,14 +263,13 @@ async function main(): Promise<void> {
   const redis = await withServers(() => startApp(2), () => startApp(), (two, one) =>
     pairedLadder(two, one, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
   );
-  const fanOutRedis: LadderScenario = { ladder: redis.subject, extra: [], connectMs: 0 };
 
   // ---- targets ----
   const baselineAtCapacity = atRate(fanOutBaseline, baselineCapacity);
   const appAtCapacity = atRate(fanOutApp, baselineCapacity);
-  const baseHalf = baselineHalf.extra[0];
-  const appHalf = atRate(fanOutApp, half);
-  const redisPair = medianPair(redis);
+  const halfPair = medianPair(halfTurns, (step) => step.p99Ms);
+  const halfFailures = halfTurns.flatMap((pair) => [pair.reference, pair.subject]).filter((step) => !step.passed);
+  const redisPair = medianPair(passedPairs(redis).slice(-3), (step) => step.serverUsPerDelivery);
   const targets: Target[] = [
     {
       name: `server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.fanOut.perRoom)} deliveries/s)`,
@@ -278,20 +282,24 @@ async function main(): Promise<void> {
     },
     {
       name: 'server CPU per delivery at saturation',
-      app: fanOutApp.ladder.saturation?.serverUsPerDelivery ?? Number.NaN,
-      baseline: fanOutBaseline.ladder.saturation?.serverUsPerDelivery ?? Number.NaN,
+      app: fanOutApp.saturation?.serverUsPerDelivery ?? Number.NaN,
+      baseline: fanOutBaseline.saturation?.serverUsPerDelivery ?? Number.NaN,
       unit: 'µs',
       limit: 0.7,
       better: 'lower',
-      note: `limit: app ${limitOf(fanOutApp.ladder.saturation)}; baseline ${limitOf(fanOutBaseline.ladder.saturation)}`,
+      note: `limit: app ${limitOf(fanOutApp.saturation)}; baseline ${limitOf(fanOutBaseline.saturation)}`,
     },
     {
       name: `p99 latency at half the baseline's capacity (${formatRate(half * mode.fanOut.perRoom)} deliveries/s)`,
-      app: appHalf?.p99Ms ?? Number.NaN,
-      baseline: baseHalf?.p99Ms ?? Number.NaN,
+      app: halfPair?.subject.p99Ms ?? Number.NaN,
+      baseline: halfPair?.reference.p99Ms ?? Number.NaN,
       unit: 'ms',
       limit: 1.0,
       better: 'lower',
+      note:
+        `the median of ${halfTurns.length} rounds, each the baseline's step then the app's ` +
+        `(p99 ms: ${halfTurns.map((pair) => `${pair.subject.p99Ms.toFixed(1)} vs ${pair.reference.p99Ms.toFixed(1)}`).join(', ')})` +
+        (halfFailures.length > 0 ? `; ${halfFailures.length} of these steps failed: ${failure(halfFailures[0]!)}` : ''),
     },
     {
       name: `idle memory per connection (${idleCount} connections)`,
@@ -330,8 +338,8 @@ async function main(): Promise<void> {
   ];
 
   log(`\nsummary (${mode.name} run, ${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
-  const capacityLine = (name: string, scenario: LadderScenario): string => {
-    const capacity = scenario.ladder.capacity;
+  const capacityLine = (name: string, ladder: LadderResult): string => {
+    const capacity = ladder.capacity;
     return capacity
       ? `  ${name.padEnd(16)} ${formatRate(capacity.offered).padStart(8)} deliveries/s, p50 ${capacity.p50Ms.toFixed(2)} ms, p99 ${capacity.p99Ms.toFixed(2)} ms, ${capacity.serverUsPerDelivery.toFixed(3)} µs/delivery`
       : `  ${name.padEnd(16)} no rate passed`;
@@ -339,13 +347,13 @@ async function main(): Promise<void> {
   log('highest passing rate, fan-out:');
   log(capacityLine('baseline', fanOutBaseline));
   log(capacityLine('app', fanOutApp));
-  log(capacityLine('app ×2 + redis', fanOutRedis));
-  log(`  app / baseline: ${((fanOutApp.ladder.capacity?.offered ?? 0) / (fanOutBaseline.ladder.capacity?.offered ?? 1)).toFixed(2)}×`);
+  log(capacityLine('app ×2 + redis', redis.subject));
+  log(`  app / baseline: ${((fanOutApp.capacity?.offered ?? 0) / (fanOutBaseline.capacity?.offered ?? 1)).toFixed(2)}×`);
   log('highest passing rate, many rooms:');
   log(capacityLine('baseline', roomsBaseline));
   log(capacityLine('app', roomsApp));
-  log(`  app / baseline: ${((roomsApp.ladder.capacity?.offered ?? 0) / (roomsBaseline.ladder.capacity?.offered ?? 1)).toFixed(2)}×`);
-  const roomsBaseCap = roomsBaseline.ladder.capacity;
+  log(`  app / baseline: ${((roomsApp.capacity?.offered ?? 0) / (roomsBaseline.capacity?.offered ?? 1)).toFixed(2)}×`);
+  const roomsBaseCap = roomsBaseline.capacity;
   const roomsAppAtBaseCap = roomsBaseCap ? atRate(roomsApp, roomsBaseCap.rate) : undefined;
   if (roomsBaseCap && roomsAppAtBaseCap) {
     log(
@@ -373,7 +381,7 @@ async function main(): Promise<void> {
     startedAt: new Date(startedAt).toISOString(),
     machine,
     p99LimitMs: MAX_P99_MS,
-    fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, baselineHalf, app: fanOutApp },
+    fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, app: fanOutApp, half: { rate: half, turns: halfTurns } },
     redis: { layout: mode.fanOut, twoProcesses: redis.subject, oneProcess: redis.reference },
     rooms: { layout: mode.rooms, baseline: roomsBaseline, app: roomsApp },
     idle: { layout: mode.idle, baseline: idleBaseline, app: idleApp },
@@ -386,7 +394,7 @@ async function main(): Promise<void> {
     path.join(folder, `fan-out-${mode.name}.svg`),
     latencyChart(
       `Fan-out: ${mode.fanOut.perRoom} clients in one room (${mode.name} run)`,
-      [lines('baseline (naive ws)', colors.baseline, fanOutBaseline), lines('app', colors.app, fanOutApp), lines('app ×2 + Redis', colors.redis, fanOutRedis)],
+      [lines('baseline (naive ws)', colors.baseline, fanOutBaseline), lines('app', colors.app, fanOutApp), lines('app ×2 + Redis', colors.redis, redis.subject)],
       MAX_P99_MS,
     ),
   );
