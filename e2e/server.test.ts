@@ -52,7 +52,8 @@ describe('production server', () => {
     }
     for (const line of [
       /^channels_connections_total \d+/m,
-      /^channels_frames_received_total \d+/m,
+      /^channels_frames_received_total [1-9]\d*/m,
+      /^channels_frames_sent_total [1-9]\d*/m,
       /^channels_closes_total\{code="1005"\} \d+/m,
       /^chat_messages_stored_total [1-9]\d*/m,
       /^chat_error_frames_total\{code="bad_json"\} [1-9]/m,

@@ -97,6 +97,8 @@ export class WsConnection implements Connection, Flushable {
   /** Frames waiting for the flush: none, one, or several (an array is made only for several). */
   #queued: Buffer | Buffer[] | null = null;
   #queuedBytes = 0;
+  /** What the socket held unwritten after the last flush (until the next, it only shrinks, but for ws's small control frames). */
+  #unwrittenAtFlush = 0;
   /** The socket was corked before the handshake response went into it (see `accept`). */
   #corked = false;
   #missedPongs = 0;
@@ -166,7 +168,10 @@ export class WsConnection implements Connection, Flushable {
     if (this.state !== 'open') return;
     this.#queue(encodeTextFrame(frame));
     this.#server.metrics?.sent();
-    if (this.bufferedAmount > this.#server.limits.maxBufferedBytes) {
+    // The socket is read only when the bytes might be over the limit: a broadcast touches each
+    // member's connection, and its socket's state would be a few more reads per member.
+    const limit = this.#server.limits.maxBufferedBytes;
+    if (this.#queuedBytes + this.#unwrittenAtFlush > limit && this.bufferedAmount > limit) {
       // The peer stopped reading. Everyone else keeps going; this one may reconnect and resume.
       this.close(CloseCode.TryAgainLater, 'not reading fast enough');
     }
@@ -211,6 +216,7 @@ export class WsConnection implements Connection, Flushable {
       frames = several ? queued.length : 1;
     }
     if (corked) socket.uncork();
+    this.#unwrittenAtFlush = socket.writableLength;
     return Math.max(frames, 1);
   }
 

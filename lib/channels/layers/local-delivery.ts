@@ -25,8 +25,9 @@ export class LocalDelivery {
   readonly processId = randomBytes(6).toString('hex');
   readonly #now: () => number;
   readonly #receivers = new Map<string, ChannelReceiver>();
-  /** group name → channel → membership expiry time */
-  readonly #groups = new Map<string, Map<string, number>>();
+  readonly #groups = new Map<string, LocalGroup>();
+  /** Counts the changes to channels and memberships: a group's ready list is good while it holds. */
+  #version = 0;
   #counter = 0;
 
   constructor(options: LocalDeliveryOptions = {}) {
@@ -50,10 +51,11 @@ export class LocalDelivery {
 
   attach(channel: string, receiver: ChannelReceiver): void {
     this.#receivers.set(channel, receiver);
+    this.#version++;
   }
 
   detach(channel: string): void {
-    this.#receivers.delete(channel);
+    if (this.#receivers.delete(channel)) this.#version++;
   }
 
   receivers(): IterableIterator<ChannelReceiver> {
@@ -71,24 +73,30 @@ export class LocalDelivery {
     return 'delivered';
   }
 
+  #deliverTo(receiver: ChannelReceiver, message: LayerMessage): void {
+    if (receiver.backlog >= this.capacity) receiver.overflowed?.(message);
+    else receiver.deliver(message);
+  }
+
   /** Adds or renews a membership; true when the channel is the group's first local member. */
   groupAdd(group: string, channel: string): boolean {
-    let members = this.#groups.get(group);
-    const first = members === undefined;
-    if (members === undefined) {
-      members = new Map();
-      this.#groups.set(group, members);
+    let local = this.#groups.get(group);
+    const first = local === undefined;
+    if (local === undefined) {
+      local = new LocalGroup();
+      this.#groups.set(group, local);
     }
-    members.set(channel, this.#now() + this.groupExpiryMs);
+    local.members.set(channel, this.#now() + this.groupExpiryMs);
+    this.#version++;
     return first;
   }
 
   /** Ends a membership; true when the group has no local member left. */
   groupDiscard(group: string, channel: string): boolean {
-    const members = this.#groups.get(group);
-    if (members === undefined) return false;
-    members.delete(channel);
-    if (members.size > 0) return false;
+    const local = this.#groups.get(group);
+    if (local === undefined) return false;
+    if (local.members.delete(channel)) this.#version++;
+    if (local.members.size > 0) return false;
     this.#groups.delete(group);
     return true;
   }
@@ -98,24 +106,77 @@ export class LocalDelivery {
     return this.#groups.keys();
   }
 
-  /** Delivers to every live local member, skipping full ones; true when the group is now empty here. */
+  /**
+   * Delivers to every live local member, skipping full ones; true when the group is now empty here.
+   * The group's receivers are looked up once and kept in a list until a channel or membership
+   * changes: a broadcast to a big room then reads one list, where looking each member up in the
+   * channels' table cost a few memory reads per member that the cache rarely held (the sockets'
+   * writes since the last broadcast had pushed them out).
+   */
   groupSend(group: string, message: LayerMessage): boolean {
-    const members = this.#groups.get(group);
-    if (members === undefined) return false;
+    const local = this.#groups.get(group);
+    if (local === undefined) return false;
     const now = this.#now();
-    for (const [channel, expiresAt] of members) {
-      if (expiresAt <= now) members.delete(channel);
-      else this.deliver(channel, message);
+    if (local.readyAt !== this.#version || now >= local.earliestExpiry) {
+      this.#prepare(local, now);
+      if (local.members.size === 0) {
+        this.#groups.delete(group);
+        return true;
+      }
     }
-    if (members.size > 0) return false;
-    this.#groups.delete(group);
-    return true;
+    const version = this.#version;
+    const { channels, receivers } = local;
+    for (let index = 0; index < receivers.length; index++) {
+      const receiver = receivers[index]!;
+      // A delivery that detached a channel (a consumer closing) leaves the list behind: from there
+      // on, each channel is looked up again.
+      if (this.#version !== version && this.#receivers.get(channels[index]!) !== receiver) continue;
+      this.#deliverTo(receiver, message);
+    }
+    return false;
+  }
+
+  /** Drops the group's expired memberships and lists the receivers of the others. */
+  #prepare(local: LocalGroup, now: number): void {
+    const channels: string[] = [];
+    const receivers: ChannelReceiver[] = [];
+    let earliestExpiry = Number.POSITIVE_INFINITY;
+    for (const [channel, expiresAt] of local.members) {
+      if (expiresAt <= now) {
+        local.members.delete(channel);
+        this.#version++;
+        continue;
+      }
+      earliestExpiry = Math.min(earliestExpiry, expiresAt);
+      const receiver = this.#receivers.get(channel);
+      if (receiver === undefined) continue;
+      channels.push(channel);
+      receivers.push(receiver);
+    }
+    local.channels = channels;
+    local.receivers = receivers;
+    local.earliestExpiry = earliestExpiry;
+    local.readyAt = this.#version;
   }
 
   clear(): void {
     this.#receivers.clear();
     this.#groups.clear();
+    this.#version++;
   }
+}
+
+/** One group's local members, and the list of their receivers as of `readyAt`. */
+class LocalGroup {
+  /** channel → membership expiry time */
+  readonly members = new Map<string, number>();
+  /** The attached members' channels and receivers, in the same order. */
+  channels: readonly string[] = [];
+  receivers: readonly ChannelReceiver[] = [];
+  /** The change count the lists were made at (-1: never). */
+  readyAt = -1;
+  /** The first time a membership in the lists expires. */
+  earliestExpiry = 0;
 }
 
 function positive(name: string, value: number): number {
