@@ -109,3 +109,16 @@ it('stays paced while the writes it joins would take most of the time apart', as
   }
   assert.equal(pacer.pacing, 'free');
 });
+
+it('stays free while messages that came in one turn share a write, counting the time that write took', async () => {
+  const clock = new Clock();
+  const pacer = new FlushPacer(clock.now);
+  // Flushing takes 40% of the time; each write carries three messages that came together, as
+  // they would again: 40%, not the 120% that writing them apart would take.
+  const together = new Writer(clock, 4, 3);
+  for (let round = 0; round < 30; round++) {
+    assert.equal(await flushOnce(pacer, together), true, `round ${round}: not held`);
+    clock.ms += 6;
+  }
+  assert.equal(pacer.pacing, 'free');
+});

@@ -114,16 +114,20 @@ export class FlushPacer {
     due.length = 0;
     const end = this.#now();
     const flushMs = end - start;
-    // Unheld, each message would have gone in a write of its own, about as long as the one it shared.
-    this.#noteDemand(end, writes > 0 ? (flushMs * messages) / writes : flushMs);
     if (this.#pacing === 'free') {
+      // Free, messages share a write only when they came in one turn, as they would again.
+      this.#noteDemand(end, flushMs);
       if (this.#demand <= PACE_ABOVE) return;
       this.#pacing = 'paced';
       this.#creditMs = 0;
       this.#creditAt = end;
-    } else if (this.#demand < FREE_BELOW) {
-      this.#pacing = 'free';
-      return;
+    } else {
+      // Held, each message would have gone in a write of its own, about as long as the one it shared.
+      this.#noteDemand(end, writes > 0 ? (flushMs * messages) / writes : flushMs);
+      if (this.#demand < FREE_BELOW) {
+        this.#pacing = 'free';
+        return;
+      }
     }
     // The flush earned credit for its own length too. A debt beyond one longest hold is
     // forgiven, so however long a flush was, the next waits at most MAX_HOLD_MS.
