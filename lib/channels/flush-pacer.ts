@@ -26,9 +26,10 @@ export interface Flushable {
  * 7.0 to 7.4), but 21 to 22 ms at 0.45 in slow spells (its 10 to 15); CPU per delivery at 195
  * messages/s 3.8, 5.0, 5.3 and 6.0 µs at 0.25, 0.4, 0.45 and 0.5 (its 8.7 to 9.0). Holding every
  * flush for three times the last one's length instead costs 3.9 µs at 195 but holds writes at
- * every rate: p99 18.6 ms at 98. With the two thresholds, nothing is held at 98 messages/s,
- * slow spells included (p99 mostly 0.85 to 1.25 times the naive server's, round by round), and
- * CPU per delivery at the naive server's capacity is 0.56 to 0.60 times its own (five full runs).
+ * every rate: p99 18.6 ms at 98. With the two thresholds, nothing is held at 98 messages/s
+ * (p99 0.83 to 1.20 times the naive server's, round by round) but in the slowest spells, where the
+ * naive server itself takes some 80% of its core at that rate; CPU per delivery at the naive
+ * server's capacity is 0.54 to 0.60 times its own (seven full runs).
  */
 export type Pacing = 'free' | 'paced';
 /** Writes are held once the demand is over this... */
