@@ -65,17 +65,17 @@ export class LocalDelivery {
   deliver(channel: string, message: LayerMessage): DeliveryOutcome {
     const receiver = this.#receivers.get(channel);
     if (receiver === undefined) return 'absent';
-    if (receiver.backlog >= this.capacity) {
-      receiver.overflowed?.(message);
-      return 'full';
-    }
-    receiver.deliver(message);
-    return 'delivered';
+    return this.#deliverTo(receiver, message) ? 'delivered' : 'full';
   }
 
-  #deliverTo(receiver: ChannelReceiver, message: LayerMessage): void {
-    if (receiver.backlog >= this.capacity) receiver.overflowed?.(message);
-    else receiver.deliver(message);
+  /** Hands the message over unless the receiver is full (it then hears of the refusal). */
+  #deliverTo(receiver: ChannelReceiver, message: LayerMessage): boolean {
+    if (receiver.backlog >= this.capacity) {
+      receiver.overflowed?.(message);
+      return false;
+    }
+    receiver.deliver(message);
+    return true;
   }
 
   /** Adds or renews a membership; true when the channel is the group's first local member. */
