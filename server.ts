@@ -34,6 +34,8 @@ import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from
 import { newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
+import { ChatQuotas } from './lib/chat/quotas';
+import { ReadPacer } from './lib/chat/store/read-pacer';
 import { installChatRuntime } from './lib/chat/runtime';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
     metrics: chatMetrics,
     sessions,
     allowedOrigins: config.allowedOrigins,
-    rateLimit: config.rateLimit,
+    quotas: config.rateLimit ? new ChatQuotas({ messages: config.rateLimit }) : null,
+    reads: new ReadPacer(),
     maxFrameBytes: MAX_FRAME_BYTES,
     store,
     layer,

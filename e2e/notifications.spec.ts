@@ -1,12 +1,18 @@
 import { ADMIN_TOKEN } from './support/app-server';
 import { expect, test } from './support/fixtures';
 
-test('a person @mentioned in one room gets a notification in another, from any page', async ({ openPage }) => {
+test('a person @mentioned in a room they joined gets a notification in another, from any page', async ({ openPage }) => {
   const ming = await openPage('/');
   await ming.getByLabel('Display name').fill('小明');
-  await ming.locator('#room-name-input').fill('e2e-elsewhere');
+  await ming.locator('#room-name-input').fill('e2e-kitchen');
   await ming.locator('#room-name-input').press('Enter');
   await expect(ming.locator('#my-name')).toHaveText('小明');
+  await expect(ming.locator('#connection-status')).toHaveText('Online');
+  // Mentions reach the people of the room (in it now, or among its recent authors), never a name alone.
+  await ming.locator('#chat-message-input').fill('我先走了');
+  await ming.locator('#chat-message-input').press('Enter');
+  await expect(ming.locator('#chat-log li[data-id] .text')).toContainText(['我先走了']);
+  await ming.goto('/chat/e2e-elsewhere/');
   await expect(ming.locator('#connection-status')).toHaveText('Online');
 
   const ana = await openPage('/chat/e2e-kitchen/');

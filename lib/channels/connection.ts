@@ -37,5 +37,11 @@ export interface Connection {
    * so a broadcast object must not be mutated after it is first sent.
    */
   send(frame: OutgoingFrame): void;
+  /**
+   * Resolves once what was sent so far has been handed to the operating system, or the
+   * connection is gone: a sender of much (a long catch-up) waits on it between pieces so that a
+   * slow reader sets the pace, rather than the send buffer's limit closing the connection.
+   */
+  whenSent(): Promise<void>;
   close(code: number, reason?: string): void;
 }

@@ -241,6 +241,20 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     return this.#connection?.bufferedAmount ?? 0;
   }
 
+  /**
+   * Resolves once everything sent so far has been handed to the network (or the connection is
+   * gone): send a long run of frames a piece at a time, waiting on this between pieces, and the
+   * client's reading sets the pace instead of the slow-reader limit closing it.
+   */
+  protected whenSent(): Promise<void> {
+    return this.#connection?.whenSent() ?? Promise.resolve();
+  }
+
+  /** Whether the connection is open (it may close while a hook awaits). */
+  protected get isOpen(): boolean {
+    return this.#connection?.state === 'open';
+  }
+
   async #whenIdle(): Promise<void> {
     await Promise.all([this.#socket.whenDrained(), this.#layer.whenDrained()]);
   }

@@ -24,7 +24,7 @@ export { createLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, ty
 export { type Flushable, flushSoon } from './flush-pacer';
 export { TransportMetrics } from './metrics';
 export { AllowedOrigins, originValidator } from './middleware/origin';
-export { TokenBucket, type RateLimit } from './rate-limit';
+export { KeyedBuckets, TokenBucket, type KeyedBucketsOptions, type RateLimit } from './rate-limit';
 export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions } from './routing';
 export { processSlot, type ProcessSlot } from './runtime';
 export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';

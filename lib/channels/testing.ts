@@ -144,6 +144,9 @@ class InMemoryConnection implements Connection {
     this.#push({ kind: 'text', text: encodePayload(frame) });
   }
 
+  /** Nothing is ever waiting to be written in memory. */
+  async whenSent(): Promise<void> {}
+
   close(code: number): void {
     if (this.state !== 'open') return;
     this.state = 'closing';

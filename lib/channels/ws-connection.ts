@@ -220,6 +220,23 @@ export class WsConnection implements Connection, Flushable {
     return Math.max(frames, 1);
   }
 
+  whenSent(): Promise<void> {
+    if (this.state !== 'open') return Promise.resolve();
+    // Written now rather than at the paced flush: whoever waits sends a lot, a write's worth.
+    this.flush();
+    const socket = this.#socket;
+    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   close(code: number, reason?: string): void {
     if (this.state === 'handshake') {
       this.reject(403, reason ?? 'connection refused');

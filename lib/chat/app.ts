@@ -10,6 +10,7 @@ import { ChatConsumer } from './consumer';
 import type { ChatMetrics } from './metrics';
 import { NotificationConsumer } from './notifications';
 import { type ChatApplicationOptions, chatApplication } from './routing';
+import type { ReadPacer } from './store/read-pacer';
 import type { MessageStore } from './store/types';
 
 /**
@@ -22,6 +23,8 @@ export interface LiveChat extends ChatApplicationOptions {
   readonly layer: ChannelLayer;
   readonly logger: Logger;
   readonly metrics: ChatMetrics;
+  /** Paces the store reads of every connection of the process. */
+  readonly reads: ReadPacer;
 }
 
 /** The consumer classes whose open connections move to a newly loaded version. */
@@ -29,6 +32,14 @@ export const liveConsumerClasses = [ChatConsumer, NotificationConsumer];
 
 /** Builds this generation's service and application over the live services. */
 export function buildChatApplication(live: LiveChat): Application {
-  live.service = new ChatService({ store: live.store, layer: live.layer, logger: live.logger, metrics: live.metrics });
+  const presence = live.presence;
+  live.service = new ChatService({
+    store: live.store,
+    layer: live.layer,
+    logger: live.logger,
+    metrics: live.metrics,
+    reads: live.reads,
+    participants: async (room) => (await presence.list(room)).frame.users,
+  });
   return chatApplication(live);
 }

@@ -1,7 +1,16 @@
 import type { ChannelLayer, Logger, SessionUser } from '../channels';
-import { notifyName } from './notifications';
-import { type ChatMessageFrame, type HistoryFrame, mentionedNames, mentionKey, type TypingFrame } from './protocol';
 import type { ChatMetrics, StoreOperation } from './metrics';
+import { notifyUser } from './notifications';
+import {
+  type ChatMessageFrame,
+  type HistoryFrame,
+  mentionedNames,
+  mentionKey,
+  type NotificationFrame,
+  type PresenceUser,
+  type TypingFrame,
+} from './protocol';
+import { ReadPacer } from './store/read-pacer';
 import type { MessageStore, StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
@@ -49,6 +58,26 @@ export interface PostResult {
   readonly created: boolean;
 }
 
+/** The people who have joined a room lately, by user id: whom a mention in it may reach. */
+export type RoomParticipants = (room: string) => Promise<readonly PresenceUser[]>;
+
+export interface ChatServiceOptions {
+  readonly store: MessageStore;
+  readonly layer: ChannelLayer;
+  readonly logger: Logger;
+  readonly metrics?: ChatMetrics;
+  /** Paces store reads (default: one of its own; the app shares one per process). */
+  readonly reads?: ReadPacer;
+  /**
+   * Who is in a room now (presence). With the room's recent authors they are whom an @mention
+   * can notify; without it, only recent authors are.
+   */
+  readonly participants?: RoomParticipants;
+}
+
+/** Recent authors of a room that a mention can reach, beside the people in it now. */
+const MENTION_AUTHORS_PAGE = 50;
+
 /**
  * Posting and reading messages, shared by the chat consumer and the HTTP routes: a message is
  * stored first and broadcast to its room only once the store has it.
@@ -58,12 +87,16 @@ export class ChatService {
   readonly #layer: ChannelLayer;
   readonly #logger: Logger;
   readonly #metrics: ChatMetrics | null;
+  readonly #reads: ReadPacer;
+  readonly #participants: RoomParticipants | null;
 
-  constructor(options: { store: MessageStore; layer: ChannelLayer; logger: Logger; metrics?: ChatMetrics }) {
+  constructor(options: ChatServiceOptions) {
     this.#store = options.store;
     this.#layer = options.layer;
     this.#logger = options.logger;
     this.#metrics = options.metrics ?? null;
+    this.#reads = options.reads ?? new ReadPacer();
+    this.#participants = options.participants ?? null;
   }
 
   /** Runs a store call, timed when there are metrics. */
@@ -71,7 +104,15 @@ export class ChatService {
     return this.#metrics ? this.#metrics.timeStore(operation, work) : work();
   }
 
-  /** Stores a message and sends it to everyone in the room; a repeat of a `clientId` is not sent again. */
+  /** Runs a store read of up to `rows` rows in its slice of the event loop (see `ReadPacer`), timed. */
+  #read<T>(operation: StoreOperation, rows: number, work: () => Promise<T>): Promise<T> {
+    return this.#reads.read(rows, () => this.#timed(operation, work));
+  }
+
+  /**
+   * Stores a message and sends it to everyone in the room; a repeat of a `clientId` is not sent
+   * again. The people it @mentions are notified after the broadcast, apart from the post.
+   */
   async post(room: string, author: SessionUser, text: string, clientId?: string): Promise<PostResult> {
     const { message, created } = await this.#timed('append', () =>
       this.#store.append({
@@ -92,49 +133,67 @@ export class ChatService {
         // Stored, so acknowledged; the room's other members fill the gap when they resume.
         this.#logger.error('broadcast failed after store', { room, id: message.id, error });
       }
-      await this.#notifyMentions(frame);
+      if (mentionedNames(frame.message).length > 0) {
+        this.#notifyMentions(frame).catch((error: unknown) => this.#logger.warn('could not send mention notifications', { room, error }));
+      }
     }
     return { frame, created };
   }
 
-  /** Tells everyone @mentioned in a message, wherever they are, except its author. */
+  /**
+   * Tells the people a message @mentions, by user id: a name is matched only against the room's
+   * participants (in it now, or among its recent authors), all resolved in one step, so a
+   * stranger who picked the same name hears nothing of a room they have not joined. The author
+   * is never told of their own mention; at most `MAX_MENTIONS` names count.
+   */
   async #notifyMentions(frame: ChatMessageFrame): Promise<void> {
-    const author = mentionKey(frame.user);
-    for (const name of mentionedNames(frame.message)) {
-      if (mentionKey(name) === author) continue;
-      await notifyName(this.#layer, name, {
-        type: 'notification',
-        kind: 'mention',
-        title: `${frame.user} mentioned you in #${frame.room}`,
-        body: [...frame.message].slice(0, 200).join(''),
-        room: frame.room,
-        message_id: frame.id,
-        ts: frame.ts,
-      }).catch((error: unknown) => this.#logger.warn('could not send a mention notification', { room: frame.room, error }));
+    const names = mentionedNames(frame.message);
+    const [present, recent] = await Promise.all([
+      this.#participants?.(frame.room) ?? Promise.resolve([]),
+      this.#read('history', MENTION_AUTHORS_PAGE, () => this.#store.latest(frame.room, MENTION_AUTHORS_PAGE)),
+    ]);
+    const byName = new Map<string, Set<string>>();
+    const add = (userId: string, name: string): void => {
+      const key = mentionKey(name);
+      let ids = byName.get(key);
+      if (ids === undefined) byName.set(key, (ids = new Set()));
+      ids.add(userId);
+    };
+    for (const person of present) add(person.user_id, person.user);
+    for (const message of recent.messages) add(message.userId, message.user);
+    const recipients = new Set<string>();
+    for (const name of names) {
+      for (const userId of byName.get(mentionKey(name)) ?? []) {
+        if (userId !== frame.user_id) recipients.add(userId);
+      }
     }
+    if (recipients.size === 0) return;
+    const notification: NotificationFrame = {
+      type: 'notification',
+      kind: 'mention',
+      title: `${frame.user} mentioned you in #${frame.room}`,
+      body: [...frame.message].slice(0, 200).join(''),
+      room: frame.room,
+      message_id: frame.id,
+      ts: frame.ts,
+    };
+    await Promise.all([...recipients].map((userId) => notifyUser(this.#layer, userId, notification)));
   }
 
+  /** A page of history: the newest `limit` messages, or the `limit` before `before`. */
   async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {
-    const page = await this.#timed('history', () => (before === undefined ? this.#store.latest(room, limit) : this.#store.before(room, before, limit)));
+    const page = await this.#read('history', limit, () => (before === undefined ? this.#store.latest(room, limit) : this.#store.before(room, before, limit)));
     return { type: 'history', messages: page.messages.map(messageFrame), has_more: page.hasMore };
   }
 
   /**
-   * Everything after `after`, oldest first, as history frames of at most `pageSize` messages
-   * (at least one frame); `null` when the room never reached `after` (the store was reset).
+   * The first `limit` messages after `after`, oldest first, as a history frame (`has_more`:
+   * older messages exist, at least the one it starts after); `null` when the room never reached
+   * `after` (the store was reset). A catch-up reads page after page with it, sending each
+   * before reading the next.
    */
-  async since(room: string, after: string, pageSize: number): Promise<HistoryFrame[] | null> {
-    const frames: HistoryFrame[] = [];
-    let cursor = after;
-    for (;;) {
-      const from = cursor;
-      const page = await this.#timed('since', () => this.#store.after(room, from, pageSize));
-      if (page === null) return null;
-      // Older messages exist: at least the one the client resumes after.
-      frames.push({ type: 'history', messages: page.map(messageFrame), has_more: true });
-      const last = page.at(-1);
-      if (page.length < pageSize || last === undefined) return frames;
-      cursor = last.id;
-    }
+  async after(room: string, after: string, limit: number): Promise<HistoryFrame | null> {
+    const page = await this.#read('since', limit, () => this.#store.after(room, after, limit));
+    return page === null ? null : { type: 'history', messages: page.map(messageFrame), has_more: true };
   }
 }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { AllowedOrigins, CloseCode, InMemoryChannelLayer, SessionCookies, silentLogger, type RateLimit } from '../channels';
 import { WebsocketCommunicator } from '../channels/testing';
 import { ChatService } from './chat-service';
+import { ChatQuotas } from './quotas';
 import type { ChatMessageFrame, ErrorFrame, HistoryFrame, PresenceFrame, WelcomeFrame } from './protocol';
 import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
@@ -94,7 +95,7 @@ function chat(options: Options = {}) {
     presence: new LocalPresence({ changeIntervalMs: 0 }),
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
-    rateLimit: options.rateLimit === undefined ? null : options.rateLimit,
+    quotas: options.rateLimit ? new ChatQuotas({ messages: options.rateLimit, ...(options.now ? { now: options.now } : {}) }) : null,
     maxFrameBytes: 65_536,
     typingIntervalMs: 1_000,
     ...(options.now ? { now: options.now } : {}),

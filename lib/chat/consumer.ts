@@ -1,17 +1,10 @@
-import {
-  CloseCode,
-  JsonWebsocketConsumer,
-  TokenBucket,
-  type EventHandlers,
-  type EventOf,
-  type RateLimit,
-  type Scope,
-  type SessionUser,
-} from '../channels';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CloseCode, JsonWebsocketConsumer, type EventHandlers, type EventOf, type Scope, type SessionUser } from '../channels';
 import { type ChatEvents, type ChatService, roomGroup, roomGroups } from './chat-service';
 import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';
 import type { Presence, PresenceSnapshot, PresenceWatcher } from './presence';
+import type { ChatQuotas, ConnectionQuota, QuotaRefusal } from './quotas';
 import {
   DEFAULT_ROOM,
   errorFrame,
@@ -31,8 +24,11 @@ export interface ChatConsumerOptions {
   readonly presence: Presence;
   /** Counts the error frames sent. */
   readonly metrics?: ChatMetrics;
-  /** Chat messages per connection; `null` turns the limit off (benchmarks). */
-  readonly rateLimit: RateLimit | null;
+  /**
+   * What each connection, person and address may spend (messages, bytes, frames, history);
+   * one per process, shared by every connection. `null` turns every limit off (benchmarks).
+   */
+  readonly quotas: ChatQuotas | null;
   /** The frame size the transport enforces, announced to the client. */
   readonly maxFrameBytes: number;
   /** At most one typing notice per person and room this often (default 2 s). */
@@ -40,8 +36,6 @@ export interface ChatConsumerOptions {
   readonly now?: () => number;
 }
 
-/** Every frame, valid or not, spends from a second, looser bucket, so floods of any kind stop. */
-const FRAMES_PER_MESSAGE = 5;
 /** Refused frames in a row after which the client is closed for abuse (1008). */
 const MAX_REFUSED_IN_A_ROW = 50;
 /** One settled promise for every consumer that has posted nothing yet. */
@@ -50,6 +44,17 @@ const SETTLED: Promise<void> = Promise.resolve();
 const announcedLimits = new WeakMap<ChatConsumerOptions, Limits>();
 /** Messages of one connection being stored at once; past this, its next frame waits. */
 const MAX_POSTS_IN_FLIGHT = 64;
+/**
+ * A connection with this much sent and not yet read gets no history page: it is behind already,
+ * and the page would only be thrown away when the slow-reader limit closes it.
+ */
+const HISTORY_SEND_BUFFER_LIMIT = 256 * 1024;
+/** What a refusal says, by whose budget ran out. */
+const OVER_BUDGET: Readonly<Record<QuotaRefusal, string>> = {
+  connection: 'on this connection',
+  person: 'from you (across your tabs)',
+  address: 'from your network address',
+};
 
 /**
  * The chat of one room (`/ws/chat/<room>/`, or `/ws/chat/` for the lobby): welcome and the latest
@@ -67,8 +72,7 @@ export class ChatConsumer
   override readonly groups: readonly string[];
   private readonly user: SessionUser;
   private readonly options: ChatConsumerOptions;
-  private readonly messageBucket: TokenBucket | null;
-  private readonly frameBucket: TokenBucket | null;
+  private readonly quota: ConnectionQuota | null;
   private readonly now: () => number;
   private refusedInARow = 0;
   /** Watching the room's presence and (being) listed in it: both begin and end together. */
@@ -88,14 +92,7 @@ export class ChatConsumer
     this.user = scope.user;
     this.options = options;
     this.now = options.now ?? Date.now;
-    const limit = options.rateLimit;
-    this.messageBucket = limit ? new TokenBucket(limit, this.now) : null;
-    this.frameBucket = limit
-      ? new TokenBucket(
-          { rate: limit.rate * FRAMES_PER_MESSAGE, perMs: limit.perMs, burst: limit.burst * FRAMES_PER_MESSAGE },
-          this.now,
-        )
-      : null;
+    this.quota = options.quotas?.forConnection(this.user.id, scope.client.address) ?? null;
   }
 
   /**
@@ -113,12 +110,7 @@ export class ChatConsumer
       user: this.user.name,
       limits: this.limits(),
     });
-    const frames = await this.history();
-    this.delivered = new DeliveredIds(frames.startAfter);
-    for (const frame of frames.frames) {
-      for (const message of frame.messages) this.delivered.add(message.id);
-      this.sendJson(frame);
-    }
+    await this.sendHistory();
     const presence = this.options.presence;
     presence.watch(this.room, this);
     this.inPresence = true;
@@ -142,10 +134,11 @@ export class ChatConsumer
   override async layerResync(): Promise<void> {
     const delivered = this.delivered;
     if (!delivered) return;
-    const frames = await this.options.service.since(this.room, delivered.contiguous, MAX_HISTORY_PAGE_SIZE);
-    for (const message of frames?.flatMap((frame) => frame.messages) ?? []) {
-      if (delivered.add(message.id)) this.sendJson(message);
-    }
+    await this.catchUp(delivered.contiguous, (frame) => {
+      for (const message of frame.messages) {
+        if (delivered.add(message.id)) this.sendJson(message);
+      }
+    });
   }
 
   /** Sends a presence list unless a newer one has gone out already. */
@@ -156,29 +149,76 @@ export class ChatConsumer
   }
 
   /**
-   * The history frames to send on connect, and the id they start after. An unknown `after`
-   * means the store was reset.
+   * The history a joining connection gets: everything after `?after=<id>` when the room has
+   * reached that id, page by page; otherwise the latest page (marked `reset` when the `after`
+   * was unknown: the store was reset).
    */
-  private async history(): Promise<{ frames: readonly HistoryFrame[]; startAfter: string }> {
+  private async sendHistory(): Promise<void> {
     const service = this.options.service;
     const after = this.scope.query.get('after');
     if (isMessageId(after)) {
-      const frames = await service.since(this.room, after, MAX_HISTORY_PAGE_SIZE);
-      if (frames !== null) return { frames, startAfter: after };
+      const delivered = new DeliveredIds(after);
+      const known = await this.catchUp(after, (frame) => {
+        for (const message of frame.messages) delivered.add(message.id);
+        this.sendJson(frame);
+      });
+      if (known) {
+        this.delivered = delivered;
+        return;
+      }
     }
     const latest = await service.history(this.room, HISTORY_PAGE_SIZE);
     const first = latest.messages[0];
-    const startAfter = first ? (BigInt(first.id) - 1n).toString() : '0';
-    return { frames: [isMessageId(after) ? { ...latest, reset: true } : latest], startAfter };
+    const delivered = new DeliveredIds(first ? (BigInt(first.id) - 1n).toString() : '0');
+    for (const message of latest.messages) delivered.add(message.id);
+    this.delivered = delivered;
+    this.sendJson(isMessageId(after) ? { ...latest, reset: true } : latest);
+  }
+
+  /**
+   * Reads everything after `after` a page at a time, handing each page to `send` before reading
+   * the next, once the client has taken the previous one in and the address's resume budget
+   * allows: a long absence costs reads at the pace the client reads, never all at once.
+   * Answers false when the room never reached `after`.
+   */
+  private async catchUp(after: string, send: (frame: HistoryFrame) => void): Promise<boolean> {
+    let cursor = after;
+    for (;;) {
+      await this.paceResume(MAX_HISTORY_PAGE_SIZE);
+      const page = await this.options.service.after(this.room, cursor, MAX_HISTORY_PAGE_SIZE);
+      if (page === null) return false;
+      send(page);
+      const last = page.messages.at(-1);
+      if (page.messages.length < MAX_HISTORY_PAGE_SIZE || last === undefined) return true;
+      cursor = last.id;
+      await this.whenSent();
+      if (!this.isOpen) return true;
+    }
+  }
+
+  private async paceResume(rows: number): Promise<void> {
+    const quota = this.quota;
+    if (quota === null) return;
+    for (let wait = quota.resumeWaitMs(rows); wait > 0 && this.isOpen; wait = quota.resumeWaitMs(rows)) {
+      await sleep(wait, undefined, { ref: false });
+    }
+  }
+
+  /** Every frame is held to the frame budget before it is parsed: a flood of big frames costs no parsing. */
+  override receive(text: string): void | Promise<void> {
+    const refused = this.quota?.frame(Buffer.byteLength(text)) ?? null;
+    if (refused !== null) {
+      this.refuse(errorFrame('rate_limited', `too many frames ${OVER_BUDGET[refused]}; slow down`));
+      return;
+    }
+    return super.receive(text);
   }
 
   override receiveInvalidJson(): void {
-    if (this.overFrameLimit()) return;
     this.refuse({ type: 'error', code: 'bad_json', detail: 'frames must be JSON text' });
   }
 
   override async receiveJson(content: unknown): Promise<void> {
-    if (this.overFrameLimit()) return;
     const parsed = validateClientFrame(content);
     if (!parsed.ok) {
       this.refuse(parsed.error);
@@ -187,8 +227,9 @@ export class ChatConsumer
     const frame = parsed.frame;
     switch (frame.type) {
       case 'chat.message': {
-        if (this.messageBucket && !this.messageBucket.take()) {
-          this.refuse(errorFrame('rate_limited', 'too many messages; wait a little and send again', frame.clientId));
+        const refused = this.quota?.message(Buffer.byteLength(frame.message)) ?? null;
+        if (refused !== null) {
+          this.refuse(errorFrame('rate_limited', `too many messages ${OVER_BUDGET[refused]}; wait a little and send again`, frame.clientId));
           return;
         }
         this.refusedInARow = 0;
@@ -204,10 +245,19 @@ export class ChatConsumer
         this.refusedInARow = 0;
         await this.typing();
         return;
-      case 'history':
+      case 'history': {
+        // Refused before any read: the budget, and a client that has not read what it was sent.
+        const refused = this.bufferedAmount > HISTORY_SEND_BUFFER_LIMIT ? 'connection' : (this.quota?.history(frame.limit) ?? null);
+        if (refused !== null) {
+          this.refuse(errorFrame('rate_limited', `too much history asked for ${OVER_BUDGET[refused]}; wait a little and ask again`));
+          return;
+        }
         this.refusedInARow = 0;
-        this.sendJson(await this.options.service.history(this.room, frame.limit, frame.before));
+        const page = await this.options.service.history(this.room, frame.limit, frame.before);
+        this.quota?.historyServed(historyBytes(page));
+        this.sendJson(page);
         return;
+      }
       case 'ping':
         this.refusedInARow = 0;
         this.sendJson({ type: 'pong' });
@@ -248,12 +298,6 @@ export class ChatConsumer
     });
   }
 
-  private overFrameLimit(): boolean {
-    if (!this.frameBucket || this.frameBucket.take()) return false;
-    this.refuse(errorFrame('rate_limited', 'too many frames; slow down'));
-    return true;
-  }
-
   /** Answers a refused frame with an error; a client that keeps at it is closed (1008). */
   private refuse(error: ErrorFrame): void {
     this.refusedInARow++;
@@ -269,7 +313,7 @@ export class ChatConsumer
   private limits(): Limits {
     let limits = announcedLimits.get(this.options);
     if (limits === undefined) {
-      const limit = this.options.rateLimit;
+      const limit = this.options.quotas?.messageLimit ?? null;
       limits = {
         max_message_chars: MAX_MESSAGE_CHARS,
         max_frame_bytes: this.options.maxFrameBytes,
@@ -280,4 +324,11 @@ export class ChatConsumer
     }
     return limits;
   }
+}
+
+/** About what a history frame comes to in bytes, without serialising it twice. */
+function historyBytes(frame: HistoryFrame): number {
+  let bytes = 40;
+  for (const message of frame.messages) bytes += 120 + Buffer.byteLength(message.message) + Buffer.byteLength(message.user);
+  return bytes;
 }

@@ -20,7 +20,7 @@ function runtime(adminToken: string | null = TOKEN) {
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
   const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
   const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken };
-  const app = chatApplication({ service, presence: new LocalPresence(), sessions, allowedOrigins, rateLimit: null, maxFrameBytes: 65_536 });
+  const app = chatApplication({ service, presence: new LocalPresence(), sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536 });
   return { chat, app, layer, sessions };
 }
 

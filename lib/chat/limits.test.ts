@@ -6,17 +6,28 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { SessionCookies } from '../channels';
 import { type ChatServer, type ChatServerOptions, startChatServer, TEST_SESSION_SECRET } from '../testing/chat-server';
+import { ChatQuotas } from './quotas';
 import { MemoryMessageStore } from './store/memory';
+import { SqliteMessageStore } from './store/sqlite';
 import type { MessagePage } from './store/types';
 
 const servers: ChatServer[] = [];
 const sockets: WebSocket[] = [];
+const folders: string[] = [];
 after(async () => {
   for (const socket of sockets) socket.terminate();
   await Promise.all(servers.map((server) => server.close()));
+  await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
 });
+
+const DEFAULT_LIMIT = { rate: 20, perMs: 10_000, burst: 10 };
+/** The default quotas with time standing still, so nothing refills while a test floods. */
+const stillQuotas = (options: Partial<ConstructorParameters<typeof ChatQuotas>[0]> = {}) => new ChatQuotas({ messages: DEFAULT_LIMIT, now: () => 0, ...options });
 
 async function server(options: ChatServerOptions = {}): Promise<ChatServer> {
   const started = await startChatServer(options);
@@ -26,7 +37,7 @@ async function server(options: ChatServerOptions = {}): Promise<ChatServer> {
 
 /** A raw client that collects frames and can wait for one by predicate. */
 async function join(chat: ChatServer, room: string, options: WebSocket.ClientOptions = {}) {
-  const ws = new WebSocket(`${chat.url}/ws/chat/${room}/`, { ...options, headers: { origin: chat.origin, ...options.headers } });
+  const ws = new WebSocket(`${chat.url}/ws/chat/${room.includes('?') ? room : `${room}/`}`, { ...options, headers: { origin: chat.origin, ...options.headers } });
   sockets.push(ws);
   const frames: Array<Record<string, unknown>> = [];
   let wake: (() => void) | null = null;
@@ -177,5 +188,104 @@ describe('limits through a real socket', () => {
     }
     const real = await join(chat, 'cookies', { headers: { cookie: `session=${genuine}` } });
     assert.equal((await real.find((frame) => frame.type === 'welcome')).user_id, 'u_admin');
+  });
+});
+
+/** Waits until `count` frames matching `match` have arrived on every one of `clients`. */
+async function answers(clients: ReadonlyArray<Awaited<ReturnType<typeof join>>>, count: number, match: (frame: Record<string, unknown>) => boolean) {
+  for (const client of clients) {
+    let seen = 0;
+    await client.find(() => (seen = client.frames.filter(match).length) >= count);
+    assert.ok(seen >= count);
+  }
+}
+
+describe('quotas that one person cannot multiply', () => {
+  it("holds 40 connections from one address to the address's share of messages, not 40 shares", async () => {
+    const chat = await server({ quotas: stillQuotas() });
+    const clients = await Promise.all(Array.from({ length: 40 }, () => join(chat, 'crowd')));
+    clients.forEach((client, n) => {
+      for (let m = 0; m < 10; m++) client.send({ type: 'chat.message', message: `${n}.${m}`, client_id: `c${n}-${m}` });
+    });
+    // Every message is answered: by its echo when stored, by rate_limited when refused.
+    for (const [n, client] of clients.entries()) {
+      const own = (frame: Record<string, unknown>) => frame.type === 'error' || (frame.type === 'chat.message' && String(frame.client_id).startsWith(`c${n}-`));
+      await answers([client], 10, own);
+    }
+    const stored = (await chat.store.latest('crowd', 1_000)).messages.length;
+    // Five people's worth may share an address: five bursts of ten.
+    assert.equal(stored, 50, `${stored} messages stored from one address`);
+    const refused = clients.flatMap((client) => client.frames.filter((frame) => frame.type === 'error'));
+    assert.equal(refused.length, 400 - 50);
+    assert.ok(refused.every((frame) => frame.code === 'rate_limited' && /network address/.test(String(frame.detail))));
+  });
+
+  it("holds one person's tabs to one person's share, and counts bytes beside messages", async () => {
+    const chat = await server({ quotas: stillQuotas() });
+    const cookie = `session=${chat.sessions.sign({ id: 'u_tabs', name: 'Tabs' })}`;
+    const tabs = await Promise.all([1, 2, 3].map(() => join(chat, 'tabs', { headers: { cookie } })));
+    tabs.forEach((tab, n) => {
+      for (let m = 0; m < 10; m++) tab.send({ type: 'chat.message', message: `${n}.${m}`, client_id: `t${n}-${m}` });
+    });
+    await answers(tabs, 10, (frame) => frame.type === 'error' || (frame.type === 'chat.message' && frame.user_id === 'u_tabs'));
+    assert.equal((await chat.store.latest('tabs', 100)).messages.length, 10, 'one burst across three tabs');
+
+    // A long message costs more of the byte quota than a short one: ten of 2,000 emoji are not ten messages' worth.
+    const emoji = await join(chat, 'bytes', { headers: { cookie: `session=${chat.sessions.sign({ id: 'u_emoji', name: 'Emoji' })}` } });
+    for (let m = 0; m < 10; m++) emoji.send({ type: 'chat.message', message: '😀'.repeat(2_000), client_id: `e${m}` });
+    await answers([emoji], 10, (frame) => frame.type === 'error' || (frame.type === 'chat.message' && frame.user_id === 'u_emoji'));
+    const stored = (await chat.store.latest('bytes', 100)).messages.length;
+    assert.equal(stored, 2, `${stored} messages of 8,000 bytes against a burst of 20 KiB`);
+  });
+
+  it("refuses frames over the address's frame budget before parsing them", async () => {
+    const chat = await server({ quotas: stillQuotas() });
+    const clients = await Promise.all(Array.from({ length: 40 }, () => join(chat, 'nested')));
+    // 60 KiB of nested arrays: valid JSON, slow to parse, and not a frame (invalid_message once parsed).
+    const depth = 30 * 1024;
+    const nested = '['.repeat(depth) + ']'.repeat(depth);
+    for (const client of clients) for (let n = 0; n < 50; n++) client.send(nested);
+    await answers(clients, 50, (frame) => frame.type === 'error');
+    const codes = clients.flatMap((client) => client.frames.filter((frame) => frame.type === 'error').map((frame) => frame.code));
+    const parsed = codes.filter((code) => code === 'invalid_message').length;
+    // The address's frame bytes (25 connections' worth of 80 KiB bursts) let about 33 through, not 40 x 50.
+    assert.equal(parsed, Math.floor((10 * 8_192 * 25) / (2 * depth)), `${parsed} frames of 60 KiB parsed`);
+    assert.equal(codes.length - parsed, codes.filter((code) => code === 'rate_limited').length);
+  });
+});
+
+describe('history costs a budget, and reads are paced', () => {
+  it("serves an address only its budget of history, and answers a bystander's ping while it does", { timeout: 60_000 }, async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'chat-limits-'));
+    folders.push(folder);
+    const store = new SqliteMessageStore(path.join(folder, 'chat.db'));
+    for (let n = 0; n < 300; n++) await store.append({ room: 'archive', userId: 'u_old', user: 'Old', text: `${n} ${'旧'.repeat(200)}` });
+    // An address may read 40 pages of 100 at once; each connection 3.
+    const quotas = stillQuotas({ addressHistoryRows: { rate: 4_000, perMs: 60_000, burst: 4_000 } });
+    const chat = await server({ store, quotas });
+    const attackers = await Promise.all(Array.from({ length: 20 }, () => join(chat, 'archive')));
+    const bystander = await join(chat, 'elsewhere');
+    const pages = () => attackers.reduce((sum, client) => sum + client.frames.filter((frame) => frame.type === 'history').length - 1, 0);
+    for (const client of attackers) for (let n = 0; n < 20; n++) client.send({ type: 'history', limit: 100 });
+    bystander.send({ type: 'ping' });
+    await bystander.find((frame) => frame.type === 'pong');
+    const pagesAtPong = pages();
+    await answers(attackers, 20, (frame) => frame.type === 'error' || frame.type === 'history');
+    const served = pages();
+    assert.equal(served, 40, 'the address got its 40 pages');
+    assert.ok(pagesAtPong < served, `the ping was answered after all ${served} pages`);
+    const refused = attackers.flatMap((client) => client.frames.filter((frame) => frame.type === 'error'));
+    assert.equal(refused.length, 20 * 20 - 40);
+    assert.ok(refused.every((frame) => frame.code === 'rate_limited'));
+  });
+
+  it('resumes a client that missed more than its send buffer holds, page by page as it reads', { timeout: 30_000 }, async () => {
+    const chat = await server({ rateLimit: DEFAULT_LIMIT, maxBufferedBytes: 64 * 1024 });
+    for (let n = 1; n <= 1_000; n++) await chat.store.append({ room: 'long', userId: 'u_w', user: 'W', text: `${n} ${'字'.repeat(100)}` });
+    const client = await join(chat, 'long/?after=1');
+    const ids = client.frames.filter((frame) => frame.type === 'history').flatMap((frame) => (frame.messages as Array<{ id: string }>).map((message) => Number(message.id)));
+    assert.equal(ids.length, 999);
+    assert.deepEqual(ids, Array.from({ length: 999 }, (_, n) => n + 2));
+    assert.equal(client.ws.readyState, WebSocket.OPEN);
   });
 });

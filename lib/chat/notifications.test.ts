@@ -14,13 +14,25 @@ const ORIGIN = 'http://localhost:3000';
 function app() {
   const layer = new InMemoryChannelLayer();
   const sessions = new SessionCookies({ secret: 'notifications-test-secret-0123456789' });
-  const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
+  const presence = new LocalPresence({ changeIntervalMs: 0 });
+  const sent: string[] = [];
+  const groupSend = layer.groupSend.bind(layer);
+  layer.groupSend = (group, message) => {
+    sent.push(group);
+    return groupSend(group, message);
+  };
+  const service = new ChatService({
+    store: new MemoryMessageStore(),
+    layer,
+    logger: silentLogger,
+    participants: async (room) => (await presence.list(room)).frame.users,
+  });
   const application = chatApplication({
     service,
-    presence: new LocalPresence({ changeIntervalMs: 0 }),
+    presence,
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
-    rateLimit: null,
+    quotas: null,
     maxFrameBytes: 65_536,
   });
   const open = async (path: string, user: { id: string; name: string }) => {
@@ -28,7 +40,7 @@ function app() {
     assert.deepEqual(await client.connect(), { accepted: true });
     return client;
   };
-  return { layer, service, open };
+  return { layer, service, open, sent };
 }
 
 const ana = { id: 'u_ana', name: 'Ana' };
@@ -45,10 +57,11 @@ describe('NotificationConsumer', () => {
     assert.equal(await other.receiveNothing(), true);
   });
 
-  it('tells a person @mentioned in any room, but not the author mentioning themself', async () => {
+  it('tells a person @mentioned in a room they are in, on every page, but not the author mentioning themself', async () => {
     const { open } = app();
     const mingNotifications = await open('/ws/notifications/', ming);
     const anaNotifications = await open('/ws/notifications/', ana);
+    await open('/ws/chat/kitchen/', ming);
     const chat = await open('/ws/chat/kitchen/', ana);
     await chat.receiveJson();
     chat.sendJson({ message: 'lunch, @小明? and @ana' });
@@ -58,6 +71,35 @@ describe('NotificationConsumer', () => {
     assert.equal(notification.body, 'lunch, @小明? and @ana');
     assert.equal(notification.room, 'kitchen');
     assert.equal(await anaNotifications.receiveNothing(), true);
+  });
+
+  it('reaches a recent author of the room who has left it, and never a stranger who picked the same name', async () => {
+    const { open, service } = app();
+    const alice = { id: 'u_alice', name: 'Alice Liddell' };
+    const squatter = { id: 'u_squatter', name: 'Alice Liddell' };
+    const bob = { id: 'u_bob', name: 'Bob' };
+    await service.post('porch', alice, 'I am here');
+    const aliceNotifications = await open('/ws/notifications/', alice);
+    const squatterNotifications = await open('/ws/notifications/', squatter);
+    await open('/ws/chat/elsewhere/', squatter);
+    await service.post('porch', bob, '@AliceLiddell the door code is 4711');
+    const notification = await aliceNotifications.receiveJson<NotificationFrame>();
+    assert.equal(notification.body, '@AliceLiddell the door code is 4711');
+    assert.equal(await squatterNotifications.receiveNothing(), true, 'the squatter heard nothing of a room she never joined');
+  });
+
+  it('notifies at most ten names of one message, after its broadcast, one send per person', async () => {
+    const { open, service, sent } = app();
+    const people = Array.from({ length: 30 }, (_, n) => ({ id: `u_${n}`, name: `p${n}` }));
+    for (const person of people) await service.post('crowd', person, 'hi');
+    const tabs = await Promise.all(people.map((person) => open('/ws/notifications/', person)));
+    sent.length = 0;
+    const text = people.map((person) => `@${person.name}`).join(' ');
+    await service.post('crowd', ana, text);
+    for (const tab of tabs.slice(0, 10)) assert.equal((await tab.receiveJson<NotificationFrame>()).kind, 'mention');
+    for (const tab of tabs.slice(10)) assert.equal(await tab.receiveNothing(), true);
+    assert.equal(sent[0], 'chat.crowd', 'the room first');
+    assert.deepEqual(sent.slice(1).sort(), people.slice(0, 10).map((person) => `notify.user.${person.id}`).sort());
   });
 
   it('answers ping, and refuses anything else with an error frame', async () => {

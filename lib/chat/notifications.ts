@@ -8,7 +8,7 @@ import {
   type Scope,
   type SessionUser,
 } from '../channels';
-import { errorFrame, mentionKey, type NotificationFrame, validateClientFrame } from './protocol';
+import { errorFrame, type NotificationFrame, validateClientFrame } from './protocol';
 
 /** The layer events of notifications. */
 export type NotificationEvents = {
@@ -20,19 +20,9 @@ export function userNotificationGroup(userId: string): string {
   return `notify.user.${groupSafe(userId)}`;
 }
 
-/** The group of everyone whose display name a mention of `name` matches (names can be Chinese: hashed). */
-export function nameNotificationGroup(name: string): string {
-  return `notify.name.${createHash('sha256').update(mentionKey(name)).digest('hex').slice(0, 32)}`;
-}
-
 /** Sends a notification to every open notification connection of a user, in any process. */
 export function notifyUser(layer: ChannelLayer, userId: string, frame: NotificationFrame): Promise<void> {
   return layer.groupSend(userNotificationGroup(userId), { type: 'notify.message', frame });
-}
-
-/** Sends a notification to everyone whose display name is `name`, as an @mention does. */
-export function notifyName(layer: ChannelLayer, name: string, frame: NotificationFrame): Promise<void> {
-  return layer.groupSend(nameNotificationGroup(name), { type: 'notify.message', frame });
 }
 
 /**
@@ -51,7 +41,8 @@ export class NotificationConsumer
     super(scope);
     const user: SessionUser | null = scope.user;
     if (!user) throw new Error('NotificationConsumer needs the session middleware in front of it');
-    this.groups = [userNotificationGroup(user.id), nameNotificationGroup(user.name)];
+    // By user id only: a display name is anyone's to pick, so nothing is ever sent to one.
+    this.groups = [userNotificationGroup(user.id)];
   }
 
   override receiveJson(content: unknown): void {

@@ -98,10 +98,17 @@ export type NotificationFrame = {
   readonly ts: number;
 };
 
-/** The @names in a message: `@` and what follows up to a space or punctuation. */
+/** The @names of one message that count: the first ten different ones. */
+export const MAX_MENTIONS = 10;
+
+/** The @names in a message (`@` and what follows up to a space or punctuation), the first `MAX_MENTIONS` different ones. */
 export function mentionedNames(text: string): string[] {
   const names = new Set<string>();
-  for (const match of text.matchAll(/(?:^|[^\p{L}\p{N}_])@([\p{L}\p{M}\p{N}_-]{1,32})/gu)) names.add(match[1]!);
+  if (!text.includes('@')) return [];
+  for (const match of text.matchAll(/(?:^|[^\p{L}\p{N}_])@([\p{L}\p{M}\p{N}_-]{1,32})/gu)) {
+    names.add(match[1]!);
+    if (names.size === MAX_MENTIONS) break;
+  }
   return [...names];
 }
 

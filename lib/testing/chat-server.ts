@@ -21,14 +21,19 @@ import { ChatService } from '../chat/chat-service';
 import { ChatMetrics } from '../chat/metrics';
 import { LocalPresence } from '../chat/presence';
 import { type ChatApplicationOptions, chatApplication } from '../chat/routing';
+import { ChatQuotas } from '../chat/quotas';
 import { MemoryMessageStore } from '../chat/store/memory';
+import type { MessageStore } from '../chat/store/types';
 
 export const TEST_SESSION_SECRET = 'chat-server-test-secret-0123456789ab';
 
 export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'application' | 'layer' | 'logger' | 'metrics'>> {
+  /** The message limit the quotas derive from (default none: no limits at all). */
   readonly rateLimit?: RateLimit | null;
+  /** Quotas of their own (default: derived from `rateLimit`). */
+  readonly quotas?: ChatQuotas | null;
   /** The store to serve from (a fresh memory store by default): a test can slow it down. */
-  readonly store?: MemoryMessageStore;
+  readonly store?: MessageStore;
   /** Events a consumer's channel holds undelivered (the layer's default by default). */
   readonly layerCapacity?: number;
   /** How often a room's watchers may hear a new presence list (default 0: every change, at once). */
@@ -40,7 +45,7 @@ export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'ap
 export interface ChatServer {
   readonly url: string;
   readonly origin: string;
-  readonly store: MemoryMessageStore;
+  readonly store: MessageStore;
   readonly sessions: SessionCookies;
   readonly metrics: TransportMetrics;
   close(): Promise<void>;
@@ -49,12 +54,14 @@ export interface ChatServer {
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   const {
     rateLimit = null,
+    quotas = rateLimit ? new ChatQuotas({ messages: rateLimit }) : null,
     store = new MemoryMessageStore(),
     layerCapacity,
     routing = chatApplication,
     presenceChangeIntervalMs = 0,
     ...transport
   } = options;
+  const presence = new LocalPresence({ changeIntervalMs: presenceChangeIntervalMs });
   const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
   const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET });
   const metrics = new TransportMetrics();
@@ -66,12 +73,18 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const origin = `http://localhost:${port}`;
   const sockets = new SocketServer({
     application: routing({
-      service: new ChatService({ store, layer, logger: silentLogger, metrics: chatMetrics }),
-      presence: new LocalPresence({ changeIntervalMs: presenceChangeIntervalMs }),
+      service: new ChatService({
+        store,
+        layer,
+        logger: silentLogger,
+        metrics: chatMetrics,
+        participants: async (room) => (await presence.list(room)).frame.users,
+      }),
+      presence,
       metrics: chatMetrics,
       sessions,
       allowedOrigins: new AllowedOrigins([origin]),
-      rateLimit,
+      quotas,
       maxFrameBytes: transport.maxPayloadBytes ?? 65_536,
     }),
     layer,
