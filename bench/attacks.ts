@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       await worker.terminate();
       for (const client of clients) client.ws.terminate();
       results.push({ attack: name, ms, ...sent, answers: tally(clients), bystander: summary(times) });
-      console.log(JSON.stringify(results.at(-1)));
+      process.stdout.write(`${JSON.stringify(results.at(-1))}\n`);
       await settle(1_000);
     };
 
@@ -227,6 +227,6 @@ async function storedCount(http: string, room: string): Promise<number> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
