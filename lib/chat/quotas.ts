@@ -9,7 +9,11 @@ import { KeyedBuckets, type RateLimit, TokenBucket } from '../channels';
 export interface QuotaOptions {
   /** Chat messages per connection and per person. */
   readonly messages: RateLimit;
-  /** Several people may share an address (an office, a mobile carrier): it gets this many shares (default 5). */
+  /**
+   * Chat messages (and bytes) per address, in people's shares (default 1, as the SPEC has it:
+   * the message limit holds per connection, per person and per address). Raise it where many
+   * people share an address (an office behind one NAT).
+   */
   readonly addressShares?: number;
   /** UTF-8 bytes of message text per message of the limit (default 2 KiB): the byte quota beside the count. */
   readonly bytesPerMessage?: number;
@@ -60,7 +64,7 @@ export class ChatQuotas {
     const window = messages.perMs;
     this.#options = {
       messages,
-      addressShares: options.addressShares ?? 5,
+      addressShares: options.addressShares ?? 1,
       bytesPerMessage: options.bytesPerMessage ?? 2_048,
       framesPerMessage: options.framesPerMessage ?? 5,
       frameBytesPerMessage: options.frameBytesPerMessage ?? 8_192,
