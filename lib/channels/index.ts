@@ -27,6 +27,7 @@ export { AllowedOrigins, originValidator } from './middleware/origin';
 export { TokenBucket, type RateLimit } from './rate-limit';
 export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions } from './routing';
 export { processSlot, type ProcessSlot } from './runtime';
+export { type ForwardedRequest, ProxyTrust } from './proxy-trust';
 export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
 export { MIN_SECRET_LENGTH, SessionCookies, sessionMiddleware, type SessionCookieOptions } from './sessions';
 export { refuseUpgrade } from './refuse-upgrade';

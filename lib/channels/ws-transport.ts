@@ -7,6 +7,7 @@ import { HandshakeError } from './errors';
 import type { ChannelLayer } from './layers/types';
 import type { Logger } from './logger';
 import type { TransportMetrics } from './metrics';
+import { ProxyTrust } from './proxy-trust';
 import { refuseUpgrade } from './refuse-upgrade';
 import { scopeFromRequest } from './scope';
 import { type ConnectionServer, ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
@@ -27,8 +28,11 @@ export interface SocketServerOptions {
   readonly closeTimeoutMs?: number;
   /** Open and opening connections allowed per client address; more get HTTP 429 (default 50). */
   readonly maxConnectionsPerAddress?: number;
-  /** Take the client address from `X-Forwarded-For`. */
-  readonly trustProxy?: boolean;
+  /**
+   * The proxies whose `X-Forwarded-For` gives the client address that the per-address cap
+   * counts (default: none, the socket's peer is the client).
+   */
+  readonly trustProxy?: ProxyTrust;
   /** Counts connections, refusals, closes and frames. */
   readonly metrics?: TransportMetrics;
 }
@@ -75,7 +79,7 @@ export class SocketServer {
       maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
       closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 50,
-      trustProxy: options.trustProxy ?? false,
+      trustProxy: options.trustProxy ?? ProxyTrust.none,
     };
     this.#wss = new WebSocketServer({
       noServer: true,
