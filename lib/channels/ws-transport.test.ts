@@ -50,8 +50,11 @@ class Greeter extends WebsocketConsumer {
   }
 }
 
+const stuck = new EventEmitter();
+
 class NeverAccepts extends WebsocketConsumer {
   override connect(): Promise<void> {
+    stuck.emit('connecting');
     return new Promise(() => {});
   }
 }
@@ -183,6 +186,25 @@ describe('SocketServer', () => {
     // The server counts the socket gone when its close completes: wait for the disconnect hook.
     const gone = once(disconnected, 'code');
     first.close();
+    await gone;
+    assert.equal(await handshake(`${url}/ws/echo/`), 101);
+  });
+
+  it('counts handshakes still in progress against the per-address limit', async () => {
+    const { url } = await start({ maxConnectionsPerAddress: 2 });
+    const pending: WebSocket[] = [];
+    for (let n = 0; n < 2; n++) {
+      const connecting = once(stuck, 'connecting');
+      const ws = new WebSocket(`${url}/ws/stuck/`);
+      ws.on('error', () => {});
+      clients.push(ws);
+      pending.push(ws);
+      await connecting;
+    }
+    assert.equal(await handshake(`${url}/ws/echo/`), 429);
+    // One goes away mid-handshake: its place is free again.
+    const gone = new Promise((resolve) => pending[0]!.once('close', resolve));
+    pending[0]!.terminate();
     await gone;
     assert.equal(await handshake(`${url}/ws/echo/`), 101);
   });

@@ -59,7 +59,11 @@ export class SocketServer {
   readonly #perAddress = new Map<string, number>();
   /** Connections still in their handshake, by socket: one timer checks their deadlines. */
   readonly #handshaking = new Map<Duplex, WsConnection>();
-  /** One listener for every socket in its handshake (called with the socket as `this`). */
+  /**
+   * One listener for every socket in its handshake (called with the socket as `this`), on 'end'
+   * as well as 'close': an HTTP server's sockets allow half-open, so a client that goes away
+   * before the handshake is over only ends its side, and would be counted until the timeout.
+   */
   readonly #onCloseDuringHandshake: (this: Duplex) => void;
   #handshakeTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
@@ -100,6 +104,7 @@ export class SocketServer {
         if (this.#handshaking.get(socket) !== connection) return;
         this.#handshaking.delete(socket);
         socket.off('close', this.#onCloseDuringHandshake);
+        socket.off('end', this.#onCloseDuringHandshake);
       },
       released: this.#released,
     };
@@ -129,6 +134,7 @@ export class SocketServer {
     this.#connections.add(connection);
     this.#handshaking.set(socket, connection);
     socket.on('close', this.#onCloseDuringHandshake);
+    socket.on('end', this.#onCloseDuringHandshake);
     this.#startHandshakeTimer();
     this.#startPinging();
 
