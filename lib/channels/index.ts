@@ -16,6 +16,7 @@ export {
   type EventOf,
 } from './consumer';
 export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
+export { createGuardedServer, type HttpGuardOptions } from './http-guard';
 export { HotReloader, type HotReloaderOptions, hotKey, trackLiveConsumers, upgradeLiveConsumers } from './hot-reload';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis';
