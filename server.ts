@@ -10,13 +10,14 @@
  * process, keeping the HTTP server and Next.js, and the pages' chat sockets reconnect and resume.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import next from 'next';
 import {
   type Application,
   CloseCode,
+  createGuardedServer,
   createLogger,
   HotReloader,
   processSlot,
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   });
 
   const kept = config.dev ? devWeb.peek() : undefined;
-  const web = kept ?? (await startWeb(config));
+  const web = kept ?? (await startWeb(config, metrics));
   if (config.dev) devWeb.install(web);
   const ops = { store, layer, registry: metrics.registry };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -245,7 +246,7 @@ async function main(): Promise<void> {
  * given, and that listener ends sockets on app routes: a private emitter keeps it away from ours,
  * and only /_next/ (hot reload) upgrades are forwarded to it, so every socket has one owner.
  */
-async function startWeb(config: ServerConfig): Promise<Web> {
+async function startWeb(config: ServerConfig, metrics: TransportMetrics): Promise<Web> {
   const nextUpgrades = new EventEmitter();
   const app = next({
     dev: config.dev,
@@ -255,7 +256,9 @@ async function startWeb(config: ServerConfig): Promise<Web> {
     httpServer: nextUpgrades as unknown as Server,
   });
   await app.prepare();
-  const web: Web = { server: createServer(), app, handle: app.getRequestHandler(), nextUpgrades, handlers: null };
+  // Timeouts that suit a chat, and a cap per address on sockets with no request in progress.
+  const server = createGuardedServer({ maxIdleSocketsPerAddress: config.maxConnectionsPerIp, trustProxy: config.trustProxy, metrics });
+  const web: Web = { server, app, handle: app.getRequestHandler(), nextUpgrades, handlers: null };
   web.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (web.handlers) web.handlers.request(req, res);
     else res.writeHead(503, { 'retry-after': '1' }).end('restarting\n');

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { freePort } from '../lib/testing/engines';
 import { PROJECT_ROOT } from './support/app-server';
 import { type Cluster, startCluster } from './support/cluster';
@@ -23,7 +24,8 @@ describe('docs/nginx.conf in front of two processes', () => {
 
   before(async () => {
     port = await freePort();
-    cluster = await startCluster(2, { TRUST_PROXY: 'on', PUBLIC_URL: `http://localhost:${port}` });
+    // The processes see nginx at 127.0.0.1. Two sockets per client address and process.
+    cluster = await startCluster(2, { TRUST_PROXY: '127.0.0.1', MAX_CONNECTIONS_PER_IP: '2', PUBLIC_URL: `http://localhost:${port}` });
     folder = await mkdtemp(path.join(tmpdir(), 'nginx-test-'));
     const site = (await readFile(path.join(PROJECT_ROOT, 'docs', 'nginx.conf'), 'utf8'))
       .replace('server 127.0.0.1:3001;', `server 127.0.0.1:${cluster.servers[0]!.port};`)
@@ -82,5 +84,27 @@ describe('docs/nginx.conf in front of two processes', () => {
       await socket.find((frame) => frame.message === 'and back');
     }
     for (const socket of sockets) socket.close();
+  });
+
+  it('counts each client by the address nginx forwards, not by its own or one the client wrote', async () => {
+    // Six sockets through nginx, three from each of two addresses; nginx takes turns between the
+    // processes, so each process gets three, at most two from one address. Counted as nginx's
+    // 127.0.0.1 (or by a forged header), some would be refused with 429.
+    const order = ['127.0.0.2', '127.0.0.2', '127.0.0.3', '127.0.0.3', '127.0.0.2', '127.0.0.3'];
+    const sockets: WebSocket[] = [];
+    try {
+      for (const [index, localAddress] of order.entries()) {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat/forwarded/`, { origin: origin(), localAddress, headers: { 'x-forwarded-for': '198.51.100.7' } });
+        sockets.push(ws);
+        const status = await new Promise<number>((resolve, reject) => {
+          ws.once('open', () => resolve(101));
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.once('error', reject);
+        });
+        assert.equal(status, 101, `socket ${index + 1}, from ${localAddress}`);
+      }
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
   });
 });

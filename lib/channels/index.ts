@@ -16,6 +16,7 @@ export {
   type EventOf,
 } from './consumer';
 export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
+export { createGuardedServer, type HttpGuardOptions } from './http-guard';
 export { HotReloader, type HotReloaderOptions, hotKey, trackLiveConsumers, upgradeLiveConsumers } from './hot-reload';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis';
@@ -27,6 +28,7 @@ export { AllowedOrigins, originValidator } from './middleware/origin';
 export { KeyedBuckets, TokenBucket, type KeyedBucketsOptions, type RateLimit } from './rate-limit';
 export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions } from './routing';
 export { processSlot, type ProcessSlot } from './runtime';
+export { type ForwardedRequest, ProxyTrust } from './proxy-trust';
 export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
 export { MIN_SECRET_LENGTH, SessionCookies, sessionMiddleware, type SessionCookieOptions } from './sessions';
 export { refuseUpgrade } from './refuse-upgrade';

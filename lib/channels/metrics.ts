@@ -10,6 +10,7 @@ export class TransportMetrics {
   readonly #opened: Counter;
   readonly #refused: Counter<'status'>;
   readonly #closed: Counter<'code'>;
+  readonly #httpDropped: Counter<'reason'>;
   readonly #received = new FrameCount();
   readonly #sent = new FrameCount();
 
@@ -27,6 +28,12 @@ export class TransportMetrics {
       name: 'channels_closes_total',
       help: 'WebSocket connections closed, by close code (1006: dropped without one)',
       labelNames: ['code'],
+      registers: [registry],
+    });
+    this.#httpDropped = new Counter({
+      name: 'channels_http_connections_dropped_total',
+      help: 'HTTP connections dropped for their address having too many with no request in progress: refused (answered 429) or idle_closed (a keep-alive one, to make room)',
+      labelNames: ['reason'],
       registers: [registry],
     });
     this.#received.register({ name: 'channels_frames_received_total', help: 'Frames received from clients', registers: [registry] });
@@ -52,6 +59,11 @@ export class TransportMetrics {
 
   refused(status: number): void {
     this.#refused.labels(String(status)).inc();
+  }
+
+  /** An HTTP connection dropped by `createGuardedServer`'s per-address cap. */
+  httpDropped(reason: 'refused' | 'idle_closed'): void {
+    this.#httpDropped.labels(reason).inc();
   }
 
   received(): void {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { parseCookie } from 'cookie';
+import { ProxyTrust } from './proxy-trust';
 
 /** Who is on the other end, as the session middleware established it. */
 export interface SessionUser {
@@ -31,15 +32,15 @@ export interface Scope<P extends RouteParams = RouteParams> {
    */
   readonly headers: IncomingHttpHeaders;
   readonly cookies: Readonly<Record<string, string>>;
-  /** The client's address: the socket's, or the proxy's report of it under `trustProxy`. */
+  /** The client's address: the socket's, or a trusted proxy's report of it (see `ProxyTrust`). */
   readonly client: { readonly address: string; readonly port: number };
   /** Set by the session middleware; `null` until then. */
   readonly user: SessionUser | null;
 }
 
 export interface ScopeOptions {
-  /** Take the client address from `X-Forwarded-For` (set by the load balancer in front). */
-  readonly trustProxy?: boolean;
+  /** The proxies whose `X-Forwarded-For` gives the client address (default: none). */
+  readonly trustProxy?: ProxyTrust;
 }
 
 /**
@@ -71,7 +72,7 @@ const NO_QUERY = new FixedQuery();
 /** Builds the scope of an upgrade request. */
 export function scopeFromRequest(req: IncomingMessage, options: ScopeOptions = {}): Scope {
   return createScope(req.url ?? '/', withoutHandshakeHeaders(req.headers), {
-    address: clientAddress(req, options.trustProxy ?? false),
+    address: (options.trustProxy ?? ProxyTrust.none).clientAddress(req),
     port: req.socket.remotePort ?? 0,
   });
 }
@@ -111,22 +112,4 @@ export function cookiesOf(headers: IncomingHttpHeaders): Readonly<Record<string,
     if (value !== undefined) cookies[name] = value;
   }
   return cookies;
-}
-
-/**
- * The client's address. Behind a proxy the nearest hop appends the address it saw to
- * `X-Forwarded-For`, so the rightmost entry is the one a client cannot forge.
- */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const list = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
-    const last = list
-      ?.split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean)
-      .pop();
-    if (last) return last;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
 }

@@ -6,6 +6,7 @@ import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } f
 import { type Flushable, flushSoon } from './flush-pacer';
 import { encodeTextFrame } from './frames';
 import type { TransportMetrics } from './metrics';
+import type { ProxyTrust } from './proxy-trust';
 import { refuseUpgrade } from './refuse-upgrade';
 
 /** A ping with no payload, as a server sends it (RFC 6455 §5.5.2): FIN, opcode 9, length 0. */
@@ -19,7 +20,7 @@ export interface TransportLimits {
   readonly maxBufferedBytes: number;
   readonly closeTimeoutMs: number;
   readonly maxConnectionsPerAddress: number;
-  readonly trustProxy: boolean;
+  readonly trustProxy: ProxyTrust;
 }
 
 /** What every connection of one server shares: one object, referenced by each. */

@@ -9,6 +9,7 @@ import type { JsonObject } from './connection';
 import { type EventHandlers, type EventOf, WebsocketConsumer } from './consumer';
 import { InMemoryChannelLayer } from './layers/in-memory';
 import { silentLogger } from './logger';
+import { ProxyTrust } from './proxy-trust';
 import { route, urlRouter } from './routing';
 import { SocketServer, type SocketServerOptions } from './ws-transport';
 
@@ -49,8 +50,11 @@ class Greeter extends WebsocketConsumer {
   }
 }
 
+const stuck = new EventEmitter();
+
 class NeverAccepts extends WebsocketConsumer {
   override connect(): Promise<void> {
+    stuck.emit('connecting');
     return new Promise(() => {});
   }
 }
@@ -186,11 +190,39 @@ describe('SocketServer', () => {
     assert.equal(await handshake(`${url}/ws/echo/`), 101);
   });
 
-  it('counts the forwarded client address under trustProxy', async () => {
-    const { url } = await start({ maxConnectionsPerAddress: 1, trustProxy: true });
+  it('counts handshakes still in progress against the per-address limit', async () => {
+    const { url } = await start({ maxConnectionsPerAddress: 2 });
+    const pending: WebSocket[] = [];
+    for (let n = 0; n < 2; n++) {
+      const connecting = once(stuck, 'connecting');
+      const ws = new WebSocket(`${url}/ws/stuck/`);
+      ws.on('error', () => {});
+      clients.push(ws);
+      pending.push(ws);
+      await connecting;
+    }
+    assert.equal(await handshake(`${url}/ws/echo/`), 429);
+    // One goes away mid-handshake: its place is free again.
+    const gone = new Promise((resolve) => pending[0]!.once('close', resolve));
+    pending[0]!.terminate();
+    await gone;
+    assert.equal(await handshake(`${url}/ws/echo/`), 101);
+  });
+
+  it('does not let a forged X-Forwarded-For lift the per-address cap when the peer is not a trusted proxy', async () => {
+    // The test's client connects from 127.0.0.1, which is not in the trusted range.
+    const { url } = await start({ trustProxy: ProxyTrust.parse('10.0.0.0/8') });
+    for (let n = 0; n < 50; n++) await connected(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': `203.0.113.${n}` } });
+    assert.equal(await handshake(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '203.0.113.200' } }), 429);
+  });
+
+  it("counts the forwarded client address when the peer is a trusted proxy, walking past trusted hops", async () => {
+    const { url } = await start({ maxConnectionsPerAddress: 1, trustProxy: ProxyTrust.parse('127.0.0.1/32, 10.0.0.0/8') });
     await connected(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '203.0.113.1' } });
     assert.equal(await handshake(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '203.0.113.2' } }), 101);
+    // Left of the proxy's entry is the client's own text; right of it, proxies that are trusted.
     assert.equal(await handshake(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '198.51.100.9, 203.0.113.1' } }), 429);
+    assert.equal(await handshake(`${url}/ws/echo/`, { headers: { 'x-forwarded-for': '203.0.113.1, 10.0.0.5' } }), 429);
   });
 
   it('closes with 1009 on a frame over the payload limit', async () => {

@@ -7,6 +7,7 @@ import { HandshakeError } from './errors';
 import type { ChannelLayer } from './layers/types';
 import type { Logger } from './logger';
 import type { TransportMetrics } from './metrics';
+import { ProxyTrust } from './proxy-trust';
 import { refuseUpgrade } from './refuse-upgrade';
 import { scopeFromRequest } from './scope';
 import { type ConnectionServer, ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
@@ -27,8 +28,11 @@ export interface SocketServerOptions {
   readonly closeTimeoutMs?: number;
   /** Open and opening connections allowed per client address; more get HTTP 429 (default 50). */
   readonly maxConnectionsPerAddress?: number;
-  /** Take the client address from `X-Forwarded-For`. */
-  readonly trustProxy?: boolean;
+  /**
+   * The proxies whose `X-Forwarded-For` gives the client address that the per-address cap
+   * counts (default: none, the socket's peer is the client).
+   */
+  readonly trustProxy?: ProxyTrust;
   /** Counts connections, refusals, closes and frames. */
   readonly metrics?: TransportMetrics;
 }
@@ -55,7 +59,11 @@ export class SocketServer {
   readonly #perAddress = new Map<string, number>();
   /** Connections still in their handshake, by socket: one timer checks their deadlines. */
   readonly #handshaking = new Map<Duplex, WsConnection>();
-  /** One listener for every socket in its handshake (called with the socket as `this`). */
+  /**
+   * One listener for every socket in its handshake (called with the socket as `this`), on 'end'
+   * as well as 'close': an HTTP server's sockets allow half-open, so a client that goes away
+   * before the handshake is over only ends its side, and would be counted until the timeout.
+   */
   readonly #onCloseDuringHandshake: (this: Duplex) => void;
   #handshakeTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
@@ -75,7 +83,7 @@ export class SocketServer {
       maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
       closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 50,
-      trustProxy: options.trustProxy ?? false,
+      trustProxy: options.trustProxy ?? ProxyTrust.none,
     };
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -96,6 +104,7 @@ export class SocketServer {
         if (this.#handshaking.get(socket) !== connection) return;
         this.#handshaking.delete(socket);
         socket.off('close', this.#onCloseDuringHandshake);
+        socket.off('end', this.#onCloseDuringHandshake);
       },
       released: this.#released,
     };
@@ -125,6 +134,7 @@ export class SocketServer {
     this.#connections.add(connection);
     this.#handshaking.set(socket, connection);
     socket.on('close', this.#onCloseDuringHandshake);
+    socket.on('end', this.#onCloseDuringHandshake);
     this.#startHandshakeTimer();
     this.#startPinging();
 

@@ -15,7 +15,8 @@ describe('loadConfig', () => {
     assert.equal(config.dev, true);
     assert.deepEqual(config.rateLimit, { rate: 20, perMs: 10_000, burst: 10 });
     assert.equal(config.maxConnectionsPerIp, 50);
-    assert.equal(config.trustProxy, false);
+    assert.ok(config.trustProxy.trustsNobody);
+    assert.ok(loadConfig({ TRUST_PROXY: 'off' }, ROOT).trustProxy.trustsNobody);
     assert.equal(config.adminToken, null);
     assert.equal(config.sessionSecret, null);
     assert.equal(config.dataDir, '/srv/app/data');
@@ -32,7 +33,7 @@ describe('loadConfig', () => {
         PUBLIC_URL: 'https://chat.example.com',
         RATE_LIMIT: 'off',
         MAX_CONNECTIONS_PER_IP: '5',
-        TRUST_PROXY: 'on',
+        TRUST_PROXY: '127.0.0.1, 10.0.0.0/8',
         SESSION_SECRET: 's'.repeat(32),
         ADMIN_TOKEN: 't'.repeat(16),
         LOG_LEVEL: 'warn',
@@ -43,7 +44,8 @@ describe('loadConfig', () => {
     assert.equal(config.dev, false);
     assert.equal(config.port, 8080);
     assert.equal(config.rateLimit, null);
-    assert.equal(config.trustProxy, true);
+    assert.deepEqual(config.trustProxy.toJSON(), ['127.0.0.1', '10.0.0.0/8']);
+    assert.ok(config.trustProxy.trusts('10.1.2.3'));
     assert.equal(config.secureCookies, true);
     assert.equal(config.dataDir, '/var/lib/chat');
     assert.deepEqual(config.store, { kind: 'sqlite', file: '/var/lib/chat/chat.db' });
@@ -77,7 +79,9 @@ describe('loadConfig', () => {
       [{ RATE_LIMIT: 'fast' }, /^RATE_LIMIT must look like 20\/10s/],
       [{ RATE_LIMIT: '0/10s' }, /^RATE_LIMIT must look like/],
       [{ MAX_CONNECTIONS_PER_IP: '0' }, /^MAX_CONNECTIONS_PER_IP must be/],
-      [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY must be on or off/],
+      [{ TRUST_PROXY: 'on' }, /^TRUST_PROXY=on would believe X-Forwarded-For from anyone: list your proxies' addresses instead, e\.g\. TRUST_PROXY=127\.0\.0\.1 /],
+      [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY=true would believe X-Forwarded-For from anyone/],
+      [{ TRUST_PROXY: '127.0.0.1, proxy.internal' }, /^TRUST_PROXY: not a proxy address: "proxy\.internal" \(expected an address, a CIDR/],
       [{ SESSION_SECRET: 'short' }, /^SESSION_SECRET must be at least 32 characters/],
       [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN must be at least 16 characters/],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of debug, info, warn, error, silent/],

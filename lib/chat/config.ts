@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AllowedOrigins, LOG_LEVELS, type LogLevel, MIN_SECRET_LENGTH, type RateLimit } from '../channels';
+import { AllowedOrigins, LOG_LEVELS, type LogLevel, MIN_SECRET_LENGTH, ProxyTrust, type RateLimit } from '../channels';
 
 /** The server's settings, read from the environment (every variable optional). */
 export interface ServerConfig {
@@ -17,7 +17,8 @@ export interface ServerConfig {
   readonly presenceExpiryMs: number;
   readonly rateLimit: RateLimit | null;
   readonly maxConnectionsPerIp: number;
-  readonly trustProxy: boolean;
+  /** The proxies whose `X-Forwarded-For` is believed: `TRUST_PROXY`. */
+  readonly trustProxy: ProxyTrust;
   /** `null`: generated once and kept in `dataDir`. */
   readonly sessionSecret: string | null;
   /** `null`: the admin routes answer 404. */
@@ -76,7 +77,7 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     presenceExpiryMs: integer(env, 'PRESENCE_EXPIRY_MS', 30_000, 100, 3_600_000),
     rateLimit: rateLimit(optional(env, 'RATE_LIMIT') ?? '20/10s'),
     maxConnectionsPerIp: integer(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 1_000_000),
-    trustProxy: flag(env, 'TRUST_PROXY'),
+    trustProxy: proxyTrust(optional(env, 'TRUST_PROXY')),
     sessionSecret,
     adminToken,
     logLevel: logLevel as LogLevel,
@@ -165,9 +166,20 @@ function integer(env: EnvironmentVariables, name: string, fallback: number, min:
   return number;
 }
 
-function flag(env: EnvironmentVariables, name: string): boolean {
-  const value = (optional(env, name) ?? 'off').toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-  if (['0', 'false', 'no', 'off'].includes(value)) return false;
-  throw new ConfigError(`${name} must be on or off, got ${JSON.stringify(value)}`);
+/**
+ * `TRUST_PROXY`: a comma list of proxy addresses, CIDRs and `loopback`, `linklocal`,
+ * `uniquelocal`; unset or `off` trusts nobody. The old `on` believed the header from any peer.
+ */
+function proxyTrust(value: string | null): ProxyTrust {
+  if (value !== null && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) {
+    throw new ConfigError(
+      `TRUST_PROXY=${value} would believe X-Forwarded-For from anyone: list your proxies' addresses instead, e.g. TRUST_PROXY=127.0.0.1 for nginx on this machine, or TRUST_PROXY=10.0.0.0/8`,
+    );
+  }
+  if (value === null || ['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return ProxyTrust.none;
+  try {
+    return ProxyTrust.parse(value);
+  } catch (error) {
+    throw new ConfigError(`TRUST_PROXY: ${(error as Error).message}`);
+  }
 }
