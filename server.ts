@@ -34,6 +34,7 @@ import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from
 import { newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
+import { screenRequest } from './lib/chat/request-screen';
 import { installChatRuntime } from './lib/chat/runtime';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   const ops = { store, layer, registry: metrics.registry };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (handleOpsRequest(req, res, ops)) return;
+    if (screenRequest(req, res)) return;
     if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
     web.handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });

@@ -1,0 +1,22 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { API_BODY_MAX_BYTES, declaresMoreThan } from './json-body';
+
+/**
+ * Answers, before Next.js sees them, the requests no page or route of ours can serve:
+ * - a body declared (`Content-Length`) larger than any `/api/` route accepts: 413 at once. Node
+ *   then reads the declared rest off the connection and throws it away (never buffered), so the
+ *   client, still sending, gets the answer rather than a reset. Bodies of unknown length are
+ *   counted by the routes themselves (json-body.ts).
+ * Returns whether it answered.
+ */
+export function screenRequest(req: IncomingMessage, res: ServerResponse): boolean {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  if (path.startsWith('/api/') && declaresMoreThan(req.headers['content-length'], API_BODY_MAX_BYTES)) {
+    const body = JSON.stringify({ error: 'too_large', detail: `request bodies under /api/ must be at most ${API_BODY_MAX_BYTES} bytes` });
+    res.writeHead(413, { 'content-type': 'application/json' }).end(body);
+    return true;
+  }
+  return false;
+}
