@@ -30,7 +30,7 @@ import {
 // Only what must outlive a reload is imported here; lib/chat/app.ts is loaded below.
 import type * as ChatApp from './lib/chat/app';
 import { openBackends } from './lib/chat/backends';
-import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
+import { ConfigError, frameworkEnvironment, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
 import { newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     process.stderr.write(`configuration error: ${error.message}\n`);
     process.exit(1);
   }
+  Object.assign(process.env, frameworkEnvironment(config, process.env));
   const logger = createLogger(config.logLevel);
 
   const sessions = new SessionCookies({ secret: await resolveSessionSecret(config), secure: config.secureCookies });

@@ -5,6 +5,7 @@ import { AllowedOrigins, LOG_LEVELS, type LogLevel, MIN_SECRET_LENGTH, type Rate
 
 /** The server's settings, read from the environment (every variable optional). */
 export interface ServerConfig {
+  /** Development mode (Next compiles on request, hot reload): only with `NODE_ENV=development`. */
   readonly dev: boolean;
   readonly port: number;
   readonly host: string;
@@ -66,7 +67,9 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
   return {
-    dev: env.NODE_ENV !== 'production',
+    // Production unless development is asked for: a forgotten NODE_ENV must not serve Next's
+    // development endpoints, compile pages on request or rewrite tsconfig.json.
+    dev: env.NODE_ENV === 'development',
     port,
     host: optional(env, 'HOST') ?? '0.0.0.0',
     publicUrl,
@@ -83,6 +86,16 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     dataDir,
     secureCookies: publicUrl?.toLowerCase().startsWith('https://') ?? false,
   };
+}
+
+/**
+ * The variables Next.js and React read for themselves, made to agree with `config`: `NODE_ENV`
+ * names the mode (React picks its production build by it, Next its `.env` files), and Next's
+ * telemetry is off unless `NEXT_TELEMETRY_DISABLED` says otherwise. server.ts sets them before
+ * Next.js starts.
+ */
+export function frameworkEnvironment(config: Pick<ServerConfig, 'dev'>, env: EnvironmentVariables): Record<string, string> {
+  return { NODE_ENV: config.dev ? 'development' : 'production', NEXT_TELEMETRY_DISABLED: env.NEXT_TELEMETRY_DISABLED ?? '1' };
 }
 
 /**
