@@ -63,7 +63,13 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, '/var/lib/chat');
     assert.deepEqual(config.store, { kind: 'sqlite', file: '/var/lib/chat/chat.db' });
     assert.ok(config.allowedOrigins.allows('https://chat.example.com'));
-    assert.ok(config.allowedOrigins.allows('http://localhost:8080'));
+    assert.ok(!config.allowedOrigins.allows('http://localhost:8080'), 'a public site takes no pages from localhost');
+  });
+
+  it('allows localhost beside PUBLIC_URL only when ALLOWED_ORIGINS lists it', () => {
+    assert.deepEqual(loadConfig({ PUBLIC_URL: 'https://chat.example.com' }, ROOT).allowedOrigins.toJSON(), ['https://chat.example.com']);
+    const listed = loadConfig({ PUBLIC_URL: 'https://chat.example.com', ALLOWED_ORIGINS: 'http://localhost:3000' }, ROOT);
+    assert.deepEqual(listed.allowedOrigins.toJSON(), ['http://localhost:3000', 'https://chat.example.com']);
   });
 
   it('reads a PostgreSQL DATABASE_URL and a REDIS_URL', () => {
