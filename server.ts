@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const kept = config.dev ? devWeb.peek() : undefined;
   const web = kept ?? (await startWeb(config));
   if (config.dev) devWeb.install(web);
-  const ops = { store, layer, registry: metrics.registry };
+  const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (handleOpsRequest(req, res, ops)) return;
     if (screenRequest(req, res)) return;
