@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (handleOpsRequest(req, res, ops)) return;
-    if (screenRequest(req, res)) return;
+    if (screenRequest(req, res, logger)) return;
     if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
     web.handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });
