@@ -136,6 +136,7 @@ describe('resolveSessionSecret', () => {
       assert.ok(first.length >= 32);
       assert.equal(await resolveSessionSecret(config), first);
       assert.equal((await stat(path.join(config.dataDir, 'session-secret'))).mode & 0o777, 0o600);
+      assert.equal((await stat(config.dataDir)).mode & 0o777, 0o700, 'the data folder it made');
       assert.equal((await readFile(path.join(config.dataDir, 'session-secret'), 'utf8')).trim(), first);
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -128,7 +128,8 @@ function storeConfig(url: string | null, dataDir: string, projectRoot: string): 
 
 /**
  * The session secret: the configured one, or one generated on first start and kept (readable by
- * this user only) in the data folder, so sessions survive restarts.
+ * this user only) in the data folder, so sessions survive restarts. A data folder made here is
+ * this user's only (0700).
  */
 export async function resolveSessionSecret(config: ServerConfig): Promise<string> {
   if (config.sessionSecret !== null) return config.sessionSecret;
@@ -141,7 +142,7 @@ export async function resolveSessionSecret(config: ServerConfig): Promise<string
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const secret = randomBytes(32).toString('base64url');
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
     // Another process made it first: use theirs.
     if (error.code !== 'EEXIST') throw error;
