@@ -31,6 +31,7 @@ import {
 import type * as ChatApp from './lib/chat/app';
 import { openBackends } from './lib/chat/backends';
 import { ConfigError, frameworkEnvironment, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
+import { hideNextHeaders } from './lib/chat/hide-next-headers';
 import { newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (handleOpsRequest(req, res, ops)) return;
     if (screenRequest(req, res, logger)) return;
+    if (!config.dev) hideNextHeaders(req, res);
     if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
     web.handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });
