@@ -36,6 +36,7 @@ import { newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
 import { screenRequest } from './lib/chat/request-screen';
+import { SecurityHeaders } from './lib/chat/security-headers';
 import { installChatRuntime } from './lib/chat/runtime';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -143,10 +144,12 @@ async function main(): Promise<void> {
   const web = kept ?? (await startWeb(config));
   if (config.dev) devWeb.install(web);
   const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
+  const securityHeaders = new SecurityHeaders({ dev: config.dev, publicUrl: config.publicUrl });
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (handleOpsRequest(req, res, ops)) return;
     if (screenRequest(req, res, logger)) return;
     if (!config.dev) hideNextHeaders(req, res);
+    securityHeaders.apply(req, res);
     if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
     web.handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });

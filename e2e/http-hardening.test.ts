@@ -1,7 +1,7 @@
 /**
- * The production server's smaller HTTP defences, through real requests: paths that do not decode,
- * Next's own headers, the operator endpoints under a foreign Host, the modes of the files it
- * creates, and the origins it allows beside a public URL.
+ * The production server's HTTP defences, through real requests: paths that do not decode, Next's
+ * own headers, the browser security headers, the operator endpoints under a foreign Host, the
+ * modes of the files it creates, and the origins it allows beside a public URL.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -70,6 +70,26 @@ describe('production server, HTTP surface', () => {
     }
   });
 
+  it('sends the security headers on every page, and every script of the page carries the nonce', async () => {
+    for (const target of ['/', '/chat/headers/', '/no-such-page/']) {
+      const reply = await get(`${server.http}${target}`);
+      const policy = String(reply.headers['content-security-policy']);
+      const nonce = /script-src 'self' 'nonce-([A-Za-z0-9+/]+=*)' 'strict-dynamic'; /.exec(policy)?.[1];
+      assert.ok(nonce, `${target}: ${policy}`);
+      assert.match(policy, /frame-ancestors 'none'/);
+      assert.doesNotMatch(policy, /unsafe-eval/);
+      const scripts = reply.body.match(/<script\b[^>]*>/g) ?? [];
+      assert.ok(scripts.length > 0, target);
+      for (const script of scripts) assert.ok(script.includes(` nonce="${nonce}"`), `${target}: ${script}`);
+      assert.equal(reply.headers['x-frame-options'], 'DENY');
+      assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+      assert.equal(reply.headers['referrer-policy'], 'same-origin');
+      assert.equal(reply.headers['strict-transport-security'], undefined, 'no HSTS without an https public URL');
+    }
+    const session = await get(`${server.http}/api/session`);
+    assert.deepEqual([session.status, session.headers['cache-control']], [200, 'no-store']);
+  });
+
   it('answers /readyz and /metrics only to a Host that names this machine; /healthz to any', async () => {
     for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {
       assert.equal((await get(`${server.http}/readyz`, { host })).status, 200, host);
@@ -126,6 +146,12 @@ describe('production server with a public URL', () => {
       });
     assert.equal((await rename(server.origin)).status, 403);
     assert.equal((await rename('https://chat.example.com')).status, 200);
+  });
+
+  it('tells browsers to keep to https: HSTS, and insecure requests upgraded', async () => {
+    const page = await get(`${server.http}/`);
+    assert.equal(page.headers['strict-transport-security'], 'max-age=31536000');
+    assert.match(String(page.headers['content-security-policy']), /; upgrade-insecure-requests$/);
   });
 
   it("answers /metrics to the public URL's host as well", async () => {

@@ -163,6 +163,20 @@ describe('session routes', () => {
     assert.deepEqual(sessions.read(value), { id: 'u1', name: '小明' });
   });
 
+  it('keeps every session answer out of caches: Cache-Control no-store', async () => {
+    const { chat, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const answers = [
+      currentSession(new Request('http://localhost:3000/api/session', { headers: { cookie } }), chat),
+      currentSession(new Request('http://localhost:3000/api/session'), chat),
+      await renameSession(post('{"name":"Bo"}', { cookie, origin: ORIGIN }), chat),
+      await renameSession(post('{"name":"Bo"}', { cookie, origin: 'http://evil.example' }), chat),
+      await renameSession(post('{"name":"Bo"}', { cookie, origin: ORIGIN, 'content-type': 'text/plain' }), chat),
+    ];
+    assert.deepEqual(answers.map((response) => response.status), [200, 401, 200, 403, 415]);
+    for (const response of answers) assert.equal(response.headers.get('cache-control'), 'no-store', String(response.status));
+  });
+
   it('refuses a rename from a foreign origin, without a session, or with a bad name', async () => {
     const { chat, sessions } = runtime();
     const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;

@@ -58,11 +58,11 @@ export async function notify(request: Request, userId: string, runtime: ChatRunt
   return new Response(null, { status: 202 });
 }
 
-/** `GET /api/session`: who this browser is. */
+/** `GET /api/session`: who this browser is. Never stored by a cache, as every session answer. */
 export function currentSession(request: Request, runtime: ChatRuntime): Response {
   const user = runtime.sessions.read(sessionCookie(request, runtime));
-  if (!user) return problem(401, 'no_session', 'no valid session cookie; load a page first');
-  return Response.json({ user_id: user.id, user: user.name });
+  if (!user) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
+  return noStore(Response.json({ user_id: user.id, user: user.name }));
 }
 
 /**
@@ -70,6 +70,10 @@ export function currentSession(request: Request, runtime: ChatRuntime): Response
  * pages of an allowed origin may do it (the Origin header is checked, as for sockets).
  */
 export async function renameSession(request: Request, runtime: ChatRuntime): Promise<Response> {
+  return noStore(await rename(request, runtime));
+}
+
+async function rename(request: Request, runtime: ChatRuntime): Promise<Response> {
   if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
     return problem(403, 'forbidden_origin', 'this origin may not change the session');
   }
@@ -84,6 +88,12 @@ export async function renameSession(request: Request, runtime: ChatRuntime): Pro
     { user_id: renamed.id, user: renamed.name },
     { headers: { 'set-cookie': runtime.sessions.setCookieHeader(renamed) } },
   );
+}
+
+/** Who a browser is, and its cookie, must not be kept by a shared cache nor the browser's. */
+function noStore(response: Response): Response {
+  response.headers.set('cache-control', 'no-store');
+  return response;
 }
 
 function sessionCookie(request: Request, runtime: ChatRuntime): string | undefined {
