@@ -38,6 +38,7 @@ import { handleOpsRequest } from './lib/chat/ops-routes';
 import { screenRequest } from './lib/chat/request-screen';
 import { SecurityHeaders } from './lib/chat/security-headers';
 import { installChatRuntime } from './lib/chat/runtime';
+import { discardUnreadBody } from './lib/chat/unread-body';
 
 const MAX_FRAME_BYTES = 64 * 1024;
 /** The exit code that asks the dev supervisor (scripts/dev.ts) for a fresh process. */
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
   const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
   const securityHeaders = new SecurityHeaders({ dev: config.dev, publicUrl: config.publicUrl });
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    discardUnreadBody(req, res);
     if (handleOpsRequest(req, res, ops)) return;
     if (screenRequest(req, res, logger)) return;
     if (!config.dev) hideNextHeaders(req, res);

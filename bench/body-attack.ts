@@ -1,9 +1,12 @@
 /**
  * Issue 16, item 1: 10 MB of nested JSON posted to `POST /api/session` of the production build,
- * once with a Content-Length and once chunked (no length). For each, on a fresh server: the
- * answer and how long it took, the longest event-loop delay the server saw meanwhile (its own
- * `nodejs_eventloop_lag_max_seconds`, reset just before), the slowest `/healthz` a bystander
- * got, and the server's resident memory before, at its peak and after.
+ * once with a Content-Length and once chunked (no length), by a sender that goes on sending
+ * whatever the answer. For each, on a fresh server: the answer and how long it took, when the
+ * connection was over (the body sent, or the server done throwing away the rest: at most 5 s
+ * after its answer), the longest event-loop delay the server saw meanwhile (its own
+ * `nodejs_eventloop_lag_max_seconds`, reset just before, sampled every 100 ms), the slowest
+ * `/healthz` of a bystander on a thread of its own, and the server's resident memory before, at
+ * its peak and after.
  *
  *   npm run build && node --import tsx bench/body-attack.ts [--mb 10]
  */

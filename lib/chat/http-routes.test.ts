@@ -102,14 +102,12 @@ describe('request bodies', () => {
     assert.equal((await chat.service.history('lobby', 10)).messages.length, 0);
   });
 
-  it('refuses a body over its cap with 413 and Connection: close, declared or counted', async () => {
+  it('refuses a body over its cap with 413, declared or counted', async () => {
     const { chat, sessions } = runtime();
     const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
     const big = JSON.stringify({ message: 'x', pad: 'x'.repeat(ADMIN_BODY_MAX_BYTES) });
     for (const request of [post(big, auth), streamed(big, auth)]) {
-      const response = await announce(request, 'lobby', chat);
-      assert.deepEqual(await problemOf(response), [413, 'too_large']);
-      assert.equal(response.headers.get('connection'), 'close');
+      assert.deepEqual(await problemOf(await announce(request, 'lobby', chat)), [413, 'too_large']);
     }
     assert.deepEqual(await problemOf(await notify(streamed(JSON.stringify({ title: 't', body: big }), auth), 'u1', chat)), [413, 'too_large']);
     const name = JSON.stringify({ name: 'Ana', pad: 'x'.repeat(SESSION_BODY_MAX_BYTES) });

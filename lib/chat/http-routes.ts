@@ -112,9 +112,7 @@ function bearerMatches(header: string | null, token: string): boolean {
 /** A refused body as its answer; any other error goes on. */
 function refusal(error: unknown): Response {
   if (!(error instanceof BodyRefused)) throw error;
-  // A body refused for its size may still be arriving: the connection ends after this answer
-  // rather than reading (or buffering) the rest.
-  return problem(error.status, error.code, error.message, error.status === 413 ? { connection: 'close' } : {});
+  return problem(error.status, error.code, error.message);
 }
 
 function problem(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {

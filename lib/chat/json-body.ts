@@ -82,8 +82,8 @@ async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Arra
     length += value.byteLength;
     if (length > maxBytes) {
       // Not cancel(): under Next that destroys the request, and with it the socket the 413 is to
-      // go out on. Released, the rest stays unread in the socket (TCP holds the sender back), and
-      // the answer's `Connection: close` ends the connection once the 413 is written.
+      // go out on. Released, the rest waits unread (TCP holds the sender back) until the answer
+      // is out; then server.ts throws a bounded amount of it away and closes (unread-body.ts).
       reader.releaseLock();
       throw tooLarge(maxBytes);
     }

@@ -8,10 +8,9 @@ const MAX_LOGGED_PATH_CHARS = 200;
  * Answers, before Next.js sees them, the requests no page or route of ours can serve:
  * - a path whose percent-encoding does not decode (`/chat/%ff/`): 400, and one line in the log
  *   (Next.js answers 500 and logs nothing);
- * - a body declared (`Content-Length`) larger than any `/api/` route accepts: 413 at once. Node
- *   then reads the declared rest off the connection and throws it away (never buffered), so the
- *   client, still sending, gets the answer rather than a reset. Bodies of unknown length are
- *   counted by the routes themselves (json-body.ts).
+ * - a body declared (`Content-Length`) larger than any `/api/` route accepts: 413 at once,
+ *   before any of it is read (what follows is thrown away, a bounded amount: unread-body.ts).
+ *   Bodies of unknown length are counted by the routes themselves (json-body.ts).
  * Returns whether it answered.
  */
 export function screenRequest(req: IncomingMessage, res: ServerResponse, logger: Logger): boolean {
