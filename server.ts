@@ -31,13 +31,17 @@ import {
 // Only what must outlive a reload is imported here; lib/chat/app.ts is loaded below.
 import type * as ChatApp from './lib/chat/app';
 import { openBackends } from './lib/chat/backends';
-import { ConfigError, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
+import { ConfigError, frameworkEnvironment, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
+import { hideNextHeaders } from './lib/chat/hide-next-headers';
 import { newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
 import { ChatQuotas } from './lib/chat/quotas';
+import { screenRequest } from './lib/chat/request-screen';
+import { SecurityHeaders } from './lib/chat/security-headers';
 import { ReadPacer } from './lib/chat/store/read-pacer';
 import { installChatRuntime } from './lib/chat/runtime';
+import { discardUnreadBody } from './lib/chat/unread-body';
 
 const MAX_FRAME_BYTES = 64 * 1024;
 /** The exit code that asks the dev supervisor (scripts/dev.ts) for a fresh process. */
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
     process.stderr.write(`configuration error: ${error.message}\n`);
     process.exit(1);
   }
+  Object.assign(process.env, frameworkEnvironment(config, process.env));
   const logger = createLogger(config.logLevel);
 
   const sessions = new SessionCookies({ secret: await resolveSessionSecret(config), secure: config.secureCookies });
@@ -143,9 +148,14 @@ async function main(): Promise<void> {
   const kept = config.dev ? devWeb.peek() : undefined;
   const web = kept ?? (await startWeb(config, metrics));
   if (config.dev) devWeb.install(web);
-  const ops = { store, layer, registry: metrics.registry };
+  const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
+  const securityHeaders = new SecurityHeaders({ dev: config.dev, publicUrl: config.publicUrl });
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    discardUnreadBody(req, res);
     if (handleOpsRequest(req, res, ops)) return;
+    if (screenRequest(req, res, logger)) return;
+    if (!config.dev) hideNextHeaders(req, res);
+    securityHeaders.apply(req, res);
     if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
     web.handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });

@@ -10,6 +10,11 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
+// Every page, the not-found page included, is rendered per request: its scripts carry the nonce
+// of that response's Content-Security-Policy (lib/chat/security-headers.ts), which a page
+// prerendered at build time cannot know.
+export const dynamic = 'force-dynamic';
+
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">

@@ -18,6 +18,10 @@ describe('development server', () => {
     await server?.dispose();
   });
 
+  it('runs development because npm run dev asks for it (no NODE_ENV given)', () => {
+    assert.match(server.output(), /"mode":"development","msg":"listening"/);
+  });
+
   it("hands /_next/ upgrades to Next's hot reload", async () => {
     const hmr = new WebSocket(`${server.ws}/_next/hmr`, { headers: { origin: server.origin } });
     const [data] = (await once(hmr, 'message')) as [Buffer];

@@ -17,7 +17,8 @@ function start(): void {
   const startedAt = Date.now();
   child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server.ts')], {
     stdio: 'inherit',
-    env: { ...process.env, DEV_SUPERVISOR: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    // The server runs production unless told otherwise.
+    env: { ...process.env, NODE_ENV: 'development', DEV_SUPERVISOR: '1', NEXT_TELEMETRY_DISABLED: '1' },
   });
   child.on('exit', (code, signal) => {
     if (code !== RESTART_EXIT_CODE || stopping) {

@@ -18,7 +18,8 @@ export type ServerMode = 'production' | 'development';
 
 export interface StartOptions {
   readonly mode?: ServerMode;
-  readonly env?: Readonly<Record<string, string>>;
+  /** Variables beside the defaults below; `undefined` leaves one out of the server's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs?: number;
   /** Options for node itself, before the script (production only): `--cpu-prof`, say. */
   readonly nodeOptions?: readonly string[];
@@ -127,21 +128,25 @@ export class AppServer {
       this.mode === 'production'
         ? [...(this.#options.nodeOptions ?? []), path.join(PROJECT_ROOT, 'dist', 'server.js')]
         : ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'dev.ts')];
+    const env: Record<string, string | undefined> = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NEXT_TELEMETRY_DISABLED: '1',
+      // As users run them: `npm start` sets NODE_ENV=production; `npm run dev` sets nothing,
+      // its supervisor asks for development itself.
+      ...(this.mode === 'production' ? { NODE_ENV: 'production' } : {}),
+      PORT: String(this.port),
+      HOST: '127.0.0.1',
+      DATA_DIR: this.#dataDir,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'info',
+      ...(this.mode === 'development' ? { NEXT_DIST_DIR: '.next-e2e-dev' } : {}),
+      ...this.#options.env,
+    };
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NEXT_TELEMETRY_DISABLED: '1',
-        NODE_ENV: this.mode,
-        PORT: String(this.port),
-        HOST: '127.0.0.1',
-        DATA_DIR: this.#dataDir,
-        ADMIN_TOKEN,
-        LOG_LEVEL: 'info',
-        ...(this.mode === 'development' ? { NEXT_DIST_DIR: '.next-e2e-dev' } : {}),
-        ...this.#options.env,
-      },
+      // spawn leaves out the variables set to undefined.
+      env: env as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: SIGKILL reaches the dev supervisor's server child too.
       detached: true,

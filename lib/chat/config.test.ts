@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, type EnvironmentVariables, loadConfig, rateLimit, resolveSessionSecret } from './config';
+import { ConfigError, type EnvironmentVariables, frameworkEnvironment, loadConfig, rateLimit, resolveSessionSecret } from './config';
 
 const ROOT = '/srv/app';
 
@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, ROOT);
     assert.equal(config.port, 3000);
     assert.equal(config.host, '0.0.0.0');
-    assert.equal(config.dev, true);
+    assert.equal(config.dev, false);
     assert.deepEqual(config.rateLimit, { rate: 20, perMs: 10_000, burst: 10 });
     assert.equal(config.maxConnectionsPerIp, 50);
     assert.ok(config.trustProxy.trustsNobody);
@@ -22,6 +22,21 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, '/srv/app/data');
     assert.deepEqual(config.store, { kind: 'sqlite', file: '/srv/app/data/chat.db' });
     assert.deepEqual(config.allowedOrigins.toJSON(), ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']);
+  });
+
+  it('runs development only when NODE_ENV asks for it', () => {
+    for (const [value, dev] of [[undefined, false], ['production', false], ['test', false], ['', false], ['development', true]] as const) {
+      assert.equal(loadConfig({ NODE_ENV: value }, ROOT).dev, dev, String(value));
+    }
+  });
+
+  it("sets Next's and React's NODE_ENV to the mode, and turns telemetry off unless asked", () => {
+    assert.deepEqual(frameworkEnvironment({ dev: false }, {}), { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
+    assert.deepEqual(frameworkEnvironment({ dev: true }, { NODE_ENV: 'development' }), { NODE_ENV: 'development', NEXT_TELEMETRY_DISABLED: '1' });
+    assert.deepEqual(frameworkEnvironment({ dev: false }, { NODE_ENV: 'test', NEXT_TELEMETRY_DISABLED: '0' }), {
+      NODE_ENV: 'production',
+      NEXT_TELEMETRY_DISABLED: '0',
+    });
   });
 
   it('reads every variable', () => {
@@ -50,7 +65,13 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, '/var/lib/chat');
     assert.deepEqual(config.store, { kind: 'sqlite', file: '/var/lib/chat/chat.db' });
     assert.ok(config.allowedOrigins.allows('https://chat.example.com'));
-    assert.ok(config.allowedOrigins.allows('http://localhost:8080'));
+    assert.ok(!config.allowedOrigins.allows('http://localhost:8080'), 'a public site takes no pages from localhost');
+  });
+
+  it('allows localhost beside PUBLIC_URL only when ALLOWED_ORIGINS lists it', () => {
+    assert.deepEqual(loadConfig({ PUBLIC_URL: 'https://chat.example.com' }, ROOT).allowedOrigins.toJSON(), ['https://chat.example.com']);
+    const listed = loadConfig({ PUBLIC_URL: 'https://chat.example.com', ALLOWED_ORIGINS: 'http://localhost:3000' }, ROOT);
+    assert.deepEqual(listed.allowedOrigins.toJSON(), ['http://localhost:3000', 'https://chat.example.com']);
   });
 
   it('reads a PostgreSQL DATABASE_URL and a REDIS_URL', () => {
@@ -119,6 +140,7 @@ describe('resolveSessionSecret', () => {
       assert.ok(first.length >= 32);
       assert.equal(await resolveSessionSecret(config), first);
       assert.equal((await stat(path.join(config.dataDir, 'session-secret'))).mode & 0o777, 0o600);
+      assert.equal((await stat(config.dataDir)).mode & 0o777, 0o700, 'the data folder it made');
       assert.equal((await readFile(path.join(config.dataDir, 'session-secret'), 'utf8')).trim(), first);
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { AllowedOrigins, LOG_LEVELS, type LogLevel, MIN_SECRET_LENGTH, ProxyTrus
 
 /** The server's settings, read from the environment (every variable optional). */
 export interface ServerConfig {
+  /** Development mode (Next compiles on request, hot reload): only with `NODE_ENV=development`. */
   readonly dev: boolean;
   readonly port: number;
   readonly host: string;
@@ -67,7 +68,9 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
   return {
-    dev: env.NODE_ENV !== 'production',
+    // Production unless development is asked for: a forgotten NODE_ENV must not serve Next's
+    // development endpoints, compile pages on request or rewrite tsconfig.json.
+    dev: env.NODE_ENV === 'development',
     port,
     host: optional(env, 'HOST') ?? '0.0.0.0',
     publicUrl,
@@ -84,6 +87,16 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     dataDir,
     secureCookies: publicUrl?.toLowerCase().startsWith('https://') ?? false,
   };
+}
+
+/**
+ * The variables Next.js and React read for themselves, made to agree with `config`: `NODE_ENV`
+ * names the mode (React picks its production build by it, Next its `.env` files), and Next's
+ * telemetry is off unless `NEXT_TELEMETRY_DISABLED` says otherwise. server.ts sets them before
+ * Next.js starts.
+ */
+export function frameworkEnvironment(config: Pick<ServerConfig, 'dev'>, env: EnvironmentVariables): Record<string, string> {
+  return { NODE_ENV: config.dev ? 'development' : 'production', NEXT_TELEMETRY_DISABLED: env.NEXT_TELEMETRY_DISABLED ?? '1' };
 }
 
 /**
@@ -116,7 +129,8 @@ function storeConfig(url: string | null, dataDir: string, projectRoot: string): 
 
 /**
  * The session secret: the configured one, or one generated on first start and kept (readable by
- * this user only) in the data folder, so sessions survive restarts.
+ * this user only) in the data folder, so sessions survive restarts. A data folder made here is
+ * this user's only (0700).
  */
 export async function resolveSessionSecret(config: ServerConfig): Promise<string> {
   if (config.sessionSecret !== null) return config.sessionSecret;
@@ -129,7 +143,7 @@ export async function resolveSessionSecret(config: ServerConfig): Promise<string
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const secret = randomBytes(32).toString('base64url');
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
     // Another process made it first: use theirs.
     if (error.code !== 'EEXIST') throw error;

@@ -4,6 +4,7 @@ import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } fr
 import { WebsocketCommunicator } from '../channels/testing';
 import { ChatService } from './chat-service';
 import { announce, currentSession, notify, renameSession } from './http-routes';
+import { ADMIN_BODY_MAX_BYTES, SESSION_BODY_MAX_BYTES } from './json-body';
 import { userNotificationGroup } from './notifications';
 import type { ChatMessageFrame } from './protocol';
 import { LocalPresence } from './presence';
@@ -25,7 +26,20 @@ function runtime(adminToken: string | null = TOKEN) {
 }
 
 const post = (body: string, headers: Record<string, string> = {}): Request =>
-  new Request('http://localhost:3000/api/x', { method: 'POST', body, headers });
+  new Request('http://localhost:3000/api/x', { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+/** A body of unknown length (no Content-Length), as a chunked upload arrives. */
+const streamed = (text: string, headers: Record<string, string>): Request =>
+  new Request('http://localhost:3000/api/x', {
+    method: 'POST',
+    body: new Blob([text]).stream(),
+    headers: { 'content-type': 'application/json', ...headers },
+    duplex: 'half',
+  } as RequestInit);
+
+async function problemOf(response: Response): Promise<[number, string]> {
+  return [response.status, ((await response.json()) as { error: string }).error];
+}
 
 describe('announce', () => {
   it('stores the message as the system user and sends it to the connected clients of the room', async () => {
@@ -75,6 +89,42 @@ describe('announce', () => {
   });
 });
 
+describe('request bodies', () => {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it('refuses a body that is not application/json with 415, storing nothing', async () => {
+    const { chat } = runtime();
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=b']) {
+      const headers = { ...auth, 'content-type': type };
+      assert.deepEqual(await problemOf(await announce(post('{"message":"x"}', headers), 'lobby', chat)), [415, 'unsupported_media_type'], type);
+      assert.deepEqual(await problemOf(await notify(post('{"title":"t","body":"b"}', headers), 'u1', chat)), [415, 'unsupported_media_type'], type);
+    }
+    assert.equal((await chat.service.history('lobby', 10)).messages.length, 0);
+  });
+
+  it('refuses a body over its cap with 413, declared or counted', async () => {
+    const { chat, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const big = JSON.stringify({ message: 'x', pad: 'x'.repeat(ADMIN_BODY_MAX_BYTES) });
+    for (const request of [post(big, auth), streamed(big, auth)]) {
+      assert.deepEqual(await problemOf(await announce(request, 'lobby', chat)), [413, 'too_large']);
+    }
+    assert.deepEqual(await problemOf(await notify(streamed(JSON.stringify({ title: 't', body: big }), auth), 'u1', chat)), [413, 'too_large']);
+    const name = JSON.stringify({ name: 'Ana', pad: 'x'.repeat(SESSION_BODY_MAX_BYTES) });
+    assert.deepEqual(await problemOf(await renameSession(streamed(name, { cookie, origin: ORIGIN }), chat)), [413, 'too_large']);
+    assert.equal((await chat.service.history('lobby', 10)).messages.length, 0);
+  });
+
+  it('takes a message of 2,000 four-byte characters, and a name of 32, within the caps', async () => {
+    const { chat, sessions } = runtime();
+    const message = '😀'.repeat(2_000);
+    assert.equal((await announce(streamed(JSON.stringify({ message }), auth), 'lobby', chat)).status, 201);
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const renamed = await renameSession(streamed(JSON.stringify({ name: '😀'.repeat(32) }), { cookie, origin: ORIGIN }), chat);
+    assert.equal(renamed.status, 200);
+  });
+});
+
 describe('notify', () => {
   it("pushes a notification to the user's notification group, with the token only", async () => {
     const { chat, layer } = runtime();
@@ -109,6 +159,20 @@ describe('session routes', () => {
     assert.deepEqual(await response.json(), { user_id: 'u1', user: '小明' });
     const value = /^session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
     assert.deepEqual(sessions.read(value), { id: 'u1', name: '小明' });
+  });
+
+  it('keeps every session answer out of caches: Cache-Control no-store', async () => {
+    const { chat, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const answers = [
+      currentSession(new Request('http://localhost:3000/api/session', { headers: { cookie } }), chat),
+      currentSession(new Request('http://localhost:3000/api/session'), chat),
+      await renameSession(post('{"name":"Bo"}', { cookie, origin: ORIGIN }), chat),
+      await renameSession(post('{"name":"Bo"}', { cookie, origin: 'http://evil.example' }), chat),
+      await renameSession(post('{"name":"Bo"}', { cookie, origin: ORIGIN, 'content-type': 'text/plain' }), chat),
+    ];
+    assert.deepEqual(answers.map((response) => response.status), [200, 401, 200, 403, 415]);
+    for (const response of answers) assert.equal(response.headers.get('cache-control'), 'no-store', String(response.status));
   });
 
   it('refuses a rename from a foreign origin, without a session, or with a bad name', async () => {

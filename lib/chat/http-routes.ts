@@ -1,13 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import { parseCookie } from 'cookie';
 import { normaliseDisplayName, SYSTEM_USER } from './identity';
+import { ADMIN_BODY_MAX_BYTES, BodyRefused, readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import { notifyUser } from './notifications';
 import { isValidRoomName, type NotificationFrame, validateClientFrame } from './protocol';
 import type { ChatRuntime } from './runtime';
 
 /**
  * The chat's HTTP endpoints as plain `Request → Response` functions, so they are tested without
- * Next; the files under app/api only pass the runtime and route parameters in.
+ * Next; the files under app/api only pass the runtime and route parameters in. Every body is
+ * `application/json` within its route's cap (json-body.ts): 415 and 413 otherwise, before the
+ * body is buffered or parsed.
  */
 
 /**
@@ -21,8 +24,8 @@ export async function announce(request: Request, room: string, runtime: ChatRunt
     return problem(401, 'unauthorized', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
   }
   if (!isValidRoomName(room)) return problem(404, 'not_found', 'no such room name');
-  const body = await readJson(request);
-  if (body === undefined) return problem(400, 'bad_json', 'the body must be JSON');
+  const body = await readJsonBody(request, ADMIN_BODY_MAX_BYTES).catch(refusal);
+  if (body instanceof Response) return body;
   const parsed = validateClientFrame(typeof body === 'object' && body !== null ? { message: (body as { message?: unknown }).message } : body);
   if (!parsed.ok) return problem(400, parsed.error.code, parsed.error.detail);
   if (parsed.frame.type !== 'chat.message') return problem(400, 'invalid_message', 'message must be a string');
@@ -44,7 +47,8 @@ export async function notify(request: Request, userId: string, runtime: ChatRunt
   if (!bearerMatches(request.headers.get('authorization'), runtime.adminToken)) {
     return problem(401, 'unauthorized', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
   }
-  const body = await readJson(request);
+  const body = await readJsonBody(request, ADMIN_BODY_MAX_BYTES).catch(refusal);
+  if (body instanceof Response) return body;
   const { title, body: text } = (typeof body === 'object' && body !== null ? body : {}) as { title?: unknown; body?: unknown };
   if (typeof title !== 'string' || title.trim() === '' || typeof text !== 'string' || [...title].length > 200 || [...text].length > 2000) {
     return problem(400, 'invalid_message', 'the body must be {"title": string (1-200), "body": string (0-2000)}');
@@ -54,11 +58,11 @@ export async function notify(request: Request, userId: string, runtime: ChatRunt
   return new Response(null, { status: 202 });
 }
 
-/** `GET /api/session`: who this browser is. */
+/** `GET /api/session`: who this browser is. Never stored by a cache, as every session answer. */
 export function currentSession(request: Request, runtime: ChatRuntime): Response {
   const user = runtime.sessions.read(sessionCookie(request, runtime));
-  if (!user) return problem(401, 'no_session', 'no valid session cookie; load a page first');
-  return Response.json({ user_id: user.id, user: user.name });
+  if (!user) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
+  return noStore(Response.json({ user_id: user.id, user: user.name }));
 }
 
 /**
@@ -66,13 +70,17 @@ export function currentSession(request: Request, runtime: ChatRuntime): Response
  * pages of an allowed origin may do it (the Origin header is checked, as for sockets).
  */
 export async function renameSession(request: Request, runtime: ChatRuntime): Promise<Response> {
+  return noStore(await rename(request, runtime));
+}
+
+async function rename(request: Request, runtime: ChatRuntime): Promise<Response> {
   if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
     return problem(403, 'forbidden_origin', 'this origin may not change the session');
   }
   const user = runtime.sessions.read(sessionCookie(request, runtime));
   if (!user) return problem(401, 'no_session', 'no valid session cookie; load a page first');
-  const body = await readJson(request);
-  if (body === undefined) return problem(400, 'bad_json', 'the body must be JSON');
+  const body = await readJsonBody(request, SESSION_BODY_MAX_BYTES).catch(refusal);
+  if (body instanceof Response) return body;
   const name = normaliseDisplayName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
   if (!name.ok) return problem(400, 'invalid_name', name.error);
   const renamed = { id: user.id, name: name.name };
@@ -80,6 +88,12 @@ export async function renameSession(request: Request, runtime: ChatRuntime): Pro
     { user_id: renamed.id, user: renamed.name },
     { headers: { 'set-cookie': runtime.sessions.setCookieHeader(renamed) } },
   );
+}
+
+/** Who a browser is, and its cookie, must not be kept by a shared cache nor the browser's. */
+function noStore(response: Response): Response {
+  response.headers.set('cache-control', 'no-store');
+  return response;
 }
 
 function sessionCookie(request: Request, runtime: ChatRuntime): string | undefined {
@@ -95,12 +109,10 @@ function bearerMatches(header: string | null, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function readJson(request: Request): Promise<unknown> {
-  try {
-    return (await request.json()) as unknown;
-  } catch {
-    return undefined;
-  }
+/** A refused body as its answer; any other error goes on. */
+function refusal(error: unknown): Response {
+  if (!(error instanceof BodyRefused)) throw error;
+  return problem(error.status, error.code, error.message);
 }
 
 function problem(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ChannelLayer } from '../channels';
 import type { MessageStore } from './store/types';
@@ -9,6 +10,8 @@ export interface OpsDependencies {
   readonly registry: Registry;
   /** How long a dependency may take to answer a readiness check (default 2 s). */
   readonly checkTimeoutMs?: number;
+  /** The site's public URL: its host may read `/readyz` and `/metrics` beside this machine's. */
+  readonly publicUrl?: string | null;
 }
 
 /**
@@ -16,10 +19,16 @@ export interface OpsDependencies {
  * - `/healthz`: the process is up (200);
  * - `/readyz`: the store and the channel layer answer (200), or which does not and why (503);
  * - `/metrics`: Prometheus text format.
- * Returns false for every other path.
+ * `/readyz` and `/metrics` say more than "ok": they answer 404 unless the Host header names this
+ * machine (see `isOperatorHost`), so that a page of another site cannot read them through DNS
+ * rebinding. Returns false for every other path.
  */
 export function handleOpsRequest(req: IncomingMessage, res: ServerResponse, deps: OpsDependencies): boolean {
   const path = (req.url ?? '/').split('?')[0];
+  if ((path === '/readyz' || path === '/metrics') && !isOperatorHost(req.headers.host, deps.publicUrl ?? null)) {
+    reply(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    return true;
+  }
   switch (path) {
     case '/healthz':
       reply(res, 200, 'text/plain; charset=utf-8', 'ok\n');
@@ -37,6 +46,29 @@ export function handleOpsRequest(req: IncomingMessage, res: ServerResponse, deps
       return true;
     default:
       return false;
+  }
+}
+
+/**
+ * Whether a Host header names this machine rather than some site: an IP address, `localhost`, or
+ * the public URL's host (any port). A page that rebinds its own name to this machine's address
+ * still sends its own name, and is refused.
+ */
+export function isOperatorHost(host: string | undefined, publicUrl: string | null): boolean {
+  if (host === undefined) return false;
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::\d*)?$/.exec(host.trim());
+  if (!match) return false;
+  if (match[1] !== undefined) return isIP(match[1]) === 6;
+  const name = match[2]!.toLowerCase().replace(/\.$/, '');
+  if (isIP(name) === 4 || name === 'localhost') return true;
+  return publicUrl !== null && name === publicHostname(publicUrl);
+}
+
+function publicHostname(publicUrl: string): string | null {
+  try {
+    return new URL(publicUrl).hostname.toLowerCase();
+  } catch {
+    return null;
   }
 }
 

@@ -14,12 +14,18 @@ async function status(allowed: AllowedOrigins, headers: Record<string, string>):
 }
 
 describe('originValidator', () => {
-  const local = AllowedOrigins.localDefaults(3000, 'https://chat.example.com');
+  const local = AllowedOrigins.localDefaults(3000);
+  const site = AllowedOrigins.localDefaults(3000, 'https://chat.example.com');
 
-  it('lets in this machine on the configured port, by name and by address, and the public URL', async () => {
-    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000', 'https://chat.example.com', 'HTTPS://CHAT.example.com:443']) {
+  it('lets in this machine on the configured port, by name and by address, when there is no public URL', async () => {
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']) {
       assert.equal(await status(local, { origin }), 101, origin);
     }
+  });
+
+  it('lets in only the public URL when there is one: not this machine', async () => {
+    for (const origin of ['https://chat.example.com', 'HTTPS://CHAT.example.com:443']) assert.equal(await status(site, { origin }), 101, origin);
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']) assert.equal(await status(site, { origin }), 403, origin);
   });
 
   it('refuses a missing, null or foreign Origin with 403 before the handshake', async () => {
@@ -30,8 +36,11 @@ describe('originValidator', () => {
   });
 
   it('refuses look-alikes: another port, scheme or a host that only starts the same', async () => {
-    for (const origin of ['http://localhost:3001', 'https://localhost:3000', 'http://localhost:3000.evil.example', 'https://chat.example.com.evil.example', 'http://chat.example.com']) {
+    for (const origin of ['http://localhost:3001', 'https://localhost:3000', 'http://localhost:3000.evil.example']) {
       assert.equal(await status(local, { origin }), 403, origin);
+    }
+    for (const origin of ['https://chat.example.com.evil.example', 'http://chat.example.com', 'https://chat.example.com:8443']) {
+      assert.equal(await status(site, { origin }), 403, origin);
     }
   });
 

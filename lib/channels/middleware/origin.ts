@@ -25,11 +25,14 @@ export class AllowedOrigins {
     this.#any = any;
   }
 
-  /** The defaults: this machine on `port` by name and by address, plus the public URL's origin. */
+  /**
+   * The defaults: with a public URL, its origin alone; without one, this machine on `port` by
+   * name and by address. A public site does not take pages from localhost: any program on a
+   * visitor's machine can serve one there.
+   */
   static localDefaults(port: number, publicUrl?: string): AllowedOrigins {
-    const origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
-    if (publicUrl) origins.push(publicUrl);
-    return new AllowedOrigins(origins);
+    if (publicUrl) return new AllowedOrigins([publicUrl]);
+    return new AllowedOrigins([`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`]);
   }
 
   allows(origin: string | undefined): boolean {

@@ -95,6 +95,16 @@ describe('SqliteMessageStore on disk', () => {
     await store.close();
   });
 
+  it('creates its database, log and shared memory readable by this user only, in a folder of its own', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    await store.append({ room: 'r', userId: 'u', user: 'U', text: '私密' });
+    const modes = ['', '-wal', '-shm'].map((suffix) => statSync(`${file}${suffix}`).mode & 0o777);
+    assert.deepEqual(modes, [0o600, 0o600, 0o600]);
+    assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
+    await store.close();
+  });
+
   it('uses write-ahead logging', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);

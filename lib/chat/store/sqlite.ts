@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
@@ -21,6 +21,20 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE UNIQUE INDEX messages_idempotency ON messages (room, user_id, client_id) WHERE client_id IS NOT NULL;`,
 ];
+
+/**
+ * Creates `file` empty with mode 0600 (and its missing folders 0700) unless it exists. SQLite
+ * would create it 0644, and gives its -wal and -shm files the mode of the database file: made
+ * here first, all three are private.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
 
 interface Row {
   room: string;
@@ -69,9 +83,12 @@ export class SqliteMessageStore implements MessageStore {
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
   #batch: PendingAppend[] = [];
 
-  /** Opens (creating it and its folder if needed) and migrates the database at `file`. */
+  /**
+   * Opens (creating it and its folder if needed) and migrates the database at `file`. A new
+   * database is readable by this user only (0600, its folder 0700), like the session secret.
+   */
   constructor(file: string, options: SqliteMessageStoreOptions = {}) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') createPrivately(file);
     this.#db = new Database(file);
     this.#now = options.now ?? Date.now;
     this.#db.pragma('journal_mode = WAL');
