@@ -33,7 +33,7 @@ import type * as ChatApp from './lib/chat/app';
 import { openBackends } from './lib/chat/backends';
 import { ConfigError, frameworkEnvironment, loadConfig, resolveSessionSecret, type ServerConfig } from './lib/chat/config';
 import { hideNextHeaders } from './lib/chat/hide-next-headers';
-import { newGuest } from './lib/chat/identity';
+import { checkSessionUser, newGuest } from './lib/chat/identity';
 import { ChatMetrics } from './lib/chat/metrics';
 import { handleOpsRequest } from './lib/chat/ops-routes';
 import { ChatQuotas } from './lib/chat/quotas';
@@ -81,12 +81,14 @@ async function main(): Promise<void> {
   Object.assign(process.env, frameworkEnvironment(config, process.env));
   const logger = createLogger(config.logLevel);
 
-  const sessions = new SessionCookies({ secret: await resolveSessionSecret(config), secure: config.secureCookies });
+  const secret = await resolveSessionSecret(config);
   const backends = await openBackends(config, { logger }).catch((error: unknown) => {
     process.stderr.write(`startup error: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
   const { store, layer, presence } = backends;
+  // Ended sessions live in the message store's database, which every process shares.
+  const sessions = new SessionCookies({ secret, secure: config.secureCookies, revocations: store, checkUser: checkSessionUser });
   const metrics = new TransportMetrics();
   metrics.collectProcessMetrics();
   const chatMetrics = new ChatMetrics(metrics.registry);
@@ -156,8 +158,10 @@ async function main(): Promise<void> {
     if (screenRequest(req, res, logger)) return;
     if (!config.dev) hideNextHeaders(req, res);
     securityHeaders.apply(req, res);
-    if (!req.url?.startsWith('/_next/')) sessions.ensure(req, res, newGuest);
-    web.handle(req, res).catch((error: unknown) => {
+    // Pages get a session; Next's assets and the API routes (which answer 401 without one) do not.
+    const url = req.url ?? '/';
+    const session = url.startsWith('/_next/') || url.startsWith('/api/') ? Promise.resolve() : sessions.ensure(req, res, newGuest);
+    session.then(() => web.handle(req, res)).catch((error: unknown) => {
       logger.error('request failed', { url: req.url, error });
       if (!res.headersSent) res.writeHead(500).end();
     });

@@ -1,4 +1,4 @@
-import { cookies } from 'next/headers';
+import { headers } from 'next/headers';
 import { chatRuntime } from '@/lib/chat/runtime';
 import { Home } from './_components/home';
 
@@ -6,6 +6,6 @@ export const dynamic = 'force-dynamic';
 
 export default async function HomePage() {
   const { sessions } = chatRuntime();
-  const user = sessions.read((await cookies()).get(sessions.cookieName)?.value);
-  return <Home initialName={user?.name ?? ''} />;
+  const session = await sessions.read((await headers()).get('cookie'));
+  return <Home initialName={session?.user.name ?? ''} />;
 }

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { ChatClient, type ChatSnapshot, type WebSocketLike } from '../lib/client';
 import type { AppServer } from './support/app-server';
 import { type Cluster, startCluster } from './support/cluster';
+import { TestSocket } from './support/ws-client';
 
 function client(server: AppServer, room: string): ChatClient {
   const chat = new ChatClient({
@@ -76,6 +77,21 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     assert.deepEqual(seenA.messages.map((m) => m.id), ['1', '2']);
     onA.close();
     onB.close();
+  });
+
+  it("closes a signed-out session's sockets in every process, and every process refuses its cookie soon after", async () => {
+    const [a, b] = cluster.servers;
+    const cookie = ((await fetch(`${a!.http}/`)).headers.get('set-cookie') ?? '').split(';')[0]!;
+    const onB = await TestSocket.open(`${b!.ws}/ws/chat/signout/`, { origin: b!.origin, cookie });
+    await onB.find((frame) => frame.type === 'welcome');
+    const signedOut = Date.now();
+    assert.equal((await fetch(`${a!.http}/api/session`, { method: 'DELETE', headers: { cookie, origin: a!.origin } })).status, 204);
+    assert.equal(await within(10_000, onB.closed, 'the socket on B closes'), 4401);
+    // B may trust its own "not revoked" answer for 2 s (the revocation cache); then it asks PostgreSQL.
+    let status = 200;
+    while (status !== 401 && Date.now() - signedOut < 10_000) status = (await fetch(`${b!.http}/api/session`, { headers: { cookie } })).status;
+    assert.equal(status, 401);
+    assert.ok(Date.now() - signedOut < 5_000, `refused by B ${Date.now() - signedOut} ms after the sign-out`);
   });
 
   it('fills every open connection from the store after a Redis outage of a few seconds under traffic', async () => {

@@ -1,9 +1,9 @@
 'use client';
 
 import Link from 'next/link';
-import { Fragment, type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { Fragment, type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ChatMessageFrame, PresenceUser } from '@/lib/chat/protocol';
-import { type ChatSocket, useChatSocket } from '@/lib/client';
+import { type ChatSocket, SESSION_ENDED_CLOSE_CODE, useChatSocket } from '@/lib/client';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
 
@@ -51,7 +51,10 @@ export function ChatRoom({ room }: { readonly room: string }) {
       <Composer chat={chat} />
       {chat.me && (
         <p className="whoami">
-          You are <strong id="my-name">{chat.me.name}</strong>
+          You are{' '}
+          <strong id="my-name">
+            <bdi>{chat.me.name}</bdi>
+          </strong>
         </p>
       )}
     </main>
@@ -72,7 +75,7 @@ function ConnectionStatus({ chat }: { readonly chat: ChatSocket }) {
       text = chat.retryAt === null ? 'Reconnecting…' : `Reconnecting in ${Math.max(1, Math.ceil((chat.retryAt - now) / 1000))} s…`;
       break;
     case 'closed':
-      text = 'Offline';
+      text = chat.closeCode === SESSION_ENDED_CLOSE_CODE ? 'Signed out: reload the page to chat again' : 'Offline';
       break;
   }
   return (
@@ -100,7 +103,8 @@ function PresenceList({ people, myId }: { readonly people: readonly PresenceUser
       <ul id="presence-list">
         {people.map((person) => (
           <li key={person.user_id} data-user-id={person.user_id}>
-            {person.user_id === myId ? `${person.user} (you)` : person.user}
+            <bdi>{person.user}</bdi>
+            {person.user_id === myId && ' (you)'}
           </li>
         ))}
       </ul>
@@ -108,12 +112,13 @@ function PresenceList({ people, myId }: { readonly people: readonly PresenceUser
   );
 }
 
+/** Names are isolated (`<bdi>`): one in a right-to-left script, or with digits, cannot reorder the words around it. */
 function TypingIndicator({ typing }: { readonly typing: readonly PresenceUser[] }) {
-  const names = typing.map((person) => person.user);
-  let text = '';
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length > 2) text = `${names.length} people are typing…`;
+  const [first, second] = typing;
+  let text: ReactNode = '';
+  if (typing.length === 1) text = <><bdi>{first!.user}</bdi> is typing…</>;
+  else if (typing.length === 2) text = <><bdi>{first!.user}</bdi> and <bdi>{second!.user}</bdi> are typing…</>;
+  else if (typing.length > 2) text = `${typing.length} people are typing…`;
   return (
     <p id="typing-indicator" className="typing" aria-live="polite">
       {text}
@@ -192,13 +197,21 @@ function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly 
   );
 }
 
+/**
+ * What people wrote is isolated from what stands around it: the author in a `<bdi>` and the text
+ * a paragraph of its own (`unicode-bidi: plaintext`), so a right-to-left name or a bidirectional
+ * override (`\u202Egnp.exe`) cannot reorder the author, the time or the next message.
+ */
 function MessageItem({ message, own }: { readonly message: ChatMessageFrame; readonly own: boolean }) {
   const time = new Date(message.ts);
   const system = message.user_id === 'system';
   return (
     <li className={`message${own ? ' own' : ''}${system ? ' system' : ''}`} data-id={message.id}>
       <span className="meta">
-        <span className="author">{own ? `${message.user} (you)` : message.user}</span>{' '}
+        <span className="author">
+          <bdi>{message.user}</bdi>
+          {own && ' (you)'}
+        </span>{' '}
         <time dateTime={time.toISOString()}>{timeFormat.format(time)}</time>
       </span>
       <p className="text">{message.message}</p>

@@ -70,6 +70,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
           id="display-name-input"
           value={name}
           maxLength={64}
+          dir="auto"
           autoComplete="nickname"
           onChange={(event) => setName(event.target.value)}
           onKeyDown={blockComposingEnter}

@@ -1,6 +1,8 @@
 /**
- * WebSocket close codes the framework uses (RFC 6455 §7.4.1). A refusal before the handshake is an
- * HTTP status instead (see `HandshakeError`), because a close frame needs an open socket.
+ * WebSocket close codes the framework uses (RFC 6455 §7.4.1, and 4000-4999 for applications). A
+ * refusal before the handshake is an HTTP status instead (see `HandshakeError`), because a close
+ * frame needs an open socket; one a browser must act on is a 4xxx close after accepting, since a
+ * browser cannot see a refused handshake's status.
  */
 export const CloseCode = {
   /** The conversation is over and the client should not reconnect. */
@@ -23,6 +25,11 @@ export const CloseCode = {
   InternalError: 1011,
   /** The peer cannot keep up (it stopped reading); it may reconnect and resume. */
   TryAgainLater: 1013,
+  /**
+   * The connection's session ended (signed out or revoked): reconnecting with the same cookie
+   * would be closed again; a new page load starts a new session.
+   */
+  SessionEnded: 4401,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

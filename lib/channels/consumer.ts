@@ -7,6 +7,7 @@ import { Lane } from './lane';
 import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
 import type { RouteParams, Scope } from './scope';
+import { SESSION_ENDED, sessionGroup } from './sessions';
 
 /** Layer events a consumer handles: event type → the fields besides `type`. */
 export type EventMap = Record<string, object>;
@@ -69,7 +70,10 @@ type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
  */
 export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E extends EventMap = EventMap> {
   readonly scope: Scope<P>;
-  /** Groups joined before `connect` runs and left after `disconnect`. */
+  /**
+   * Groups joined before `connect` runs and left after `disconnect`. A consumer of a session also
+   * joins its `sessionGroup`, and closes with `CloseCode.SessionEnded` when the session ends.
+   */
   readonly groups: readonly string[] = NO_GROUPS;
 
   #connection: Connection | null = null;
@@ -270,8 +274,9 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       if (layer) {
         this.#channelName = layer.newChannel();
         layer.attach(this.#channelName, this.#layer);
-        this.#joined = this.groups;
-        for (const group of this.groups) await layer.groupAdd(group, this.#channelName);
+        const sessionId = this.scope.sessionId;
+        this.#joined = sessionId ? [...this.groups, sessionGroup(sessionId)] : this.groups;
+        for (const group of this.#joined) await layer.groupAdd(group, this.#channelName);
       } else if (this.groups.length > 0) {
         throw new Error(`${this.constructor.name} declares groups, and the server has no channel layer`);
       }
@@ -348,6 +353,10 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #dispatchEvent(message: LayerMessage): Hook {
     // Events for a connection that is not (or no longer) open have nowhere to go.
     if (this.#connection?.state !== 'open') return;
+    if (message.type === SESSION_ENDED) {
+      this.close(CloseCode.SessionEnded, 'session ended');
+      return;
+    }
     const handler: unknown = (this as unknown as Record<string, unknown>)[message.type];
     if (typeof handler !== 'function') throw new NoHandler(message.type, this.constructor.name);
     return (handler as (event: LayerMessage) => Hook).call(this, message);

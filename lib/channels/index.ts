@@ -30,6 +30,17 @@ export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions
 export { processSlot, type ProcessSlot } from './runtime';
 export { type ForwardedRequest, ProxyTrust } from './proxy-trust';
 export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
-export { MIN_SECRET_LENGTH, SessionCookies, sessionMiddleware, type SessionCookieOptions } from './sessions';
+export {
+  MIN_SECRET_LENGTH,
+  newSessionId,
+  SESSION_ENDED,
+  SessionCookies,
+  sessionGroup,
+  sessionMiddleware,
+  type CookieSession,
+  type Session,
+  type SessionCookieOptions,
+} from './sessions';
+export { RevocationCheck, type RevocationCheckOptions, type SessionRevocations } from './session-revocations';
 export { refuseUpgrade } from './refuse-upgrade';
 export { SocketServer, type SocketServerOptions } from './ws-transport';

@@ -36,6 +36,11 @@ export interface Scope<P extends RouteParams = RouteParams> {
   readonly client: { readonly address: string; readonly port: number };
   /** Set by the session middleware; `null` until then. */
   readonly user: SessionUser | null;
+  /**
+   * The session the connection came with, set by the session middleware; `null` for a guest of
+   * this connection only. Consumers of a session close when it ends (see `sessionGroup`).
+   */
+  readonly sessionId: string | null;
 }
 
 export interface ScopeOptions {
@@ -91,6 +96,7 @@ export function createScope(url: string, headers: IncomingHttpHeaders, client: S
     cookies: cookiesOf(headers),
     client,
     user: null,
+    sessionId: null,
   };
 }
 

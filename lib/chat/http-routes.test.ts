@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } from '../channels';
 import { WebsocketCommunicator } from '../channels/testing';
 import { ChatService } from './chat-service';
-import { announce, currentSession, notify, renameSession } from './http-routes';
+import { announce, currentSession, endSession, notify, renameSession } from './http-routes';
 import { ADMIN_BODY_MAX_BYTES, SESSION_BODY_MAX_BYTES } from './json-body';
 import { userNotificationGroup } from './notifications';
 import type { ChatMessageFrame } from './protocol';
@@ -17,9 +17,10 @@ const ORIGIN = 'http://localhost:3000';
 
 function runtime(adminToken: string | null = TOKEN) {
   const layer = new InMemoryChannelLayer();
-  const sessions = new SessionCookies({ secret: 'http-routes-test-secret-0123456789' });
+  const store = new MemoryMessageStore();
+  const sessions = new SessionCookies({ secret: 'http-routes-test-secret-0123456789', revocations: store });
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
-  const service = new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger });
+  const service = new ChatService({ store, layer, logger: silentLogger });
   const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken };
   const app = chatApplication({ service, presence: new LocalPresence(), sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536 });
   return { chat, app, layer, sessions };
@@ -143,35 +144,38 @@ describe('notify', () => {
 });
 
 describe('session routes', () => {
+  const request = (method: string, headers: Record<string, string>): Request => new Request('http://localhost:3000/api/session', { method, headers });
+
   it('tells a browser who it is, and 401 without a session', async () => {
     const { chat, sessions } = runtime();
     const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
-    const response = currentSession(new Request('http://localhost:3000/api/session', { headers: { cookie } }), chat);
+    const response = await currentSession(request('GET', { cookie }), chat);
     assert.deepEqual(await response.json(), { user_id: 'u1', user: 'Ana' });
-    assert.equal(currentSession(new Request('http://localhost:3000/api/session'), chat).status, 401);
+    assert.equal((await currentSession(request('GET', {}), chat)).status, 401);
   });
 
-  it('renames the session, keeping the user id, and sets the new cookie', async () => {
+  it('renames the session, keeping the user id and the session, and sets the new cookie', async () => {
     const { chat, sessions } = runtime();
-    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' }, 'session-id-of-ana-01')}`;
     const response = await renameSession(post('{"name":" 小明 "}', { cookie, origin: ORIGIN }), chat);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { user_id: 'u1', user: '小明' });
-    const value = /^session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
-    assert.deepEqual(sessions.read(value), { id: 'u1', name: '小明' });
+    const renamed = /^session=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0];
+    assert.deepEqual(await sessions.read(renamed), { id: 'session-id-of-ana-01', user: { id: 'u1', name: '小明' } });
   });
 
   it('keeps every session answer out of caches: Cache-Control no-store', async () => {
     const { chat, sessions } = runtime();
     const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
     const answers = [
-      currentSession(new Request('http://localhost:3000/api/session', { headers: { cookie } }), chat),
-      currentSession(new Request('http://localhost:3000/api/session'), chat),
+      await currentSession(new Request('http://localhost:3000/api/session', { headers: { cookie } }), chat),
+      await currentSession(new Request('http://localhost:3000/api/session'), chat),
+      await endSession(new Request('http://localhost:3000/api/session', { method: 'DELETE', headers: { origin: ORIGIN } }), chat),
       await renameSession(post('{"name":"Bo"}', { cookie, origin: ORIGIN }), chat),
       await renameSession(post('{"name":"Bo"}', { cookie, origin: 'http://evil.example' }), chat),
       await renameSession(post('{"name":"Bo"}', { cookie, origin: ORIGIN, 'content-type': 'text/plain' }), chat),
     ];
-    assert.deepEqual(answers.map((response) => response.status), [200, 401, 200, 403, 415]);
+    assert.deepEqual(answers.map((response) => response.status), [200, 401, 204, 200, 403, 415]);
     for (const response of answers) assert.equal(response.headers.get('cache-control'), 'no-store', String(response.status));
   });
 
@@ -182,6 +186,26 @@ describe('session routes', () => {
     assert.equal((await renameSession(post('{"name":"x"}', { cookie }), chat)).status, 403);
     assert.equal((await renameSession(post('{"name":"x"}', { origin: ORIGIN }), chat)).status, 401);
     assert.equal((await renameSession(post('{"name":"   "}', { cookie, origin: ORIGIN }), chat)).status, 400);
+    assert.equal((await renameSession(post('{"name":"Sуstem"}', { cookie, origin: ORIGIN }), chat)).status, 400);
     assert.equal((await renameSession(post('nope', { cookie, origin: ORIGIN }), chat)).status, 400);
+  });
+
+  it('signs out: revokes the session, clears the cookie, and closes its sockets with 4401', async () => {
+    const { chat, app, layer, sessions } = runtime();
+    const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
+    const socket = new WebsocketCommunicator(app, '/ws/chat/lobby/', { layer, headers: { origin: ORIGIN, cookie } });
+    await socket.connect();
+    assert.equal((await socket.receiveJson<{ user_id: string }>()).user_id, 'u1');
+    await socket.receiveJson(); // history
+    await socket.receiveJson(); // presence
+    assert.equal((await endSession(request('DELETE', { cookie, origin: 'http://evil.example' }), chat)).status, 403);
+    assert.notEqual(await sessions.read(cookie), null, 'a foreign page cannot sign anyone out');
+    const response = await endSession(request('DELETE', { cookie, origin: ORIGIN }), chat);
+    assert.equal(response.status, 204);
+    assert.match(response.headers.get('set-cookie') ?? '', /^session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Lax$/);
+    assert.equal(await socket.receiveClose(), 4401);
+    assert.equal(await sessions.read(cookie), null);
+    assert.equal((await currentSession(request('GET', { cookie }), chat)).status, 401);
+    assert.equal((await endSession(request('DELETE', { cookie, origin: ORIGIN }), chat)).status, 204, 'signing out twice is no error');
   });
 });

@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { parseCookie } from 'cookie';
 import { normaliseDisplayName, SYSTEM_USER } from './identity';
 import { ADMIN_BODY_MAX_BYTES, BodyRefused, readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import { notifyUser } from './notifications';
@@ -59,15 +58,15 @@ export async function notify(request: Request, userId: string, runtime: ChatRunt
 }
 
 /** `GET /api/session`: who this browser is. Never stored by a cache, as every session answer. */
-export function currentSession(request: Request, runtime: ChatRuntime): Response {
-  const user = runtime.sessions.read(sessionCookie(request, runtime));
-  if (!user) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
-  return noStore(Response.json({ user_id: user.id, user: user.name }));
+export async function currentSession(request: Request, runtime: ChatRuntime): Promise<Response> {
+  const session = await runtime.sessions.read(request.headers.get('cookie'));
+  if (!session) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
+  return noStore(Response.json({ user_id: session.user.id, user: session.user.name }));
 }
 
 /**
- * `POST /api/session` with `{"name": "..."}`: sets the display name, keeping the user id. Only
- * pages of an allowed origin may do it (the Origin header is checked, as for sockets).
+ * `POST /api/session` with `{"name": "..."}`: sets the display name, keeping the user id and the
+ * session. Only pages of an allowed origin may do it (the Origin header is checked, as for sockets).
  */
 export async function renameSession(request: Request, runtime: ChatRuntime): Promise<Response> {
   return noStore(await rename(request, runtime));
@@ -77,15 +76,15 @@ async function rename(request: Request, runtime: ChatRuntime): Promise<Response>
   if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
     return problem(403, 'forbidden_origin', 'this origin may not change the session');
   }
-  const user = runtime.sessions.read(sessionCookie(request, runtime));
-  if (!user) return problem(401, 'no_session', 'no valid session cookie; load a page first');
+  const session = await runtime.sessions.read(request.headers.get('cookie'));
+  if (!session) return problem(401, 'no_session', 'no valid session cookie; load a page first');
   const body = await readJsonBody(request, SESSION_BODY_MAX_BYTES).catch(refusal);
   if (body instanceof Response) return body;
   const name = normaliseDisplayName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
   if (!name.ok) return problem(400, 'invalid_name', name.error);
-  const renamed = { id: user.id, name: name.name };
+  const renamed = { id: session.id, user: { id: session.user.id, name: name.name } };
   return Response.json(
-    { user_id: renamed.id, user: renamed.name },
+    { user_id: renamed.user.id, user: renamed.user.name },
     { headers: { 'set-cookie': runtime.sessions.setCookieHeader(renamed) } },
   );
 }
@@ -96,9 +95,18 @@ function noStore(response: Response): Response {
   return response;
 }
 
-function sessionCookie(request: Request, runtime: ChatRuntime): string | undefined {
-  const header = request.headers.get('cookie');
-  return header ? parseCookie(header)[runtime.sessions.cookieName] : undefined;
+/**
+ * `DELETE /api/session`: signs this browser out. The session is revoked (its cookie is refused
+ * from now on, everywhere), its open sockets in every process close with 4401, and the cookie is
+ * cleared: the next page load starts a new guest session. Origin-checked like the POST.
+ */
+export async function endSession(request: Request, runtime: ChatRuntime): Promise<Response> {
+  if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
+    return noStore(problem(403, 'forbidden_origin', 'this origin may not end the session'));
+  }
+  const session = await runtime.sessions.read(request.headers.get('cookie'));
+  if (session) await runtime.sessions.revoke(session.id, runtime.layer);
+  return noStore(new Response(null, { status: 204, headers: { 'set-cookie': runtime.sessions.clearCookieHeader() } }));
 }
 
 function bearerMatches(header: string | null, token: string): boolean {

@@ -176,6 +176,20 @@ describe('ChatClient connection states', () => {
     }
   });
 
+  it('stops for good when the session ended (4401), and does not send what waits under a new identity', () => {
+    const { client, timers, sockets, last } = setup();
+    client.connect();
+    last().welcome();
+    client.send('typed before the sign-out');
+    last().drop(4401);
+    const snapshot = client.getSnapshot();
+    assert.deepEqual([snapshot.status, snapshot.closeCode], ['closed', 4401]);
+    assert.deepEqual(snapshot.outbox, []);
+    assert.deepEqual(snapshot.failed.map((failed) => failed.text), ['typed before the sign-out']);
+    timers.advance(60_000);
+    assert.equal(sockets.length, 1);
+  });
+
   it('gives up a handshake that hangs, and tries again', () => {
     const { client, timers, sockets } = setup();
     client.connect();

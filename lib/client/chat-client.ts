@@ -55,6 +55,8 @@ export interface ChatSnapshot {
   /** Others typing right now. */
   readonly typing: readonly PresenceUser[];
   readonly limits: Limits | null;
+  /** The close code that ended the connection for good (status `closed`); 4401: the session ended. */
+  readonly closeCode: number | null;
 }
 
 export interface ChatClientOptions {
@@ -88,8 +90,10 @@ export interface ChatClientOptions {
   readonly wakeUpSignals?: WakeUpSignals;
 }
 
+/** The server's close when the session was signed out or revoked (see docs/protocol.md). */
+export const SESSION_ENDED_CLOSE_CODE = 4401;
 /** Close codes after which reconnecting would only repeat the problem. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1003, 1007, 1008, 1009]);
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1003, 1007, 1008, 1009, SESSION_ENDED_CLOSE_CODE]);
 const OPEN = 1;
 
 type Listener = () => void;
@@ -160,6 +164,7 @@ export class ChatClient {
       presence: [],
       typing: [],
       limits: null,
+      closeCode: null,
     };
   }
 
@@ -180,7 +185,7 @@ export class ChatClient {
   connect(): void {
     if (this.#snapshot.status !== 'closed') return;
     this.#stopWakeUps = (this.#options.wakeUpSignals ?? browserWakeUpSignals)((reason) => this.#wakeUp(reason));
-    this.#update({ status: 'connecting', retryAt: null });
+    this.#update({ status: 'connecting', retryAt: null, closeCode: null });
     this.#openSocket();
   }
 
@@ -352,7 +357,11 @@ export class ChatClient {
     if (FINAL_CLOSE_CODES.has(code)) {
       this.#stopWakeUps?.();
       this.#stopWakeUps = null;
-      this.#update({ ...lost, status: 'closed', retryAt: null });
+      // What the signed-out person typed is not sent later under whoever comes next.
+      if (code === SESSION_ENDED_CLOSE_CODE) {
+        for (const pending of this.#outbox.pending) this.#outbox.fail(pending.clientId, 'unavailable', 'you were signed out before it was sent');
+      }
+      this.#update({ ...lost, outbox: this.#outbox.pending, failed: this.#outbox.failed, status: 'closed', retryAt: null, closeCode: code });
       return;
     }
     this.#failures++;

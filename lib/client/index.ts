@@ -3,6 +3,7 @@ export { exponentialBackoff, type Backoff, type BackoffOptions } from './backoff
 export {
   ChatClient,
   CONNECTION_STATUSES,
+  SESSION_ENDED_CLOSE_CODE,
   type ChatClientOptions,
   type ChatSnapshot,
   type ConnectionStatus,

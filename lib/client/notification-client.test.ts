@@ -94,3 +94,11 @@ it('pings a quiet line and reconnects when nothing answers', () => {
   timers.advance(500);
   assert.equal(sockets.length, 2);
 });
+
+it('does not reconnect once the session ended (4401)', () => {
+  const { client, timers, sockets } = setup();
+  client.connect();
+  sockets[0]!.onclose?.({ code: 4401 });
+  timers.advance(60_000);
+  assert.equal(sockets.length, 1);
+});

@@ -107,8 +107,8 @@ export class NotificationClient {
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
-      // 1000 and 1008 mean "do not come back"; anything else is worth another try.
-      if (event.code === 1000 || event.code === 1008) {
+      // 1000, 1008 and 4401 (the session ended) mean "do not come back"; anything else is worth another try.
+      if (event.code === 1000 || event.code === 1008 || event.code === 4401) {
         this.#socket = null;
         this.#running = false;
         this.#heartbeat.stop();

@@ -18,6 +18,7 @@ import {
   TransportMetrics,
 } from '../channels';
 import { ChatService } from '../chat/chat-service';
+import { checkSessionUser } from '../chat/identity';
 import { ChatMetrics } from '../chat/metrics';
 import { LocalPresence } from '../chat/presence';
 import { type ChatApplicationOptions, chatApplication } from '../chat/routing';
@@ -63,7 +64,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   } = options;
   const presence = new LocalPresence({ changeIntervalMs: presenceChangeIntervalMs });
   const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
-  const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET });
+  const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET, revocations: store, checkUser: checkSessionUser });
   const metrics = new TransportMetrics();
   const chatMetrics = new ChatMetrics(metrics.registry);
   const server = createServer();

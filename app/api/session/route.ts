@@ -1,4 +1,4 @@
-import { currentSession, renameSession } from '@/lib/chat/http-routes';
+import { currentSession, endSession, renameSession } from '@/lib/chat/http-routes';
 import { chatRuntime } from '@/lib/chat/runtime';
 
 export const dynamic = 'force-dynamic';
@@ -9,4 +9,8 @@ export function GET(request: Request) {
 
 export function POST(request: Request) {
   return renameSession(request, chatRuntime());
+}
+
+export function DELETE(request: Request) {
+  return endSession(request, chatRuntime());
 }

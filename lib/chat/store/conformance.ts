@@ -103,5 +103,23 @@ export function messageStoreConformance(name: string, makeStore: StoreFactory): 
       assert.equal(await store.after('resume', '6', 10), null);
       assert.equal(await store.after('never-used', '1', 10), null);
     });
+
+    it('keeps a revoked session revoked until its record expires, and only that one', async () => {
+      const store = await open();
+      clock = 1_700_000_000_000;
+      assert.equal(await store.isSessionRevoked('s_ana'), false);
+      await store.revokeSession('s_ana', clock + 1_000);
+      assert.equal(await store.isSessionRevoked('s_ana'), true);
+      assert.equal(await store.isSessionRevoked('s_bo'), false);
+      // Revoked again with a later expiry: the later one holds; an earlier one never shortens it.
+      await store.revokeSession('s_ana', clock + 5_000);
+      await store.revokeSession('s_ana', clock + 2_000);
+      clock += 4_000;
+      assert.equal(await store.isSessionRevoked('s_ana'), true);
+      clock += 1_000;
+      assert.equal(await store.isSessionRevoked('s_ana'), false, 'every cookie of it has expired by now');
+      await store.revokeSession('s_bo', clock + 1_000);
+      assert.equal(await store.isSessionRevoked('s_bo'), true);
+    });
   });
 }

@@ -4,6 +4,8 @@ import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './typ
 export class MemoryMessageStore implements MessageStore {
   readonly #rooms = new Map<string, StoredMessage[]>();
   readonly #byClientId = new Map<string, StoredMessage>();
+  /** session id → when its record expires */
+  readonly #revoked = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -50,6 +52,14 @@ export class MemoryMessageStore implements MessageStore {
     const start = Number(id);
     if (start > messages.length) return null;
     return messages.slice(start, start + limit);
+  }
+
+  async revokeSession(id: string, expiresAt: number): Promise<void> {
+    this.#revoked.set(id, Math.max(expiresAt, this.#revoked.get(id) ?? 0));
+  }
+
+  async isSessionRevoked(id: string): Promise<boolean> {
+    return (this.#revoked.get(id) ?? 0) > this.#now();
   }
 
   async ping(): Promise<void> {}

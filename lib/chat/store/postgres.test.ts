@@ -85,6 +85,14 @@ describe('PostgresMessageStore across processes', () => {
     }
   });
 
+  it('shows a session revoked by one process to another', async () => {
+    const url = await postgres.createDatabase();
+    const [a, b] = await Promise.all([open(url), open(url)]);
+    assert.equal(await b.isSessionRevoked('s_ana'), false);
+    await a.revokeSession('s_ana', Date.now() + 60_000);
+    assert.equal(await b.isSessionRevoked('s_ana'), true);
+  });
+
   it('migrates once when two processes start together', async () => {
     const url = await postgres.createDatabase();
     await Promise.all([open(url), open(url), open(url)]);
@@ -92,7 +100,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     const versions = await client.query('SELECT version FROM schema_migrations');
     await client.end();
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 
   it('refuses a database from a newer server, in one line', async () => {
@@ -102,7 +110,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     await client.query('INSERT INTO schema_migrations (version) VALUES (99)');
     await client.end();
-    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(3\)/);
+    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(4\)/);
   });
 
   it('fails fast while PostgreSQL is down, writes nothing half, and works again when it is back', async () => {

@@ -56,6 +56,12 @@ const MIGRATIONS: readonly string[] = [
      END LOOP;
    END
    $$;`,
+  // Ended sessions (signed out, revoked), until every cookie of theirs has expired anyway.
+  `CREATE TABLE revoked_sessions (
+     id         text   PRIMARY KEY,
+     expires_at bigint NOT NULL
+   );
+   CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at);`,
 ];
 
 /** Appends in one call at most; more wait for the next. */
@@ -230,6 +236,21 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     const newest = result.rows[0]?.newest ?? '0';
     if (BigInt(id) > BigInt(newest)) return null;
     return result.rows.filter((row) => row.id !== null).map(fromRow);
+  }
+
+  async revokeSession(id: string, expiresAt: number): Promise<void> {
+    // Revocations are rare: clearing out the expired ones as each comes keeps the table small.
+    await this.#pool.query(
+      `WITH dropped AS (DELETE FROM revoked_sessions WHERE expires_at <= $3 AND id <> $1)
+       INSERT INTO revoked_sessions (id, expires_at) VALUES ($1, $2)
+       ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(revoked_sessions.expires_at, excluded.expires_at)`,
+      [id, expiresAt, this.#now()],
+    );
+  }
+
+  async isSessionRevoked(id: string): Promise<boolean> {
+    const result = await this.#pool.query('SELECT 1 FROM revoked_sessions WHERE id = $1 AND expires_at > $2', [id, this.#now()]);
+    return result.rowCount !== null && result.rowCount > 0;
   }
 
   async ping(): Promise<void> {

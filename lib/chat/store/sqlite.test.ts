@@ -33,6 +33,16 @@ describe('SqliteMessageStore on disk', () => {
     await again.close();
   });
 
+  it('keeps a revoked session revoked across a reopen', async () => {
+    const file = await tempFile();
+    const first = new SqliteMessageStore(file);
+    await first.revokeSession('s_ana', Date.now() + 60_000);
+    await first.close();
+    const again = new SqliteMessageStore(file);
+    assert.equal(await again.isSessionRevoked('s_ana'), true);
+    await again.close();
+  });
+
   it('commits the appends of one turn together, each with its own answer, a bad one failing alone', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);
@@ -120,6 +130,6 @@ describe('SqliteMessageStore on disk', () => {
     const db = new Database(file);
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => new SqliteMessageStore(file), /schema version 99, newer than this server knows \(1\)/);
+    assert.throws(() => new SqliteMessageStore(file), /schema version 99, newer than this server knows \(2\)/);
   });
 });

@@ -20,6 +20,12 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (room, id)
    ) WITHOUT ROWID;
    CREATE UNIQUE INDEX messages_idempotency ON messages (room, user_id, client_id) WHERE client_id IS NOT NULL;`,
+  // Ended sessions (signed out, revoked), until every cookie of theirs has expired anyway.
+  `CREATE TABLE revoked_sessions (
+     id         TEXT    PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at);`,
 ];
 
 /**
@@ -75,6 +81,9 @@ export class SqliteMessageStore implements MessageStore {
   readonly #before: Database.Statement<[string, number, number], Row>;
   readonly #after: Database.Statement<[string, number, number], Row>;
   readonly #hasBefore: Database.Statement<[string, number], { found: number }>;
+  readonly #revoke: Database.Statement<[string, number]>;
+  readonly #dropExpiredRevocations: Database.Statement<[number]>;
+  readonly #isRevoked: Database.Statement<[string, number], { found: number }>;
   readonly #append: Database.Transaction<(input: NewMessage) => Appended>;
   readonly #appendAll: Database.Transaction<(inputs: readonly NewMessage[]) => Appended[]>;
   readonly #checkpointer: SqliteCheckpointer | null = null;
@@ -114,6 +123,11 @@ export class SqliteMessageStore implements MessageStore {
     this.#before = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?');
     this.#after = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?');
     this.#hasBefore = this.#db.prepare('SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND id < ?) AS found');
+    this.#revoke = this.#db.prepare(
+      'INSERT INTO revoked_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
+    );
+    this.#dropExpiredRevocations = this.#db.prepare('DELETE FROM revoked_sessions WHERE expires_at <= ?');
+    this.#isRevoked = this.#db.prepare('SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ? AND expires_at > ?) AS found');
 
     this.#append = this.#db.transaction((input: NewMessage): Appended => {
       if (input.clientId !== undefined) {
@@ -207,6 +221,16 @@ export class SqliteMessageStore implements MessageStore {
     const newest = this.#newestId.get(room)?.id ?? 0;
     if (Number(id) > newest) return null;
     return this.#after.all(room, Number(id), limit).map(fromRow);
+  }
+
+  async revokeSession(id: string, expiresAt: number): Promise<void> {
+    this.#revoke.run(id, expiresAt);
+    // Revocations are rare: clearing out the expired ones as each comes keeps the table small.
+    this.#dropExpiredRevocations.run(this.#now());
+  }
+
+  async isSessionRevoked(id: string): Promise<boolean> {
+    return this.#isRevoked.get(id, this.#now())?.found === 1;
   }
 
   async ping(): Promise<void> {

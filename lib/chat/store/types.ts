@@ -1,3 +1,5 @@
+import type { SessionRevocations } from '../../channels';
+
 /** A message as the store keeps it. */
 export interface StoredMessage {
   /** A positive decimal integer, increasing within the room. */
@@ -27,8 +29,11 @@ export interface MessagePage {
   readonly hasMore: boolean;
 }
 
-/** Keeps every acknowledged message. A message is acknowledged only once `append` resolves. */
-export interface MessageStore {
+/**
+ * Keeps every acknowledged message. A message is acknowledged only once `append` resolves. It
+ * also keeps the ended sessions (`SessionRevocations`): the one database every process shares.
+ */
+export interface MessageStore extends SessionRevocations {
   /** Stores a message, or finds the one stored earlier under the same idempotency key. */
   append(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }>;
   /** The newest `limit` messages of a room. */
