@@ -186,7 +186,7 @@ describe('HTTP route bodies, fuzzed', () => {
     if (response.status === 200) {
       const normalised = normaliseDisplayName((JSON.parse(new TextDecoder().decode(body)) as { name: unknown }).name);
       assert.ok(normalised.ok, what);
-      assert.deepEqual(sessions.read(renamedTo), { id: USER, name: normalised.name }, what);
+      assert.deepEqual((await sessions.read(`session=${renamedTo}`))?.user, { id: USER, name: normalised.name }, what);
     } else {
       assert.equal(renamedTo, undefined, what);
     }
