@@ -17,6 +17,12 @@ export interface RevocationCheckOptions {
    * process counts here at once.
    */
   readonly cacheMs?: number;
+  /**
+   * While the store cannot answer (a database outage), a session this process found not revoked
+   * within this long is still let in (default 10 minutes); any other is refused. A revocation
+   * cannot be recorded during an outage either, so this opens no new way in.
+   */
+  readonly staleMs?: number;
   /** Sessions remembered either way; past this the oldest are asked again (default 10,000). */
   readonly maxEntries?: number;
   readonly now?: () => number;
@@ -30,6 +36,7 @@ export interface RevocationCheckOptions {
 export class RevocationCheck {
   readonly #store: SessionRevocations;
   readonly #cacheMs: number;
+  readonly #staleMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
   /** Revoked here, or found revoked: id → when the record expires. */
@@ -41,11 +48,15 @@ export class RevocationCheck {
   constructor(store: SessionRevocations, options: RevocationCheckOptions = {}) {
     this.#store = store;
     this.#cacheMs = options.cacheMs ?? 2_000;
+    this.#staleMs = Math.max(this.#cacheMs, options.staleMs ?? 600_000);
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Whether session `id` was revoked, from the cache while it is fresh. Rejects when the store cannot answer. */
+  /**
+   * Whether session `id` was revoked, from the cache while it is fresh. When the store cannot
+   * answer, a session found valid within `staleMs` counts as not revoked; otherwise this rejects.
+   */
   isRevoked(id: string): Promise<boolean> {
     const now = this.#now();
     const expiresAt = this.#revoked.get(id);
@@ -68,6 +79,8 @@ export class RevocationCheck {
         },
         (error: unknown) => {
           this.#reading.delete(id);
+          const lastValid = this.#valid.get(id);
+          if (lastValid !== undefined && this.#now() - lastValid < this.#staleMs) return false;
           throw error;
         },
       );

@@ -17,11 +17,15 @@ const DAY = 86_400_000;
 class Revocations implements SessionRevocations {
   readonly revoked = new Map<string, number>();
   reads = 0;
+  /** The database is unreachable: every call fails. */
+  down = false;
   constructor(readonly now: () => number = Date.now) {}
   async revokeSession(id: string, expiresAt: number): Promise<void> {
+    if (this.down) throw new Error('the database is unreachable');
     this.revoked.set(id, expiresAt);
   }
   async isSessionRevoked(id: string): Promise<boolean> {
+    if (this.down) throw new Error('the database is unreachable');
     this.reads++;
     return (this.revoked.get(id) ?? 0) > this.now();
   }
@@ -168,6 +172,21 @@ describe('SessionCookies', () => {
     assert.deepEqual(await there.inspect(header), { state: 'ended', session: null });
     const { req, res } = request(header);
     assert.equal((await there.ensure(req, res, () => ({ id: 'u_new', name: 'Guest' }))).user.id, 'u_new', 'a page load gets a new session');
+  });
+
+  it('while the store cannot answer, lets in a session found valid lately and refuses any other', async () => {
+    let now = 1_700_000_000_000;
+    const store = new Revocations(() => now);
+    const sessions = new SessionCookies({ secret: SECRET, revocations: store, revocationCacheMs: 2_000, now: () => now });
+    const known = `session=${sessions.sign({ id: 'u1', name: 'Ana' }, 'the-session-id-00001')}`;
+    const unknown = `session=${sessions.sign({ id: 'u2', name: 'Bo' }, 'the-session-id-00002')}`;
+    assert.notEqual(await sessions.read(known), null);
+    store.down = true;
+    now += 60_000;
+    assert.equal((await sessions.read(known))?.user.id, 'u1', 'a session seen a minute ago still gets in');
+    await assert.rejects(sessions.read(unknown), /unreachable/, 'one never seen is not let in for want of an answer');
+    now += 600_000;
+    await assert.rejects(sessions.read(known), /unreachable/, 'nor one last seen over ten minutes ago');
   });
 
   it('cannot revoke without a revocation store', async () => {
