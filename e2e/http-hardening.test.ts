@@ -86,8 +86,13 @@ describe('production server, HTTP surface', () => {
       assert.equal(reply.headers['referrer-policy'], 'same-origin');
       assert.equal(reply.headers['strict-transport-security'], undefined, 'no HSTS without an https public URL');
     }
-    const session = await get(`${server.http}/api/session`);
+    // Session answers are never cached, with a session or without one (API routes issue none).
+    const page = await get(`${server.http}/`);
+    const cookie = String(page.headers['set-cookie']).split(';')[0]!;
+    const session = await get(`${server.http}/api/session`, { cookie });
     assert.deepEqual([session.status, session.headers['cache-control']], [200, 'no-store']);
+    const none = await get(`${server.http}/api/session`);
+    assert.deepEqual([none.status, none.headers['cache-control']], [401, 'no-store']);
   });
 
   it('answers /readyz and /metrics only to a Host that names this machine; /healthz to any', async () => {
