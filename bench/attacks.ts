@@ -1,7 +1,8 @@
 /**
  * The attacks of Hardening II (issue 16, items 2-4), replayed against the production build from
- * one address with no account, while a bystander in another room pings the server every 20 ms
- * from a thread of its own and times the answers.
+ * one address with no account, while a bystander in another room (four connections from other
+ * addresses) pings the server every 120 ms per connection from a thread of its own and times the
+ * answers.
  *
  *   npm run build && node --import tsx bench/attacks.ts [--root <a built checkout>]
  *
@@ -29,21 +30,31 @@ const ORIGIN_HOST = 'localhost';
 const BYSTANDER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const WebSocket = require(workerData.ws);
-// From another loopback address: the attackers' address budgets are not the bystander's.
-const ws = new WebSocket(workerData.url, { headers: { origin: workerData.origin }, localAddress: '127.0.0.2' });
 const times = [];
-let sentAt = 0;
 let stopping = false;
-const ping = () => { sentAt = performance.now(); ws.send('{"type":"ping"}'); };
-ws.on('message', (data) => {
-  if (!data.toString().includes('"pong"')) return;
-  times.push(performance.now() - sentAt);
-  if (!stopping) setTimeout(ping, 20);
+let open = 0;
+// Four connections from other loopback addresses (the attackers' address budgets are not the
+// bystander's), each pinging every 120 ms, well within a connection's frame budget.
+const sockets = [2, 3, 4, 5].map((n, index) => {
+  const ws = new WebSocket(workerData.url, { headers: { origin: workerData.origin }, localAddress: '127.0.0.' + n });
+  let sentAt = 0;
+  const ping = () => { sentAt = performance.now(); ws.send('{"type":"ping"}'); };
+  ws.on('message', (data) => {
+    if (!data.toString().includes('"pong"')) return;
+    times.push(performance.now() - sentAt);
+    if (!stopping) setTimeout(ping, 120);
+  });
+  ws.on('open', () => {
+    if (++open === 4) parentPort.postMessage('ready');
+    setTimeout(ping, index * 30);
+  });
+  return ws;
 });
-ws.on('open', () => { parentPort.postMessage('ready'); ping(); });
 parentPort.on('message', (what) => {
   if (what === 'start') { times.length = 0; return; }
-  stopping = true; ws.close(); parentPort.postMessage(times);
+  stopping = true;
+  for (const ws of sockets) ws.close();
+  parentPort.postMessage(times);
 });
 `;
 

@@ -79,6 +79,46 @@ export interface ChatServiceOptions {
 const MENTION_AUTHORS_PAGE = 50;
 
 /**
+ * A history frame holds about this many bytes at most: a page of long messages (100 of 2,000
+ * emoji is 800 KB) is cut short, `has_more` saying older ones exist, so that no frame costs more
+ * than a few milliseconds to serialise and none comes near a client's 1 MiB send buffer.
+ */
+export const HISTORY_FRAME_MAX_BYTES = 256 * 1024;
+
+/** About what a message comes to in a frame, without serialising it. */
+function frameBytes(message: StoredMessage): number {
+  // The fields' names and punctuation, the ids and the time come to about 120 bytes.
+  return 120 + Buffer.byteLength(message.text) + Buffer.byteLength(message.user);
+}
+
+/** The newest messages of `oldestFirst` that fit in a frame (at least one). */
+function newestThatFit(oldestFirst: readonly StoredMessage[]): readonly StoredMessage[] {
+  let bytes = 0;
+  for (let index = oldestFirst.length - 1; index >= 0; index--) {
+    bytes += frameBytes(oldestFirst[index]!);
+    if (bytes > HISTORY_FRAME_MAX_BYTES && index < oldestFirst.length - 1) return oldestFirst.slice(index + 1);
+  }
+  return oldestFirst;
+}
+
+/** The oldest messages of `oldestFirst` that fit in a frame (at least one). */
+function oldestThatFit(oldestFirst: readonly StoredMessage[]): readonly StoredMessage[] {
+  let bytes = 0;
+  for (let index = 0; index < oldestFirst.length; index++) {
+    bytes += frameBytes(oldestFirst[index]!);
+    if (bytes > HISTORY_FRAME_MAX_BYTES && index > 0) return oldestFirst.slice(0, index);
+  }
+  return oldestFirst;
+}
+
+/** A page of what follows an id: the frame, and whether the store may hold more after it. */
+export interface PageAfter {
+  readonly frame: HistoryFrame;
+  /** The page was cut at `limit` or at the frame size: read on from its last message. */
+  readonly more: boolean;
+}
+
+/**
  * Posting and reading messages, shared by the chat consumer and the HTTP routes: a message is
  * stored first and broadcast to its room only once the store has it.
  */
@@ -180,20 +220,26 @@ export class ChatService {
     await Promise.all([...recipients].map((userId) => notifyUser(this.#layer, userId, notification)));
   }
 
-  /** A page of history: the newest `limit` messages, or the `limit` before `before`. */
+  /**
+   * A page of history: the newest `limit` messages, or the `limit` before `before`, cut to the
+   * newest that fit in `HISTORY_FRAME_MAX_BYTES` (`has_more` then says older ones exist).
+   */
   async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {
     const page = await this.#read('history', limit, () => (before === undefined ? this.#store.latest(room, limit) : this.#store.before(room, before, limit)));
-    return { type: 'history', messages: page.messages.map(messageFrame), has_more: page.hasMore };
+    const messages = newestThatFit(page.messages);
+    return { type: 'history', messages: messages.map(messageFrame), has_more: page.hasMore || messages.length < page.messages.length };
   }
 
   /**
-   * The first `limit` messages after `after`, oldest first, as a history frame (`has_more`:
-   * older messages exist, at least the one it starts after); `null` when the room never reached
-   * `after` (the store was reset). A catch-up reads page after page with it, sending each
-   * before reading the next.
+   * The first `limit` messages after `after`, oldest first, cut to those that fit in
+   * `HISTORY_FRAME_MAX_BYTES`, as a history frame (`has_more`: older messages exist, at least
+   * the one it starts after); `null` when the room never reached `after` (the store was reset).
+   * A catch-up reads page after page with it, sending each before reading the next.
    */
-  async after(room: string, after: string, limit: number): Promise<HistoryFrame | null> {
+  async after(room: string, after: string, limit: number): Promise<PageAfter | null> {
     const page = await this.#read('since', limit, () => this.#store.after(room, after, limit));
-    return page === null ? null : { type: 'history', messages: page.map(messageFrame), has_more: true };
+    if (page === null) return null;
+    const messages = oldestThatFit(page);
+    return { frame: { type: 'history', messages: messages.map(messageFrame), has_more: true }, more: messages.length < page.length || page.length >= limit };
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AllowedOrigins, CloseCode, InMemoryChannelLayer, SessionCookies, silentLogger, type RateLimit } from '../channels';
 import { WebsocketCommunicator } from '../channels/testing';
-import { ChatService } from './chat-service';
+import { ChatService, HISTORY_FRAME_MAX_BYTES } from './chat-service';
 import { ChatQuotas } from './quotas';
 import type { ChatMessageFrame, ErrorFrame, HistoryFrame, PresenceFrame, WelcomeFrame } from './protocol';
 import { LocalPresence } from './presence';
@@ -487,6 +487,29 @@ describe('ChatConsumer: other frames', () => {
     const first = await a.client.receiveJson<HistoryFrame>();
     assert.deepEqual(first.messages.map((m) => m.message), ['m1']);
     assert.equal(first.has_more, false);
+  });
+
+  it('cuts a page of long messages to a frame of about 256 KiB, on join, on request and on resume, losing none', async () => {
+    const store = new MemoryMessageStore();
+    const long = '😀'.repeat(1_990);
+    for (let n = 1; n <= 120; n++) await store.append({ room: 'lobby', userId: 'u_ana', user: 'Ana', text: `${n} ${long}` });
+    const { open } = chat({ store });
+    const bytes = (frame: HistoryFrame) => Buffer.byteLength(JSON.stringify(frame));
+    const ids = (frame: HistoryFrame) => frame.messages.map((message) => Number(message.id));
+    const a = await open('/ws/chat/lobby/', ana);
+    assert.ok(bytes(a.history) <= HISTORY_FRAME_MAX_BYTES, `${bytes(a.history)} bytes on join`);
+    assert.deepEqual(ids(a.history), Array.from({ length: a.history.messages.length }, (_, n) => 121 - a.history.messages.length + n), 'the newest');
+    assert.equal(a.history.has_more, true);
+    a.client.sendJson({ type: 'history', before: '60', limit: 100 });
+    const older = await a.client.receiveJson<HistoryFrame>();
+    assert.ok(bytes(older) <= HISTORY_FRAME_MAX_BYTES && older.messages.length > 0);
+    assert.equal(ids(older).at(-1), 59, 'the ones just before');
+    assert.equal(older.has_more, true);
+    const resumed = await open('/ws/chat/lobby/?after=3', bo);
+    const frames = [resumed.history];
+    while (frames.flatMap(ids).at(-1) !== 120) frames.push(await resumed.client.receiveJson<HistoryFrame>());
+    assert.ok(frames.length >= 4 && frames.every((frame) => bytes(frame) <= HISTORY_FRAME_MAX_BYTES), `${frames.length} frames`);
+    assert.deepEqual(frames.flatMap(ids), Array.from({ length: 117 }, (_, n) => n + 4), 'every message after 3, once, in order');
   });
 });
 

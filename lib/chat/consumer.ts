@@ -187,9 +187,9 @@ export class ChatConsumer
       await this.paceResume(MAX_HISTORY_PAGE_SIZE);
       const page = await this.options.service.after(this.room, cursor, MAX_HISTORY_PAGE_SIZE);
       if (page === null) return false;
-      send(page);
-      const last = page.messages.at(-1);
-      if (page.messages.length < MAX_HISTORY_PAGE_SIZE || last === undefined) return true;
+      send(page.frame);
+      const last = page.frame.messages.at(-1);
+      if (!page.more || last === undefined) return true;
       cursor = last.id;
       await this.whenSent();
       if (!this.isOpen) return true;
