@@ -6,8 +6,10 @@
  *
  *   npm run build && node --import tsx bench/attacks.ts [--root <a built checkout>]
  *
- * `--root` runs another checkout's build (an older commit, to compare). Prints one JSON line per
- * attack: what was sent, what the server accepted, and the bystander's ping times.
+ * `--root` runs another checkout's build (an older commit, to compare); `--only history,frames`
+ * picks attacks by their first word, `--rounds n` repeats each, `--cpu-prof <folder>` profiles
+ * the server. The server runs on one core, this process on the other (`taskset`). Prints one
+ * JSON line per attack: what was sent, what the server accepted, and the bystander's ping times.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { freePort } from '../lib/testing/engines';
+import { pin } from './process-stats';
+import { GENERATOR_CORE, SERVER_CORE } from './servers';
 
 const ADMIN_TOKEN = 'attack-bench-admin-token-0123';
 const ORIGIN_HOST = 'localhost';
@@ -58,8 +62,9 @@ parentPort.on('message', (what) => {
 });
 `;
 
-async function startServer(root: string, port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'server.js')], {
+async function startServer(root: string, port: number, dataDir: string, cpuProfile: string | undefined): Promise<ChildProcess> {
+  const profile = cpuProfile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfile)}`];
+  const child = spawn(process.execPath, [...profile, path.join(root, 'dist', 'server.js')], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -131,12 +136,26 @@ function tally(clients: readonly Client[]): Record<string, number> {
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { root: { type: 'string' }, seconds: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    options: {
+      root: { type: 'string' },
+      seconds: { type: 'string', default: '5' },
+      // Which attacks, by the first word of their names (history, messages, frames, mentions).
+      only: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
+      'cpu-prof': { type: 'string' },
+    },
+  });
+  const only = values.only?.split(',') ?? null;
+  const rounds = Number(values.rounds);
   const root = path.resolve(values.root ?? path.join(__dirname, '..'));
   const seconds = Number(values.seconds);
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-attacks-'));
-  const server = await startServer(root, port, dataDir);
+  const server = await startServer(root, port, dataDir, values['cpu-prof']);
+  // As the load bench does: the server on one core, the attackers and the bystander on the other.
+  pin(server.pid!, SERVER_CORE);
+  pin(process.pid, GENERATOR_CORE);
   const http = `http://127.0.0.1:${port}`;
   const ws = `ws://127.0.0.1:${port}`;
   const origin = `http://${ORIGIN_HOST}:${port}`;
@@ -154,6 +173,11 @@ async function main(): Promise<void> {
     }
 
     const attack = async (name: string, run: (clients: Client[]) => Promise<Record<string, unknown>>): Promise<void> => {
+      if (only !== null && !only.includes(name.split(':')[0]!)) return;
+      for (let round = 1; round < rounds; round++) await attackOnce(name, run);
+      await attackOnce(name, run);
+    };
+    const attackOnce = async (name: string, run: (clients: Client[]) => Promise<Record<string, unknown>>): Promise<void> => {
       const worker = new Worker(BYSTANDER, { eval: true, workerData: { url: `${ws}/ws/chat/bystander/`, origin, ws: require.resolve('ws') } });
       await new Promise((resolve) => worker.once('message', resolve));
       await settle(500);

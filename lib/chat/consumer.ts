@@ -57,6 +57,17 @@ const OVER_BUDGET: Readonly<Record<QuotaRefusal, string>> = {
 };
 
 /**
+ * The refusals that echo no `client_id`, made once: a flood is answered with the same few
+ * objects, which the transport serialises once each rather than once per frame.
+ */
+function refusals(what: (whose: string) => string): Readonly<Record<QuotaRefusal, ErrorFrame>> {
+  const frame = (refused: QuotaRefusal) => Object.freeze(errorFrame('rate_limited', what(OVER_BUDGET[refused])));
+  return { connection: frame('connection'), person: frame('person'), address: frame('address') };
+}
+const TOO_MANY_FRAMES = refusals((whose) => `too many frames ${whose}; slow down`);
+const TOO_MUCH_HISTORY = refusals((whose) => `too much history asked for ${whose}; wait a little and ask again`);
+
+/**
  * The chat of one room (`/ws/chat/<room>/`, or `/ws/chat/` for the lobby): welcome and the latest
  * history on connect, then every message to everyone in the room, the sender included. Author
  * and id come from the session and the store, never from the client.
@@ -208,7 +219,7 @@ export class ChatConsumer
   override receive(text: string): void | Promise<void> {
     const refused = this.quota?.frame(Buffer.byteLength(text)) ?? null;
     if (refused !== null) {
-      this.refuse(errorFrame('rate_limited', `too many frames ${OVER_BUDGET[refused]}; slow down`));
+      this.refuse(TOO_MANY_FRAMES[refused]);
       return;
     }
     return super.receive(text);
@@ -249,7 +260,7 @@ export class ChatConsumer
         // Refused before any read: the budget, and a client that has not read what it was sent.
         const refused = this.bufferedAmount > HISTORY_SEND_BUFFER_LIMIT ? 'connection' : (this.quota?.history(frame.limit) ?? null);
         if (refused !== null) {
-          this.refuse(errorFrame('rate_limited', `too much history asked for ${OVER_BUDGET[refused]}; wait a little and ask again`));
+          this.refuse(TOO_MUCH_HISTORY[refused]);
           return;
         }
         this.refusedInARow = 0;

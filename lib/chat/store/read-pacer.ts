@@ -4,7 +4,7 @@ interface PendingRead {
 }
 
 export interface ReadPacerOptions {
-  /** Rows of reads started per turn of the event loop at most (default 200: two full history pages). */
+  /** Rows of reads started per turn of the event loop at most (default 100: one full history page). */
   readonly rowsPerTurn?: number;
 }
 
@@ -26,7 +26,7 @@ export class ReadPacer {
   #turnOpen = false;
 
   constructor(options: ReadPacerOptions = {}) {
-    this.#rowsPerTurn = options.rowsPerTurn ?? 200;
+    this.#rowsPerTurn = options.rowsPerTurn ?? 100;
   }
 
   /** Reads waiting for a turn. */
