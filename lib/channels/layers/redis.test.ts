@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
 import { RedisServer } from '../../testing/engines';
+import type { LogFields, Logger } from '../logger';
 import { channelLayerConformance, RecordingReceiver } from './conformance';
 import { RedisChannelLayer } from './redis';
 import type { ChannelLayer } from './types';
@@ -20,6 +21,31 @@ channelLayerConformance('RedisChannelLayer', async (options) =>
 );
 
 /** A receiver that also counts resync calls, and can wait for the next one. */
+/** A logger that keeps its lines, and lets a test wait for one. */
+class RecordingLogger implements Logger {
+  readonly lines: Array<{ readonly message: string; readonly fields: LogFields }> = [];
+  #waiters: Array<{ readonly match: (message: string, fields: LogFields) => boolean; readonly resolve: () => void }> = [];
+  debug = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+  info = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+  warn = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+  error = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+
+  /** Resolves once a line matching `match` has been logged (before or after this call). */
+  logged(match: (message: string, fields: LogFields) => boolean): Promise<void> {
+    if (this.lines.some((line) => match(line.message, line.fields))) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
+  }
+
+  #log(message: string, fields: LogFields): void {
+    this.lines.push({ message, fields });
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.match(message, fields)) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}
+
 class ResyncingReceiver extends RecordingReceiver {
   resyncs = 0;
   #wake: (() => void) | null = null;
@@ -128,7 +154,8 @@ describe('RedisChannelLayer across processes', () => {
   it('reconnects after Redis restarts, and has every process resync', async () => {
     const blip = await RedisServer.start();
     try {
-      const a = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip' });
+      const logger = new RecordingLogger();
+      const a = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip', logger, publishWaitMs: 200 });
       const b = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip' });
       layers.push(a, b);
       const inA = new ResyncingReceiver();
@@ -141,11 +168,14 @@ describe('RedisChannelLayer across processes', () => {
       await b.groupAdd('room.blip', channelB);
       const resynced = Promise.all([inA.nextResync(), inB.nextResync()]);
       await blip.stop();
-      // Sent while Redis is down: b's member misses it (a's own member gets it at once).
+      // Sent while Redis is down for longer than a publish waits: b's member misses it (a's own
+      // member gets it at once), and a says so.
       await a.groupSend('room.blip', { type: 'test.during' });
       assert.deepEqual((await inA.received(1)).map((m) => m.type), ['test.during']);
+      await logger.logged((message) => message.startsWith('redis publish failed'));
       await blip.start();
       await resynced;
+      await logger.logged((message, fields) => message === 'reconnected to redis' && fields.role === 'publisher');
       // Subscriptions are back: messages flow across again.
       await a.groupSend('room.blip', { type: 'test.after' });
       assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.after']);

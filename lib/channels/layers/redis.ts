@@ -20,6 +20,11 @@ export interface RedisChannelLayerOptions extends LocalDeliveryOptions {
   readonly logger?: Logger;
   /** How long `connect` waits for Redis before giving up (default 5 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a publish waits for the connection to Redis to come back while it reconnects
+   * (default 2 s): a blip costs a short delay rather than a resync of every process.
+   */
+  readonly publishWaitMs?: number;
 }
 
 /** A message for a channel held by another process, carried on that process's own Redis channel. */
@@ -52,6 +57,7 @@ export class RedisChannelLayer implements ChannelLayer {
   readonly #processChannel: string;
   readonly #resyncChannel: string;
   readonly #batch = new PublishBatch((payloads) => this.#publishAll(payloads));
+  readonly #publishWaitMs: number;
   /** A publish failed while Redis was unreachable: the other processes must catch up. */
   #publishLost = false;
   #subscriberWasLost = false;
@@ -63,6 +69,7 @@ export class RedisChannelLayer implements ChannelLayer {
     this.#logger = options.logger ?? silentLogger;
     this.#processChannel = `${this.#prefix}:p:${this.#local.processId}`;
     this.#resyncChannel = `${this.#prefix}:resync`;
+    this.#publishWaitMs = options.publishWaitMs ?? 2_000;
     const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `channels-${this.#local.processId}` };
     this.#publisher = new Redis(options.url, common);
     this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: false });
@@ -183,6 +190,7 @@ export class RedisChannelLayer implements ChannelLayer {
   async #publishAll(payloads: ReadonlyMap<string, string>): Promise<void> {
     const origin = `${this.#local.processId} `;
     try {
+      if (this.#publisher.status !== 'ready') await this.#publisherBack();
       if (payloads.size === 1) {
         for (const [channel, payload] of payloads) await this.#publisher.publish(channel, origin + payload);
         return;
@@ -195,6 +203,24 @@ export class RedisChannelLayer implements ChannelLayer {
       if (!this.#publishLost) this.#logger.warn('redis publish failed; other processes will resync', { error });
       this.#publishLost = true;
     }
+  }
+
+  /** Resolves when the publisher is ready again, rejects after `publishWaitMs` (or at once when closed). */
+  #publisherBack(): Promise<void> {
+    const publisher = this.#publisher;
+    if (this.#closed || publisher.status === 'end') return Promise.reject(new Error('the redis publisher is closed'));
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        publisher.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        publisher.off('ready', done);
+        reject(new Error(`redis did not come back within ${this.#publishWaitMs} ms`));
+      }, this.#publishWaitMs);
+      publisher.on('ready', done);
+    });
   }
 
   async #subscribe(channel: string): Promise<void> {
