@@ -20,6 +20,8 @@ export { createGuardedServer, type HttpGuardOptions } from './http-guard';
 export { HotReloader, type HotReloaderOptions, hotKey, trackLiveConsumers, upgradeLiveConsumers } from './hot-reload';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis';
+export { redisConnectionOptions, RedisSupervisor, type RedisSupervisorEvents, type RedisTimeouts } from './layers/redis-supervisor';
+export { Reachability } from './reachability';
 export type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 export { createLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
 export { type Flushable, flushSoon } from './flush-pacer';

@@ -32,7 +32,7 @@ export async function openBackends(
   try {
     const store =
       config.store.kind === 'postgres'
-        ? await PostgresMessageStore.connect(config.store.url, { onIdleError: (error) => logger.warn('postgres connection lost', { error }) })
+        ? await PostgresMessageStore.connect(config.store.url, { logger })
         : new SqliteMessageStore(config.store.file);
     opened.push(store);
     const layer = config.redisUrl ? await RedisChannelLayer.connect({ url: config.redisUrl, logger }) : new InMemoryChannelLayer();

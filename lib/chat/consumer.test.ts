@@ -223,6 +223,7 @@ describe('ChatConsumer: messages', () => {
       close: () => memory.close(),
       revokeSession: (id, expiresAt) => memory.revokeSession(id, expiresAt),
       isSessionRevoked: (id) => memory.isSessionRevoked(id),
+      heads: (rooms) => memory.heads(rooms),
       append: (message) =>
         new Promise((resolve, reject) => {
           held.push(() => memory.append(message).then(resolve, reject));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { type Logger, type SessionUser, silentLogger } from '../channels';
+import { type Logger, Reachability, redisConnectionOptions, RedisSupervisor, type RedisTimeouts, type SessionUser, silentLogger } from '../channels';
 import { ChangePacer } from './change-pacer';
 import {
   DEFAULT_PRESENCE_CHANGE_INTERVAL_MS,
@@ -12,7 +12,7 @@ import {
   presenceFrame,
 } from './presence';
 
-export interface RedisPresenceOptions extends PresenceOptions {
+export interface RedisPresenceOptions extends PresenceOptions, RedisTimeouts {
   readonly url: string;
   /** Prefix of every Redis key and channel, as for the channel layer (default `channels`). */
   readonly prefix?: string;
@@ -42,6 +42,8 @@ export class RedisPresence implements Presence {
   readonly #expiryMs: number;
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #reachability: Reachability;
+  readonly #supervisor: RedisSupervisor;
   #timer: NodeJS.Timeout | null = null;
   /** Per room, what the last read found in Redis (and of the local people), and the list it made. */
   readonly #lastRead = new Map<string, { readonly seen: string; readonly snapshot: PresenceSnapshot }>();
@@ -54,12 +56,20 @@ export class RedisPresence implements Presence {
     this.#expiryMs = options.expiryMs ?? 30_000;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
-    const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+    const common = redisConnectionOptions(options, `presence-${this.#processId}`);
     this.#redis = new Redis(options.url, common);
     this.#subscriber = new Redis(options.url, common);
-    for (const connection of [this.#redis, this.#subscriber]) connection.on('error', () => {});
-    this.#subscriber.on('ready', () => {
-      this.#subscriber.subscribe(this.#changedChannel).catch(() => {});
+    this.#reachability = new Reachability('redis (presence)', this.#logger);
+    this.#supervisor = new RedisSupervisor({ writer: this.#redis, subscriber: this.#subscriber }, options, {
+      lost: (role, reason) => this.#reachability.lost(reason, { role }),
+      ready: (role) => {
+        if (role === 'subscriber') this.#subscriber.subscribe(this.#changedChannel).catch(() => {});
+        if (!this.#supervisor.allReady || this.#reachability.up) return;
+        // Back: write this process's people again at once and read every watched list anew.
+        const rooms = [...this.#local.watchedRooms()].length;
+        void this.#heartbeat();
+        this.#reachability.back({ refreshedRooms: rooms });
+      },
     });
     this.#subscriber.on('message', (_channel: string, payload: string) => {
       const space = payload.indexOf(' ');
@@ -110,6 +120,7 @@ export class RedisPresence implements Presence {
   /** Removes this process's people from every list, tells the others, and disconnects. */
   async close(): Promise<void> {
     this.#stopTimer();
+    this.#supervisor.close();
     this.#remoteChanges.close();
     const rooms = [...this.#local.localRooms()];
     if (rooms.length > 0 && this.#redis.status === 'ready') {
@@ -127,6 +138,7 @@ export class RedisPresence implements Presence {
   /** Stops as a crash would: no goodbye, so the others notice only when the entries expire. */
   closeWithoutGoodbye(): void {
     this.#stopTimer();
+    this.#supervisor.close();
     this.#remoteChanges.close();
     this.#disconnect();
   }
@@ -141,13 +153,16 @@ export class RedisPresence implements Presence {
 
   /** Writes this process's people of a room, announces the change, and updates local watchers. */
   async #localChanged(room: string): Promise<void> {
-    try {
-      const write = this.#redis.multi();
-      this.#writeRoom(write, room);
-      write.publish(this.#changedChannel, `${this.#processId} ${room}`);
-      await write.exec();
-    } catch (error) {
-      this.#logger.warn('could not write presence to redis; the next renewal retries', { room, error });
+    // While Redis is away, the list is this process's people; they are written when it is back.
+    if (this.#reachability.up) {
+      try {
+        const write = this.#redis.multi();
+        this.#writeRoom(write, room);
+        write.publish(this.#changedChannel, `${this.#processId} ${room}`);
+        await write.exec();
+      } catch (error) {
+        this.#logger.debug('could not write presence to redis; the next renewal retries', { room, error });
+      }
     }
     await this.#refresh(room);
   }
@@ -173,6 +188,8 @@ export class RedisPresence implements Presence {
    */
   async #read(room: string): Promise<PresenceSnapshot> {
     const version = this.#local.nextVersion();
+    // Known to be away: no joiner waits for a command that will time out.
+    if (!this.#reachability.up) return { version, frame: presenceFrame(this.#local.localPeople(room)) };
     try {
       const localChanges = this.#local.localChanges;
       const [alive, entries] = await Promise.all([
@@ -204,7 +221,7 @@ export class RedisPresence implements Presence {
   /** Renews this process's entries (rewriting them, in case Redis lost them) and refreshes watched rooms. */
   async #heartbeat(): Promise<void> {
     const rooms = [...this.#local.localRooms()];
-    if (rooms.length > 0) {
+    if (rooms.length > 0 && this.#reachability.up) {
       const renew = this.#redis.multi();
       for (const room of rooms) this.#writeRoom(renew, room);
       await renew.exec().catch(() => {});

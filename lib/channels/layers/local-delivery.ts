@@ -62,6 +62,11 @@ export class LocalDelivery {
     return this.#receivers.values();
   }
 
+  /** Channels attached now. */
+  get receiverCount(): number {
+    return this.#receivers.size;
+  }
+
   deliver(channel: string, message: LayerMessage): DeliveryOutcome {
     const receiver = this.#receivers.get(channel);
     if (receiver === undefined) return 'absent';

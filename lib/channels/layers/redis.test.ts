@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
 import { RedisServer } from '../../testing/engines';
+import { SilentProxy } from '../../testing/silent-proxy';
 import type { LogFields, Logger } from '../logger';
 import { channelLayerConformance, RecordingReceiver } from './conformance';
 import { RedisChannelLayer } from './redis';
-import type { ChannelLayer } from './types';
+import type { ChannelLayer, LayerMessage } from './types';
 
 let redis: RedisServer;
 before(async () => {
@@ -48,6 +49,18 @@ class RecordingLogger implements Logger {
 
 class ResyncingReceiver extends RecordingReceiver {
   resyncs = 0;
+  #arrived: (() => void) | null = null;
+
+  override deliver(message: LayerMessage): void {
+    super.deliver(message);
+    this.#arrived?.();
+  }
+
+  /** Resolves once a message matching `match` has arrived. */
+  async until(match: (message: LayerMessage) => boolean): Promise<void> {
+    while (!this.messages.some(match)) await new Promise<void>((resolve) => (this.#arrived = resolve));
+  }
+
   #wake: (() => void) | null = null;
   resync(): void {
     this.resyncs++;
@@ -172,15 +185,61 @@ describe('RedisChannelLayer across processes', () => {
       // member gets it at once), and a says so.
       await a.groupSend('room.blip', { type: 'test.during' });
       assert.deepEqual((await inA.received(1)).map((m) => m.type), ['test.during']);
-      await logger.logged((message) => message.startsWith('redis publish failed'));
+      await logger.logged((message) => message.startsWith('redis publish given up'));
       await blip.start();
       await resynced;
-      await logger.logged((message, fields) => message === 'reconnected to redis' && fields.role === 'publisher');
+      await logger.logged((message) => message === 'redis reachable again');
       // Subscriptions are back: messages flow across again.
       await a.groupSend('room.blip', { type: 'test.after' });
       assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.after']);
     } finally {
       await blip.dispose();
+    }
+  });
+
+  it('keeps delivering inside a process cut silently from Redis, logs the outage once, and resyncs after', { timeout: 10_000 }, async () => {
+    const proxy = await SilentProxy.start(redis.port);
+    try {
+      const logger = new RecordingLogger();
+      const timeouts = { heartbeatMs: 50, commandTimeoutMs: 200, connectTimeoutMs: 200, publishWaitMs: 100, subscribeWaitMs: 100 };
+      const cutOff = await RedisChannelLayer.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix: 'silent', logger, ...timeouts });
+      const other = await RedisChannelLayer.connect({ url: redis.url, prefix: 'silent' });
+      layers.push(cutOff, other);
+      const here = new ResyncingReceiver();
+      const there = new ResyncingReceiver();
+      const hereChannel = cutOff.newChannel();
+      const thereChannel = other.newChannel();
+      cutOff.attach(hereChannel, here);
+      other.attach(thereChannel, there);
+      await cutOff.groupAdd('room.silent', hereChannel);
+      await other.groupAdd('room.silent', thereChannel);
+      const otherResynced = there.nextResync();
+
+      proxy.cut();
+      // Sends, joins and leaves inside the process neither wait on Redis nor stop.
+      await cutOff.groupSend('room.silent', { type: 'test.one' });
+      const newcomer = new RecordingReceiver();
+      const newcomerChannel = cutOff.newChannel();
+      cutOff.attach(newcomerChannel, newcomer);
+      await cutOff.groupAdd('room.silent', newcomerChannel);
+      await cutOff.groupSend('room.silent', { type: 'test.two' });
+      assert.deepEqual((await here.received(2)).map((m) => m.type), ['test.one', 'test.two']);
+      assert.deepEqual((await newcomer.received(1)).map((m) => m.type), ['test.two']);
+      await logger.logged((message) => message === 'redis unreachable');
+      proxy.heal();
+      await logger.logged((message) => message === 'redis reachable again');
+      // What the other process missed (the publishes given up) reaches it through a resync.
+      await otherResynced;
+      const outages = logger.lines.filter((line) => line.message === 'redis unreachable');
+      assert.equal(outages.length, 1, 'one line for the outage');
+      const back = logger.lines.find((line) => line.message === 'redis reachable again');
+      assert.ok(typeof back?.fields.downMs === 'number' && back.fields.downMs > 0);
+      await cutOff.groupSend('room.silent', { type: 'test.after' });
+      await there.until((m) => m.type === 'test.after');
+      const seen = there.messages.map((m) => m.type);
+      assert.equal(new Set(seen).size, seen.length, `nothing twice: ${seen.join(', ')}`);
+    } finally {
+      await proxy.close();
     }
   });
 });

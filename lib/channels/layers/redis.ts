@@ -1,8 +1,10 @@
 import Redis from 'ioredis';
 import { ChannelFull } from '../errors';
 import { type Logger, silentLogger } from '../logger';
+import { Reachability } from '../reachability';
 import { LocalDelivery, type LocalDeliveryOptions } from './local-delivery';
 import { PublishBatch, unbatch } from './publish-batch';
+import { redisConnectionOptions, RedisSupervisor, type RedisTimeouts } from './redis-supervisor';
 import {
   assertChannelName,
   assertGroupName,
@@ -12,7 +14,7 @@ import {
   type LayerMessage,
 } from './types';
 
-export interface RedisChannelLayerOptions extends LocalDeliveryOptions {
+export interface RedisChannelLayerOptions extends LocalDeliveryOptions, RedisTimeouts {
   /** `redis://[user:password@]host:port[/db]` */
   readonly url: string;
   /** Prefix of every Redis channel this layer uses, so several sites can share one Redis. */
@@ -25,6 +27,12 @@ export interface RedisChannelLayerOptions extends LocalDeliveryOptions {
    * (default 2 s): a blip costs a short delay rather than a resync of every process.
    */
   readonly publishWaitMs?: number;
+  /**
+   * How long a `groupAdd` waits for Redis to confirm the subscription (default 1 s). A consumer
+   * joining while Redis is away is not held up: it joins locally at once, the subscription is made
+   * when Redis is back, and what it missed meanwhile reaches it through `resync`.
+   */
+  readonly subscribeWaitMs?: number;
 }
 
 /** A message for a channel held by another process, carried on that process's own Redis channel. */
@@ -58,6 +66,11 @@ export class RedisChannelLayer implements ChannelLayer {
   readonly #resyncChannel: string;
   readonly #batch = new PublishBatch((payloads) => this.#publishAll(payloads));
   readonly #publishWaitMs: number;
+  readonly #subscribeWaitMs: number;
+  readonly #reachability: Reachability;
+  readonly #supervisor: RedisSupervisor;
+  /** The subscriber is resubscribing after a loss: the layer is not whole again until it has. */
+  #resubscribing = false;
   /** A publish failed while Redis was unreachable: the other processes must catch up. */
   #publishLost = false;
   #subscriberWasLost = false;
@@ -70,11 +83,23 @@ export class RedisChannelLayer implements ChannelLayer {
     this.#processChannel = `${this.#prefix}:p:${this.#local.processId}`;
     this.#resyncChannel = `${this.#prefix}:resync`;
     this.#publishWaitMs = options.publishWaitMs ?? 2_000;
-    const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `channels-${this.#local.processId}` };
+    this.#subscribeWaitMs = options.subscribeWaitMs ?? 1_000;
+    this.#reachability = new Reachability('redis', this.#logger);
+    const common = redisConnectionOptions(options, `channels-${this.#local.processId}`);
     this.#publisher = new Redis(options.url, common);
     this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: false });
-    this.#watch(this.#publisher, 'publisher', () => this.#publisherReady());
-    this.#watch(this.#subscriber, 'subscriber', () => this.#subscriberReady());
+    this.#supervisor = new RedisSupervisor({ publisher: this.#publisher, subscriber: this.#subscriber }, options, {
+      lost: (role, reason) => {
+        if (this.#closed) return;
+        if (role === 'subscriber') this.#subscriberWasLost = true;
+        this.#reachability.lost(reason, { role });
+      },
+      ready: (role) => {
+        if (role === 'publisher') this.#publisherReady();
+        else this.#subscriberReady();
+        this.#maybeWhole();
+      },
+    });
     this.#subscriber.on('message', (channel: string, payload: string) => this.#onMessage(channel, payload));
   }
 
@@ -129,14 +154,15 @@ export class RedisChannelLayer implements ChannelLayer {
       if (this.#local.deliver(channel, message) === 'full') throw new ChannelFull(channel, this.capacity);
       return;
     }
-    await this.#batch.add(`${this.#prefix}:p:${LocalDelivery.processOf(channel)}`, JSON.stringify({ channel, message } satisfies Remote));
+    // Not awaited: a send never waits on Redis (see groupSend).
+    void this.#batch.add(`${this.#prefix}:p:${LocalDelivery.processOf(channel)}`, JSON.stringify({ channel, message } satisfies Remote));
   }
 
   async groupAdd(group: string, channel: string): Promise<void> {
     assertGroupName(group);
     assertChannelName(channel);
     this.#assertLocal(channel);
-    if (this.#local.groupAdd(group, channel)) await this.#subscribe(this.#groupChannel(group));
+    if (this.#local.groupAdd(group, channel)) await this.#subscribe(this.#groupChannel(group), this.#subscribeWaitMs);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -150,7 +176,10 @@ export class RedisChannelLayer implements ChannelLayer {
     assertGroupName(group);
     assertLayerMessage(message);
     if (this.#local.groupSend(group, message)) this.#unsubscribe(this.#groupChannel(group));
-    await this.#batch.add(this.#groupChannel(group), JSON.stringify(message));
+    // Not awaited: the members of this process have it already, and the others get it at the
+    // next flush, or, if Redis cannot take it in time, through a resync once it is back. A
+    // sender never waits on Redis, so local delivery keeps flowing while Redis is away.
+    void this.#batch.add(this.#groupChannel(group), JSON.stringify(message));
   }
 
   async ping(): Promise<void> {
@@ -161,6 +190,7 @@ export class RedisChannelLayer implements ChannelLayer {
   async close(): Promise<void> {
     await this.#batch.drain();
     this.#closed = true;
+    this.#supervisor.close();
     this.#local.clear();
     this.#publisher.disconnect();
     this.#subscriber.disconnect();
@@ -200,8 +230,10 @@ export class RedisChannelLayer implements ChannelLayer {
       const failed = (await pipeline.exec())?.find(([error]) => error !== null);
       if (failed) throw failed[0];
     } catch (error) {
-      if (!this.#publishLost) this.#logger.warn('redis publish failed; other processes will resync', { error });
+      if (!this.#publishLost) this.#logger.debug('redis publish given up; the other processes will resync', { error });
       this.#publishLost = true;
+      // Unanswered (a silent partition, a lossy link): the connection is made again.
+      if (!this.#closed) this.#supervisor.failed('publisher', error);
     }
   }
 
@@ -223,14 +255,18 @@ export class RedisChannelLayer implements ChannelLayer {
     });
   }
 
-  async #subscribe(channel: string): Promise<void> {
-    // While Redis is away the subscription is made on reconnect (see #subscribeAll).
+  /**
+   * Subscribes, waiting at most `waitMs` for Redis to confirm. While Redis is away the
+   * subscription is made on reconnect (see #subscribeAll), followed by a resync.
+   */
+  async #subscribe(channel: string, waitMs: number): Promise<void> {
     if (this.#subscriber.status !== 'ready') return;
-    try {
-      await this.#subscriber.subscribe(channel);
-    } catch (error) {
-      this.#logger.warn('redis subscribe failed; retrying on reconnect', { channel, error });
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const subscribed = this.#subscriber.subscribe(channel).then(
+      () => undefined,
+      (error: unknown) => this.#logger.debug('redis subscribe failed; made again on reconnect', { channel, error }),
+    );
+    await Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]).finally(() => clearTimeout(timer));
   }
 
   #unsubscribe(channel: string): void {
@@ -273,24 +309,6 @@ export class RedisChannelLayer implements ChannelLayer {
 
   // ---- connection health ----
 
-  #watch(connection: Redis, role: string, ready: () => void): void {
-    let lost = false;
-    connection.on('ready', () => {
-      if (lost) this.#logger.info('reconnected to redis', { role });
-      lost = false;
-      ready();
-    });
-    connection.on('close', () => {
-      if (this.#closed || lost) return;
-      lost = true;
-      if (role === 'subscriber') this.#subscriberWasLost = true;
-      this.#logger.warn('lost the connection to redis; reconnecting', { role });
-    });
-    connection.on('error', () => {
-      // Reported once by 'close' above; ioredis keeps retrying by itself.
-    });
-  }
-
   #publisherReady(): void {
     if (!this.#publishLost) return;
     this.#publishLost = false;
@@ -300,15 +318,29 @@ export class RedisChannelLayer implements ChannelLayer {
   #subscriberReady(): void {
     if (!this.#subscriberWasLost) return;
     this.#subscriberWasLost = false;
+    this.#resubscribing = true;
     this.#subscribeAll().then(
       () => {
         // Group messages published while this process was away are gone: catch up, and have
         // every other process do the same (our own publishes may have been lost too).
+        this.#resubscribing = false;
         this.#resyncReceivers();
         void this.#batch.add(this.#resyncChannel, '{}');
+        this.#maybeWhole();
       },
-      (error: unknown) => this.#logger.error('could not resubscribe to redis', { error }),
+      (error: unknown) => {
+        // The connection dropped again meanwhile: its next 'ready' tries again.
+        this.#resubscribing = false;
+        this.#subscriberWasLost = true;
+        this.#logger.debug('could not resubscribe to redis; trying again on reconnect', { error });
+      },
     );
+  }
+
+  /** Once both connections are back and the subscriptions made again, the outage is over. */
+  #maybeWhole(): void {
+    if (this.#closed || this.#resubscribing || this.#subscriberWasLost || !this.#supervisor.allReady) return;
+    this.#reachability.back({ resyncedConnections: this.#local.receiverCount });
   }
 }
 

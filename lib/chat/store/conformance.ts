@@ -31,6 +31,17 @@ export function messageStoreConformance(name: string, makeStore: StoreFactory): 
       for (let n = 1; n <= count; n++) await store.append(message(room, `m${n}`));
     };
 
+    it('tells the newest id of each room asked for that holds messages', async () => {
+      const store = await open();
+      await fill(store, 'heads-a', 3);
+      await fill(store, 'heads-b', 1);
+      const heads = await store.heads(['heads-a', 'heads-b', 'heads-empty']);
+      assert.deepEqual([...heads].sort(), [
+        ['heads-a', '3'],
+        ['heads-b', '1'],
+      ]);
+    });
+
     it('answers a ping', async () => {
       const store = await open();
       await store.ping();

@@ -62,6 +62,15 @@ export class MemoryMessageStore implements MessageStore {
     return (this.#revoked.get(id) ?? 0) > this.#now();
   }
 
+  async heads(rooms: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const heads = new Map<string, string>();
+    for (const room of rooms) {
+      const count = this.#rooms.get(room)?.length ?? 0;
+      if (count > 0) heads.set(room, String(count));
+    }
+    return heads;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}

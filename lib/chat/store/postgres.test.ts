@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { SilentProxy } from '../../testing/silent-proxy';
 import { PostgresServer } from '../../testing/engines';
 import { messageStoreConformance } from './conformance';
-import { PostgresMessageStore } from './postgres';
+import { PostgresMessageStore, StoreUnavailable } from './postgres';
 
 let postgres: PostgresServer;
 before(async () => {
@@ -18,7 +19,7 @@ messageStoreConformance('PostgresMessageStore', async (options) => PostgresMessa
 describe('PostgresMessageStore across processes', () => {
   const stores: PostgresMessageStore[] = [];
   const open = async (url: string): Promise<PostgresMessageStore> => {
-    const store = await PostgresMessageStore.connect(url, { connectTimeoutMs: 500 });
+    const store = await PostgresMessageStore.connect(url, { connectTimeoutMs: 500, probeMs: 50 });
     stores.push(store);
     return store;
   };
@@ -100,7 +101,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     const versions = await client.query('SELECT version FROM schema_migrations');
     await client.end();
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
   });
 
   it('refuses a database from a newer server, in one line', async () => {
@@ -110,7 +111,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     await client.query('INSERT INTO schema_migrations (version) VALUES (99)');
     await client.end();
-    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(4\)/);
+    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(5\)/);
   });
 
   it('fails fast while PostgreSQL is down, writes nothing half, and works again when it is back', async () => {
@@ -126,8 +127,96 @@ describe('PostgresMessageStore across processes', () => {
     } finally {
       await postgres.start();
     }
+    // Found unreachable, the store refuses calls at once until its probe finds PostgreSQL again.
+    await store.whenReachable();
     const again = await store.append({ room: 'r', userId: 'u', user: 'U', text: 'during', clientId: 'c' });
     assert.deepEqual([again.created, again.message.id], [true, '2']);
     assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['before', 'during']);
+  });
+
+  it('refuses calls within the query timeout when PostgreSQL goes silent, logs the outage once, and is back after', { timeout: 20_000 }, async () => {
+    const url = await postgres.createDatabase();
+    const proxy = await SilentProxy.start(postgres.port);
+    const lines: Array<{ message: string; fields: Record<string, unknown> }> = [];
+    const record = (message: string, fields: Record<string, unknown> = {}) => void lines.push({ message, fields });
+    const logger = { debug: record, info: record, warn: record, error: record };
+    const viaProxy = url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
+    const store = await PostgresMessageStore.connect(viaProxy, { logger, queryTimeoutMs: 300, connectTimeoutMs: 300, probeMs: 50 });
+    stores.push(store);
+    try {
+      await store.append({ room: 'r', userId: 'u', user: 'U', text: 'before' });
+      proxy.cut();
+      const started = Date.now();
+      await assert.rejects(store.append({ room: 'r', userId: 'u', user: 'U', text: 'during', clientId: 'silent-1' }), StoreUnavailable);
+      assert.ok(Date.now() - started < 3_000, `refused after ${Date.now() - started} ms, not left hanging`);
+      // Known to be away now: refused at once, without waiting for another timeout.
+      const next = Date.now();
+      await assert.rejects(store.latest('r', 10), StoreUnavailable);
+      await assert.rejects(store.ping(), StoreUnavailable);
+      assert.ok(Date.now() - next < 100);
+      assert.deepEqual(lines.filter((line) => line.message === 'postgres unreachable').length, 1);
+      proxy.heal();
+      await store.whenReachable();
+      const back = lines.find((line) => line.message === 'postgres reachable again');
+      assert.ok(typeof back?.fields.downMs === 'number');
+      // The refused message, sent again with its client_id, is stored once, whether or not the
+      // first attempt reached the database after all.
+      const again = await store.append({ room: 'r', userId: 'u', user: 'U', text: 'during', clientId: 'silent-1' });
+      assert.equal(again.message.id, '2');
+      assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['before', 'during']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("hears every room's newest id as any process commits it, and is told when it may have missed some", { timeout: 20_000 }, async () => {
+    const url = await postgres.createDatabase();
+    const proxy = await SilentProxy.start(postgres.port);
+    const writer = await open(url);
+    const watcher = await PostgresMessageStore.connect(url.replace(`:${postgres.port}/`, `:${proxy.port}/`), { listenHeartbeatMs: 50, queryTimeoutMs: 200, connectTimeoutMs: 200 });
+    stores.push(watcher);
+    const heads: string[] = [];
+    let missed = 0;
+    let lost = 0;
+    let wake: (() => void) | null = null;
+    const stop = watcher.watchHeads({
+      head: (room, id) => {
+        heads.push(`${room}:${id}`);
+        wake?.();
+      },
+      missed: () => {
+        missed++;
+        wake?.();
+      },
+      lost: () => {
+        lost++;
+        wake?.();
+      },
+    });
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise<void>((resolve) => (wake = resolve));
+    };
+    try {
+      // The listening connection is made lazily: an append in a moment tells whether it listens.
+      let kitchen = 0;
+      while (heads.length === 0) {
+        await writer.append({ room: 'kitchen', userId: 'u', user: 'U', text: `m${++kitchen}` });
+        await Promise.race([until(() => heads.length > 0), new Promise((resolve) => setTimeout(resolve, 100))]);
+      }
+      const first = heads.length;
+      await writer.append({ room: 'porch', userId: 'u', user: 'U', text: 'hello' });
+      await until(() => heads.length > first);
+      assert.equal(heads.at(-1), 'porch:1');
+      assert.deepEqual(new Set(heads.slice(0, first).map((head) => head.split(':')[0])), new Set(['kitchen']));
+      proxy.cut();
+      await until(() => lost > 0);
+      await writer.append({ room: 'porch', userId: 'u', user: 'U', text: 'unheard' });
+      proxy.heal();
+      await until(() => missed > 0);
+      assert.deepEqual([...(await watcher.heads(['porch', 'kitchen', 'nowhere']))].sort(), [['kitchen', String(kitchen)], ['porch', '2']]);
+    } finally {
+      stop();
+      await proxy.close();
+    }
   });
 });

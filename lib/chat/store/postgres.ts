@@ -1,6 +1,8 @@
 import pg from 'pg';
-import { type Flushable, flushSoon } from '../../channels';
-import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+import { type Flushable, flushSoon, type Logger, Reachability, silentLogger } from '../../channels';
+import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
+import { HeadsConnection } from './postgres-heads';
+import type { HeadListener, MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
 
 /** Schema migrations, applied in order and recorded in `schema_migrations`. Append only. */
 const MIGRATIONS: readonly string[] = [
@@ -62,6 +64,30 @@ const MIGRATIONS: readonly string[] = [
      expires_at bigint NOT NULL
    );
    CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at);`,
+  // Every append also tells the processes listening on 'chat_heads' the room's new newest id, as
+  // PostgreSQL commits it: a process learns of a message even when its sender died between the
+  // commit and sending it on (see PostgresMessageStore.watchHeads).
+  `CREATE OR REPLACE FUNCTION chat_append(p_room text, p_user_id text, p_user_name text, p_body text, p_ts bigint, p_client_id text)
+   RETURNS TABLE (o_id bigint, o_user_name text, o_body text, o_ts bigint, o_created boolean)
+   LANGUAGE plpgsql AS $$
+   DECLARE
+     last bigint;
+   BEGIN
+     INSERT INTO room_counters AS c (room, last_id) VALUES (p_room, 0)
+       ON CONFLICT (room) DO UPDATE SET last_id = c.last_id
+       RETURNING c.last_id INTO last;
+     IF p_client_id IS NOT NULL THEN
+       RETURN QUERY SELECT m.id, m.user_name, m.body, m.ts, false FROM messages m
+         WHERE m.room = p_room AND m.user_id = p_user_id AND m.client_id = p_client_id;
+       IF FOUND THEN RETURN; END IF;
+     END IF;
+     UPDATE room_counters SET last_id = last + 1 WHERE room = p_room;
+     INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id)
+       VALUES (p_room, last + 1, p_user_id, p_user_name, p_body, p_ts, p_client_id);
+     PERFORM pg_notify('chat_heads', p_room || ':' || (last + 1));
+     RETURN QUERY SELECT last + 1, p_user_name, p_body, p_ts, true;
+   END
+   $$;`,
 ];
 
 /** Appends in one call at most; more wait for the next. */
@@ -101,14 +127,24 @@ interface Row {
   client_id: string | null;
 }
 
-export interface PostgresMessageStoreOptions {
+export interface PostgresMessageStoreOptions extends PostgresTimeouts {
   readonly now?: () => number;
   /** Connections in the pool (default 10). */
   readonly poolSize?: number;
-  /** How long to wait for a connection before failing a call (default 2 s). */
-  readonly connectTimeoutMs?: number;
-  /** Told about a pooled connection that broke while idle (the pool replaces it). */
-  readonly onIdleError?: (error: Error) => void;
+  /**
+   * Once PostgreSQL is found unreachable, calls fail at once, and it is asked again this often
+   * (default 1 s) until it answers.
+   */
+  readonly probeMs?: number;
+  /** The connection that hears the rooms' newest ids runs `SELECT 1` this often (default 2 s), to notice a silent partition. */
+  readonly listenHeartbeatMs?: number;
+  /** Where losing and finding PostgreSQL again is logged, once each. */
+  readonly logger?: Logger;
+}
+
+/** The store cannot reach PostgreSQL: the call was not made (or its answer never came). */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
 }
 
 /**
@@ -125,31 +161,86 @@ export interface PostgresMessageStoreOptions {
  */
 export class PostgresMessageStore implements MessageStore, Flushable {
   readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #options: PostgresMessageStoreOptions;
   readonly #now: () => number;
+  readonly #reachability: Reachability;
   /** Appends waiting for the next batch, in the order they were made. */
   #waiting: PendingAppend[] = [];
   #batchInFlight: Promise<void> | null = null;
+  #probe: NodeJS.Timeout | null = null;
+  #heads: HeadsConnection | null = null;
+  #closed = false;
 
-  private constructor(pool: pg.Pool, now: () => number) {
+  private constructor(pool: pg.Pool, url: string, options: PostgresMessageStoreOptions) {
     this.#pool = pool;
-    this.#now = now;
+    this.#url = url;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#reachability = new Reachability('postgres', options.logger ?? silentLogger);
   }
 
   /** Connects and migrates; rejects with one clear line when the database cannot be reached. */
   static async connect(url: string, options: PostgresMessageStoreOptions = {}): Promise<PostgresMessageStore> {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000,
-    });
-    pool.on('error', (error) => options.onIdleError?.(error));
+    const pool = new pg.Pool(connectionConfig(url, options, options.poolSize ?? 10));
+    // A pooled connection that broke while idle is replaced by the pool; the next call finds out.
+    pool.on('error', () => {});
     try {
       await migrate(pool);
     } catch (error) {
       await pool.end();
       throw new Error(`cannot use PostgreSQL at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return new PostgresMessageStore(pool, options.now ?? Date.now);
+    return new PostgresMessageStore(pool, url, options);
+  }
+
+  /** Whether PostgreSQL answered lately (false from a failed call until a probe succeeds). */
+  get reachable(): boolean {
+    return this.#reachability.up;
+  }
+
+  /** Resolves once PostgreSQL is reachable (at once unless an outage is under way). */
+  whenReachable(): Promise<void> {
+    return this.#reachability.whenUp();
+  }
+
+  /**
+   * Runs one query, failing at once while PostgreSQL is known unreachable. A failure that says
+   * PostgreSQL cannot be reached (a timeout, a broken connection; not an error in the query)
+   * starts the outage: logged once, and a probe runs until PostgreSQL answers again.
+   */
+  async #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    if (!this.#reachability.up) throw new StoreUnavailable('PostgreSQL is unreachable');
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      if (isUnreachable(error)) {
+        this.#lost(error);
+        throw new StoreUnavailable(`PostgreSQL is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      throw error;
+    }
+  }
+
+  #lost(error: unknown): void {
+    if (this.#closed) return;
+    this.#reachability.lost(error);
+    if (this.#probe !== null) return;
+    this.#probe = setInterval(() => {
+      this.#pool.query('SELECT 1').then(
+        () => {
+          if (this.#probe !== null) clearInterval(this.#probe);
+          this.#probe = null;
+          this.#reachability.back();
+          // Commits heard of by nobody meanwhile: the head watchers ask again.
+          this.#heads?.missed();
+        },
+        () => {
+          // Still away: the next probe asks again.
+        },
+      );
+    }, this.#options.probeMs ?? 1_000);
+    this.#probe.unref();
   }
 
   append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
@@ -181,7 +272,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async #appendOne({ input, ts }: PendingAppend): Promise<Appended> {
-    const result = await this.#pool.query<AppendRow>('SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)', [
+    const result = await this.#query<AppendRow>('SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)', [
       input.room,
       input.userId,
       input.user,
@@ -196,7 +287,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   async #appendMany(batch: readonly PendingAppend[]): Promise<Appended[]> {
     const order = batch.map((_, index) => index).sort((a, b) => compareText(batch[a]!.input.room, batch[b]!.input.room) || a - b);
     const column = <T>(pick: (pending: PendingAppend) => T): T[] => order.map((index) => pick(batch[index]!));
-    const result = await this.#pool.query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_batch($1, $2, $3, $4, $5, $6)', [
+    const result = await this.#query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_batch($1, $2, $3, $4, $5, $6)', [
       column((pending) => pending.input.room),
       column((pending) => pending.input.userId),
       column((pending) => pending.input.user),
@@ -213,12 +304,12 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async latest(room: string, limit: number): Promise<MessagePage> {
-    const result = await this.#pool.query<Row>('SELECT * FROM messages WHERE room = $1 ORDER BY id DESC LIMIT $2', [room, limit + 1]);
+    const result = await this.#query<Row>('SELECT * FROM messages WHERE room = $1 ORDER BY id DESC LIMIT $2', [room, limit + 1]);
     return page(result.rows, limit);
   }
 
   async before(room: string, id: string, limit: number): Promise<MessagePage> {
-    const result = await this.#pool.query<Row>('SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
+    const result = await this.#query<Row>('SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
       room,
       id,
       limit + 1,
@@ -227,7 +318,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null> {
-    const result = await this.#pool.query<Row & { newest: string | null }>(
+    const result = await this.#query<Row & { newest: string | null }>(
       `SELECT m.*, c.last_id AS newest
          FROM (SELECT last_id FROM room_counters WHERE room = $1) c
          LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3) m ON true`,
@@ -240,7 +331,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {
     // Revocations are rare: clearing out the expired ones as each comes keeps the table small.
-    await this.#pool.query(
+    await this.#query(
       `WITH dropped AS (DELETE FROM revoked_sessions WHERE expires_at <= $3 AND id <> $1)
        INSERT INTO revoked_sessions (id, expires_at) VALUES ($1, $2)
        ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(revoked_sessions.expires_at, excluded.expires_at)`,
@@ -249,12 +340,31 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async isSessionRevoked(id: string): Promise<boolean> {
-    const result = await this.#pool.query('SELECT 1 FROM revoked_sessions WHERE id = $1 AND expires_at > $2', [id, this.#now()]);
+    const result = await this.#query('SELECT 1 FROM revoked_sessions WHERE id = $1 AND expires_at > $2', [id, this.#now()]);
     return result.rowCount !== null && result.rowCount > 0;
   }
 
+  async heads(rooms: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const heads = new Map<string, string>();
+    if (rooms.length === 0) return heads;
+    const result = await this.#query<{ room: string; last_id: string }>('SELECT room, last_id FROM room_counters WHERE room = ANY($1) AND last_id > 0', [rooms]);
+    for (const row of result.rows) heads.set(row.room, row.last_id);
+    return heads;
+  }
+
+  /**
+   * Listens for the rooms' newest ids on a connection of its own (LISTEN chat_heads): PostgreSQL
+   * sends each as it commits the message, whoever committed it. The connection is watched with a
+   * `SELECT 1` every `listenHeartbeatMs`; when it breaks it is made again, and `missed` is called
+   * so that the listener asks for the heads it may not have heard.
+   */
+  watchHeads(listener: HeadListener): () => void {
+    if (this.#heads === null) this.#heads = new HeadsConnection(this.#url, this.#options);
+    return this.#heads.add(listener);
+  }
+
   async ping(): Promise<void> {
-    await this.#pool.query('SELECT 1');
+    await this.#query('SELECT 1');
   }
 
   /** Stores what is waiting, then closes. */
@@ -263,6 +373,10 @@ export class PostgresMessageStore implements MessageStore, Flushable {
       this.flush();
       await this.#batchInFlight;
     }
+    this.#closed = true;
+    if (this.#probe !== null) clearInterval(this.#probe);
+    this.#probe = null;
+    await this.#heads?.close();
     await this.#pool.end();
   }
 }

@@ -233,6 +233,15 @@ export class SqliteMessageStore implements MessageStore {
     return this.#isRevoked.get(id, this.#now())?.found === 1;
   }
 
+  async heads(rooms: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const heads = new Map<string, string>();
+    for (const room of rooms) {
+      const newest = this.#newestId.get(room)?.id;
+      if (newest) heads.set(room, String(newest));
+    }
+    return heads;
+  }
+
   async ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
   }

@@ -33,6 +33,16 @@ export interface MessagePage {
  * Keeps every acknowledged message. A message is acknowledged only once `append` resolves. It
  * also keeps the ended sessions (`SessionRevocations`): the one database every process shares.
  */
+/** Hears the rooms' newest ids as messages are committed, by any process of the site. */
+export interface HeadListener {
+  /** A message numbered `id` was committed in `room`. */
+  head(room: string, id: string): void;
+  /** The store stopped hearing commits (its connection broke); `missed` follows once it hears again. */
+  lost?(): void;
+  /** Some commits may have gone unheard (the store's connection dropped): ask `heads` again. */
+  missed(): void;
+}
+
 export interface MessageStore extends SessionRevocations {
   /** Stores a message, or finds the one stored earlier under the same idempotency key. */
   append(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }>;
@@ -45,6 +55,15 @@ export interface MessageStore extends SessionRevocations {
    * (the store was reset since the client saw it).
    */
   after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null>;
+  /** The newest id of each of `rooms` that holds a message. */
+  heads(rooms: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  /**
+   * Tells `listener` of every message committed by any process, as it is committed: how a
+   * process learns of a message whose sender died before sending it on. Only a store that several
+   * processes share has it (nothing is committed unseen in a store of one process). Answers a
+   * function that stops the listening.
+   */
+  watchHeads?(listener: HeadListener): () => void;
   /** Resolves when the store answers (readiness checks); rejects with why it does not. */
   ping(): Promise<void>;
   /** Flushes what is pending and releases the store. */
