@@ -39,6 +39,7 @@ import { handleOpsRequest } from './lib/chat/ops-routes';
 import { ChatQuotas } from './lib/chat/quotas';
 import { screenRequest } from './lib/chat/request-screen';
 import { SecurityHeaders } from './lib/chat/security-headers';
+import { RoomHeads } from './lib/chat/room-heads';
 import { ReadPacer } from './lib/chat/store/read-pacer';
 import { installChatRuntime } from './lib/chat/runtime';
 import { discardUnreadBody } from './lib/chat/unread-body';
@@ -93,6 +94,8 @@ async function main(): Promise<void> {
   metrics.collectProcessMetrics();
   const chatMetrics = new ChatMetrics(metrics.registry);
 
+  // The rooms' newest ids from the store: connections fill any gap on their open sockets.
+  const heads = new RoomHeads(store, { logger });
   const live = {
     presence,
     metrics: chatMetrics,
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     quotas: config.rateLimit ? new ChatQuotas({ messages: config.rateLimit }) : null,
     reads: new ReadPacer(),
+    heads,
     maxFrameBytes: MAX_FRAME_BYTES,
     store,
     layer,
@@ -200,6 +204,7 @@ async function main(): Promise<void> {
     reloader?.close();
     web.handlers = null;
     await sockets.shutdown(CloseCode.GoingAway);
+    heads.close();
     await backends.close();
   };
 

@@ -9,6 +9,8 @@ export interface Cluster {
   readonly redis: RedisServer;
   readonly postgres: PostgresServer;
   readonly servers: readonly AppServer[];
+  /** What every process of the cluster was started with (to start one more, or one differently). */
+  readonly env: Readonly<Record<string, string>>;
   dispose(): Promise<void>;
 }
 
@@ -16,12 +18,13 @@ export async function startCluster(size: number, env: Readonly<Record<string, st
   const redis = await RedisServer.start();
   const postgres = await PostgresServer.start();
   const servers: AppServer[] = [];
+  let shared: Record<string, string> = {};
   const dispose = async (): Promise<void> => {
     await Promise.all(servers.map((server) => server.dispose()));
     await Promise.all([redis.dispose(), postgres.dispose()]);
   };
   try {
-    const shared = {
+    shared = {
       DATABASE_URL: await postgres.createDatabase(),
       REDIS_URL: redis.url,
       // Every process must recognise every session.
@@ -34,5 +37,5 @@ export async function startCluster(size: number, env: Readonly<Record<string, st
     await dispose();
     throw error;
   }
-  return { redis, postgres, servers, dispose };
+  return { redis, postgres, servers, env: shared, dispose };
 }

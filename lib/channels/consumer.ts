@@ -82,6 +82,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #lifecycle: Lifecycle = 'new';
   #acceptance: Promise<void> | null = null;
   #closeRequested = false;
+  /** A resync waits in the layer lane. */
+  #resyncPending = false;
   /**
    * Groups joined (an array: a consumer is in one or two). Starts as `groups` itself, and is
    * replaced, never changed, when the consumer joins or leaves others.
@@ -137,7 +139,11 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       this.#consumer.#overflowed(message);
     }
     resync(): void {
-      if (this.#consumer.#lifecycle !== 'closed') this.push(RESYNC);
+      const consumer = this.#consumer;
+      // Several before it runs make one: a resync catches up on everything missed so far.
+      if (consumer.#lifecycle === 'closed' || consumer.#resyncPending) return;
+      consumer.#resyncPending = true;
+      this.push(RESYNC);
     }
     protected handle(message: LayerMessage): Hook {
       return this.#consumer.#onLayer(message);
@@ -254,6 +260,14 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     return this.#connection?.whenSent() ?? Promise.resolve();
   }
 
+  /**
+   * Has `layerResync` run in the layer lane, after what waits there: for a consumer that learns
+   * by other means (its store says its room holds more) that it may have missed messages.
+   */
+  protected requestResync(): void {
+    this.#layer.resync();
+  }
+
   /** Whether the connection is open (it may close while a hook awaits). */
   protected get isOpen(): boolean {
     return this.#connection?.state === 'open';
@@ -347,6 +361,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
 
   #onLayer(message: LayerMessage): Hook {
     if (message !== RESYNC) return this.#dispatchEvent(message);
+    this.#resyncPending = false;
     return this.#connection?.state === 'open' ? this.layerResync() : undefined;
   }
 

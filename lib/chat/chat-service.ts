@@ -150,8 +150,9 @@ export class ChatService {
   }
 
   /**
-   * Stores a message and sends it to everyone in the room; a repeat of a `clientId` is not sent
-   * again. The people it @mentions are notified after the broadcast, apart from the post.
+   * Stores a message and sends it to everyone in the room; a repeat of a `clientId` is neither
+   * stored nor sent again here (see `broadcast`). The people it @mentions are notified after the
+   * broadcast, apart from the post.
    */
   async post(room: string, author: SessionUser, text: string, clientId?: string): Promise<PostResult> {
     const { message, created } = await this.#timed('append', () =>
@@ -166,18 +167,27 @@ export class ChatService {
     const frame = messageFrame(message);
     if (created) {
       this.#metrics?.stored();
-      try {
-        const send = () => this.#layer.groupSend(roomGroup(room), { type: 'chat.message', frame });
-        await (this.#metrics ? this.#metrics.timeLayer(send) : send());
-      } catch (error) {
-        // Stored, so acknowledged; the room's other members fill the gap when they resume.
-        this.#logger.error('broadcast failed after store', { room, id: message.id, error });
-      }
+      await this.broadcast(frame);
       if (mentionedNames(frame.message).length > 0) {
         this.#notifyMentions(frame).catch((error: unknown) => this.#logger.warn('could not send mention notifications', { room, error }));
       }
     }
     return { frame, created };
+  }
+
+  /**
+   * Sends a stored message to everyone in its room. A retry that finds its message stored sends
+   * it again: its first sending may never have gone out (the process that stored it died first),
+   * and members drop what they were sent already. Never rejects: a message stored is
+   * acknowledged, and a member that misses it fills the gap from the store (see RoomHeads).
+   */
+  async broadcast(frame: ChatMessageFrame): Promise<void> {
+    try {
+      const send = () => this.#layer.groupSend(roomGroup(frame.room), { type: 'chat.message', frame });
+      await (this.#metrics ? this.#metrics.timeLayer(send) : send());
+    } catch (error) {
+      this.#logger.error('broadcast failed after store', { room: frame.room, id: frame.id, error });
+    }
   }
 
   /**

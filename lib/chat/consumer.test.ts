@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AllowedOrigins, CloseCode, InMemoryChannelLayer, SessionCookies, silentLogger, type RateLimit } from '../channels';
 import { WebsocketCommunicator } from '../channels/testing';
-import { ChatService, HISTORY_FRAME_MAX_BYTES } from './chat-service';
+import { ChatService, HISTORY_FRAME_MAX_BYTES, messageFrame, roomGroup } from './chat-service';
 import { ChatQuotas } from './quotas';
+import { RoomHeads } from './room-heads';
 import type { ChatMessageFrame, ErrorFrame, HistoryFrame, PresenceFrame, WelcomeFrame } from './protocol';
 import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
 import { MemoryMessageStore } from './store/memory';
-import type { MessageStore } from './store/types';
+import type { HeadListener, MessageStore } from './store/types';
 
 const ORIGIN = 'http://localhost:3000';
 const SECRET = 'chat-consumer-test-secret-0123456789';
@@ -17,6 +18,7 @@ interface Options {
   rateLimit?: RateLimit | null;
   store?: MessageStore;
   now?: () => number;
+  heads?: RoomHeads;
 }
 
 /**
@@ -58,10 +60,10 @@ class RoomClient {
     }
     return this.presence.at(-1)!;
   }
-  /** True when nothing but presence frames is waiting. */
-  async receiveNothing(): Promise<boolean> {
+  /** True when nothing but presence frames is waiting (after `timeoutMs` more, for timers). */
+  async receiveNothing(options: { timeoutMs?: number } = {}): Promise<boolean> {
     if (this.#held.length > 0) return false;
-    while (!(await this.raw.receiveNothing())) {
+    while (!(await this.raw.receiveNothing(options))) {
       if (!this.#isPresence(await this.raw.receiveText())) return false;
     }
     return true;
@@ -98,6 +100,7 @@ function chat(options: Options = {}) {
     quotas: options.rateLimit ? new ChatQuotas({ messages: options.rateLimit, ...(options.now ? { now: options.now } : {}) }) : null,
     maxFrameBytes: 65_536,
     typingIntervalMs: 1_000,
+    heads: options.heads ?? null,
     ...(options.now ? { now: options.now } : {}),
   });
   const open = async (path = '/ws/chat/lobby/', user?: { id: string; name: string }) => {
@@ -552,5 +555,91 @@ describe('ChatConsumer: rate limit', () => {
       codes.add((JSON.parse(frame) as ErrorFrame).code);
     }
     assert.deepEqual([...codes], ['bad_json', 'rate_limited']);
+  });
+});
+
+/** A memory store that several processes would share: its commits are told to head listeners by the test. */
+class SharedStore extends MemoryMessageStore {
+  readonly listeners = new Set<HeadListener>();
+  watchHeads(listener: HeadListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** Stores a message as another process would that died before sending it on, and tells of it. */
+  async commitUnsent(room: string, user: { id: string; name: string }, text: string, clientId?: string): Promise<string> {
+    const { message } = await this.append({ room, userId: user.id, user: user.name, text, ...(clientId ? { clientId } : {}) });
+    for (const listener of this.listeners) listener.head(room, message.id);
+    return message.id;
+  }
+}
+
+describe('ChatConsumer: no gap survives on an open socket', () => {
+  it('sends every connection a message its sender stored and died before sending, once the grace is over', async () => {
+    const store = new SharedStore();
+    const heads = new RoomHeads(store, { graceMs: 5, pollMs: 60_000 });
+    const { open } = chat({ store, heads });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    a.client.sendJson({ message: 'live' });
+    assert.equal((await a.client.receiveJson<ChatMessageFrame>()).message, 'live');
+    assert.equal((await b.client.receiveJson<ChatMessageFrame>()).message, 'live');
+    const id = await store.commitUnsent('lobby', { id: 'u_cy', name: 'Cy' }, 'stored, never sent');
+    for (const client of [a, b]) {
+      const filled = await client.client.receiveJson<ChatMessageFrame>();
+      assert.deepEqual([filled.id, filled.message], [id, 'stored, never sent']);
+      assert.equal(await client.client.receiveNothing(), true, 'once');
+    }
+    heads.close();
+  });
+
+  it('reads nothing for a message whose head is heard before it arrives live, within the grace', async () => {
+    const store = new SharedStore();
+    let reads = 0;
+    const after = store.after.bind(store);
+    store.after = async (room, id, limit) => {
+      reads++;
+      return after(room, id, limit);
+    };
+    const heads = new RoomHeads(store, { graceMs: 30, pollMs: 60_000 });
+    const { open, layer } = chat({ store, heads });
+    const b = await open('/ws/chat/lobby/', bo);
+    // PostgreSQL tells of the commit before the sender's process has sent the message on.
+    const { message } = await store.append({ room: 'lobby', userId: ana.id, user: ana.name, text: 'on its way' });
+    for (const listener of store.listeners) listener.head('lobby', message.id);
+    await layer.groupSend(roomGroup('lobby'), { type: 'chat.message', frame: messageFrame(message) });
+    assert.equal((await b.client.receiveJson<ChatMessageFrame>()).id, message.id);
+    // Past the grace, with the connection up to the head: nothing was read, nothing sent again.
+    assert.equal(await b.client.receiveNothing({ timeoutMs: 60 }), true);
+    assert.equal(reads, 0);
+    heads.close();
+  });
+
+  it('catches up a quiet room after its heads were missed: the next read of the heads finds the gap', async () => {
+    const store = new SharedStore();
+    const heads = new RoomHeads(store, { graceMs: 5, pollMs: 60_000 });
+    const { open } = chat({ store, heads });
+    const a = await open('/ws/chat/quiet/', ana);
+    // Committed while the store's listening connection was down: nobody heard of it.
+    const { message } = await store.append({ room: 'quiet', userId: 'u_cy', user: 'Cy', text: 'unheard' });
+    for (const listener of store.listeners) listener.missed();
+    const filled = await a.client.receiveJson<ChatMessageFrame>();
+    assert.deepEqual([filled.id, filled.message], [message.id, 'unheard']);
+    heads.close();
+  });
+
+  it("sends a retried message to the room when the first sending never went out, and to its sender once", async () => {
+    const store = new SharedStore();
+    const { open } = chat({ store });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    // Stored by a process that died before sending it: Ana's client never heard, and retries.
+    const { message } = await store.append({ room: 'lobby', userId: ana.id, user: ana.name, text: 'retried', clientId: 'c-r' });
+    a.client.sendJson({ type: 'chat.message', message: 'retried', client_id: 'c-r' });
+    const echo = await a.client.receiveJson<ChatMessageFrame>();
+    assert.deepEqual([echo.id, echo.client_id], [message.id, 'c-r']);
+    assert.equal(await a.client.receiveNothing(), true, 'the sender hears it once');
+    const other = await b.client.receiveJson<ChatMessageFrame>();
+    assert.equal(other.id, message.id);
+    assert.equal(await b.client.receiveNothing(), true);
   });
 });

@@ -5,10 +5,13 @@ import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';
 import type { Presence, PresenceSnapshot, PresenceWatcher } from './presence';
 import type { ChatQuotas, ConnectionQuota, QuotaRefusal } from './quotas';
+import type { HeadWatcher, RoomHeads } from './room-heads';
+import { StoreUnavailable } from './store/types';
 import {
   DEFAULT_ROOM,
   errorFrame,
   type ErrorFrame,
+  compareMessageIds,
   HISTORY_PAGE_SIZE,
   type HistoryFrame,
   isMessageId,
@@ -31,6 +34,12 @@ export interface ChatConsumerOptions {
   readonly quotas: ChatQuotas | null;
   /** The frame size the transport enforces, announced to the client. */
   readonly maxFrameBytes: number;
+  /**
+   * The rooms' newest ids as the store tells them (one per process): a connection short of its
+   * room's head fills the gap from the store, on an open socket. Absent or `null` with a store of
+   * one process, where nothing is committed unseen.
+   */
+  readonly heads?: RoomHeads | null;
   /** At most one typing notice per person and room this often (default 2 s). */
   readonly typingIntervalMs?: number;
   readonly now?: () => number;
@@ -74,7 +83,7 @@ const TOO_MUCH_HISTORY = refusals((whose) => `too much history asked for ${whose
  */
 export class ChatConsumer
   extends JsonWebsocketConsumer<{ readonly room?: string }, ChatEvents>
-  implements EventHandlers<ChatEvents>, PresenceWatcher
+  implements EventHandlers<ChatEvents>, PresenceWatcher, HeadWatcher
 {
   // State lives in TypeScript-private fields rather than #private ones, so a hot reload in
   // development can move open connections to the new version of this class.
@@ -122,6 +131,7 @@ export class ChatConsumer
       limits: this.limits(),
     });
     await this.sendHistory();
+    this.options.heads?.watch(this.room, this);
     const presence = this.options.presence;
     presence.watch(this.room, this);
     this.inPresence = true;
@@ -132,6 +142,7 @@ export class ChatConsumer
   override async disconnect(): Promise<void> {
     // Messages still being stored are finished (and sent to the room) before the goodbye.
     await this.lastPost;
+    this.options.heads?.unwatch(this.room, this);
     if (!this.inPresence) return;
     this.options.presence.unwatch(this.room, this);
     await this.options.presence.leave(this.room, this.user.id, this.channelName);
@@ -150,6 +161,16 @@ export class ChatConsumer
         if (delivered.add(message.id)) this.sendJson(message);
       }
     });
+  }
+
+  /**
+   * The room holds messages up to `head`, known a while: if this connection was not sent all of
+   * them (their sender died before sending them on, the layer lost them), it catches up from the
+   * store, in its layer lane, as after a resync.
+   */
+  headReached(head: string): void {
+    const delivered = this.delivered;
+    if (delivered !== null && compareMessageIds(delivered.contiguous, head) < 0) this.requestResync();
   }
 
   /** Sends a presence list unless a newer one has gone out already. */
@@ -291,13 +312,19 @@ export class ChatConsumer
     try {
       result = await this.options.service.post(this.room, this.user, text, clientId);
     } catch (error) {
-      this.logger.error('could not store a message', { room: this.room, error });
+      // An outage of the store is logged once, by the store; anything else is a bug.
+      if (error instanceof StoreUnavailable) this.logger.debug('could not store a message', { room: this.room, error });
+      else this.logger.error('could not store a message', { room: this.room, error });
       this.options.metrics?.errorFrame('unavailable');
       this.sendJson(errorFrame('unavailable', 'the message could not be stored; send it again', clientId));
       return;
     }
-    // A repeated client_id is not broadcast again; only its sender hears the stored message.
-    if (!result.created) this.sendJson(result.frame);
+    if (result.created) return;
+    // A repeated client_id: its sender hears the stored message again; then the room hears it too
+    // (its first sending may not have gone out), and drops it where it was sent.
+    this.delivered?.add(result.frame.id);
+    this.sendJson(result.frame);
+    await this.options.service.broadcast(result.frame);
   }
 
   private async typing(): Promise<void> {

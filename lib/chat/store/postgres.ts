@@ -2,7 +2,7 @@ import pg from 'pg';
 import { type Flushable, flushSoon, type Logger, Reachability, silentLogger } from '../../channels';
 import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
 import { HeadsConnection } from './postgres-heads';
-import type { HeadListener, MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+import { type HeadListener, type MessagePage, type MessageStore, type NewMessage, type StoredMessage, StoreUnavailable } from './types';
 
 /** Schema migrations, applied in order and recorded in `schema_migrations`. Append only. */
 const MIGRATIONS: readonly string[] = [
@@ -142,10 +142,7 @@ export interface PostgresMessageStoreOptions extends PostgresTimeouts {
   readonly logger?: Logger;
 }
 
-/** The store cannot reach PostgreSQL: the call was not made (or its answer never came). */
-export class StoreUnavailable extends Error {
-  override name = 'StoreUnavailable';
-}
+export { StoreUnavailable };
 
 /**
  * Messages in PostgreSQL, shared by every server process. Each room has a counter row; `append`

@@ -69,3 +69,12 @@ export interface MessageStore extends SessionRevocations {
   /** Flushes what is pending and releases the store. */
   close(): Promise<void>;
 }
+
+/**
+ * The store cannot be reached (its server is away, or did not answer in time): the call was not
+ * made, or its answer never came. The caller refuses what it was doing as `unavailable`; the
+ * outage itself is logged once by the store.
+ */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
