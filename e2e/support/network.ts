@@ -134,6 +134,18 @@ export class TestNetwork {
     ]);
   }
 
+  /**
+   * Destroys every TCP socket inside `host` to `peer` (`ss -K`): a killed process's sockets
+   * outlive it in the kernel, which goes on sending what they hold once a partition heals, as a
+   * crashed machine would not. Answers how many were left afterwards (0).
+   */
+  async destroySockets(host: string, peer: string): Promise<number> {
+    const address = this.#resolve(peer);
+    await this.exec(host, 'ss', ['-K', '-t', 'dst', address]);
+    const left = await this.exec(host, 'ss', ['-H', '-t', '-a', 'dst', address]);
+    return left.split('\n').filter((line) => line.trim() !== '').length;
+  }
+
   /** Drops a random `probability` of the packets between `host` and each of `peers`, both ways. */
   async loss(host: string, peers: readonly string[], probability: number): Promise<Fault> {
     if (!(probability > 0 && probability < 1)) throw new RangeError(`a loss probability is between 0 and 1, got ${probability}`);
