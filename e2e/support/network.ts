@@ -137,12 +137,15 @@ export class TestNetwork {
   /**
    * Destroys every TCP socket inside `host` to `peer` (`ss -K`): a killed process's sockets
    * outlive it in the kernel, which goes on sending what they hold once a partition heals, as a
-   * crashed machine would not. Answers how many were left afterwards (0).
+   * crashed machine would not. Answers how many were left afterwards (0). Sockets in TIME-WAIT
+   * (closed cleanly, by an earlier process) hold nothing to send: they are neither destroyed
+   * (the kernel cannot) nor counted.
    */
   async destroySockets(host: string, peer: string): Promise<number> {
     const address = this.#resolve(peer);
-    await this.exec(host, 'ss', ['-K', '-t', 'dst', address]);
-    const left = await this.exec(host, 'ss', ['-H', '-t', '-a', 'dst', address]);
+    const filter = ['state', 'all', 'exclude', 'time-wait', 'dst', address];
+    await this.exec(host, 'ss', ['-K', '-t', ...filter]);
+    const left = await this.exec(host, 'ss', ['-H', '-t', ...filter]);
     return left.split('\n').filter((line) => line.trim() !== '').length;
   }
 
