@@ -11,6 +11,9 @@ declare -A probes=(
   [redis-server]=/usr/bin/redis-server
   [postgresql]=/usr/lib/postgresql/15/bin/postgres
   [nginx]=/usr/sbin/nginx
+  # The fault tests: network namespaces, veth pairs and a bridge (ip), faults (iptables).
+  [iproute2]=/bin/ip
+  [iptables]=/usr/sbin/iptables
 )
 
 missing=()

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../lib/testing/engines';
+import { freePort, type Placement } from '../../lib/testing/engines';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
@@ -23,6 +23,8 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** Options for node itself, before the script (production only): `--cpu-prof`, say. */
   readonly nodeOptions?: readonly string[];
+  /** Run inside a network namespace, listening on one of its addresses (the fault tests); default 127.0.0.1 on a free port. */
+  readonly placement?: Placement;
 }
 
 export interface StopOptions {
@@ -47,6 +49,8 @@ const STILL_RUNNING: unique symbol = Symbol('still running');
 
 export class AppServer {
   readonly port: number;
+  /** The address it listens on. */
+  readonly host: string;
   readonly mode: ServerMode;
   readonly #dataDir: string;
   readonly #options: StartOptions;
@@ -56,6 +60,7 @@ export class AppServer {
 
   private constructor(port: number, dataDir: string, options: StartOptions) {
     this.port = port;
+    this.host = options.placement?.host ?? '127.0.0.1';
     this.mode = options.mode ?? 'production';
     this.#dataDir = dataDir;
     this.#options = options;
@@ -63,7 +68,7 @@ export class AppServer {
 
   /** Starts a server and resolves once it listens. */
   static async start(options: StartOptions = {}): Promise<AppServer> {
-    const server = new AppServer(await freePort(), await mkdtemp(path.join(tmpdir(), 'chat-e2e-')), options);
+    const server = new AppServer(options.placement?.port ?? (await freePort()), await mkdtemp(path.join(tmpdir(), 'chat-e2e-')), options);
     try {
       await server.restart();
     } catch (error) {
@@ -79,11 +84,11 @@ export class AppServer {
   }
 
   get http(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   get ws(): string {
-    return `ws://127.0.0.1:${this.port}`;
+    return `ws://${this.host}:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -136,14 +141,16 @@ export class AppServer {
       // its supervisor asks for development itself.
       ...(this.mode === 'production' ? { NODE_ENV: 'production' } : {}),
       PORT: String(this.port),
-      HOST: '127.0.0.1',
+      HOST: this.host,
       DATA_DIR: this.#dataDir,
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
       ...(this.mode === 'development' ? { NEXT_DIST_DIR: '.next-e2e-dev' } : {}),
       ...this.#options.env,
     };
-    const child = spawn(process.execPath, args, {
+    const placement = this.#options.placement;
+    const [file, fileArgs] = placement ? ['ip', ['netns', 'exec', placement.namespace, process.execPath, ...args]] : [process.execPath, args];
+    const child = spawn(file, fileArgs, {
       cwd: PROJECT_ROOT,
       // spawn leaves out the variables set to undefined.
       env: env as NodeJS.ProcessEnv,

@@ -1,11 +1,12 @@
 /**
  * Throwaway Redis and PostgreSQL servers for tests: the real engines from Debian's packages, each
  * on a free port with its files in a temporary folder, stopped and removed afterwards. They can
- * be stopped and started again on the same port and data, to test outages.
+ * be stopped and started again on the same port and data, to test outages. The fault tests run them
+ * inside a network namespace instead, on an address of their private network (`Placement`).
  */
 import { type ChildProcess, spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,16 +25,36 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * Where an engine runs when not on 127.0.0.1 of this machine: inside a network namespace (run
+ * through `ip netns exec`, as root), listening on `host`, an address of that namespace.
+ */
+export interface Placement {
+  readonly namespace: string;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** A server process that is started by waiting for a line on its output. */
 abstract class Engine {
   readonly port: number;
+  /** The address it listens on. */
+  readonly host: string;
   protected readonly folder: string;
+  readonly #namespace: string | null;
   #process: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
 
-  protected constructor(port: number, folder: string) {
-    this.port = port;
+  protected constructor(port: number, folder: string, placement?: Placement) {
+    this.port = placement?.port ?? port;
+    this.host = placement?.host ?? '127.0.0.1';
     this.folder = folder;
+    this.#namespace = placement?.namespace ?? null;
+  }
+
+  /** A command as it runs where this engine is placed: inside its namespace, if it has one. */
+  protected placed([file, args]: [string, string[]]): [string, string[]] {
+    return this.#namespace === null ? [file, args] : ['ip', ['netns', 'exec', this.#namespace, file, ...args]];
   }
 
   /** The server's process id while it runs (to measure or pin it). */
@@ -48,7 +69,8 @@ abstract class Engine {
   /** Starts (again) and resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.#process) return;
-    const { file, args } = this.command();
+    const command = this.command();
+    const [file, args] = this.placed([command.file, command.args]);
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#process = child;
     this.#exited = new Promise((resolve) => {
@@ -98,20 +120,20 @@ export class RedisServer extends Engine {
   protected readonly readyLine = 'Ready to accept connections';
   protected readonly name = 'redis-server';
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-test-')));
+  static async start(placement?: Placement): Promise<RedisServer> {
+    const server = new RedisServer(placement ? 0 : await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-test-')), placement);
     await server.start();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.host}:${this.port}`;
   }
 
   protected command(): { file: string; args: string[] } {
     return {
       file: 'redis-server',
-      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.folder, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      args: ['--port', String(this.port), '--bind', this.host, '--dir', this.folder, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
     };
   }
 }
@@ -131,11 +153,13 @@ export class PostgresServer extends Engine {
   #databases = 0;
 
   /** PostgreSQL refuses to run as root: as root, its files and process belong to `postgres`. */
-  static async start(): Promise<PostgresServer> {
+  static async start(placement?: Placement): Promise<PostgresServer> {
     const folder = await mkdtemp(path.join(tmpdir(), 'postgres-test-'));
-    const server = new PostgresServer(await freePort(), folder);
+    const server = new PostgresServer(placement ? 0 : await freePort(), folder, placement);
     if (isRoot()) await chown(folder, ...(await postgresIds()));
     await run(...asPostgres(path.join(POSTGRES_BIN, 'initdb'), ['-D', server.#dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']));
+    // Clients on a private test network come from its addresses, not from 127.0.0.1.
+    if (placement) await appendFile(path.join(server.#dataDir, 'pg_hba.conf'), 'host all all 0.0.0.0/0 trust\n');
     await server.start();
     return server;
   }
@@ -146,14 +170,14 @@ export class PostgresServer extends Engine {
 
   /** The URL of the `postgres` database, for administration. */
   get adminUrl(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+    return `postgres://postgres@${this.host}:${this.port}/postgres`;
   }
 
   /** Creates an empty database and returns its URL: one per test, so tests never share rows. */
   async createDatabase(): Promise<string> {
     const name = `test_${process.pid}_${++this.#databases}`;
-    await run(...asPostgres(path.join(POSTGRES_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-q', '-c', `CREATE DATABASE ${name}`]));
-    return `postgres://postgres@127.0.0.1:${this.port}/${name}`;
+    await run(...this.placed(asPostgres(path.join(POSTGRES_BIN, 'psql'), ['-h', this.host, '-p', String(this.port), '-U', 'postgres', '-q', '-c', `CREATE DATABASE ${name}`])));
+    return `postgres://postgres@${this.host}:${this.port}/${name}`;
   }
 
   protected command(): { file: string; args: string[] } {
@@ -161,7 +185,7 @@ export class PostgresServer extends Engine {
       '-D', this.#dataDir,
       '-p', String(this.port),
       '-k', this.folder,
-      '-c', 'listen_addresses=127.0.0.1',
+      '-c', `listen_addresses=${this.host}`,
       // Throwaway data: no need to survive a power cut, so do not wait for the disk.
       '-c', 'fsync=off',
       '-c', 'synchronous_commit=off',
