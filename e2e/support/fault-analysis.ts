@@ -9,8 +9,8 @@ import type { DriverReport, HistoryEntry } from './fault-driver-protocol';
  * it back, each matched on a line's `msg`. The one place to adjust to the server's wording.
  */
 export const OUTAGE_LOG_LINES = {
-  redis: { lost: /lost the connection to redis/i, recovered: /reconnected to redis/i },
-  postgres: { lost: /lost the connection to postgres|postgres connection lost/i, recovered: /reconnected to postgres|postgres connection (is )?back/i },
+  redis: { lost: /^redis unreachable$/, recovered: /^redis reachable again$/ },
+  postgres: { lost: /^postgres unreachable$/, recovered: /^postgres reachable again$/ },
 } as const;
 export type Dependency = keyof typeof OUTAGE_LOG_LINES;
 
