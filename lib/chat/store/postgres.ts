@@ -157,7 +157,7 @@ export { StoreUnavailable };
  * per flush rather than per message; a batch that fails fails every append in it.
  */
 export class PostgresMessageStore implements MessageStore, Flushable {
-  readonly #pool: pg.Pool;
+  #pool: pg.Pool;
   readonly #url: string;
   readonly #options: PostgresMessageStoreOptions;
   readonly #now: () => number;
@@ -179,9 +179,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
 
   /** Connects and migrates; rejects with one clear line when the database cannot be reached. */
   static async connect(url: string, options: PostgresMessageStoreOptions = {}): Promise<PostgresMessageStore> {
-    const pool = new pg.Pool(connectionConfig(url, options, options.poolSize ?? 10));
-    // A pooled connection that broke while idle is replaced by the pool; the next call finds out.
-    pool.on('error', () => {});
+    const pool = newPool(url, options);
     try {
       await migrate(pool);
     } catch (error) {
@@ -223,17 +221,28 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     if (this.#closed) return;
     this.#reachability.lost(error);
     if (this.#probe !== null) return;
+    let probing = false;
     this.#probe = setInterval(() => {
-      this.#pool.query('SELECT 1').then(
+      if (probing) return;
+      probing = true;
+      probeOnce(this.#url, this.#options).then(
         () => {
-          if (this.#probe !== null) clearInterval(this.#probe);
+          probing = false;
+          if (this.#probe === null || this.#closed) return;
+          clearInterval(this.#probe);
           this.#probe = null;
+          // The pool's connections may be ones the outage left dead (a silent partition leaves
+          // them open, waiting on TCP's retransmissions): new calls go to a new pool.
+          const stale = this.#pool;
+          this.#pool = newPool(this.#url, this.#options);
+          stale.end().catch(() => {});
           this.#reachability.back();
           // Commits heard of by nobody meanwhile: the head watchers ask again.
           this.#heads?.missed();
         },
         () => {
           // Still away: the next probe asks again.
+          probing = false;
         },
       );
     }, this.#options.probeMs ?? 1_000);
@@ -375,6 +384,25 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     this.#probe = null;
     await this.#heads?.close();
     await this.#pool.end();
+  }
+}
+
+function newPool(url: string, options: PostgresMessageStoreOptions): pg.Pool {
+  const pool = new pg.Pool(connectionConfig(url, options, options.poolSize ?? 10));
+  // A pooled connection that broke while idle is replaced by the pool; the next call finds out.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** One `SELECT 1` on a connection of its own (never a pooled one the outage may have left dead). */
+async function probeOnce(url: string, timeouts: PostgresTimeouts): Promise<void> {
+  const client = new pg.Client(connectionConfig(url, timeouts, 1));
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    client.end().catch(() => {});
   }
 }
 
