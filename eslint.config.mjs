@@ -5,16 +5,35 @@ import nextTypescript from 'eslint-config-next/typescript';
 // Flat config keeps only the last matching setting of a rule, so each block lists every pattern.
 const noServer = { group: ['**/server', '@/server'], message: 'nothing imports server.ts: it is the composition root.' };
 const noUi = { group: ['next', 'next/*', 'react', 'react-dom', 'react/*'], message: 'this layer knows nothing of Next.js or React.' };
+// The framework is a package (lib/channels, `next-channels`): everything else imports it by name,
+// through its exports map, as an outside app would.
+const noReachIn = {
+  group: ['**/lib/channels', '**/lib/channels/**', '**/channels/src', '**/channels/src/**', 'next-channels/src/**', 'next-channels/dist/**', '../channels', '../channels/**', '../../channels', '../../channels/**'],
+  message: "import the framework as 'next-channels' (or one of its entries), not by its files.",
+};
 const restrict = (files, patterns) => ({
   files,
-  rules: { 'no-restricted-imports': ['error', { patterns: [noServer, ...patterns] }] },
+  rules: { 'no-restricted-imports': ['error', { patterns: [noServer, noReachIn, ...patterns] }] },
 });
+// Inside the package: its core needs nothing but ws and cookie; each adapter has an entry of its own.
+const packageRule = (files, patterns) => ({
+  files,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ group: ['**/chat', '**/chat/**', '**/client', '**/client/**', '@/*', 'next-channels', 'next-channels/*'], message: 'the package knows nothing of the chat or the client, and imports itself by relative paths.' }, ...patterns] },
+    ],
+  },
+});
+const optionalPeers = { group: ['ioredis', 'pino', 'prom-client', 'next', 'next/*'], message: 'the core has no hard dependency on ioredis, pino, prom-client or next: they belong to the entries redis, pino, prometheus and next.' };
 const layerRules = [
-  restrict(['lib/**/*.ts', 'lib/**/*.tsx', 'app/**/*.ts', 'app/**/*.tsx'], []),
-  restrict(
-    ['lib/channels/**/*.ts'],
-    [noUi, { group: ['**/chat', '**/chat/**', '**/client', '**/client/**', '@/*'], message: 'lib/channels knows nothing of the chat or the client.' }],
-  ),
+  restrict(['*.ts', 'lib/**/*.ts', 'lib/**/*.tsx', 'app/**/*.ts', 'app/**/*.tsx', 'e2e/**/*.ts', 'bench/**/*.ts', 'docs/**/*.ts', 'scripts/**/*.ts'], []),
+  packageRule(['lib/channels/src/**/*.ts'], [noUi, optionalPeers]),
+  packageRule(['lib/channels/src/next/**/*.ts'], [{ group: ['react', 'react-dom', 'react/*', 'ioredis', 'pino', 'prom-client'], message: 'the Next adapter needs next only.' }]),
+  packageRule(['lib/channels/src/redis/**/*.ts'], [noUi, { group: ['pino', 'prom-client'], message: 'the Redis entry needs ioredis only.' }]),
+  packageRule(['lib/channels/src/pino.ts', 'lib/channels/src/pino.test.ts'], [noUi, { group: ['ioredis', 'prom-client'], message: 'the pino entry needs pino only.' }]),
+  packageRule(['lib/channels/src/prometheus.ts', 'lib/channels/src/prometheus.test.ts'], [noUi, { group: ['ioredis', 'pino'], message: 'the prometheus entry needs prom-client only.' }]),
+  packageRule(['lib/channels/src/**/*.test.ts'], [noUi]),
   restrict(['lib/chat/**/*.ts'], [noUi, { group: ['**/client', '**/client/**', '@/*'], message: 'lib/chat sits below lib/client and app/.' }]),
   {
     ...restrict(
@@ -53,7 +72,7 @@ const config = [
   ...layerRules,
   // The guide's snippet for the browser console: logging is what it is for.
   { files: ['docs/guide/browser-console.js'], rules: { 'no-console': 'off' } },
-  { ignores: ['.next/**', '.next-e2e-dev/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'data/**', 'test-results/**', 'playwright-report/**', 'e2e/fixtures/article-client.js'] },
+  { ignores: ['.next/**', '.next-e2e-dev/**', 'dist/**', 'lib/channels/dist/**', 'examples/*/.next/**', 'examples/*/node_modules/**', 'node_modules/**', 'next-env.d.ts', 'data/**', 'test-results/**', 'playwright-report/**', 'e2e/fixtures/article-client.js'] },
 ];
 
 export default config;

@@ -11,9 +11,10 @@ const nextConfig = {
   // no redirects either way, so /api/... and /chat/<room> answer as they are.
   trailingSlash: true,
   skipTrailingSlashRedirect: true,
-  // Route handlers reach the live chat through lib/chat's runtime accessor; the socket library and
-  // the native SQLite module only run in server.ts, so Next never needs to bundle them.
-  serverExternalPackages: ['ws', 'better-sqlite3'],
+  // Route handlers reach the live chat through lib/chat's runtime accessor, over next-channels'
+  // per-process slots; the framework, the socket library and the native SQLite module are loaded
+  // from node_modules as server.ts loads them, never bundled.
+  serverExternalPackages: ['next-channels', 'ws', 'better-sqlite3'],
   turbopack: { root: __dirname },
   outputFileTracingRoot: __dirname,
 };

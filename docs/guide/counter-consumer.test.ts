@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { InMemoryChannelLayer, urlRouter } from '../../lib/channels';
-import { WebsocketCommunicator } from '../../lib/channels/testing';
+import { InMemoryChannelLayer, urlRouter } from 'next-channels';
+import { WebsocketCommunicator } from 'next-channels/testing';
 import { counterRoute } from './counter-consumer';
 
 it('counts clicks from everyone watching, and tells them all', async () => {

@@ -3,7 +3,7 @@ import {
   type EventOf,
   JsonWebsocketConsumer,
   route,
-} from '../../lib/channels';
+} from 'next-channels';
 
 /** The layer events of the counter: their `type`, and the fields besides it. */
 export type CounterEvents = {

@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger, urlRouter } from '../../lib/channels';
-import { WebsocketCommunicator } from '../../lib/channels/testing';
-import { ChatService } from '../../lib/chat/chat-service';
-import { installChatRuntime, uninstallChatRuntime } from '../../lib/chat/runtime';
-import { MemoryMessageStore } from '../../lib/chat/store/memory';
+import { InMemoryChannelLayer, installChannelLayer, uninstallChannelLayer, urlRouter } from 'next-channels';
+import { WebsocketCommunicator } from 'next-channels/testing';
 import { counterRoute } from './counter-consumer';
 import { POST } from './reset-route';
 
-after(() => uninstallChatRuntime());
+after(() => uninstallChannelLayer());
 
 it('reaches the consumers through the live layer', async () => {
   const layer = new InMemoryChannelLayer();
-  // What server.ts does at start, so that route handlers find the live layer.
-  installChatRuntime({
-    service: new ChatService({ store: new MemoryMessageStore(), layer, logger: silentLogger }),
-    layer,
-    sessions: new SessionCookies({ secret: 'guide-test-secret-0123456789abcdef' }),
-    allowedOrigins: new AllowedOrigins(['*']),
-    adminToken: null,
-  });
+  // What serveNext does at start, so that route handlers find the live layer.
+  installChannelLayer(layer);
   const watcher = new WebsocketCommunicator(urlRouter([counterRoute]), '/ws/counter/reset-me/', { layer });
   await watcher.connect();
   await watcher.receiveJson();

@@ -5,11 +5,11 @@ import { after, before, it } from 'node:test';
 import vm from 'node:vm';
 import WebSocket from 'ws';
 import { type ChatServer, startChatServer } from '../../lib/testing/chat-server';
-import { chatApplication } from './routing';
+import { websocketApplication } from './routing';
 
 let server: ChatServer;
 before(async () => {
-  server = await startChatServer({ routing: chatApplication });
+  server = await startChatServer({ routing: websocketApplication });
 });
 after(async () => {
   await server?.close();

@@ -1,15 +1,13 @@
 /**
- * The part of the chat server that reloads while you develop: routing, consumers and the chat
- * service. server.ts loads this module through `HotReloader` in development (and once in
- * production); everything that holds sockets or state (the transport, the channel layer, the
+ * The part of the chat that reloads while you develop: its routes, consumers and service. The
+ * project's routing (routing.ts at the root) calls `chatRoutesFor` on every load, in development
+ * on every change; everything that holds sockets or state (the transport, the channel layer, the
  * store, presence, sessions) is made before it and lives on across reloads.
  */
-import type { Application, ChannelLayer, Logger } from '../channels';
+import type { ChannelLayer, Logger, Route } from 'next-channels';
 import { ChatService } from './chat-service';
-import { ChatConsumer } from './consumer';
 import type { ChatMetrics } from './metrics';
-import { NotificationConsumer } from './notifications';
-import { type ChatApplicationOptions, chatApplication } from './routing';
+import { type ChatApplicationOptions, chatRoutes } from './routing';
 import type { ReadPacer } from './store/read-pacer';
 import type { MessageStore } from './store/types';
 
@@ -27,11 +25,8 @@ export interface LiveChat extends ChatApplicationOptions {
   readonly reads: ReadPacer;
 }
 
-/** The consumer classes whose open connections move to a newly loaded version. */
-export const liveConsumerClasses = [ChatConsumer, NotificationConsumer];
-
-/** Builds this generation's service and application over the live services. */
-export function buildChatApplication(live: LiveChat): Application {
+/** Makes this generation's chat service over the live services, and returns the chat's routes. */
+export function chatRoutesFor(live: LiveChat): Route[] {
   const presence = live.presence;
   live.service = new ChatService({
     store: live.store,
@@ -41,5 +36,5 @@ export function buildChatApplication(live: LiveChat): Application {
     reads: live.reads,
     participants: async (room) => (await presence.list(room)).frame.users,
   });
-  return chatApplication(live);
+  return chatRoutes(live);
 }

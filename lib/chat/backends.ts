@@ -1,4 +1,5 @@
-import { type ChannelLayer, InMemoryChannelLayer, type Logger, RedisChannelLayer } from '../channels';
+import { type ChannelLayer, type FlushPacer, InMemoryChannelLayer, type Logger } from 'next-channels';
+import { RedisChannelLayer } from 'next-channels/redis';
 import type { ServerConfig } from './config';
 import { LocalPresence, type Presence } from './presence';
 import { RedisPresence } from './presence-redis';
@@ -16,6 +17,8 @@ export interface Backends {
 
 export interface BackendOptions {
   readonly logger: Logger;
+  /** The process's write pacer, shared by the sockets, the Redis layer and the PostgreSQL store. */
+  readonly pacer: FlushPacer;
 }
 
 /**
@@ -27,15 +30,15 @@ export async function openBackends(
   config: Pick<ServerConfig, 'store' | 'redisUrl' | 'presenceExpiryMs'>,
   options: BackendOptions,
 ): Promise<Backends> {
-  const { logger } = options;
+  const { logger, pacer } = options;
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const store =
       config.store.kind === 'postgres'
-        ? await PostgresMessageStore.connect(config.store.url, { logger })
+        ? await PostgresMessageStore.connect(config.store.url, { logger, pacer })
         : new SqliteMessageStore(config.store.file);
     opened.push(store);
-    const layer = config.redisUrl ? await RedisChannelLayer.connect({ url: config.redisUrl, logger }) : new InMemoryChannelLayer();
+    const layer = config.redisUrl ? await RedisChannelLayer.connect({ url: config.redisUrl, logger, pacer }) : new InMemoryChannelLayer();
     opened.push(layer);
     const presence = config.redisUrl
       ? await RedisPresence.connect({ url: config.redisUrl, logger, expiryMs: config.presenceExpiryMs })

@@ -1,4 +1,4 @@
-import type { ChannelLayer, Logger, SessionUser } from '../channels';
+import type { ChannelLayer, Logger, SessionUser } from 'next-channels';
 import type { ChatMetrics, StoreOperation } from './metrics';
 import { notifyUser } from './notifications';
 import {

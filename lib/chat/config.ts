@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AllowedOrigins, LOG_LEVELS, type LogLevel, MIN_SECRET_LENGTH, ProxyTrust, type RateLimit } from '../channels';
+import {
+  AllowedOrigins,
+  LOG_LEVELS,
+  type LogLevel,
+  MIN_SECRET_LENGTH,
+  ProxyTrust,
+  type RateLimit,
+} from 'next-channels';
 
 /** The server's settings, read from the environment (every variable optional). */
 export interface ServerConfig {

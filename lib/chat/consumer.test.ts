@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AllowedOrigins, CloseCode, InMemoryChannelLayer, SessionCookies, silentLogger, type RateLimit } from '../channels';
-import { WebsocketCommunicator } from '../channels/testing';
+import {
+  AllowedOrigins,
+  CloseCode,
+  InMemoryChannelLayer,
+  SessionCookies,
+  silentLogger,
+  type RateLimit,
+} from 'next-channels';
+import { WebsocketCommunicator } from 'next-channels/testing';
 import { ChatService, HISTORY_FRAME_MAX_BYTES, messageFrame, roomGroup } from './chat-service';
 import { ChatQuotas } from './quotas';
 import { RoomHeads } from './room-heads';

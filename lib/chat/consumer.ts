@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloseCode, JsonWebsocketConsumer, type EventHandlers, type EventOf, type Scope, type SessionUser } from '../channels';
+import {
+  CloseCode,
+  JsonWebsocketConsumer,
+  type EventHandlers,
+  type EventOf,
+  type Scope,
+  type SessionUser,
+} from 'next-channels';
 import { type ChatEvents, type ChatService, roomGroup, roomGroups } from './chat-service';
 import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';

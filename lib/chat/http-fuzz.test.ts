@@ -9,7 +9,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } from '../channels';
+import {
+  AllowedOrigins,
+  InMemoryChannelLayer,
+  SessionCookies,
+  silentLogger,
+} from 'next-channels';
 import { ChatService } from './chat-service';
 import { announce, notify, renameSession } from './http-routes';
 import { normaliseDisplayName } from './identity';

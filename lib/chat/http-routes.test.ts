@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AllowedOrigins, InMemoryChannelLayer, SessionCookies, silentLogger } from '../channels';
-import { WebsocketCommunicator } from '../channels/testing';
+import {
+  AllowedOrigins,
+  InMemoryChannelLayer,
+  SessionCookies,
+  silentLogger,
+} from 'next-channels';
+import { WebsocketCommunicator } from 'next-channels/testing';
 import { ChatService } from './chat-service';
 import { announce, currentSession, endSession, notify, renameSession } from './http-routes';
 import { ADMIN_BODY_MAX_BYTES, SESSION_BODY_MAX_BYTES } from './json-body';

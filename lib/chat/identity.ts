@@ -1,5 +1,5 @@
 import { createHash, randomFillSync, randomInt } from 'node:crypto';
-import type { SessionUser } from '../channels';
+import type { SessionUser } from 'next-channels';
 import { codePointLength } from './protocol';
 import { LookAlikes } from './skeleton';
 

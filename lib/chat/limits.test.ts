@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SessionCookies } from '../channels';
+import { SessionCookies } from 'next-channels';
 import { type ChatServer, type ChatServerOptions, startChatServer, TEST_SESSION_SECRET } from '../testing/chat-server';
 import { ChatQuotas } from './quotas';
 import { MemoryMessageStore } from './store/memory';

@@ -7,7 +7,7 @@ import {
   type ChannelLayer,
   type Scope,
   type SessionUser,
-} from '../channels';
+} from 'next-channels';
 import { errorFrame, type NotificationFrame, validateClientFrame } from './protocol';
 
 /** The layer events of notifications. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { ChannelLayer } from '../channels';
+import type { ChannelLayer } from 'next-channels';
 import type { MessageStore } from './store/types';
 
 export interface OpsDependencies {

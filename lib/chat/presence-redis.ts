@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { type Logger, Reachability, redisConnectionOptions, RedisSupervisor, type RedisTimeouts, type SessionUser, silentLogger } from '../channels';
+import {
+  type Logger,
+  Reachability,
+  type SessionUser,
+  silentLogger,
+} from 'next-channels';
+import { redisConnectionOptions, RedisSupervisor, type RedisTimeouts } from 'next-channels/redis';
 import { ChangePacer } from './change-pacer';
 import {
   DEFAULT_PRESENCE_CHANGE_INTERVAL_MS,

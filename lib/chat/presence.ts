@@ -1,4 +1,4 @@
-import type { SessionUser } from '../channels';
+import type { SessionUser } from 'next-channels';
 import { ChangePacer } from './change-pacer';
 import type { PresenceFrame, PresenceUser } from './protocol';
 

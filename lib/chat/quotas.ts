@@ -1,4 +1,4 @@
-import { KeyedBuckets, type RateLimit, TokenBucket } from '../channels';
+import { KeyedBuckets, type RateLimit, TokenBucket } from 'next-channels';
 
 /**
  * What one person and one client address may spend, across all their connections and rooms in

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { LogFields, Logger } from '../channels';
+import type { LogFields, Logger } from 'next-channels';
 import { screenRequest } from './request-screen';
 
 describe('screenRequest', () => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../channels';
+import type { Logger } from 'next-channels';
 import { API_BODY_MAX_BYTES, declaresMoreThan } from './json-body';
 
 const MAX_LOGGED_PATH_CHARS = 200;

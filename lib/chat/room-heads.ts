@@ -1,4 +1,4 @@
-import type { Logger } from '../channels';
+import type { Logger } from 'next-channels';
 import { compareMessageIds } from './protocol';
 import type { MessageStore } from './store/types';
 

@@ -1,4 +1,4 @@
-import { type AllowedOrigins, type ChannelLayer, processSlot, type SessionCookies } from '../channels';
+import { type AllowedOrigins, type ChannelLayer, channelLayer, processSlot, type SessionCookies } from 'next-channels';
 import type { ChatService } from './chat-service';
 
 /** The live services of the running chat, as route handlers and server actions see them. */
@@ -13,10 +13,13 @@ export interface ChatRuntime {
   readonly adminToken: string | null;
 }
 
-const slot = processSlot<ChatRuntime>('chat');
+/** What the chat installs beside the layer, which the framework's `channelLayer()` holds. */
+export type ChatRuntimeServices = Omit<ChatRuntime, 'layer'>;
 
-/** Called once by server.ts when the services are up. */
-export function installChatRuntime(runtime: ChatRuntime): void {
+const slot = processSlot<ChatRuntimeServices>('chat');
+
+/** Called once by the chat's services when they are up (the layer is installed by the Next adapter). */
+export function installChatRuntime(runtime: ChatRuntimeServices): void {
   slot.install(runtime);
 }
 
@@ -26,8 +29,8 @@ export function uninstallChatRuntime(): void {
 
 /**
  * The one way from Next route handlers and server actions to the live chat (its layer, store and
- * sessions). Next bundles route code apart from server.ts, so this reads a per-process slot
- * rather than a module variable.
+ * sessions), over the framework's per-process slots: Next bundles route code apart from
+ * server.ts, so module variables would exist twice.
  *
  * ```ts
  * export async function POST(request: Request) {
@@ -36,5 +39,14 @@ export function uninstallChatRuntime(): void {
  * ```
  */
 export function chatRuntime(): ChatRuntime {
-  return slot.get();
+  const services = slot.get();
+  return {
+    get service() {
+      return services.service;
+    },
+    layer: channelLayer().layer,
+    sessions: services.sessions,
+    allowedOrigins: services.allowedOrigins,
+    adminToken: services.adminToken,
+  };
 }

@@ -15,8 +15,8 @@ import {
   silentLogger,
   SocketServer,
   type SocketServerOptions,
-  TransportMetrics,
-} from '../channels';
+} from 'next-channels';
+import { PrometheusMetrics } from 'next-channels/prometheus';
 import { ChatService } from '../chat/chat-service';
 import { checkSessionUser } from '../chat/identity';
 import { ChatMetrics } from '../chat/metrics';
@@ -48,7 +48,7 @@ export interface ChatServer {
   readonly origin: string;
   readonly store: MessageStore;
   readonly sessions: SessionCookies;
-  readonly metrics: TransportMetrics;
+  readonly metrics: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -65,7 +65,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const presence = new LocalPresence({ changeIntervalMs: presenceChangeIntervalMs });
   const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
   const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET, revocations: store, checkUser: checkSessionUser });
-  const metrics = new TransportMetrics();
+  const metrics = new PrometheusMetrics();
   const chatMetrics = new ChatMetrics(metrics.registry);
   const server = createServer();
   server.listen(0, '127.0.0.1');

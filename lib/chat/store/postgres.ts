@@ -1,5 +1,11 @@
 import pg from 'pg';
-import { type Flushable, flushSoon, type Logger, Reachability, silentLogger } from '../../channels';
+import {
+  type Flushable,
+  FlushPacer,
+  type Logger,
+  Reachability,
+  silentLogger,
+} from 'next-channels';
 import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
 import { HeadsConnection } from './postgres-heads';
 import { type HeadListener, type MessagePage, type MessageStore, type NewMessage, type StoredMessage, StoreUnavailable } from './types';
@@ -140,6 +146,8 @@ export interface PostgresMessageStoreOptions extends PostgresTimeouts {
   readonly listenHeartbeatMs?: number;
   /** Where losing and finding PostgreSQL again is logged, once each. */
   readonly logger?: Logger;
+  /** The process's write pacer (the `SocketServer`'s): batches go out in its flushes (default: a new one). */
+  readonly pacer?: FlushPacer;
 }
 
 export { StoreUnavailable };
@@ -152,7 +160,7 @@ export { StoreUnavailable };
  * written; the pool reconnects by itself when it is back.
  *
  * Appends are a group commit: they wait for the process's next paced flush (the one that writes
- * the client sockets, see `flushSoon`) and go as one call, one batch at a time, in the order they
+ * the client sockets, see `FlushPacer`) and go as one call, one batch at a time, in the order they
  * were made. A store a network round trip away then costs a process one write and one wake-up
  * per flush rather than per message; a batch that fails fails every append in it.
  */
@@ -162,6 +170,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   readonly #options: PostgresMessageStoreOptions;
   readonly #now: () => number;
   readonly #reachability: Reachability;
+  readonly #pacer: FlushPacer;
   /** Appends waiting for the next batch, in the order they were made. */
   #waiting: PendingAppend[] = [];
   #batchInFlight: Promise<void> | null = null;
@@ -175,6 +184,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#reachability = new Reachability('postgres', options.logger ?? silentLogger);
+    this.#pacer = options.pacer ?? new FlushPacer();
   }
 
   /** Connects and migrates; rejects with one clear line when the database cannot be reached. */
@@ -252,7 +262,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ input, ts: this.#now(), resolve, reject });
-      if (this.#waiting.length === 1 && this.#batchInFlight === null) flushSoon(this);
+      if (this.#waiting.length === 1 && this.#batchInFlight === null) this.#pacer.flushSoon(this);
     });
   }
 

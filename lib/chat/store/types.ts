@@ -1,4 +1,4 @@
-import type { SessionRevocations } from '../../channels';
+import type { SessionRevocations } from 'next-channels';
 
 /** A message as the store keeps it. */
 export interface StoredMessage {

@@ -1,0 +1,49 @@
+/**
+ * next-channels: a Django-Channels-style real-time layer for Node and Next.js. Consumers, URL
+ * routing, middleware, a channel layer with groups (in memory here; Redis in
+ * `next-channels/redis`), and the protocol server that connects them to `ws`. It knows nothing of
+ * Next.js or React: `next-channels/next` serves a Next app and the consumers from one server.
+ *
+ * @packageDocumentation
+ */
+export type { Application, Environment } from './application';
+export { CloseCode } from './close-codes';
+export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame } from './connection';
+export { JsonWebsocketConsumer } from './json-consumer';
+export {
+  WebsocketConsumer,
+  type ConsumerClass,
+  type ConsumerFactory,
+  type EventHandlers,
+  type EventMap,
+  type EventOf,
+} from './consumer';
+export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
+export { channelLayer, installChannelLayer, uninstallChannelLayer, type LiveLayer } from './live-layer';
+export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
+export type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
+export { jsonLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
+export { FlushPacer, type Flushable, type Pacing } from './flush-pacer';
+export type { TransportMetrics } from './metrics';
+export { AllowedOrigins, originValidator } from './middleware/origin';
+export { KeyedBuckets, TokenBucket, type KeyedBucketsOptions, type RateLimit } from './rate-limit';
+export { Reachability } from './reachability';
+export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions } from './routing';
+export { processSlot, processState, type ProcessSlot } from './process-slot';
+export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
+export {
+  MIN_SECRET_LENGTH,
+  newSessionId,
+  SESSION_ENDED,
+  SessionCookies,
+  sessionGroup,
+  sessionMiddleware,
+  type CookieSession,
+  type Session,
+  type SessionCookieOptions,
+} from './sessions';
+export { RevocationCheck, type RevocationCheckOptions, type SessionRevocations } from './session-revocations';
+export { createGuardedServer, type HttpGuardOptions } from './transport/http-guard';
+export { type ForwardedRequest, ProxyTrust } from './transport/proxy-trust';
+export { refuseUpgrade } from './transport/refuse-upgrade';
+export { SocketServer, type SocketServerOptions } from './transport/socket-server';

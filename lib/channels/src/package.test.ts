@@ -1,0 +1,51 @@
+/**
+ * The package as npm ships it: what `npm pack` puts in the tarball, and what each entry loads.
+ * Runs against the build (`npm run build -w next-channels`, which the test command runs first).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
+interface PackedFile {
+  readonly path: string;
+}
+
+describe('the next-channels package', () => {
+  it('packs its build, README and licence only: no source, no test, nothing of the chat', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_ROOT });
+    const [packed] = JSON.parse(stdout) as Array<{ files: PackedFile[] }>;
+    const files = packed!.files.map((file) => file.path).sort();
+    const unexpected = files.filter((file) => !/^(dist\/.+\.(js|d\.ts)|package\.json|README\.md|LICENSE)$/.test(file));
+    assert.deepEqual(unexpected, []);
+    assert.deepEqual(files.filter((file) => /\.test\.|chat|testing\/engines/.test(file)), []);
+    for (const required of ['dist/index.js', 'dist/index.d.ts', 'dist/next/index.js', 'dist/redis/index.js', 'dist/dev/bin.js', 'README.md']) {
+      assert.ok(files.includes(required), `${required} is not in the tarball`);
+    }
+  });
+
+  it('has a built file behind every entry of its exports map', async () => {
+    const manifest = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { types: string; default: string }>;
+    };
+    for (const [entry, target] of Object.entries(manifest.exports)) {
+      const files = typeof target === 'string' ? [target] : [target.types, target.default];
+      for (const file of files) await readFile(path.join(PACKAGE_ROOT, file)).catch(() => assert.fail(`${entry}: ${file} is missing`));
+    }
+  });
+
+  it('loads its core, testing and dev entries without ioredis, pino, prom-client or next', async () => {
+    const script = `
+      for (const entry of ['next-channels', 'next-channels/testing', 'next-channels/dev']) require(entry);
+      const loaded = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/](ioredis|pino|prom-client|next)[\\\\/]/.test(file));
+      process.stdout.write(JSON.stringify(loaded));
+    `;
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: PACKAGE_ROOT });
+    assert.deepEqual(JSON.parse(stdout), []);
+  });
+});

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Redis from 'ioredis';
+import { RedisServer } from '../../../testing/engines';
+import { SilentProxy } from '../../../testing/silent-proxy';
+import type { LogFields, Logger } from '../logger';
+import { channelLayerConformance, RecordingReceiver } from '../testing/layer-conformance';
+import { RedisChannelLayer } from './redis-layer';
+import type { ChannelLayer, LayerMessage } from '../layers/types';
+
+let redis: RedisServer;
+before(async () => {
+  redis = await RedisServer.start();
+});
+after(async () => {
+  await redis?.dispose();
+});
+
+let prefixes = 0;
+channelLayerConformance('RedisChannelLayer', async (options) =>
+  RedisChannelLayer.connect({ url: redis.url, prefix: `conformance-${++prefixes}`, ...options }),
+);
+
+/** A receiver that also counts resync calls, and can wait for the next one. */
+/** A logger that keeps its lines, and lets a test wait for one. */
+class RecordingLogger implements Logger {
+  readonly lines: Array<{ readonly message: string; readonly fields: LogFields }> = [];
+  #waiters: Array<{ readonly match: (message: string, fields: LogFields) => boolean; readonly resolve: () => void }> = [];
+  debug = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+  info = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+  warn = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+  error = (message: string, fields: LogFields = {}): void => this.#log(message, fields);
+
+  /** Resolves once a line matching `match` has been logged (before or after this call). */
+  logged(match: (message: string, fields: LogFields) => boolean): Promise<void> {
+    if (this.lines.some((line) => match(line.message, line.fields))) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
+  }
+
+  #log(message: string, fields: LogFields): void {
+    this.lines.push({ message, fields });
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.match(message, fields)) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}
+
+class ResyncingReceiver extends RecordingReceiver {
+  resyncs = 0;
+  #arrived: (() => void) | null = null;
+
+  override deliver(message: LayerMessage): void {
+    super.deliver(message);
+    this.#arrived?.();
+  }
+
+  /** Resolves once a message matching `match` has arrived. */
+  async until(match: (message: LayerMessage) => boolean): Promise<void> {
+    while (!this.messages.some(match)) await new Promise<void>((resolve) => (this.#arrived = resolve));
+  }
+
+  #wake: (() => void) | null = null;
+  resync(): void {
+    this.resyncs++;
+    this.#wake?.();
+  }
+  nextResync(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+}
+
+describe('RedisChannelLayer across processes', () => {
+  const layers: ChannelLayer[] = [];
+  const open = async (prefix: string): Promise<RedisChannelLayer> => {
+    const layer = await RedisChannelLayer.connect({ url: redis.url, prefix });
+    layers.push(layer);
+    return layer;
+  };
+  after(async () => {
+    await Promise.all(layers.map((layer) => layer.close()));
+  });
+
+  it('delivers a group message to members in every process, the sender included', async () => {
+    const [a, b] = [await open('cross'), await open('cross')];
+    const inA = new RecordingReceiver();
+    const inB = new RecordingReceiver();
+    const channelA = a.newChannel();
+    const channelB = b.newChannel();
+    a.attach(channelA, inA);
+    b.attach(channelB, inB);
+    await a.groupAdd('room.x', channelA);
+    await b.groupAdd('room.x', channelB);
+    await a.groupSend('room.x', { type: 'chat.message', text: '跨进程' });
+    assert.deepEqual(await inA.received(1), [{ type: 'chat.message', text: '跨进程' }]);
+    assert.deepEqual(await inB.received(1), [{ type: 'chat.message', text: '跨进程' }]);
+    await b.groupSend('room.x', { type: 'chat.message', text: 'back' });
+    assert.deepEqual((await inA.received(2)).map((m) => m.text), ['跨进程', 'back']);
+    assert.equal(inB.messages.length, 2, 'no echo of its own message through Redis');
+  });
+
+  it('sends to a channel of another process, and leaves group membership to its owner', async () => {
+    const [a, b] = [await open('remote'), await open('remote')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await a.send(channelB, { type: 'test.direct', text: '你好' });
+    assert.deepEqual(await inB.received(1), [{ type: 'test.direct', text: '你好' }]);
+    await assert.rejects(a.groupAdd('room.remote', channelB), /belongs to another process/);
+  });
+
+  it('keeps prefixes apart, so several sites can share one Redis', async () => {
+    const [a, b] = [await open('site-a'), await open('site-b')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await b.groupAdd('room.shared-name', channelB);
+    await a.groupSend('room.shared-name', { type: 'test.other-site' });
+    await b.groupSend('room.shared-name', { type: 'test.own-site' });
+    assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.own-site']);
+  });
+
+  it('sends the messages of one moment as one PUBLISH per channel, in order', async () => {
+    const [a, b] = [await open('batch'), await open('batch')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await b.groupAdd('room.batch', channelB);
+    const watcher = new Redis(redis.url);
+    try {
+      const published: string[] = [];
+      watcher.on('message', (_channel: string, payload: string) => published.push(payload));
+      await watcher.subscribe('batch:g:room.batch');
+      const sends = [1, 2, 3, 4, 5].map((n) => a.groupSend('room.batch', { type: 'test.seq', n, text: `第${n}条` }));
+      const direct = [a.send(channelB, { type: 'test.direct', n: 1 }), a.send(channelB, { type: 'test.direct', n: 2 })];
+      await Promise.all([...sends, ...direct]);
+      const got = await inB.received(7);
+      assert.deepEqual(
+        got.filter((m) => m.type === 'test.seq').map((m) => [m.n, m.text]),
+        [1, 2, 3, 4, 5].map((n) => [n, `第${n}条`]),
+      );
+      assert.deepEqual(got.filter((m) => m.type === 'test.direct').map((m) => m.n), [1, 2]);
+      // A lone message crosses as it is, not in an array.
+      await a.groupSend('room.batch', { type: 'test.alone' });
+      assert.deepEqual((await inB.received(8)).at(-1), { type: 'test.alone' });
+      while (published.length < 2) await new Promise((resolve) => watcher.once('message', resolve));
+      const [batch, alone] = published.map((payload) => payload.slice(payload.indexOf(' ') + 1));
+      assert.deepEqual(
+        (JSON.parse(batch!) as { n: number }[]).map((m) => m.n),
+        [1, 2, 3, 4, 5],
+        'the five group messages of one turn cross in one PUBLISH',
+      );
+      assert.equal(alone, '{"type":"test.alone"}');
+    } finally {
+      watcher.disconnect();
+    }
+  });
+
+  it('refuses to start, in one line, when Redis cannot be reached', async () => {
+    await assert.rejects(
+      RedisChannelLayer.connect({ url: 'redis://user:secret@127.0.0.1:1', connectTimeoutMs: 300 }),
+      (error: Error) => /^cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1\b/.test(error.message) && !error.message.includes('\n'),
+    );
+  });
+
+  it('reconnects after Redis restarts, and has every process resync', async () => {
+    const blip = await RedisServer.start();
+    try {
+      const logger = new RecordingLogger();
+      const a = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip', logger, publishWaitMs: 200 });
+      const b = await RedisChannelLayer.connect({ url: blip.url, prefix: 'blip' });
+      layers.push(a, b);
+      const inA = new ResyncingReceiver();
+      const inB = new ResyncingReceiver();
+      const channelA = a.newChannel();
+      const channelB = b.newChannel();
+      a.attach(channelA, inA);
+      b.attach(channelB, inB);
+      await a.groupAdd('room.blip', channelA);
+      await b.groupAdd('room.blip', channelB);
+      const resynced = Promise.all([inA.nextResync(), inB.nextResync()]);
+      await blip.stop();
+      // Sent while Redis is down for longer than a publish waits: b's member misses it (a's own
+      // member gets it at once), and a says so.
+      await a.groupSend('room.blip', { type: 'test.during' });
+      assert.deepEqual((await inA.received(1)).map((m) => m.type), ['test.during']);
+      await logger.logged((message) => message.startsWith('redis publish given up'));
+      await blip.start();
+      await resynced;
+      await logger.logged((message) => message === 'redis reachable again');
+      // Subscriptions are back: messages flow across again.
+      await a.groupSend('room.blip', { type: 'test.after' });
+      assert.deepEqual((await inB.received(1)).map((m) => m.type), ['test.after']);
+    } finally {
+      await blip.dispose();
+    }
+  });
+
+  it('keeps delivering inside a process cut silently from Redis, logs the outage once, and resyncs after', { timeout: 10_000 }, async () => {
+    const proxy = await SilentProxy.start(redis.port);
+    try {
+      const logger = new RecordingLogger();
+      const timeouts = { heartbeatMs: 50, commandTimeoutMs: 200, connectTimeoutMs: 200, publishWaitMs: 100, subscribeWaitMs: 100 };
+      const cutOff = await RedisChannelLayer.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix: 'silent', logger, ...timeouts });
+      const other = await RedisChannelLayer.connect({ url: redis.url, prefix: 'silent' });
+      layers.push(cutOff, other);
+      const here = new ResyncingReceiver();
+      const there = new ResyncingReceiver();
+      const hereChannel = cutOff.newChannel();
+      const thereChannel = other.newChannel();
+      cutOff.attach(hereChannel, here);
+      other.attach(thereChannel, there);
+      await cutOff.groupAdd('room.silent', hereChannel);
+      await other.groupAdd('room.silent', thereChannel);
+      const otherResynced = there.nextResync();
+
+      proxy.cut();
+      // Sends, joins and leaves inside the process neither wait on Redis nor stop.
+      await cutOff.groupSend('room.silent', { type: 'test.one' });
+      const newcomer = new RecordingReceiver();
+      const newcomerChannel = cutOff.newChannel();
+      cutOff.attach(newcomerChannel, newcomer);
+      await cutOff.groupAdd('room.silent', newcomerChannel);
+      await cutOff.groupSend('room.silent', { type: 'test.two' });
+      assert.deepEqual((await here.received(2)).map((m) => m.type), ['test.one', 'test.two']);
+      assert.deepEqual((await newcomer.received(1)).map((m) => m.type), ['test.two']);
+      await logger.logged((message) => message === 'redis unreachable');
+      proxy.heal();
+      await logger.logged((message) => message === 'redis reachable again');
+      // What the other process missed (the publishes given up) reaches it through a resync.
+      await otherResynced;
+      const outages = logger.lines.filter((line) => line.message === 'redis unreachable');
+      assert.equal(outages.length, 1, 'one line for the outage');
+      const back = logger.lines.find((line) => line.message === 'redis reachable again');
+      assert.ok(typeof back?.fields.downMs === 'number' && back.fields.downMs > 0);
+      await cutOff.groupSend('room.silent', { type: 'test.after' });
+      await there.until((m) => m.type === 'test.after');
+      const seen = there.messages.map((m) => m.type);
+      assert.equal(new Set(seen).size, seen.length, `nothing twice: ${seen.join(', ')}`);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

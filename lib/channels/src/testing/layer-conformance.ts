@@ -1,0 +1,212 @@
+/**
+ * The behaviour every `ChannelLayer` must have, as a test suite. Each implementation's test file
+ * calls `channelLayerConformance` with a factory; nothing here depends on one implementation.
+ * Delivery may be asynchronous (over a network), so every check waits for the message it expects,
+ * and a "nothing arrived" check waits for a later message sent to the same channel instead.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { ChannelFull, InvalidName } from '../errors';
+import type { ChannelLayer, ChannelReceiver, LayerMessage } from '../layers/types';
+
+export interface ConformanceLayerOptions {
+  readonly capacity?: number;
+  readonly groupExpiryMs?: number;
+  readonly now?: () => number;
+}
+
+export type LayerFactory = (options: ConformanceLayerOptions) => Promise<ChannelLayer>;
+
+/** A receiver that records what it gets and lets a test wait for the n-th message. */
+export class RecordingReceiver implements ChannelReceiver {
+  readonly messages: LayerMessage[] = [];
+  overflows = 0;
+  backlog = 0;
+  #waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  deliver(message: LayerMessage): void {
+    this.messages.push(message);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (this.messages.length < waiter.count) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  overflowed(): void {
+    this.overflows++;
+  }
+
+  /** Resolves once `count` messages have arrived in all. */
+  async received(count: number, timeoutMs = 5_000): Promise<LayerMessage[]> {
+    if (this.messages.length < count) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`expected ${count} messages, got ${this.messages.length}`)),
+          timeoutMs,
+        );
+        this.#waiters.push({
+          count,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      });
+    }
+    return this.messages;
+  }
+}
+
+export function channelLayerConformance(name: string, makeLayer: LayerFactory): void {
+  describe(`${name} (channel layer conformance)`, () => {
+    const layers: ChannelLayer[] = [];
+    const open = async (options: ConformanceLayerOptions = {}): Promise<ChannelLayer> => {
+      const layer = await makeLayer(options);
+      layers.push(layer);
+      return layer;
+    };
+    const attached = (layer: ChannelLayer): { channel: string; inbox: RecordingReceiver } => {
+      const channel = layer.newChannel();
+      const inbox = new RecordingReceiver();
+      layer.attach(channel, inbox);
+      return { channel, inbox };
+    };
+    after(async () => {
+      await Promise.all(layers.map((layer) => layer.close()));
+    });
+
+    it('answers a ping', async () => {
+      const layer = await open();
+      await layer.ping();
+    });
+
+    it('gives every new channel a distinct valid name', async () => {
+      const layer = await open();
+      const names = new Set(Array.from({ length: 100 }, () => layer.newChannel()));
+      assert.equal(names.size, 100);
+      for (const channelName of names) assert.match(channelName, /^[A-Za-z0-9_\-.]+![A-Za-z0-9_\-.]+$/);
+    });
+
+    it('delivers messages to a channel in the order they were sent', async () => {
+      const layer = await open();
+      const { channel, inbox } = attached(layer);
+      for (let n = 0; n < 20; n++) await layer.send(channel, { type: 'test.seq', n });
+      const got = await inbox.received(20);
+      assert.deepEqual(
+        got.map((message) => message.n),
+        Array.from({ length: 20 }, (_, n) => n),
+      );
+    });
+
+    it('drops a message sent to a channel nobody holds', async () => {
+      const layer = await open();
+      await layer.send(layer.newChannel(), { type: 'test.lost' });
+      const { channel, inbox } = attached(layer);
+      await layer.send(channel, { type: 'test.after' });
+      assert.deepEqual((await inbox.received(1)).map((m) => m.type), ['test.after']);
+    });
+
+    it('stops delivering to a detached channel', async () => {
+      const layer = await open();
+      const first = attached(layer);
+      layer.detach(first.channel);
+      await layer.send(first.channel, { type: 'test.dropped' });
+      layer.attach(first.channel, first.inbox);
+      await layer.send(first.channel, { type: 'test.kept' });
+      assert.deepEqual((await first.inbox.received(1)).map((m) => m.type), ['test.kept']);
+    });
+
+    it('sends a group message once to every member and to no one else', async () => {
+      const layer = await open();
+      const a = attached(layer);
+      const b = attached(layer);
+      const outsider = attached(layer);
+      await layer.groupAdd('room.one', a.channel);
+      await layer.groupAdd('room.one', a.channel);
+      await layer.groupAdd('room.one', b.channel);
+      await layer.groupAdd('room.two', outsider.channel);
+      await layer.groupSend('room.one', { type: 'test.hello', text: '你好' });
+      await layer.groupSend('room.two', { type: 'test.marker' });
+      assert.deepEqual(await a.inbox.received(1), [{ type: 'test.hello', text: '你好' }]);
+      assert.deepEqual(await b.inbox.received(1), [{ type: 'test.hello', text: '你好' }]);
+      assert.deepEqual((await outsider.inbox.received(1)).map((m) => m.type), ['test.marker']);
+      await layer.send(a.channel, { type: 'test.marker' });
+      assert.deepEqual((await a.inbox.received(2)).map((m) => m.type), ['test.hello', 'test.marker']);
+    });
+
+    it('stops sending group messages to a channel after groupDiscard', async () => {
+      const layer = await open();
+      const stays = attached(layer);
+      const leaves = attached(layer);
+      await layer.groupAdd('room.leave', stays.channel);
+      await layer.groupAdd('room.leave', leaves.channel);
+      await layer.groupDiscard('room.leave', leaves.channel);
+      await layer.groupDiscard('room.leave', layer.newChannel());
+      await layer.groupDiscard('room.never-made', leaves.channel);
+      await layer.groupSend('room.leave', { type: 'test.after-leave' });
+      await layer.send(leaves.channel, { type: 'test.marker' });
+      assert.deepEqual((await stays.inbox.received(1)).map((m) => m.type), ['test.after-leave']);
+      assert.deepEqual((await leaves.inbox.received(1)).map((m) => m.type), ['test.marker']);
+    });
+
+    it('rejects send to a full channel with ChannelFull and tells the receiver', async () => {
+      const layer = await open({ capacity: 2 });
+      const { channel, inbox } = attached(layer);
+      inbox.backlog = 2;
+      await assert.rejects(layer.send(channel, { type: 'test.full' }), (error: unknown) => {
+        assert.ok(error instanceof ChannelFull);
+        assert.equal(error.channel, channel);
+        assert.equal(error.capacity, 2);
+        return true;
+      });
+      assert.equal(inbox.overflows, 1);
+      inbox.backlog = 1;
+      await layer.send(channel, { type: 'test.room-again' });
+      assert.deepEqual((await inbox.received(1)).map((m) => m.type), ['test.room-again']);
+    });
+
+    it('skips a full member in a group send and still reaches the others', async () => {
+      const layer = await open({ capacity: 1 });
+      const full = attached(layer);
+      const free = attached(layer);
+      full.inbox.backlog = 1;
+      await layer.groupAdd('room.full', full.channel);
+      await layer.groupAdd('room.full', free.channel);
+      await layer.groupSend('room.full', { type: 'test.fanout' });
+      assert.deepEqual((await free.inbox.received(1)).map((m) => m.type), ['test.fanout']);
+      full.inbox.backlog = 0;
+      await layer.send(full.channel, { type: 'test.marker' });
+      assert.deepEqual((await full.inbox.received(1)).map((m) => m.type), ['test.marker']);
+      assert.equal(full.inbox.overflows, 1);
+    });
+
+    it('expires a group membership groupExpiryMs after its last groupAdd', async () => {
+      let clock = 1_000_000;
+      const layer = await open({ groupExpiryMs: 1_000, now: () => clock });
+      const renewed = attached(layer);
+      const expired = attached(layer);
+      await layer.groupAdd('room.expiry', renewed.channel);
+      await layer.groupAdd('room.expiry', expired.channel);
+      clock += 600;
+      await layer.groupAdd('room.expiry', renewed.channel);
+      clock += 600;
+      await layer.groupSend('room.expiry', { type: 'test.late' });
+      await layer.send(expired.channel, { type: 'test.marker' });
+      assert.deepEqual((await renewed.inbox.received(1)).map((m) => m.type), ['test.late']);
+      assert.deepEqual((await expired.inbox.received(1)).map((m) => m.type), ['test.marker']);
+    });
+
+    it('refuses malformed channel, group and event names', async () => {
+      const layer = await open();
+      const { channel } = attached(layer);
+      await assert.rejects(layer.groupAdd('has space', channel), InvalidName);
+      await assert.rejects(layer.groupAdd('x'.repeat(101), channel), InvalidName);
+      await assert.rejects(layer.groupAdd('room.ok', 'bad channel'), InvalidName);
+      await assert.rejects(layer.send('a!b!c', { type: 'test.x' }), InvalidName);
+      await assert.rejects(layer.send(channel, { type: 'nodots' }), InvalidName);
+      await assert.rejects(layer.groupSend('room.ok', { type: 'close' }), InvalidName);
+      assert.throws(() => layer.newChannel('bad prefix'), InvalidName);
+    });
+  });
+}

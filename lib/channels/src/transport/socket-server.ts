@@ -1,0 +1,266 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Application, Environment } from '../application';
+import { CloseCode } from '../close-codes';
+import { HandshakeError } from '../errors';
+import { FlushPacer } from '../flush-pacer';
+import type { ChannelLayer } from '../layers/types';
+import type { Logger } from '../logger';
+import type { TransportMetrics } from '../metrics';
+import { ProxyTrust } from './proxy-trust';
+import { refuseUpgrade } from './refuse-upgrade';
+import { scopeFromRequest } from '../scope';
+import { type ConnectionServer, ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
+
+/** How a {@link SocketServer} is set up: the application, and the transport's limits. */
+export interface SocketServerOptions {
+  /** What runs on each connection: routing, middleware, consumers. */
+  readonly application: Application;
+  /** The channel layer consumers use; `null` for none (groups then fail). */
+  readonly layer: ChannelLayer | null;
+  readonly logger: Logger;
+  /**
+   * The process's write pacer, shared with everything else that writes to the network (the Redis
+   * layer, a store that batches); a new one by default.
+   */
+  readonly pacer?: FlushPacer;
+  /** Largest frame accepted; a bigger one closes the connection with 1009 (default 64 KiB). */
+  readonly maxPayloadBytes?: number;
+  /** Time from the upgrade request to `accept`, after which the socket is destroyed (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** A protocol ping goes out this often; two unanswered pings end the connection (default 25 s). */
+  readonly pingIntervalMs?: number;
+  /** A peer with more than this queued and unread is closed with 1013 (default 1 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** After sending a close frame, how long to wait for the peer's before dropping it (default 5 s). */
+  readonly closeTimeoutMs?: number;
+  /** Open and opening connections allowed per client address; more get HTTP 429 (default 50). */
+  readonly maxConnectionsPerAddress?: number;
+  /**
+   * The proxies whose `X-Forwarded-For` gives the client address that the per-address cap
+   * counts (default: none, the socket's peer is the client).
+   */
+  readonly trustProxy?: ProxyTrust;
+  /** Counts connections, refusals, closes and frames. */
+  readonly metrics?: TransportMetrics;
+}
+
+const SEC_WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** The slices a ping interval is cut into, each pinging its share of the connections. */
+const PING_SLICES = 25;
+
+/**
+ * The protocol server: takes HTTP upgrade requests, runs the application on each (routing,
+ * middleware, consumer), and maps `ws` sockets onto the core's `Connection`. It owns the limits
+ * that belong to the transport: payload size, handshake time, liveness, slow readers, and the
+ * number of connections per client address.
+ */
+export class SocketServer {
+  readonly #options: TransportLimits;
+  readonly #metrics: TransportMetrics | null;
+  readonly #application: Application;
+  readonly #env: Environment;
+  readonly #wss: WebSocketServer;
+  /** What every connection shares, handed to each. */
+  readonly #shared: ConnectionServer;
+  readonly #connections = new Set<WsConnection>();
+  readonly #perAddress = new Map<string, number>();
+  /** Connections still in their handshake, by socket: one timer checks their deadlines. */
+  readonly #handshaking = new Map<Duplex, WsConnection>();
+  /**
+   * One listener for every socket in its handshake (called with the socket as `this`), on 'end'
+   * as well as 'close': an HTTP server's sockets allow half-open, so a client that goes away
+   * before the handshake is over only ends its side, and would be counted until the timeout.
+   */
+  readonly #onCloseDuringHandshake: (this: Duplex) => void;
+  #handshakeTimer: NodeJS.Timeout | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  /** The pass of pings under way: where it is, and how many connections each slice pings. */
+  #pingPass: { readonly next: Iterator<WsConnection>; readonly perSlice: number } | null = null;
+  #lastPassAt = Number.NEGATIVE_INFINITY;
+  #accepting = true;
+
+  /** @param options the application, the layer and the limits. */
+  constructor(options: SocketServerOptions) {
+    this.#application = options.application;
+    this.#env = { layer: options.layer, logger: options.logger };
+    this.#metrics = options.metrics ?? null;
+    this.#options = {
+      maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      pingIntervalMs: options.pingIntervalMs ?? 25_000,
+      maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+      closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 50,
+      trustProxy: options.trustProxy ?? ProxyTrust.none,
+    };
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: this.#options.maxPayloadBytes,
+      WebSocket: ServerWebSocket,
+    });
+    const handshaking = this.#handshaking;
+    this.#onCloseDuringHandshake = function (this: Duplex) {
+      handshaking.get(this)?.abandon('the client went away during the handshake');
+    };
+    this.#shared = {
+      wss: this.#wss,
+      limits: this.#options,
+      metrics: this.#metrics,
+      pacer: options.pacer ?? new FlushPacer(),
+      handshakeOver: (connection, socket) => {
+        if (this.#handshaking.get(socket) !== connection) return;
+        this.#handshaking.delete(socket);
+        socket.off('close', this.#onCloseDuringHandshake);
+        socket.off('end', this.#onCloseDuringHandshake);
+      },
+      released: this.#released,
+    };
+  }
+
+  /** Open and opening connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Handles one `upgrade` event of an HTTP server. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', this.#onSocketError);
+    if (!this.#accepting) return this.#refuse(socket, 503, 'the server is shutting down');
+    if (!isWebsocketUpgrade(req)) return this.#refuse(socket, 400, 'not a valid WebSocket upgrade request');
+
+    const scope = scopeFromRequest(req, { trustProxy: this.#options.trustProxy });
+    const address = scope.client.address;
+    const count = this.#perAddress.get(address) ?? 0;
+    if (count >= this.#options.maxConnectionsPerAddress) {
+      this.#env.logger.warn('too many connections from one address', { address });
+      return this.#refuse(socket, 429, 'too many connections from your address');
+    }
+    this.#perAddress.set(address, count + 1);
+
+    const connection = new WsConnection(this.#shared, req, socket, head, address);
+    this.#connections.add(connection);
+    this.#handshaking.set(socket, connection);
+    socket.on('close', this.#onCloseDuringHandshake);
+    socket.on('end', this.#onCloseDuringHandshake);
+    this.#startHandshakeTimer();
+    this.#startPinging();
+
+    this.#application(scope, connection, this.#env).catch((error: unknown) => {
+      if (connection.state !== 'handshake') {
+        this.#env.logger.error('application error after the handshake', { path: scope.path, error });
+        connection.close(CloseCode.InternalError, 'internal error');
+        return;
+      }
+      if (error instanceof HandshakeError) {
+        this.#env.logger.info('handshake refused', { path: scope.path, status: error.status, reason: error.message });
+        connection.reject(error.status, error.message);
+      } else {
+        this.#env.logger.error('application error during the handshake', { path: scope.path, error });
+        connection.reject(500, 'internal error');
+      }
+    });
+  }
+
+  // One of each for all sockets, rather than a closure per socket.
+  readonly #onSocketError = (error: Error): void => this.#env.logger.debug('socket error', { error });
+
+  readonly #released = (connection: WsConnection): void => {
+    this.#connections.delete(connection);
+    const left = (this.#perAddress.get(connection.address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(connection.address, left);
+    else this.#perAddress.delete(connection.address);
+  };
+
+  #refuse(socket: Duplex, status: number, reason: string): void {
+    this.#metrics?.refused(status);
+    refuseUpgrade(socket, status, reason);
+  }
+
+  /**
+   * Stops taking connections and closes every open one with `code` (1001 by default); resolves
+   * when all are gone (dropping any that have not answered within the close timeout) and their
+   * consumers have finished what they were doing, such as storing a message.
+   */
+  async shutdown(code: number = CloseCode.GoingAway): Promise<void> {
+    this.#accepting = false;
+    await Promise.all([...this.#connections].map((connection) => connection.shutdown(code)));
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
+    this.#pingPass = null;
+    if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
+    this.#handshakeTimer = null;
+    this.#wss.close();
+  }
+
+  /**
+   * Abandons the handshakes past their deadline, checking a few times per timeout (at most once
+   * a second), while any are in progress: one timer for all, not one per connection.
+   */
+  #startHandshakeTimer(): void {
+    if (this.#handshakeTimer) return;
+    const everyMs = Math.min(1_000, Math.max(5, Math.floor(this.#options.handshakeTimeoutMs / 4)));
+    this.#handshakeTimer = setInterval(() => {
+      const now = Date.now();
+      for (const connection of this.#handshaking.values()) {
+        if (connection.handshakeDeadline <= now) connection.abandon('handshake timed out');
+      }
+      if (this.#handshaking.size === 0 && this.#handshakeTimer) {
+        clearInterval(this.#handshakeTimer);
+        this.#handshakeTimer = null;
+      }
+    }, everyMs);
+    this.#handshakeTimer.unref();
+  }
+
+  /**
+   * Pings every connection once per interval, a slice of them at a time: a burst of thousands
+   * of pings (and their pongs) at once would stall the process and leave garbage its heap grows
+   * for. A pass over the connections starts at most once per interval.
+   */
+  #startPinging(): void {
+    if (this.#pingTimer) return;
+    this.#pingTimer = setInterval(() => this.#pingSlice(), Math.max(1, this.#options.pingIntervalMs / PING_SLICES));
+    this.#pingTimer.unref();
+  }
+
+  #pingSlice(): void {
+    if (this.#connections.size === 0) {
+      if (this.#pingTimer) clearInterval(this.#pingTimer);
+      this.#pingTimer = null;
+      this.#pingPass = null;
+      return;
+    }
+    let pass = this.#pingPass;
+    if (pass === null) {
+      const now = Date.now();
+      if (now - this.#lastPassAt < this.#options.pingIntervalMs) return;
+      this.#lastPassAt = now;
+      pass = { next: this.#connections.values(), perSlice: Math.ceil(this.#connections.size / PING_SLICES) };
+      this.#pingPass = pass;
+    }
+    for (let left = pass.perSlice; left > 0; left--) {
+      const next = pass.next.next();
+      if (next.done) {
+        this.#pingPass = null;
+        return;
+      }
+      next.value.heartbeat();
+    }
+  }
+}
+
+function isWebsocketUpgrade(req: IncomingMessage): boolean {
+  const key = req.headers['sec-websocket-key'];
+  const version = req.headers['sec-websocket-version'];
+  return (
+    req.method === 'GET' &&
+    req.headers.upgrade?.toLowerCase() === 'websocket' &&
+    typeof key === 'string' &&
+    SEC_WEBSOCKET_KEY.test(key.trim()) &&
+    (version === '13' || version === '8')
+  );
+}
