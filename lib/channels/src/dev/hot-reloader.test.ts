@@ -76,7 +76,7 @@ describe('HotReloader', () => {
     assert.ok(reload.ms >= settleMs + 50, `reported ${reload.ms} ms for a burst 60 ms long and a ${settleMs} ms settle wait`);
   });
 
-  it('watches a folder created after it started', async () => {
+  it('watches a folder created after it started', { timeout: 10_000 }, async () => {
     const { folder, reloader, nextReload, reload } = await project(20);
     await mkdir(path.join(folder, 'feature'));
     const feature = path.join(folder, 'feature', 'part.js');
