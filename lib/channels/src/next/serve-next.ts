@@ -183,14 +183,25 @@ export async function serveNext(options: ServeNextOptions): Promise<ChannelsNext
   const onRequest = options.onRequest;
   web.handlers = {
     request: (req, res) => {
-      const handled = onRequest ? Promise.resolve().then(() => onRequest(req, res)) : Promise.resolve(false);
-      handled
-        .then((done) => (done ? undefined : web.handle(req, res)))
-        .catch((error: unknown) => {
-          logger.error('request failed', { url: req.url, error });
-          if (!res.headersSent) res.writeHead(500).end();
-          else res.destroy();
-        });
+      const failed = (error: unknown): void => {
+        logger.error('request failed', { url: req.url, error });
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      };
+      const toNext = (handled: boolean): void => {
+        if (!handled) web.handle(req, res).catch(failed);
+      };
+      // Called in the same turn as the request event: a hook that reads or discards the body
+      // sees all of it.
+      let handled: boolean | Promise<boolean>;
+      try {
+        handled = onRequest ? onRequest(req, res) : false;
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (typeof handled === 'boolean') toNext(handled);
+      else handled.then(toNext, failed);
     },
     upgrade: (req, socket, head) => {
       const url = req.url ?? '/';
