@@ -132,7 +132,11 @@ export class AppServer {
     const args =
       this.mode === 'production'
         ? [...(this.#options.nodeOptions ?? []), path.join(PROJECT_ROOT, 'dist', 'server.js')]
-        : [path.join(PROJECT_ROOT, 'node_modules', 'next-channels', 'dist', 'dev', 'bin.js'), '--watch', path.join(PROJECT_ROOT, 'lib', 'chat'), '--watch', path.join(PROJECT_ROOT, 'server.ts'), path.join(PROJECT_ROOT, 'server.ts')];
+        : [
+            path.join(PROJECT_ROOT, 'node_modules', '.bin', 'next-channels-dev'),
+            ...['lib', 'routing.ts', 'server.ts'].flatMap((watched) => ['--watch', path.join(PROJECT_ROOT, watched)]),
+            path.join(PROJECT_ROOT, 'server.ts'),
+          ];
     const env: Record<string, string | undefined> = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
