@@ -54,6 +54,8 @@ describe('production server, HTTP surface', () => {
       const reply = await get(`${server.http}${target}`);
       assert.deepEqual([reply.status, reply.body], [400, 'malformed percent-encoding in the path\n'], target);
     }
+    // The log comes on the server's stdout, which may trail its replies.
+    await server.waitForOutput(/(refused a request whose path does not decode[^]*){3}/);
     const lines = server.output().split('\n').filter((line) => line.includes('refused a request whose path does not decode'));
     assert.equal(lines.length, 3);
     assert.match(lines[0]!, /"level":"info".*"method":"GET","path":"\/chat\/%ff\/"/);

@@ -13,6 +13,8 @@ interface Link {
   upstream: Socket | null;
   readonly toUpstream: Buffer[];
   readonly toClient: Buffer[];
+  /** Left dead by a partition: silent for good, whatever heals. */
+  stranded: boolean;
 }
 
 export class SilentProxy {
@@ -54,13 +56,27 @@ export class SilentProxy {
     }
   }
 
+  /**
+   * Lets new connections through again while every connection made before stays silent, as
+   * connections a partition left dead do (their peers still wait on them).
+   */
+  healNewOnly(): void {
+    for (const link of this.#links) link.stranded = true;
+    this.#cut = false;
+  }
+
+  /** Resets the stranded connections: their peers see them fail. */
+  dropStranded(): void {
+    for (const link of [...this.#links]) if (link.stranded) this.#drop(link);
+  }
+
   async close(): Promise<void> {
     for (const link of this.#links) this.#drop(link);
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
   #accept(client: Socket): void {
-    const link: Link = { client, upstream: null, toUpstream: [], toClient: [] };
+    const link: Link = { client, upstream: null, toUpstream: [], toClient: [], stranded: false };
     this.#links.add(link);
     client.on('data', (chunk: Buffer) => {
       link.toUpstream.push(chunk);
@@ -82,7 +98,7 @@ export class SilentProxy {
   }
 
   #flush(link: Link): void {
-    if (this.#cut) return;
+    if (this.#cut || link.stranded) return;
     const upstream = link.upstream;
     if (upstream !== null && !upstream.connecting) {
       for (const chunk of link.toUpstream.splice(0)) upstream.write(chunk);

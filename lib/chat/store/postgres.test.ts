@@ -169,6 +169,38 @@ describe('PostgresMessageStore across processes', () => {
     }
   });
 
+  it('stays up when a query the outage stranded on a connection of the old pool fails after the recovery', { timeout: 20_000 }, async () => {
+    const url = await postgres.createDatabase();
+    const proxy = await SilentProxy.start(postgres.port);
+    const lines: string[] = [];
+    const record = (message: string) => void lines.push(message);
+    const logger = { debug: record, info: record, warn: record, error: record };
+    const viaProxy = url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
+    // A query waits long for its answer; a new connection gives up soon.
+    const store = await PostgresMessageStore.connect(viaProxy, { logger, queryTimeoutMs: 15_000, connectTimeoutMs: 300, probeMs: 50 });
+    stores.push(store);
+    try {
+      await store.append({ room: 'r', userId: 'u', user: 'U', text: 'before' });
+      proxy.cut();
+      // One query waits on the pool's open connection; the next needs a new one, which cannot connect.
+      const stranded = store.latest('r', 10);
+      await assert.rejects(store.latest('r', 10), StoreUnavailable);
+      proxy.healNewOnly();
+      await store.whenReachable();
+      // The old connection dies now, after the recovery: its query fails, and that is all.
+      proxy.dropStranded();
+      await assert.rejects(stranded, StoreUnavailable);
+      assert.equal(store.reachable, true);
+      assert.deepEqual(
+        lines.filter((line) => line.startsWith('postgres')),
+        ['postgres unreachable', 'postgres reachable again'],
+      );
+      assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['before']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("hears every room's newest id as any process commits it, and is told when it may have missed some", { timeout: 20_000 }, async () => {
     const url = await postgres.createDatabase();
     const proxy = await SilentProxy.start(postgres.port);

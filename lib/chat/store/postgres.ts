@@ -216,11 +216,14 @@ export class PostgresMessageStore implements MessageStore, Flushable {
    */
   async #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
     if (!this.#reachability.up) throw new StoreUnavailable('PostgreSQL is unreachable');
+    const pool = this.#pool;
     try {
-      return await this.#pool.query<R>(text, values);
+      return await pool.query<R>(text, values);
     } catch (error) {
       if (isUnreachable(error)) {
-        this.#lost(error);
+        // A query stranded on a pool that a recovery has since replaced tells of the outage
+        // already over, not of a new one.
+        if (pool === this.#pool) this.#lost(error);
         throw new StoreUnavailable(`PostgreSQL is unreachable: ${error instanceof Error ? error.message : String(error)}`);
       }
       throw error;
