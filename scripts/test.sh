@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test run, as CI runs it: system packages, types, lint, unit tests, production build,
-# end-to-end tests with raw sockets, then browser tests in Chromium.
+# The whole test run, as CI runs it: system packages, types, lint, the API reference, unit tests,
+# production build, end-to-end tests with raw sockets, then browser tests in Chromium.
 # Every test file is listed explicitly (Node 20's test runner has no globs), and a run in which no
 # test ran fails.
 set -euo pipefail
@@ -42,6 +42,11 @@ npm run --silent typecheck
 
 step "lint"
 npm run --silent lint
+
+# The package's reference from its TSDoc: an undocumented export, a broken {@link} or any other
+# TypeDoc warning fails the run.
+step "API reference (typedoc)"
+npm run --silent docs:api
 
 mapfile -t unit < <(find lib app docs bench -type f \( -name '*.test.ts' -o -name '*.test.tsx' \) | sort)
 run_tests unit "${unit[@]}"

@@ -2,32 +2,30 @@ import assert from 'node:assert/strict';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { it } from 'node:test';
+import { assertShowsFilesVerbatim, proseOf, repositoryRoot } from '../shown-files';
 
-const root = path.join(__dirname, '..', '..');
-/** Files the guide tells its reader to create: they are not in the project. */
-const CREATED_BY_THE_READER = new Set([
-  'lib/counter/',
-  'lib/counter/counter-consumer.ts',
-  'lib/counter/counter-consumer.test.ts',
-  'app/api/counters/[name]/reset/route.ts',
-]);
+const GUIDE = 'docs/guide.md';
 
 it('shows every snippet file exactly as it is, and every file it names exists', async () => {
-  const guide = await readFile(path.join(root, 'docs', 'guide.md'), 'utf8');
-  const snippets = [...guide.matchAll(/<!-- file: (\S+) -->\n```(?:ts|js)\n([\s\S]*?)```\n/g)];
-  assert.ok(snippets.length >= 6, `found ${snippets.length} snippets`);
-  for (const [, file, shown] of snippets) {
-    assert.equal(shown, await readFile(path.join(root, file!), 'utf8'), `docs/guide.md shows ${file} differently`);
-  }
-  // Every code block is one of those files: none is left out of the checks.
-  assert.equal([...guide.matchAll(/^```(?:ts|js|tsx)$/gm)].length, snippets.length, 'a code block without a <!-- file: --> marker');
+  const shown = await assertShowsFilesVerbatim(GUIDE);
+  assert.ok(shown.length >= 7, `found ${shown.length} snippets`);
 
-  const prose = guide.replace(/```[\s\S]*?```/g, '');
-  const named = [...prose.matchAll(/`((?:lib|app|docs|e2e|scripts)\/[^`\s']*)`/g)].map((match) => match[1]!);
+  const prose = await proseOf(GUIDE);
+  // Files of the reader's app are named as in the app; here they are in docs/guide/.
+  const appFiles = [...prose.matchAll(/`((?:channels|app)\/[^`\s]+|routing\.ts)`/g)].map((match) => path.join('docs', 'guide', match[1]!));
+  const repositoryFiles = [...prose.matchAll(/`((?:lib|docs|e2e|scripts)\/[^`\s']*)`/g)].map((match) => match[1]!);
   const linked = [...prose.matchAll(/\]\(([^)#:]+)(?:#[^)]*)?\)/g)].map((match) => path.join('docs', match[1]!));
-  assert.ok(named.length >= 8, `found ${named.length} file names`);
-  for (const file of [...named, ...linked]) {
-    if (CREATED_BY_THE_READER.has(file)) continue;
-    await access(path.join(root, file)).catch(() => assert.fail(`docs/guide.md names ${file}, which does not exist`));
+  assert.ok(appFiles.length >= 6, `found ${appFiles.length} names of the app's files`);
+  for (const file of [...appFiles, ...repositoryFiles, ...linked]) {
+    await access(path.join(repositoryRoot, file)).catch(() => assert.fail(`${GUIDE} names ${file}, which does not exist`));
   }
+});
+
+it("gives the test:unit script the project has", async () => {
+  const guide = await readFile(path.join(repositoryRoot, GUIDE), 'utf8');
+  const block = /```json\n([\s\S]*?)```/.exec(guide)?.[1];
+  assert.ok(block, 'no test:unit script block');
+  const shown = (JSON.parse(`{${block}}`) as Record<string, string>)['test:unit'];
+  const pkg = JSON.parse(await readFile(path.join(repositoryRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.ok(shown && pkg.scripts['test:unit']?.endsWith(shown), `the guide's test:unit (${shown}) is not the project's`);
 });

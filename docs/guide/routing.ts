@@ -1,14 +1,18 @@
-import { type Application, originValidator, sessionMiddleware, urlRouter } from 'next-channels';
-import { newGuest } from '../../lib/chat/identity';
-import { type ChatApplicationOptions, chatRoutes } from '../../lib/chat/routing';
-// New: the counter's routes (from the project's routing.ts, './lib/counter/counter-consumer').
-import { counterRoute } from './counter-consumer';
+/**
+ * The project's WebSocket routing, as a Django project's routing.py: every feature's routes,
+ * inside the Origin check. server.ts loads it, and reloads it in development.
+ */
+import { AllowedOrigins, originValidator, urlRouter } from 'next-channels';
+import { counterRoutes } from './channels/counter';
 
-/** The project's routing.ts with the counter added: Origin check, then the session, then every feature's routes. */
-export function websocketApplication(chat: ChatApplicationOptions): Application {
-  const routes = [
-    ...chatRoutes(chat),
-    counterRoute, // New: /ws/counter/<name>/
-  ];
-  return originValidator(sessionMiddleware(urlRouter(routes), chat.sessions, newGuest), chat.allowedOrigins);
-}
+// Sockets may be opened by this site's pages only: PUBLIC_URL's origin once it is set, else
+// http://localhost:<PORT> (and 127.0.0.1, [::1]) for development.
+const allowedOrigins = AllowedOrigins.localDefaults(Number(process.env.PORT ?? 3000), process.env.PUBLIC_URL);
+
+export const application = originValidator(
+  urlRouter([
+    ...counterRoutes, // New: /ws/counters/<name>/
+    // ...the routes of your other features.
+  ]),
+  allowedOrigins,
+);

@@ -7,6 +7,7 @@ import type { Scope } from './scope';
 export interface Environment {
   /** The channel layer, or `null` when the server runs without one. */
   readonly layer: ChannelLayer | null;
+  /** Where consumers and middleware log (a consumer reads it as `this.logger`). */
   readonly logger: Logger;
 }
 

@@ -1,19 +1,22 @@
-/**
- * The transport as the core sees it. One adapter maps `ws` onto it (`ws-transport.ts`); the test
- * communicator has an in-memory one. Consumers never touch a socket directly.
- */
-
 /** What a consumer may send: text as is, or a JSON value serialised by the transport. */
 export type OutgoingFrame = string | JsonObject;
 
+/** A value JSON can carry: what `sendJson` takes, field by field. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | JsonObject;
+/** A JSON object; fields that are `undefined` are left out when it is serialised, as `JSON.stringify` does. */
 export type JsonObject = { readonly [key: string]: JsonValue | undefined };
 
+/**
+ * Where a connection is: `handshake` until it is accepted or refused, `open` while frames flow,
+ * `closing` once a close frame is sent, `closed` when the socket is gone.
+ */
 export type ConnectionState = 'handshake' | 'open' | 'closing' | 'closed';
 
 /** Receives what arrives on an accepted connection. */
 export interface ConnectionListener {
+  /** A text frame, decoded as UTF-8. */
   text(data: string): void;
+  /** A binary frame. */
   binary(data: Buffer): void;
   /** Called once when the connection is gone, with the close code seen (1006 when none). */
   closed(code: number): void;
@@ -21,7 +24,13 @@ export interface ConnectionListener {
   whenIdle(): Promise<void>;
 }
 
+/**
+ * The transport as the core sees it: one WebSocket, before and after its handshake. The `ws`
+ * adapter (`transport/ws-connection.ts`) maps a socket onto it and the test communicator has an
+ * in-memory one, so consumers never touch a socket directly.
+ */
 export interface Connection {
+  /** Where the connection is; sending is possible while it is `open`. */
   readonly state: ConnectionState;
   /** Bytes queued for this peer and not yet handed to the operating system. */
   readonly bufferedAmount: number;
@@ -43,5 +52,9 @@ export interface Connection {
    * slow reader sets the pace, rather than the send buffer's limit closing the connection.
    */
   whenSent(): Promise<void>;
+  /**
+   * Starts the closing handshake with `code` (see `CloseCode`). Frames sent before it go first,
+   * except with 1013 (too far behind), whose client will resume anyway. Use `reject` before `accept`.
+   */
   close(code: number, reason?: string): void;
 }

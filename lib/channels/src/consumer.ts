@@ -12,8 +12,11 @@ import { SESSION_ENDED, sessionGroup } from './sessions';
 /** Layer events a consumer handles: event type → the fields besides `type`. */
 export type EventMap = Record<string, object>;
 
-/** One event of a map, with its `type`. */
-export type EventOf<E extends EventMap, K extends keyof E & string> = { readonly type: K } & Readonly<E[K]>;
+/** One event of a map, with its `type`: what a handler receives and `groupSend` takes. */
+export type EventOf<E extends EventMap, K extends keyof E & string> = {
+  /** The dotted event type, which is also the name of the handler method. */
+  readonly type: K;
+} & Readonly<E[K]>;
 
 /**
  * The handler methods a consumer must define for its events, named by the event type:
@@ -27,7 +30,11 @@ export type EventHandlers<E extends EventMap> = {
 /** @internal The method through which routing starts a consumer. */
 export const startConsumer: unique symbol = Symbol('startConsumer');
 
-type Hook = void | Promise<void>;
+/**
+ * What a hook returns: nothing, or a promise that holds the next frame (or event) of its lane back
+ * until it settles.
+ */
+export type Hook = void | Promise<void>;
 
 /** What arrives from the socket, handled in order in one lane. */
 type SocketItem =
@@ -69,6 +76,7 @@ type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
  * ```
  */
 export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E extends EventMap = EventMap> {
+  /** The connection's scope: path, route `params`, query, headers, cookies, client and user. */
   readonly scope: Scope<P>;
   /**
    * Groups joined before `connect` runs and left after `disconnect`. A consumer of a session also
@@ -224,6 +232,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     await layer.groupAdd(group, this.#channelName);
   }
 
+  /** Leaves a group now (one of `groups` too): its messages stop reaching this consumer. */
   async groupDiscard(group: string): Promise<void> {
     this.#joined = this.#joined.filter((joined) => joined !== group);
     await this.channelLayer.groupDiscard(group, this.#channelName);
@@ -234,12 +243,14 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     return this.channelLayer.groupSend(group, event);
   }
 
+  /** The server's channel layer, for what the helpers above do not cover; throws when there is none. */
   protected get channelLayer(): ChannelLayer {
     const layer = this.#env?.layer;
     if (!layer) throw new Error(`${this.constructor.name} needs a channel layer, and the server has none`);
     return layer;
   }
 
+  /** The server's logger, once the consumer has started. */
   protected get logger(): Logger {
     const env = this.#env;
     if (!env) throw new Error('the consumer has not been started');
@@ -405,12 +416,18 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   }
 }
 
-/** What routing needs of a consumer: a way to start it on a connection. */
+/**
+ * What routing needs of a consumer: a way to start it on a connection. Every `WebsocketConsumer`
+ * is one; the method is the framework's own.
+ */
 export interface StartableConsumer {
+  /** @internal */
   [startConsumer](connection: Connection, env: Environment): Promise<void>;
 }
 
+/** A function that makes the consumer of a connection from its scope; `route` takes one as well as a class. */
 export type ConsumerFactory<P extends RouteParams> = (scope: Scope<P>) => StartableConsumer;
+/** A consumer class: `route` makes one instance per connection, with the connection's scope. */
 export type ConsumerClass<P extends RouteParams> = new (scope: Scope<P>) => StartableConsumer;
 
 /** Turns a consumer class (or a function that makes a consumer) into an application. */

@@ -5,8 +5,10 @@
 
 /** A WebSocket handshake refused with an HTTP status, before any frame is exchanged. */
 export class HandshakeError extends Error {
+  /** `'HandshakeError'`, so logs and `error.name` checks tell it apart. */
   override name = 'HandshakeError';
   constructor(
+    /** The HTTP status the handshake is answered with. */
     readonly status: number,
     message: string,
   ) {
@@ -16,14 +18,19 @@ export class HandshakeError extends Error {
 
 /** No route matches the upgrade's path (HTTP 404). */
 export class RouteNotFound extends HandshakeError {
+  /** `'RouteNotFound'`, so logs and `error.name` checks tell it apart. */
   override name = 'RouteNotFound';
-  constructor(readonly path: string) {
+  constructor(
+    /** The path no route matched, as sent. */
+    readonly path: string,
+  ) {
     super(404, `no route matches ${JSON.stringify(path)}`);
   }
 }
 
 /** A consumer or middleware refused the connection (HTTP 403 unless another status is given). */
 export class DenyConnection extends HandshakeError {
+  /** `'DenyConnection'`, so logs and `error.name` checks tell it apart. */
   override name = 'DenyConnection';
   constructor(reason = 'connection denied', status = 403) {
     super(status, reason);
@@ -32,9 +39,12 @@ export class DenyConnection extends HandshakeError {
 
 /** A channel already holds `capacity` undelivered messages. */
 export class ChannelFull extends Error {
+  /** `'ChannelFull'`, so logs and `error.name` checks tell it apart. */
   override name = 'ChannelFull';
   constructor(
+    /** The channel that is full. */
     readonly channel: string,
+    /** The layer's capacity per channel. */
     readonly capacity: number,
   ) {
     super(`channel ${channel} is full (capacity ${capacity})`);
@@ -43,6 +53,7 @@ export class ChannelFull extends Error {
 
 /** A channel, group or event type name that does not fit the naming rules. */
 export class InvalidName extends Error {
+  /** `'InvalidName'`, so logs and `error.name` checks tell it apart. */
   override name = 'InvalidName';
   constructor(kind: 'channel' | 'group' | 'event type', value: unknown, rule: string) {
     super(`invalid ${kind} name ${JSON.stringify(value)}: expected ${rule}`);
@@ -51,8 +62,10 @@ export class InvalidName extends Error {
 
 /** A layer event reached a consumer that declares no handler for its type. */
 export class NoHandler extends Error {
+  /** `'NoHandler'`, so logs and `error.name` checks tell it apart. */
   override name = 'NoHandler';
   constructor(
+    /** The event's `type`, which names the handler that was missing. */
     readonly eventType: string,
     consumer: string,
   ) {

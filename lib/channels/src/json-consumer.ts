@@ -1,9 +1,7 @@
 import { CloseCode } from './close-codes';
 import type { JsonObject } from './connection';
-import { type EventMap, WebsocketConsumer } from './consumer';
+import { type EventMap, type Hook, WebsocketConsumer } from './consumer';
 import type { RouteParams } from './scope';
-
-type Hook = void | Promise<void>;
 
 /** A consumer that speaks JSON: text frames are parsed and handed to `receiveJson`. */
 export abstract class JsonWebsocketConsumer<
@@ -28,6 +26,7 @@ export abstract class JsonWebsocketConsumer<
     this.close(CloseCode.InvalidPayload, 'frames must be JSON');
   }
 
+  /** Sends `content` as one JSON text frame (serialised once, however many sockets it goes to). */
   sendJson(content: JsonObject): void {
     this.send(content);
   }

@@ -1,8 +1,12 @@
 /** Structured logging as the framework needs it: a level, a message, and fields. */
 export interface Logger {
+  /** Detail for finding a fault; off in production by default. */
   debug(message: string, fields?: LogFields): void;
+  /** What the server did: started, reloaded, stopped. */
   info(message: string, fields?: LogFields): void;
+  /** Trouble the server rides out by itself: a service unreachable, a client too far behind. */
   warn(message: string, fields?: LogFields): void;
+  /** Something failed that should not have: a consumer crashed, a reload or a shutdown failed. */
   error(message: string, fields?: LogFields): void;
 }
 

@@ -19,6 +19,7 @@ import type { TransportMetrics } from './metrics';
  * ```
  */
 export class PrometheusMetrics implements TransportMetrics {
+  /** The registry the metrics are on: serve `registry.metrics()` with its `contentType`. */
   readonly registry: Registry;
   readonly #open: Gauge;
   readonly #opened: Counter;

@@ -1,6 +1,8 @@
+/** A rate with a burst: `{ rate: 20, perMs: 10_000, burst: 10 }` is 20 per 10 s, 10 at once. */
 export interface RateLimit {
   /** Tokens added per `perMs` milliseconds. */
   readonly rate: number;
+  /** The period `rate` is counted over, in milliseconds. */
   readonly perMs: number;
   /** Most tokens held at once: how many may be spent in a burst. */
   readonly burst: number;
@@ -62,7 +64,9 @@ export class TokenBucket {
   }
 }
 
+/** How a {@link KeyedBuckets} keeps time and how many keys it remembers. */
 export interface KeyedBucketsOptions {
+  /** The clock in milliseconds (default `Date.now`), so tests can move time without waiting. */
   readonly now?: () => number;
   /**
    * Keys remembered at most (default 100,000). Past it the least recently used key is forgotten,

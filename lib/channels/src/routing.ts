@@ -16,11 +16,19 @@ export type ParamsOf<Pattern extends string> = Pattern extends `${string}:${infe
 /** One entry of a router, made by `route` or `include`. */
 export interface Route {
   /** Matches the start (`include`) or the whole (`route`) of the remaining path. */
-  match(path: string): { params: Record<string, string>; rest: string } | null;
+  match(path: string): {
+    /** The pattern's parameters, percent-decoded and checked. */
+    params: Record<string, string>;
+    /** What is left of the path, for a nested router (empty after `route`). */
+    rest: string;
+  } | null;
+  /** What runs a matching connection: a consumer's, or the nested router's. */
   readonly application: Application;
+  /** The pattern as given. */
   readonly pattern: string;
 }
 
+/** Options of `route` and `include`. */
 export interface RouteOptions<Pattern extends string> {
   /** Extra rules a parameter must meet, or the path does not match (HTTP 404). */
   readonly params?: { readonly [K in keyof ParamsOf<Pattern>]?: RegExp };

@@ -4,10 +4,13 @@ import { ProxyTrust } from './transport/proxy-trust';
 
 /** Who is on the other end, as the session middleware established it. */
 export interface SessionUser {
+  /** Stable for as long as the session lasts; what to send a person's events to. */
   readonly id: string;
+  /** The display name: anyone's to pick, so never a key for authorisation. */
   readonly name: string;
 }
 
+/** A route's parameters, by name (`:room` → `params.room`), percent-decoded. */
 export type RouteParams = Readonly<Record<string, string>>;
 
 /** A connection's query string, to read: a scope is never changed. */
@@ -18,6 +21,7 @@ export type ScopeQuery = Pick<URLSearchParams, 'get' | 'getAll' | 'has' | 'keys'
  * mutates a scope: it passes a copy with its additions to the application it wraps.
  */
 export interface Scope<P extends RouteParams = RouteParams> {
+  /** Always `websocket`, as in ASGI. */
   readonly type: 'websocket';
   /** The request path without the query string, as sent (percent-encoded). */
   readonly path: string;
@@ -25,15 +29,22 @@ export interface Scope<P extends RouteParams = RouteParams> {
   readonly pathRemaining: string;
   /** Route parameters, percent-decoded. */
   readonly params: P;
+  /** The query string's parameters (`?after=12` → `query.get('after')`), read-only. */
   readonly query: ScopeQuery;
   /**
    * The request's headers, less those the WebSocket handshake itself spends: `connection`,
    * `upgrade`, `sec-websocket-key`, `-version` and `-extensions`.
    */
   readonly headers: IncomingHttpHeaders;
+  /** The request's cookies by name; malformed ones are left out. */
   readonly cookies: Readonly<Record<string, string>>;
   /** The client's address: the socket's, or a trusted proxy's report of it (see `ProxyTrust`). */
-  readonly client: { readonly address: string; readonly port: number };
+  readonly client: {
+    /** An IPv4 or IPv6 address. */
+    readonly address: string;
+    /** The socket's remote port (that of the proxy, behind one). */
+    readonly port: number;
+  };
   /** Set by the session middleware; `null` until then. */
   readonly user: SessionUser | null;
   /**

@@ -10,6 +10,7 @@ export interface SessionRevocations {
   isSessionRevoked(id: string): Promise<boolean>;
 }
 
+/** How long a {@link RevocationCheck} trusts what the store said. */
 export interface RevocationCheckOptions {
   /**
    * How long a "not revoked" answer from the store is trusted (default 2 s): the longest a
@@ -25,6 +26,7 @@ export interface RevocationCheckOptions {
   readonly staleMs?: number;
   /** Sessions remembered either way; past this the oldest are asked again (default 10,000). */
   readonly maxEntries?: number;
+  /** The clock in milliseconds (default `Date.now`), so tests can move time without waiting. */
   readonly now?: () => number;
 }
 

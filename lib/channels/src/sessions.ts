@@ -8,6 +8,7 @@ import type { ChannelLayer } from './layers/types';
 import type { SessionUser } from './scope';
 import { RevocationCheck, type SessionRevocations } from './session-revocations';
 
+/** How `SessionCookies` signs, names and checks its cookies. */
 export interface SessionCookieOptions {
   /** The key that signs cookies; at least 32 characters. */
   readonly secret: string;
@@ -27,6 +28,7 @@ export interface SessionCookieOptions {
    * written back to the cookie at the next page load.
    */
   readonly checkUser?: (user: SessionUser) => SessionUser;
+  /** The clock in milliseconds (default `Date.now`), so tests can move time without waiting. */
   readonly now?: () => number;
 }
 
@@ -34,6 +36,7 @@ export interface SessionCookieOptions {
 export interface Session {
   /** Random; what `revoke` ends. Letters, digits, `-` and `_`. */
   readonly id: string;
+  /** Who the browser is: user id and display name, as signed into the cookie. */
   readonly user: SessionUser;
 }
 
@@ -43,9 +46,24 @@ export interface Session {
  * twice, which is ambiguous: a cookie set for a parent domain could stand beside ours).
  */
 export type CookieSession =
-  | { readonly state: 'valid'; readonly session: Session }
-  | { readonly state: 'ended'; readonly session: null }
-  | { readonly state: 'none'; readonly session: null };
+  | {
+      /** A cookie we signed, not expired, whose session was not ended. */
+      readonly state: 'valid';
+      /** The session it holds. */
+      readonly session: Session;
+    }
+  | {
+      /** A cookie we signed whose session was signed out or revoked. */
+      readonly state: 'ended';
+      /** Nothing to use. */
+      readonly session: null;
+    }
+  | {
+      /** No usable session cookie. */
+      readonly state: 'none';
+      /** Nothing to use. */
+      readonly session: null;
+    };
 
 /** The layer event that tells a session's consumers it ended: each closes with `CloseCode.SessionEnded`. */
 export const SESSION_ENDED = 'session.ended';
@@ -70,6 +88,7 @@ interface Verified {
   readonly stale: boolean;
 }
 
+/** The shortest session secret `SessionCookies` takes, in characters. */
 export const MIN_SECRET_LENGTH = 32;
 const DAY_MS = 86_400_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -83,6 +102,7 @@ const ENDED: CookieSession = Object.freeze({ state: 'ended', session: null });
  * cookie checks its session id against them (see `RevocationCheck` for how fresh that is).
  */
 export class SessionCookies {
+  /** The cookie's name: `cookieName` as given, or `__Host-session` when secure, else `session`. */
   readonly cookieName: string;
   readonly #secret: string;
   readonly #maxAgeMs: number;

@@ -30,6 +30,7 @@ export interface HotReloaderOptions<T> {
   readonly loaded: (exports: T, report: ReloadReport) => void;
   /** A file outside the generation changed (it holds state): the process has to restart. */
   readonly restartNeeded: (file: string) => void;
+  /** Where a reload that fails (its code does not load) is logged; the previous code keeps serving. */
   readonly logger: Logger;
   /** How long to wait for an editor's burst of writes to settle (default 30 ms). */
   readonly settleMs?: number;

@@ -1,15 +1,17 @@
 import { ChannelFull } from '../errors';
-import { LocalDelivery, type LocalDeliveryOptions } from './local-delivery';
+import { LocalDelivery } from './local-delivery';
 import {
   assertChannelName,
   assertGroupName,
   assertLayerMessage,
   type ChannelLayer,
+  type ChannelLayerOptions,
   type ChannelReceiver,
   type LayerMessage,
 } from './types';
 
-export type InMemoryChannelLayerOptions = LocalDeliveryOptions;
+/** How much an {@link InMemoryChannelLayer} holds; the same options as every layer's. */
+export type InMemoryChannelLayerOptions = ChannelLayerOptions;
 
 /**
  * The default layer: one process, no dependencies. Delivery is synchronous, so a group message

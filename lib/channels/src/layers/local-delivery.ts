@@ -1,14 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { assertChannelName, type ChannelReceiver, type LayerMessage } from './types';
-
-export interface LocalDeliveryOptions {
-  /** Undelivered messages a channel may hold (default 100, as in Django Channels). */
-  readonly capacity?: number;
-  /** Lifetime of a group membership after its last `groupAdd` (default 24 h). */
-  readonly groupExpiryMs?: number;
-  /** The clock, for tests. */
-  readonly now?: () => number;
-}
+import { assertChannelName, type ChannelLayerOptions, type ChannelReceiver, type LayerMessage } from './types';
 
 export type DeliveryOutcome = 'delivered' | 'full' | 'absent';
 
@@ -30,7 +21,7 @@ export class LocalDelivery {
   #version = 0;
   #counter = 0;
 
-  constructor(options: LocalDeliveryOptions = {}) {
+  constructor(options: ChannelLayerOptions = {}) {
     this.capacity = positive('capacity', options.capacity ?? 100);
     this.groupExpiryMs = positive('groupExpiryMs', options.groupExpiryMs ?? 86_400_000);
     this.#now = options.now ?? Date.now;

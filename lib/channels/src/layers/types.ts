@@ -2,6 +2,7 @@ import { InvalidName } from '../errors';
 
 /** A message on the channel layer: a plain JSON object with a dotted `type`, like `chat.message`. */
 export interface LayerMessage {
+  /** Dotted words (`chat.message`): the name of the consumer method that handles it. */
   readonly type: string;
   readonly [field: string]: unknown;
 }
@@ -13,6 +14,7 @@ export interface LayerMessage {
 export interface ChannelReceiver {
   /** Messages delivered and not yet handled. */
   readonly backlog: number;
+  /** Takes one message; the layer delivers a group message to every member as the same object. */
   deliver(message: LayerMessage): void;
   /** Called when a message for this channel is refused because `backlog` reached capacity. */
   overflowed?(message: LayerMessage): void;
@@ -27,7 +29,8 @@ export interface ChannelReceiver {
  * Moves messages between consumers, within one process or across several. A channel is a mailbox
  * held by one consumer while it is connected; a group is a named set of channels.
  *
- * Semantics every implementation keeps (the conformance suite in `conformance.ts` checks them):
+ * Semantics every implementation keeps (`channelLayerConformance`, in
+ * `next-channels/testing/layer-conformance`, checks them):
  * - messages to one channel arrive in the order they were sent from one process;
  * - a message to a channel nobody holds is dropped: channels exist only while attached;
  * - `send` to a channel whose backlog reached `capacity` rejects with `ChannelFull`;
@@ -49,14 +52,34 @@ export interface ChannelLayer {
   attach(channel: string, receiver: ChannelReceiver): void;
   /** Stops delivering; later messages to the channel are dropped. */
   detach(channel: string): void;
+  /**
+   * Sends to one channel. Rejects with `ChannelFull` when its backlog reached `capacity`, and with
+   * `InvalidName` for a bad channel name or event type; a channel nobody holds drops it.
+   */
   send(channel: string, message: LayerMessage): Promise<void>;
+  /** Adds a channel to a group, or renews its membership for another `groupExpiryMs`. */
   groupAdd(group: string, channel: string): Promise<void>;
+  /** Takes a channel out of a group; nothing happens when it was not in it. */
   groupDiscard(group: string, channel: string): Promise<void>;
+  /**
+   * Sends to every channel in a group, in every process. A member whose channel is full is
+   * skipped (its receiver's `overflowed` hears of it); the others still get the message.
+   */
   groupSend(group: string, message: LayerMessage): Promise<void>;
   /** Resolves when the layer can reach every process (readiness checks); rejects with why not. */
   ping(): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** What every layer of this package takes: how much a channel holds, how long memberships last. */
+export interface ChannelLayerOptions {
+  /** Undelivered messages a channel may hold (default 100, as in Django Channels). */
+  readonly capacity?: number;
+  /** Lifetime of a group membership after its last `groupAdd` (default 24 h). */
+  readonly groupExpiryMs?: number;
+  /** The clock in milliseconds (default `Date.now`), so tests can expire memberships without waiting. */
+  readonly now?: () => number;
 }
 
 const GROUP_NAME = /^[A-Za-z0-9_\-.]{1,100}$/;

@@ -35,6 +35,7 @@ export class AllowedOrigins {
     return new AllowedOrigins([`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`]);
   }
 
+  /** Whether a handshake with this Origin header (`undefined` when it has none) may go on. */
   allows(origin: string | undefined): boolean {
     if (this.#any) return true;
     if (origin === undefined || origin === 'null') return false;
@@ -56,6 +57,7 @@ export class AllowedOrigins {
     }
   }
 
+  /** The origins, normalised (`*` first when given), so a configuration dump can show them. */
   toJSON(): string[] {
     return this.#any ? ['*', ...this.#origins] : [...this.#origins];
   }

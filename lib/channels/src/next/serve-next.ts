@@ -25,7 +25,9 @@ import { SocketServer, type SocketServerOptions } from '../transport/socket-serv
  * application. Make one with {@link reloadable}.
  */
 export interface ReloadableApplication {
+  /** The module's absolute path. */
   readonly module: string;
+  /** Makes the application from the module's exports, on each load. */
   readonly build: (exports: unknown) => Application;
   /** Folders and files watched for changes (default: the module's folder). */
   readonly watch?: readonly string[];
@@ -75,7 +77,9 @@ export interface ServeNextOptions {
   readonly onShutdown?: () => Promise<void>;
   /** Stop on SIGINT and SIGTERM: 1001 to every socket, drain, exit 0; a second signal exits 1 at once (default true). */
   readonly handleSignals?: boolean;
+  /** The logger of the adapter, the transport and the consumers (default: `jsonLogger()`, JSON lines on stdout). */
   readonly logger?: Logger;
+  /** Where the transport counts connections, frames and closes (default: nowhere); see `PrometheusMetrics`. */
   readonly metrics?: TransportMetrics;
   /** The process's write pacer; pass the one your Redis layer has (default: a new one). */
   readonly pacer?: FlushPacer;
@@ -92,7 +96,9 @@ export interface ServeNextOptions {
 
 /** A running server, as {@link serveNext} returns it. */
 export interface ChannelsNextServer {
+  /** The HTTP server that Next and the sockets share. */
   readonly server: Server;
+  /** The WebSocket side: `connectionCount`, and `shutdown` for a stop of your own. */
   readonly sockets: SocketServer;
   /** The port listened on (useful with `port: 0`). */
   readonly port: number;

@@ -3,7 +3,7 @@ import { ChannelFull } from '../errors';
 import { FlushPacer } from '../flush-pacer';
 import { type Logger, silentLogger } from '../logger';
 import { Reachability } from '../reachability';
-import { LocalDelivery, type LocalDeliveryOptions } from '../layers/local-delivery';
+import { LocalDelivery } from '../layers/local-delivery';
 import { PublishBatch, unbatch } from './publish-batch';
 import { redisConnectionOptions, RedisSupervisor, type RedisTimeouts } from './supervisor';
 import {
@@ -11,16 +11,18 @@ import {
   assertGroupName,
   assertLayerMessage,
   type ChannelLayer,
+  type ChannelLayerOptions,
   type ChannelReceiver,
   type LayerMessage,
 } from '../layers/types';
 
 /** How a {@link RedisChannelLayer} connects, and how long it waits for Redis. */
-export interface RedisChannelLayerOptions extends LocalDeliveryOptions, RedisTimeouts {
+export interface RedisChannelLayerOptions extends ChannelLayerOptions, RedisTimeouts {
   /** `redis://[user:password@]host:port[/db]` */
   readonly url: string;
   /** Prefix of every Redis channel this layer uses, so several sites can share one Redis. */
   readonly prefix?: string;
+  /** Where the layer reports Redis going and coming back (default nowhere). */
   readonly logger?: Logger;
   /**
    * The process's write pacer, the one the `SocketServer` has: publishes go out in its flushes,

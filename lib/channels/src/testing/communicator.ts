@@ -8,17 +8,40 @@ import { silentLogger } from '../logger';
 import type { ChannelLayer } from '../layers/types';
 import { createScope } from '../scope';
 
+/** What the test's connection looks like to the application. */
 export interface CommunicatorOptions {
+  /** The handshake's request headers, lower-case: `origin` and `cookie` for the middleware. */
   readonly headers?: IncomingHttpHeaders;
-  readonly client?: { readonly address: string; readonly port: number };
+  /** The client's address in the scope (default 127.0.0.1, port 50000). */
+  readonly client?: {
+    /** The address, as the socket's `remoteAddress` would be. */
+    readonly address: string;
+    /** The client's port. */
+    readonly port: number;
+  };
   /** The layer the application runs with (default none). */
   readonly layer?: ChannelLayer | null;
+  /** Where the application logs (default nowhere). */
   readonly logger?: Environment['logger'];
 }
 
+/**
+ * How the handshake ended: accepted, or refused with the HTTP status the server would have
+ * answered (404 for no route, 403 for a denial, 500 for a crash) and its reason.
+ */
 export type ConnectOutcome =
-  | { readonly accepted: true }
-  | { readonly accepted: false; readonly status: number; readonly reason: string };
+  | {
+      /** The application accepted the connection. */
+      readonly accepted: true;
+    }
+  | {
+      /** The application refused the connection (or crashed) before accepting. */
+      readonly accepted: false;
+      /** The HTTP status of the refusal. */
+      readonly status: number;
+      /** Why, as the `HandshakeError` said. */
+      readonly reason: string;
+    };
 
 type Output = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'close'; readonly code: number };
 
@@ -65,14 +88,17 @@ export class WebsocketCommunicator {
     return refusal ? { accepted: false, ...refusal } : { accepted: true };
   }
 
+  /** Sends a text frame from the client. Throws unless the connection is open. */
   sendText(text: string): void {
     this.#connection.fromClient((listener) => listener.text(text));
   }
 
+  /** Sends `value` as a JSON text frame from the client. */
   sendJson(value: unknown): void {
     this.sendText(JSON.stringify(value));
   }
 
+  /** Sends a binary frame from the client. */
   sendBinary(data: Buffer): void {
     this.#connection.fromClient((listener) => listener.binary(data));
   }
@@ -84,6 +110,7 @@ export class WebsocketCommunicator {
     return output.text;
   }
 
+  /** The next text frame, parsed as JSON (`T` is the caller's word for it, not checked). */
   async receiveJson<T = unknown>(options: { timeoutMs?: number } = {}): Promise<T> {
     return JSON.parse(await this.receiveText(options)) as T;
   }

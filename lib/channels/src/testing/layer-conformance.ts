@@ -7,20 +7,24 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ChannelFull, InvalidName } from '../errors';
-import type { ChannelLayer, ChannelReceiver, LayerMessage } from '../layers/types';
+import type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, LayerMessage } from '../layers/types';
 
-export interface ConformanceLayerOptions {
-  readonly capacity?: number;
-  readonly groupExpiryMs?: number;
-  readonly now?: () => number;
-}
+/** What the suite asks of a new layer: a small capacity, a short group expiry, a fake clock. */
+export type ConformanceLayerOptions = ChannelLayerOptions;
 
+/**
+ * Makes a fresh layer with these options, one per test, sharing nothing with the layers made
+ * before it (a Redis layer takes a new prefix each time); the suite closes them all at the end.
+ */
 export type LayerFactory = (options: ConformanceLayerOptions) => Promise<ChannelLayer>;
 
 /** A receiver that records what it gets and lets a test wait for the n-th message. */
 export class RecordingReceiver implements ChannelReceiver {
+  /** Every message delivered, in order. */
   readonly messages: LayerMessage[] = [];
+  /** How many messages the layer refused for a full backlog. */
   overflows = 0;
+  /** Set it to test capacity: the layer counts a channel full once this reaches `capacity`. */
   backlog = 0;
   #waiters: Array<{ count: number; resolve: () => void }> = [];
 
@@ -33,6 +37,7 @@ export class RecordingReceiver implements ChannelReceiver {
     });
   }
 
+  /** Counts a refused message. */
   overflowed(): void {
     this.overflows++;
   }
@@ -58,6 +63,20 @@ export class RecordingReceiver implements ChannelReceiver {
   }
 }
 
+/**
+ * Declares the conformance tests (with `node:test`) for one layer implementation: call it at the
+ * top level of a test file.
+ *
+ * @param name what the suite is called in the report.
+ * @param makeLayer makes a new layer for each test.
+ * @example
+ * ```ts
+ * import { InMemoryChannelLayer } from 'next-channels';
+ * import { channelLayerConformance } from 'next-channels/testing/layer-conformance';
+ *
+ * channelLayerConformance('InMemoryChannelLayer', async (options) => new InMemoryChannelLayer(options));
+ * ```
+ */
 export function channelLayerConformance(name: string, makeLayer: LayerFactory): void {
   describe(`${name} (channel layer conformance)`, () => {
     const layers: ChannelLayer[] = [];

@@ -12,7 +12,12 @@ const EXPECTED = `an address, a CIDR (10.0.0.0/8, fd00::/8) or one of ${Object.k
 
 /** What a request shows of where it came from: Node's `IncomingMessage` is one. */
 export interface ForwardedRequest {
-  readonly socket: { readonly remoteAddress?: string | undefined };
+  /** The connection the request came on. */
+  readonly socket: {
+    /** The peer's address: the client's, or a proxy's (undefined once the socket is destroyed). */
+    readonly remoteAddress?: string | undefined;
+  };
+  /** The request headers, where `x-forwarded-for` is read. */
   readonly headers: IncomingHttpHeaders;
 }
 

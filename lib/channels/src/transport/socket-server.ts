@@ -19,6 +19,7 @@ export interface SocketServerOptions {
   readonly application: Application;
   /** The channel layer consumers use; `null` for none (groups then fail). */
   readonly layer: ChannelLayer | null;
+  /** Where refused handshakes, crashes after the handshake and per-address refusals are logged. */
   readonly logger: Logger;
   /**
    * The process's write pacer, shared with everything else that writes to the network (the Redis

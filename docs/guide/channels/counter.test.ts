@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { InMemoryChannelLayer, urlRouter } from 'next-channels';
 import { WebsocketCommunicator } from 'next-channels/testing';
-import { counterRoute } from './counter-consumer';
+import { counterRoutes } from './counter';
 
 it('counts clicks from everyone watching, and tells them all', async () => {
   const layer = new InMemoryChannelLayer();
-  const app = urlRouter([counterRoute]);
-  const ana = new WebsocketCommunicator(app, '/ws/counter/likes/', { layer });
-  const bo = new WebsocketCommunicator(app, '/ws/counter/likes/', { layer });
+  const app = urlRouter(counterRoutes);
+  const ana = new WebsocketCommunicator(app, '/ws/counters/likes/', { layer });
+  const bo = new WebsocketCommunicator(app, '/ws/counters/likes/', { layer });
   assert.deepEqual(await ana.connect(), { accepted: true });
   assert.deepEqual(await bo.connect(), { accepted: true });
   assert.deepEqual(await ana.receiveJson(), { type: 'count', value: 0 });
@@ -26,6 +26,6 @@ it('counts clicks from everyone watching, and tells them all', async () => {
 });
 
 it('refuses a counter name that breaks the rule, before the handshake', async () => {
-  const outcome = await new WebsocketCommunicator(urlRouter([counterRoute]), '/ws/counter/Not%20OK/').connect();
+  const outcome = await new WebsocketCommunicator(urlRouter(counterRoutes), '/ws/counters/Not%20OK/').connect();
   assert.equal(!outcome.accepted && outcome.status, 404);
 });
