@@ -79,7 +79,7 @@ export class HotReloader<T> {
       watch(folder, (event, filename) => {
         if (!filename || (only !== null && filename !== only)) return;
         const file = path.join(folder, filename.toString());
-        if (only === null && event === 'rename' && isFolder(file) && !file.includes(`${path.sep}node_modules`)) {
+        if (only === null && event === 'rename' && !skipped(path.basename(file)) && isFolder(file)) {
           // A folder created after start: its files are watched from now on.
           for (const added of folders(file)) this.#watchFolder(added, null);
           return;
@@ -150,11 +150,15 @@ function isFolder(file: string): boolean {
   }
 }
 
-/** A folder and every folder below it, but node_modules. */
+/** A folder and every folder below it, but node_modules and hidden ones (`.next`, `.git`). */
 function folders(root: string): string[] {
   const found = [root];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (entry.isDirectory() && entry.name !== 'node_modules') found.push(...folders(path.join(root, entry.name)));
+    if (entry.isDirectory() && !skipped(entry.name)) found.push(...folders(path.join(root, entry.name)));
   }
   return found;
+}
+
+function skipped(folderName: string): boolean {
+  return folderName === 'node_modules' || folderName.startsWith('.');
 }
