@@ -21,11 +21,20 @@ describe('the next-channels package', () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_ROOT });
     const [packed] = JSON.parse(stdout) as Array<{ files: PackedFile[] }>;
     const files = packed!.files.map((file) => file.path).sort();
-    const unexpected = files.filter((file) => !/^(dist\/.+\.(js|d\.ts)|package\.json|README\.md|LICENSE)$/.test(file));
+    const unexpected = files.filter((file) => !/^(dist\/.+\.(js|d\.ts)|bin\/next-channels-dev\.js|package\.json|README\.md|LICENSE)$/.test(file));
     assert.deepEqual(unexpected, []);
     assert.deepEqual(files.filter((file) => /\.test\.|chat|testing\/engines/.test(file)), []);
-    for (const required of ['dist/index.js', 'dist/index.d.ts', 'dist/next/index.js', 'dist/redis/index.js', 'dist/dev/bin.js', 'README.md']) {
+    for (const required of ['dist/index.js', 'dist/index.d.ts', 'dist/next/index.js', 'dist/redis/index.js', 'dist/dev/bin.js', 'bin/next-channels-dev.js', 'README.md']) {
       assert.ok(files.includes(required), `${required} is not in the tarball`);
+    }
+  });
+
+  it('names commands whose files exist before a build, so npm links them at install in a workspace', async () => {
+    const manifest = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    for (const [command, file] of Object.entries(manifest.bin)) {
+      assert.doesNotMatch(file, /^(\.\/)?dist\//, `${command} points into dist/, which a fresh clone has not built when npm links commands`);
+      const text = await readFile(path.join(PACKAGE_ROOT, file), 'utf8');
+      assert.match(text, /^#!\/usr\/bin\/env node\n/, `${command} has no node shebang`);
     }
   });
 
