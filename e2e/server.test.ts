@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../lib/chat/store/sqlite-driver';
 import { ADMIN_TOKEN, AppServer, ShutdownTimeout } from './support/app-server';
 import { handshakeStatus, TestSocket } from './support/ws-client';
 
@@ -253,7 +253,7 @@ describe('production server lifecycle', () => {
     assert.equal(await server.stop('SIGTERM'), 0);
     assert.equal(await socket.closed, 1001);
     const acknowledged = socket.frames.filter((frame) => frame.type === 'chat.message').map((frame) => frame.client_id);
-    const db = new Database(path.join(server.dataDir, 'chat.db'), { readonly: true });
+    const db = openSqlite(path.join(server.dataDir, 'chat.db'), { readonly: true });
     const stored = db.prepare("SELECT client_id FROM messages WHERE room = 'burst' ORDER BY id").all() as Array<{ client_id: string }>;
     db.close();
     const storedIds = stored.map((row) => row.client_id);

@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { AppServer } from '../e2e/support/app-server';
+import { openSqlite } from '../lib/chat/store/sqlite-driver';
 
 const { values } = parseArgs({
   options: {
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     clearInterval(progress);
     const endMb = await rssMb(pid);
 
-    const db = new Database(path.join(server.dataDir, 'chat.db'), { readonly: true });
+    const db = openSqlite(path.join(server.dataDir, 'chat.db'), { readonly: true });
     const stored = db.prepare('SELECT room, id, client_id FROM messages').all() as Array<{ room: string; id: number; client_id: string }>;
     db.close();
     const storedKeys = new Set(stored.map((row) => `${row.room} ${row.client_id}`));

@@ -149,6 +149,8 @@ export class AppServer {
       DATA_DIR: this.#dataDir,
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
+      // The tests' Node 24 pass loads a better-sqlite3 addon built for it (scripts/node24.sh).
+      SQLITE_NATIVE_BINDING: process.env.SQLITE_NATIVE_BINDING,
       ...(this.mode === 'development' ? { NEXT_DIST_DIR: '.next-e2e-dev' } : {}),
       ...this.#options.env,
     };

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { sqliteNativeBinding } from './sqlite-driver';
 
 /**
  * Copies a SQLite database's write-ahead log back into the database file on a thread of its own.
@@ -20,7 +21,10 @@ export class SqliteCheckpointer {
   constructor(file: string, options: { intervalMs?: number; failed: (error: Error) => void }) {
     this.#intervalMs = options.intervalMs ?? 1_000;
     this.#failed = options.failed;
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3') } });
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, driver: require.resolve('better-sqlite3'), nativeBinding: sqliteNativeBinding() ?? null },
+    });
     this.#worker.unref();
     this.#worker.on('message', () => {
       this.#busy = false;
@@ -62,7 +66,7 @@ export class SqliteCheckpointer {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
+const db = new Database(workerData.file, { nativeBinding: workerData.nativeBinding });
 db.pragma('busy_timeout = 5000');
 parentPort.on('message', () => {
   try {

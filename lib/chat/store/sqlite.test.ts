@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { messageStoreConformance } from './conformance';
 import { SqliteMessageStore } from './sqlite';
+import { openSqlite } from './sqlite-driver';
 
 const folders: string[] = [];
 async function tempFile(): Promise<string> {
@@ -119,7 +119,7 @@ describe('SqliteMessageStore on disk', () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);
     await store.close();
-    const db = new Database(file);
+    const db = openSqlite(file);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     db.close();
   });
@@ -127,7 +127,7 @@ describe('SqliteMessageStore on disk', () => {
   it('refuses a database from a newer server, saying so', async () => {
     const file = await tempFile();
     await new SqliteMessageStore(file).close();
-    const db = new Database(file);
+    const db = openSqlite(file);
     db.pragma('user_version = 99');
     db.close();
     assert.throws(() => new SqliteMessageStore(file), /schema version 99, newer than this server knows \(2\)/);

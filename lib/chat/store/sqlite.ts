@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
+import { openSqlite } from './sqlite-driver';
 import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
 
 /**
@@ -98,7 +99,7 @@ export class SqliteMessageStore implements MessageStore {
    */
   constructor(file: string, options: SqliteMessageStoreOptions = {}) {
     if (file !== ':memory:') createPrivately(file);
-    this.#db = new Database(file);
+    this.#db = openSqlite(file);
     this.#now = options.now ?? Date.now;
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
