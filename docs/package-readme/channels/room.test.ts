@@ -30,9 +30,9 @@ it('sends a message to everyone in the room', async () => {
 it("refuses other sites' pages, and room names that break the rule", async () => {
   const elsewhere = { headers: { origin: 'https://elsewhere.example' } };
   const foreign = await new WebsocketCommunicator(application, '/ws/rooms/lobby/', elsewhere).connect();
-  assert.equal(!foreign.accepted && foreign.status, 403);
+  assert.equal(foreign.accepted === false && foreign.status, 403);
   const badName = await new WebsocketCommunicator(application, '/ws/rooms/Not%20This/', page).connect();
-  assert.equal(!badName.accepted && badName.status, 404);
+  assert.equal(badName.accepted === false && badName.status, 404);
 });
 
 it('passes what is posted to the route handler to the room, and to whoever joins later', async () => {
