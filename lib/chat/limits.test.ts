@@ -256,10 +256,12 @@ describe('quotas that one person cannot multiply', () => {
 });
 
 describe('history costs a budget, and reads are paced', () => {
-  it("serves an address only its budget of history, and answers a bystander's ping while it does", { timeout: 60_000 }, async () => {
+  it("serves an address only its budget of history, and answers a bystander's ping while it does", { timeout: 60_000 }, async (t) => {
     const folder = await mkdtemp(path.join(tmpdir(), 'chat-limits-'));
     folders.push(folder);
     const store = new SqliteMessageStore(path.join(folder, 'chat.db'));
+    // Closed before its folder goes: its checkpoint worker and files with it.
+    t.after(() => store.close());
     for (let n = 0; n < 300; n++) await store.append({ room: 'archive', userId: 'u_old', user: 'Old', text: `${n} ${'旧'.repeat(200)}` });
     // An address may read 40 pages of 100 at once; each connection 3.
     const quotas = stillQuotas({ addressHistoryRows: { rate: 4_000, perMs: 60_000, burst: 4_000 } });
