@@ -22,10 +22,7 @@ run_tests() {
   step "$label tests ($# files)"
   local tap
   tap=$(mktemp)
-  # --test-force-exit: a file whose tests are all done exits even if a handle it leaked is still
-  # open (a run once sat for minutes on such a file after every test had passed); its after
-  # hooks still run first.
-  node --import tsx --test --test-concurrency=1 --test-force-exit \
+  node --import tsx --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
     "$@"
