@@ -21,7 +21,7 @@ const packageRule = (files, patterns) => ({
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: [{ group: ['**/chat', '**/chat/**', '**/client', '**/client/**', '@/*', 'next-channels', 'next-channels/*'], message: 'the package knows nothing of the chat or the client, and imports itself by relative paths.' }, ...patterns] },
+      { patterns: [{ group: ['**/chat', '**/chat/**', '**/lib/client', '**/lib/client/**', '../../client', '../../client/**', '../../../client', '../../../client/**', '@/*', 'next-channels', 'next-channels/*'], message: 'the package knows nothing of the chat or its client, and imports itself by relative paths.' }, ...patterns] },
     ],
   },
 });
@@ -33,6 +33,23 @@ const layerRules = [
   packageRule(['lib/channels/src/redis/**/*.ts'], [noUi, { group: ['pino', 'prom-client'], message: 'the Redis entry needs ioredis only.' }]),
   packageRule(['lib/channels/src/pino.ts', 'lib/channels/src/pino.test.ts'], [noUi, { group: ['ioredis', 'prom-client'], message: 'the pino entry needs pino only.' }]),
   packageRule(['lib/channels/src/prometheus.ts', 'lib/channels/src/prometheus.test.ts'], [noUi, { group: ['ioredis', 'pino'], message: 'the prometheus entry needs prom-client only.' }]),
+  {
+    ...packageRule(
+      ['lib/channels/src/client/**/*.ts'],
+      [
+        noUi,
+        optionalPeers,
+        { group: ['node:*', 'ws', 'cookie'], message: 'the client entry runs in the browser.' },
+        { regex: '^\\.\\./(?!close-codes$|framework-frames$|protocol$)', message: 'the client entry may import ../close-codes, ../framework-frames and ../protocol of the core, which import nothing of Node.' },
+      ],
+    ),
+    ignores: ['**/*.test.ts', '**/test-doubles.ts'],
+  },
+  packageRule(['lib/channels/src/react/**/*.ts'], [
+    optionalPeers,
+    { group: ['node:*', 'ws', 'cookie', 'react-dom', 'react-dom/*'], message: 'the React entry runs in the browser and needs react only.' },
+    { regex: '^\\.\\./(?!client/|protocol$)', message: 'the React entry builds on the client entry only.' },
+  ]),
   packageRule(['lib/channels/src/**/*.test.ts'], [noUi]),
   restrict(['lib/chat/**/*.ts'], [noUi, { group: ['**/client', '**/client/**', '@/*'], message: 'lib/chat sits below lib/client and app/.' }]),
   {
@@ -40,7 +57,7 @@ const layerRules = [
       ['lib/client/**/*.ts', 'lib/client/**/*.tsx'],
       [
         { group: ['node:*'], message: 'lib/client runs in the browser.' },
-        { regex: '^(\\.\\./chat(?!/protocol$)|.*channels|@/)', message: 'lib/client may use lib/chat/protocol only.' },
+        { regex: '^(\\.\\./chat(?!/protocol$)|@/|(?!next-channels/client$).*channels)', message: 'lib/client may use lib/chat/protocol and next-channels/client only.' },
       ],
     ),
     ignores: ['**/*.test.ts'],

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { ChatClient, type ChatSnapshot, type WebSocketLike } from '../lib/client';
+import type { WebSocketLike } from 'next-channels/client';
+import { ChatClient, type ChatSnapshot } from '../lib/client';
 import { AppServer } from './support/app-server';
 
 /** Resolves when the client's snapshot satisfies `ready`; never by time. */

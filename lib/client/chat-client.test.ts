@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChatMessageFrame } from '../chat/protocol';
-import { exponentialBackoff } from './backoff';
 import { ChatClient } from './chat-client';
-import type { Timers, WebSocketLike } from './platform';
+import type { Timers, WebSocketLike } from 'next-channels/client';
 
 /** Timers that run only when the test advances the clock. */
 class FakeTimers implements Timers {
@@ -55,6 +54,7 @@ class FakeSocket implements WebSocketLike {
   // The server's side:
   open(): void {
     this.readyState = 1;
+    this.onopen?.(undefined as never);
   }
   receive(frame: object): void {
     this.onmessage?.({ data: JSON.stringify(frame) });
@@ -160,8 +160,9 @@ describe('ChatClient connection states', () => {
     timers.advance(2_000);
     assert.equal(sockets.length, 3);
     last().welcome();
+    timers.advance(5_000);
     last().drop(1001);
-    assert.equal(client.getSnapshot().retryAt, timers.now + 1_000, 'a welcome resets the backoff');
+    assert.equal(client.getSnapshot().retryAt, timers.now + 1_000, 'a connection that lasted resets the backoff');
   });
 
   it('does not reconnect after a clean 1000 or a policy close', () => {
@@ -229,7 +230,7 @@ describe('ChatClient liveness', () => {
     client.connect();
     last().welcome();
     timers.advance(20_000);
-    assert.deepEqual(last().sent.at(-1), { type: 'ping' });
+    assert.deepEqual(last().sent.at(-1), { $: 'ping' });
     timers.advance(5_000);
     assert.equal(client.getSnapshot().status, 'reconnecting');
     assert.equal(last().closedWith, 4000);
@@ -252,7 +253,7 @@ describe('ChatClient liveness', () => {
     // The machine slept: the clock moved on, and no timer ran.
     timers.now += 60_000;
     wake('visible');
-    assert.deepEqual(last().sent.at(-1), { type: 'ping' });
+    assert.deepEqual(last().sent.at(-1), { $: 'ping' });
     timers.advance(2_999);
     assert.equal(client.getSnapshot().status, 'open');
     timers.advance(1);
@@ -276,10 +277,10 @@ describe('ChatClient liveness', () => {
     client.connect();
     last().welcome();
     timers.advance(20_000);
-    assert.deepEqual(last().sent.at(-1), { type: 'ping' });
+    assert.deepEqual(last().sent.at(-1), { $: 'ping' });
     timers.advance(1_000);
     wake('visible');
-    assert.equal(last().sent.filter((frame) => frame.type === 'ping').length, 1);
+    assert.equal(last().sent.filter((frame) => frame.$ === 'ping').length, 1);
     timers.advance(3_000);
     assert.equal(client.getSnapshot().status, 'reconnecting');
   });
@@ -291,7 +292,7 @@ describe('ChatClient liveness', () => {
     timers.advance(5_000);
     last().receive(message('1'));
     wake('visible');
-    assert.equal(last().sent.some((frame) => frame.type === 'ping'), false);
+    assert.equal(last().sent.some((frame) => frame.$ === 'ping'), false);
   });
 
   it('does not ping while frames keep arriving', () => {
@@ -302,7 +303,7 @@ describe('ChatClient liveness', () => {
       timers.advance(10_000);
       last().receive(message(String(n)));
     }
-    assert.equal(last().sent.some((frame) => frame.type === 'ping'), false);
+    assert.equal(last().sent.some((frame) => frame.$ === 'ping'), false);
   });
 });
 
@@ -519,14 +520,5 @@ describe('ChatClient hold and release', () => {
     client.release();
     timers.advance(0);
     assert.equal(client.getSnapshot().status, 'closed');
-  });
-});
-
-describe('exponentialBackoff', () => {
-  it('waits a random time under a doubling ceiling, capped', () => {
-    const highest = exponentialBackoff({ baseMs: 500, capMs: 30_000, random: () => 0.999999 });
-    assert.deepEqual([1, 2, 3, 4].map(highest), [499, 999, 1999, 3999]);
-    assert.equal(highest(20), 29_999);
-    assert.equal(exponentialBackoff({ random: () => 0 })(5), 0);
   });
 });

@@ -9,22 +9,19 @@ import {
   type PresenceUser,
   type ServerFrame,
 } from '../chat/protocol';
-import { type Backoff, exponentialBackoff } from './backoff';
-import { Heartbeat } from './heartbeat';
-import { MessageLog } from './message-log';
-import { type FailedMessage, Outbox, type PendingMessage } from './outbox';
 import {
-  browserOutboxStorage,
-  browserSocket,
-  browserWakeUpSignals,
+  type Backoff,
+  ChannelSocket,
+  CloseCode,
   globalTimers,
-  type OutboxStorage,
-  randomClientId,
+  type SocketStatus,
   type Timers,
   type WakeUpSignals,
   type WebSocketFactory,
-  type WebSocketLike,
-} from './platform';
+} from 'next-channels/client';
+import { MessageLog } from './message-log';
+import { type FailedMessage, Outbox, type PendingMessage } from './outbox';
+import { browserOutboxStorage, type OutboxStorage, randomClientId } from './platform';
 import { TypingTracker } from './typing-tracker';
 
 /**
@@ -33,8 +30,8 @@ import { TypingTracker } from './typing-tracker';
  * - `reconnecting`: the connection was lost; waiting (`retryAt`) or trying again;
  * - `closed`: closed by `close()`, or by the server in a way that says "do not come back".
  */
-export const CONNECTION_STATUSES = ['connecting', 'open', 'reconnecting', 'closed'] as const;
-export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+export const CONNECTION_STATUSES: readonly SocketStatus[] = ['connecting', 'open', 'reconnecting', 'closed'];
+export type ConnectionStatus = SocketStatus;
 
 export interface ChatSnapshot {
   readonly status: ConnectionStatus;
@@ -57,6 +54,8 @@ export interface ChatSnapshot {
   readonly limits: Limits | null;
   /** The close code that ended the connection for good (status `closed`); 4401: the session ended. */
   readonly closeCode: number | null;
+  /** The server's reason with `closeCode`. */
+  readonly closeReason: string | null;
 }
 
 export interface ChatClientOptions {
@@ -76,8 +75,10 @@ export interface ChatClientOptions {
    * silent this long (default 3 s): after a sleep the socket may be long gone.
    */
   readonly wakeUpPongTimeoutMs?: number;
-  /** An attempt not welcomed within this long is given up and retried (default 10 s). */
+  /** A handshake not completed within this long is given up and retried (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /** A connection that ends sooner than this after opening counts as a failure for the backoff (default 5 s). */
+  readonly stableAfterMs?: number;
   /** Keeps unacknowledged messages across reloads (default: the tab's sessionStorage). */
   readonly outboxStorage?: OutboxStorage;
   /** How long someone shows as typing after their last notice (default 5 s). */
@@ -91,41 +92,33 @@ export interface ChatClientOptions {
 }
 
 /** The server's close when the session was signed out or revoked (see docs/protocol.md). */
-export const SESSION_ENDED_CLOSE_CODE = 4401;
-/** Close codes after which reconnecting would only repeat the problem. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1003, 1007, 1008, 1009, SESSION_ENDED_CLOSE_CODE]);
-const OPEN = 1;
+export const SESSION_ENDED_CLOSE_CODE = CloseCode.SessionEnded;
 
 type Listener = () => void;
 
 /**
- * A chat connection that keeps itself alive: reconnects with backoff when the connection drops
- * (a refused handshake looks the same as a network failure to a browser), notices a dead line
- * with `ping`, and keeps what the user typed in an outbox until the server acknowledges it, so
- * nothing typed offline or cut off mid-flight is lost or sent twice. Framework-free; React reads
- * it through `useChatSocket`.
+ * The chat of one room over the framework's `ChannelSocket`, which reconnects, backs off, pings
+ * and stops on the close codes that say why. What is the chat's is here: the welcome, the
+ * exactly-once log of messages (unique by id, in id order, resumed with `?after=`), the outbox of
+ * what the user typed until the server acknowledges it (kept across reloads), history pages,
+ * presence and typing. Framework-free; React reads it through `useChatSocket`.
  */
 export class ChatClient {
   readonly #options: ChatClientOptions;
   readonly #timers: Timers;
   readonly #now: () => number;
-  readonly #backoff: Backoff;
+  readonly #socket: ChannelSocket;
   readonly #listeners = new Set<Listener>();
   readonly #messageListeners = new Set<(message: ChatMessageFrame) => void>();
-  #socket: WebSocketLike | null = null;
   #snapshot: ChatSnapshot;
   readonly #log = new MessageLog();
   readonly #typing: TypingTracker;
   readonly #outbox: Outbox;
   readonly #storage: OutboxStorage;
-  #failures = 0;
-  #retryTimer: unknown = null;
-  #connectTimer: unknown = null;
-  readonly #heartbeat: Heartbeat;
-  #releaseTimer: unknown = null;
+  /** The server's welcome came on this connection: the room is joined. */
+  #welcomed = false;
+  #socketStatus: SocketStatus = 'closed';
   #lastTypingSentAt = Number.NEGATIVE_INFINITY;
-  #holders = 0;
-  #stopWakeUps: (() => void) | null = null;
 
   constructor(options: ChatClientOptions) {
     this.#options = options;
@@ -133,24 +126,27 @@ export class ChatClient {
     this.#storage = options.outboxStorage ?? browserOutboxStorage;
     this.#outbox = new Outbox(this.#storage.load(options.room));
     this.#now = options.now ?? Date.now;
-    this.#heartbeat = new Heartbeat(
-      this.#timers,
-      this.#now,
-      {
-        pingAfterMs: options.pingAfterMs ?? 20_000,
-        pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
-        wakeUpPongTimeoutMs: options.wakeUpPongTimeoutMs ?? 3_000,
-      },
-      {
-        ping: () => this.#socket?.send('{"type":"ping"}'),
-        dead: () => {
-          this.#dropSocket(4000);
-          this.#connectionLost(1006);
-        },
-      },
-    );
+    this.#socket = new ChannelSocket({
+      url: options.url,
+      // Resume after the last message seen below any gap, so whatever was missed comes again.
+      resume: () => ({ after: this.#log.resumeAfter?.id }),
+      timers: this.#timers,
+      now: this.#now,
+      ...(options.createSocket ? { createSocket: options.createSocket } : {}),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.wakeUpSignals ? { wakeUpSignals: options.wakeUpSignals } : {}),
+      pingAfterMs: options.pingAfterMs ?? 20_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+      wakeUpPongTimeoutMs: options.wakeUpPongTimeoutMs ?? 3_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      ...(options.stableAfterMs !== undefined ? { stableAfterMs: options.stableAfterMs } : {}),
+    });
+    this.#socket.onText((text) => {
+      const frame = parseServerFrame(text);
+      if (frame) this.#handle(frame);
+    });
+    this.#socket.subscribe(() => this.#socketChanged());
     this.#typing = new TypingTracker(this.#timers, options.typingShownMs ?? 5_000, () => this.#update({ typing: this.#typing.people }));
-    this.#backoff = options.backoff ?? exponentialBackoff();
     this.#snapshot = {
       status: 'closed',
       retryAt: null,
@@ -165,6 +161,7 @@ export class ChatClient {
       typing: [],
       limits: null,
       closeCode: null,
+      closeReason: null,
     };
   }
 
@@ -183,20 +180,12 @@ export class ChatClient {
 
   /** Opens the connection (again, after `close`). */
   connect(): void {
-    if (this.#snapshot.status !== 'closed') return;
-    this.#stopWakeUps = (this.#options.wakeUpSignals ?? browserWakeUpSignals)((reason) => this.#wakeUp(reason));
-    this.#update({ status: 'connecting', retryAt: null, closeCode: null });
-    this.#openSocket();
+    this.#socket.connect();
   }
 
   /** Closes for good; `connect` starts again. */
   close(): void {
-    this.#clearTimers();
-    this.#typing.clear();
-    this.#stopWakeUps?.();
-    this.#stopWakeUps = null;
-    this.#dropSocket(1000);
-    if (this.#snapshot.status !== 'closed') this.#update({ status: 'closed', retryAt: null });
+    this.#socket.close();
   }
 
   /**
@@ -205,21 +194,11 @@ export class ChatClient {
    * effects do not drop the socket.
    */
   hold(): void {
-    this.#holders++;
-    if (this.#releaseTimer !== null) {
-      this.#timers.clearTimeout(this.#releaseTimer);
-      this.#releaseTimer = null;
-    }
-    this.connect();
+    this.#socket.hold();
   }
 
   release(): void {
-    this.#holders = Math.max(0, this.#holders - 1);
-    if (this.#holders > 0 || this.#releaseTimer !== null) return;
-    this.#releaseTimer = this.#timers.setTimeout(() => {
-      this.#releaseTimer = null;
-      if (this.#holders === 0) this.close();
-    }, 0);
+    this.#socket.release();
   }
 
   /**
@@ -244,12 +223,12 @@ export class ChatClient {
     this.#update({ failed: this.#outbox.failed });
   }
 
-  /** Asks for the page of messages before the oldest one shown (once at a time). */
+  /** Asks for the page before the oldest message shown (once at a time). */
   loadOlder(): void {
     const oldest = this.#log.oldest;
     const snapshot = this.#snapshot;
     if (snapshot.status !== 'open' || !oldest || !snapshot.hasMore || snapshot.loadingOlder) return;
-    this.#socket?.send(JSON.stringify({ type: 'history', before: oldest.id }));
+    this.#socket.sendText(JSON.stringify({ type: 'history', before: oldest.id }));
     this.#update({ loadingOlder: true });
   }
 
@@ -258,55 +237,44 @@ export class ChatClient {
     const now = this.#now();
     if (this.#snapshot.status !== 'open' || now - this.#lastTypingSentAt < (this.#options.typingEveryMs ?? 2_000)) return;
     this.#lastTypingSentAt = now;
-    this.#socket?.send('{"type":"typing"}');
+    this.#socket.sendText('{"type":"typing"}');
   }
 
   // ---- connection ----
 
-  #openSocket(): void {
-    const last = this.#log.resumeAfter;
-    const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
-    const url = last ? `${base}${base.includes('?') ? '&' : '?'}after=${last.id}` : base;
-    let socket: WebSocketLike;
-    try {
-      socket = (this.#options.createSocket ?? browserSocket)(url);
-    } catch {
-      this.#connectionLost(1006);
-      return;
+  /**
+   * Follows the socket: `open` waits for the welcome (the room is joined then); a lost or closed
+   * connection takes presence, typing and an older page asked for with it, and puts what was on
+   * the wire back in the outbox.
+   */
+  #socketChanged(): void {
+    const socket = this.#socket.getSnapshot();
+    const was = this.#socketStatus;
+    this.#socketStatus = socket.status;
+    if (was === 'open' && socket.status !== 'open') this.#connectionLost(socket.closeCode);
+    const status = socket.status === 'open' && !this.#welcomed ? (this.#snapshot.status === 'open' ? 'reconnecting' : this.#snapshot.status) : socket.status;
+    if (status !== this.#snapshot.status || socket.retryAt !== this.#snapshot.retryAt || socket.closeCode !== this.#snapshot.closeCode) {
+      this.#update({ status, retryAt: socket.retryAt, closeCode: socket.closeCode, closeReason: socket.closeReason });
     }
-    this.#socket = socket;
-    // A handshake can hang (a server between two runs, a dead network path): give it up in time.
-    this.#connectTimer = this.#timers.setTimeout(() => {
-      this.#connectTimer = null;
-      if (this.#socket !== socket) return;
-      this.#dropSocket(4000);
-      this.#connectionLost(1006);
-    }, this.#options.connectTimeoutMs ?? 10_000);
-    socket.onmessage = (event) => {
-      if (this.#socket === socket) this.#onFrame(event.data);
-    };
-    socket.onclose = (event) => {
-      if (this.#socket === socket) this.#connectionLost(event.code);
-    };
-    socket.onerror = () => {
-      // 'close' follows with the code; nothing more to learn here.
-    };
   }
 
-  #onFrame(data: unknown): void {
-    this.#heartbeat.heard();
-    if (typeof data !== 'string') return;
-    const frame = parseServerFrame(data);
-    if (frame) this.#handle(frame);
+  #connectionLost(closeCode: number | null): void {
+    this.#welcomed = false;
+    this.#outbox.requeueSent();
+    this.#typing.clear();
+    // What the signed-out person typed is not sent later under whoever comes next.
+    if (closeCode === SESSION_ENDED_CLOSE_CODE) {
+      for (const pending of this.#outbox.pending) this.#outbox.fail(pending.clientId, 'unavailable', 'you were signed out before it was sent');
+    }
+    // Who is here and typing is unknown until the next welcome; an older page asked for is lost.
+    this.#update({ presence: [], typing: [], loadingOlder: false, outbox: this.#outbox.pending, failed: this.#outbox.failed });
   }
 
   #handle(frame: ServerFrame): void {
     switch (frame.type) {
       case 'welcome':
-        this.#clearConnectTimer();
-        this.#failures = 0;
+        this.#welcomed = true;
         this.#update({ status: 'open', retryAt: null, me: { userId: frame.user_id, name: frame.user }, limits: frame.limits });
-        this.#heartbeat.start();
         for (const pending of this.#outbox.pending) this.#transmit(pending);
         this.#update({ outbox: this.#outbox.pending });
         return;
@@ -346,64 +314,13 @@ export class ChatClient {
     }
   }
 
-  #connectionLost(code: number): void {
-    this.#socket = null;
-    this.#clearConnectTimer();
-    this.#heartbeat.stop();
-    this.#outbox.requeueSent();
-    this.#typing.clear();
-    // Who is here and typing is unknown until the next welcome; an older page asked for is lost.
-    const lost = { presence: [], typing: [], loadingOlder: false, outbox: this.#outbox.pending } as const;
-    if (FINAL_CLOSE_CODES.has(code)) {
-      this.#stopWakeUps?.();
-      this.#stopWakeUps = null;
-      // What the signed-out person typed is not sent later under whoever comes next.
-      if (code === SESSION_ENDED_CLOSE_CODE) {
-        for (const pending of this.#outbox.pending) this.#outbox.fail(pending.clientId, 'unavailable', 'you were signed out before it was sent');
-      }
-      this.#update({ ...lost, outbox: this.#outbox.pending, failed: this.#outbox.failed, status: 'closed', retryAt: null, closeCode: code });
-      return;
-    }
-    this.#failures++;
-    const delay = Math.max(0, this.#backoff(this.#failures));
-    this.#update({ ...lost, status: 'reconnecting', retryAt: this.#now() + delay });
-    this.#retryTimer = this.#timers.setTimeout(() => this.#retryNow(), delay);
-  }
-
-  #retryNow(): void {
-    if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    this.#update({ retryAt: null });
-    this.#openSocket();
-  }
-
-  #wakeUp(reason: 'online' | 'visible'): void {
-    const status = this.#snapshot.status;
-    if (status === 'reconnecting' && this.#retryTimer !== null) this.#retryNow();
-    else if (status === 'open' && reason === 'visible') this.#heartbeat.wokeUp();
-  }
-
-  /** Drops the current socket without waiting for its close handshake. */
-  #dropSocket(code: number): void {
-    const socket = this.#socket;
-    this.#socket = null;
-    if (!socket) return;
-    socket.onmessage = null;
-    socket.onclose = null;
-    try {
-      socket.close(code);
-    } catch {
-      // Already closing.
-    }
-  }
-
   // ---- messages ----
 
   #transmit(pending: PendingMessage): void {
-    const socket = this.#socket;
-    if (!socket || socket.readyState !== OPEN) return;
-    socket.send(JSON.stringify({ type: 'chat.message', message: pending.text, client_id: pending.clientId }));
-    this.#outbox.markSent(pending.clientId);
+    if (!this.#welcomed) return;
+    if (this.#socket.sendText(JSON.stringify({ type: 'chat.message', message: pending.text, client_id: pending.clientId }))) {
+      this.#outbox.markSent(pending.clientId);
+    }
   }
 
   #acknowledge(message: ChatMessageFrame): void {
@@ -425,21 +342,7 @@ export class ChatClient {
         this.#transmit(still);
         this.#update({ outbox: this.#outbox.pending });
       }
-    }, Math.max(0, this.#backoff(1)) + 1_000);
-  }
-
-  // ---- plumbing ----
-
-  #clearConnectTimer(): void {
-    if (this.#connectTimer !== null) this.#timers.clearTimeout(this.#connectTimer);
-    this.#connectTimer = null;
-  }
-
-  #clearTimers(): void {
-    this.#clearConnectTimer();
-    this.#heartbeat.stop();
-    if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    }, Math.max(0, (this.#options.backoff ?? defaultRetryPause)(1)) + 1_000);
   }
 
   #update(changes: Partial<ChatSnapshot>): void {
@@ -448,3 +351,6 @@ export class ChatClient {
     for (const listener of this.#listeners) listener();
   }
 }
+
+/** The pause before a transiently refused message goes again, when no backoff is given (up to 0.5 s, plus 1 s). */
+const defaultRetryPause: Backoff = () => Math.floor(Math.random() * 500);

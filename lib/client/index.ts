@@ -1,5 +1,4 @@
 /** The browser side of the chat: a framework-free client, and the React hook over it. */
-export { exponentialBackoff, type Backoff, type BackoffOptions } from './backoff';
 export {
   ChatClient,
   CONNECTION_STATUSES,
@@ -9,7 +8,7 @@ export {
   type ConnectionStatus,
 } from './chat-client';
 export type { FailedMessage, PendingMessage } from './outbox';
-export type { OutboxStorage, Timers, WakeUpSignals, WebSocketFactory, WebSocketLike } from './platform';
+export type { OutboxStorage } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';
 export { NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';
 export { notificationSocketUrl, SESSION_CHANGED_EVENT, useNotifications } from './use-notifications';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { NotificationClient } from './notification-client';
-import type { Timers, WebSocketLike } from './platform';
+import type { Timers, WebSocketLike } from 'next-channels/client';
 
 class FakeTimers implements Timers {
   now = 0;
@@ -88,7 +88,7 @@ it('pings a quiet line and reconnects when nothing answers', () => {
   client.connect();
   sockets[0]!.onopen?.(undefined as never);
   timers.advance(25_000);
-  assert.deepEqual(sockets[0]!.sent, ['{"type":"ping"}']);
+  assert.deepEqual(sockets[0]!.sent, ['{"$":"ping"}']);
   timers.advance(10_000);
   assert.equal(sockets[0]!.closedWith, 4000);
   timers.advance(500);

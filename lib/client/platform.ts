@@ -1,25 +1,4 @@
-/** What the client needs from its surroundings, with the browser's versions as defaults. */
-
-/** What a `WebSocket` (the browser's, or `ws` in Node) must offer the client. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  onclose: ((event: { readonly code: number }) => void) | null;
-  onerror: ((event: never) => void) | null;
-}
-
-export type WebSocketFactory = (url: string) => WebSocketLike;
-
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Browser signals that make a reconnect worth trying at once; returns an unsubscribe. */
-export type WakeUpSignals = (wake: (reason: 'online' | 'visible') => void) => () => void;
+/** What the chat's client keeps in the browser: the outbox's storage, and new client ids. */
 
 /** Where unacknowledged messages are kept, so they survive a reload of the page. */
 export interface OutboxStorage {
@@ -52,31 +31,6 @@ export const browserOutboxStorage: OutboxStorage = {
       // Storage full or blocked: the outbox still works for this page's life.
     }
   },
-};
-
-export const globalTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-export function browserSocket(url: string): WebSocketLike {
-  if (typeof WebSocket === 'undefined') throw new Error('no global WebSocket here: pass createSocket');
-  return new WebSocket(url) as unknown as WebSocketLike;
-}
-
-/** The browser's `online` event, and the page becoming visible again. */
-export const browserWakeUpSignals: WakeUpSignals = (wake) => {
-  if (typeof window === 'undefined' || typeof document === 'undefined') return () => {};
-  const online = (): void => wake('online');
-  const visible = (): void => {
-    if (document.visibilityState === 'visible') wake('visible');
-  };
-  window.addEventListener('online', online);
-  document.addEventListener('visibilitychange', visible);
-  return () => {
-    window.removeEventListener('online', online);
-    document.removeEventListener('visibilitychange', visible);
-  };
 };
 
 export function randomClientId(): string {

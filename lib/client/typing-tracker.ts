@@ -1,5 +1,5 @@
 import type { PresenceUser } from '../chat/protocol';
-import type { Timers } from './platform';
+import type { Timers } from 'next-channels/client';
 
 /** Who else is typing: each notice shows its author for `shownMs`, or until they post. */
 export class TypingTracker {

@@ -1,4 +1,13 @@
-import { type EventHandlers, type EventOf, JsonWebsocketConsumer, processState, route } from 'next-channels';
+import { type EventHandlers, type EventOf, type Frames, JsonWebsocketConsumer, processState, route } from 'next-channels';
+
+/**
+ * What a room's pages and its consumer say to each other, typed once for both sides: the page
+ * imports this type (only the type: nothing of the server reaches the browser).
+ */
+export type RoomProtocol = {
+  client: Frames<{ message: { text: string } }>;
+  server: Frames<{ history: { messages: readonly string[] }; message: { text: string }; error: { detail: string } }>;
+};
 
 /** The layer events of a room: each event's `type`, and its fields besides. */
 export type RoomEvents = {
@@ -38,14 +47,14 @@ export class RoomConsumer
 
   override async connect(): Promise<void> {
     await this.accept();
-    this.sendJson({ type: 'history', messages: latestMessages(this.scope.params.room) });
+    this.sendJson({ type: 'history', messages: latestMessages(this.scope.params.room) } satisfies RoomProtocol['server']);
   }
 
   override async receiveJson(content: unknown): Promise<void> {
     // Frames come from the client: check them before use.
     const text = (content as { text?: unknown } | null)?.text;
     if (typeof text !== 'string' || text.length === 0 || text.length > 500) {
-      this.sendJson({ type: 'error', detail: 'send {"text": "..."}, 1 to 500 characters' });
+      this.sendJson({ type: 'error', detail: 'send {"text": "..."}, 1 to 500 characters' } satisfies RoomProtocol['server']);
       return;
     }
     remember(this.scope.params.room, text);
@@ -55,7 +64,7 @@ export class RoomConsumer
 
   /** The handler of 'room.message' events: its name is the event type. */
   'room.message'(event: EventOf<RoomEvents, 'room.message'>): void {
-    this.sendJson({ type: 'message', text: event.text });
+    this.sendJson({ type: 'message', text: event.text } satisfies RoomProtocol['server']);
   }
 }
 

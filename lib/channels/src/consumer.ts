@@ -1,11 +1,13 @@
 import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
-import type { Connection, ConnectionListener, OutgoingFrame } from './connection';
+import type { Connection, ConnectionListener, JsonValue, OutgoingFrame } from './connection';
 import { HandshakeError, NoHandler } from './errors';
+import { FRAMEWORK_FRAME_PREFIX, type FrameworkErrorCode, parseClientFrameworkFrame } from './framework-frames';
 import { registerLiveConsumer } from './live-consumers';
 import { Lane } from './lane';
 import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
+import { type RateLimit, TokenBucket } from './rate-limit';
 import type { RouteParams, Scope } from './scope';
 import { SESSION_ENDED, sessionGroup } from './sessions';
 
@@ -39,6 +41,7 @@ export type Hook = void | Promise<void>;
 /** What arrives from the socket, handled in order in one lane. */
 type SocketItem =
   | { readonly kind: 'text'; readonly data: string }
+  | { readonly kind: 'request'; readonly ref: string; readonly data: string }
   | { readonly kind: 'binary'; readonly data: Buffer }
   | { readonly kind: 'disconnect'; readonly code: number };
 
@@ -51,6 +54,30 @@ const ACCEPTED: Promise<void> = Promise.resolve();
 const NO_GROUPS: readonly string[] = Object.freeze([]);
 
 type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
+
+/**
+ * Framework frames (pings and requests) a connection may send, before they are parsed: a client
+ * pings every 20 s or so, and each request also goes through the consumer's own budget.
+ */
+const FRAMEWORK_FRAME_BUDGET: RateLimit = { rate: 100, perMs: 10_000, burst: 50 };
+const PONG = '{"$":"pong"}';
+
+/** A request being answered: `open` until `reply`, `replyError` or `replyLater` takes it. */
+interface PendingRequest {
+  readonly ref: string;
+  state: 'open' | 'answered' | 'deferred';
+}
+
+/**
+ * The answer to one request, taken out of the hook that received it by `replyLater`: call one of
+ * its methods once, whenever the answer is ready (later calls do nothing).
+ */
+export interface Responder {
+  /** Answers with `body`: the client's `request` resolves with it. */
+  reply(body: JsonValue): void;
+  /** Refuses: the client's `request` rejects with a `RequestError` carrying `code` and `detail`. */
+  error(code: string, detail: string): void;
+}
 
 /**
  * A WebSocket consumer, as in Django Channels: the framework calls the hooks `connect`, `receive`
@@ -97,6 +124,10 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
    * replaced, never changed, when the consumer joins or leaves others.
    */
   #joined: readonly string[] = NO_GROUPS;
+  /** The request whose frame is being handled, if the frame came as one. */
+  #request: PendingRequest | null = null;
+  /** Made at the connection's first framework frame. */
+  #frameworkBudget: TokenBucket | null = null;
   // The two sides of a consumer, as objects with their methods on a prototype rather than a
   // closure each: a server holds thousands of consumers, and this is all of each that the
   // connection and the layer see.
@@ -109,7 +140,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       this.#consumer = consumer;
     }
     text(data: string): void {
-      this.push({ kind: 'text', data });
+      if (data.startsWith(FRAMEWORK_FRAME_PREFIX)) this.#consumer.#frameworkFrame(data);
+      else this.push({ kind: 'text', data });
     }
     binary(data: Buffer): void {
       this.push({ kind: 'binary', data });
@@ -213,16 +245,84 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   /** Sends one text frame; an object is JSON-serialised (once, however many sockets it goes to). */
   send(frame: OutgoingFrame): void {
     const connection = this.#requireConnection();
-    if (connection.state === 'open') connection.send(frame);
-    else if (connection.state === 'handshake') throw new Error('send before accept');
+    if (connection.state === 'open') {
+      if (!this.#closeRequested) connection.send(frame);
+    } else if (connection.state === 'handshake') {
+      throw new Error('send before accept');
+    }
   }
 
-  /** Closes the connection; before `accept` this refuses the handshake with HTTP 403. */
+  /**
+   * Closes the connection. Before `accept`, a 4xxx code (see `CloseCode`: sign in needed, not
+   * allowed, not found, gone) accepts the handshake and closes at once with that code and
+   * `reason`, nothing sent before it, so a browser can tell why and stop retrying; any other code
+   * refuses the handshake with HTTP 403.
+   */
   close(code: number = CloseCode.Normal, reason?: string): void {
     const connection = this.#requireConnection();
+    if (connection.state === 'handshake' && !this.#acceptance && code >= 4000 && code <= 4999) {
+      const accepted = this.accept();
+      this.#closeRequested = true;
+      accepted.then(
+        () => connection.close(code, reason),
+        () => {
+          // The socket was lost during the handshake: nothing to close.
+        },
+      );
+      return;
+    }
     this.#closeRequested = true;
     if (connection.state === 'handshake' && !this.#acceptance) connection.reject(403, reason ?? 'connection refused');
     else connection.close(code, reason);
+  }
+
+  /**
+   * Whether the frame being handled came as a request (the client's `request`), which expects
+   * `reply` or `replyError` before the hook that handles it settles (or `replyLater`).
+   */
+  protected get isRequest(): boolean {
+    return this.#request?.state === 'open';
+  }
+
+  /**
+   * Answers the request being handled with `body`; the client's `request` resolves with it. Does
+   * nothing when the frame did not come as a request, or was answered already. A request the
+   * hook leaves unanswered is answered with the error `no_reply` once the hook settles.
+   */
+  protected reply(body: JsonValue): void {
+    const request = this.#request;
+    if (request?.state !== 'open') return;
+    request.state = 'answered';
+    this.#sendReply(request.ref, { ok: true, body });
+  }
+
+  /** Refuses the request being handled: the client's `request` rejects with `code` and `detail`. */
+  protected replyError(code: FrameworkErrorCode, detail: string): void {
+    const request = this.#request;
+    if (request?.state !== 'open') return;
+    request.state = 'answered';
+    this.#sendReply(request.ref, { ok: false, code, detail });
+  }
+
+  /**
+   * Takes the answer to the request being handled out of its hook, for an answer that comes later
+   * (from a layer event, a timer). Answers nothing by itself: a responder never called leaves the
+   * client's `request` to its timeout. `null` when the frame did not come as a request.
+   */
+  protected replyLater(): Responder | null {
+    const request = this.#request;
+    if (request?.state !== 'open') return null;
+    request.state = 'deferred';
+    let answered = false;
+    const answer = (content: { ok: true; body: JsonValue } | { ok: false; code: string; detail: string }): void => {
+      if (answered) return;
+      answered = true;
+      this.#sendReply(request.ref, content);
+    };
+    return {
+      reply: (body) => answer({ ok: true, body }),
+      error: (code, detail) => answer({ ok: false, code, detail }),
+    };
   }
 
   /** Joins a group now; it is left automatically on disconnect. */
@@ -351,10 +451,71 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     if (this.#connection?.state === 'open') this.close(CloseCode.TryAgainLater, 'too far behind');
   }
 
+  /**
+   * A framework frame: a ping is answered at once, outside the lane (it asks whether the line is
+   * alive, not whether the consumer is idle); a request joins the lane like any frame.
+   */
+  #frameworkFrame(data: string): void {
+    const connection = this.#connection;
+    if (connection?.state !== 'open') return;
+    const budget = (this.#frameworkBudget ??= new TokenBucket(FRAMEWORK_FRAME_BUDGET));
+    if (!budget.take()) {
+      connection.send({ $: 'error', code: 'rate_limited', detail: 'too many framework frames; slow down' });
+      return;
+    }
+    const frame = parseClientFrameworkFrame(data);
+    if (frame === null) {
+      connection.send({ $: 'error', code: 'bad_frame', detail: 'a malformed framework frame' });
+    } else if (frame.$ === 'ping') {
+      connection.send(PONG);
+    } else if (frame.$ === 'req' && 'ref' in frame) {
+      this.#socket.push({ kind: 'request', ref: frame.ref, data: frame.text });
+    } else {
+      connection.send({ $: 'error', code: 'unknown_type', detail: `unknown framework frame ${JSON.stringify(frame.$).slice(0, 40)}` });
+    }
+  }
+
+  #onRequest(ref: string, data: string): Hook {
+    const request: PendingRequest = { ref, state: 'open' };
+    this.#request = request;
+    let handled: Hook;
+    try {
+      handled = this.receive(data);
+    } catch (error) {
+      // A bug: the connection closes with 1011, and the client's request fails with it.
+      this.#request = null;
+      throw error;
+    }
+    if (!(handled instanceof Promise)) {
+      this.#requestHandled(request);
+      return;
+    }
+    return handled.then(
+      () => this.#requestHandled(request),
+      (error: unknown) => {
+        if (this.#request === request) this.#request = null;
+        throw error;
+      },
+    );
+  }
+
+  #requestHandled(request: PendingRequest): void {
+    if (this.#request === request) this.#request = null;
+    if (request.state !== 'open') return;
+    request.state = 'answered';
+    this.#sendReply(request.ref, { ok: false, code: 'no_reply', detail: 'the consumer did not answer this request' });
+  }
+
+  #sendReply(ref: string, content: { ok: true; body: JsonValue } | { ok: false; code: string; detail: string }): void {
+    if (this.#connection?.state === 'open') this.#connection.send({ $: 'reply', ref, ...content });
+  }
+
   #onSocket(item: SocketItem): Hook {
     switch (item.kind) {
       case 'text':
         return this.receive(item.data);
+      case 'request':
+        return this.#onRequest(item.ref, item.data);
       case 'binary':
         return this.receiveBinary(item.data);
       case 'disconnect':

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export type { Application, Environment } from './application';
-export { CloseCode } from './close-codes';
+export { closeAfterAccept, CloseCode, isFinalCloseCode } from './close-codes';
 export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame } from './connection';
 export { JsonWebsocketConsumer } from './json-consumer';
 export {
@@ -18,8 +18,12 @@ export {
   type EventMap,
   type EventOf,
   type Hook,
+  type Responder,
   type StartableConsumer,
 } from './consumer';
+export { ProtocolConsumer } from './protocol-consumer';
+export type { FrameMap, Frames, FrameValidator, OfType, ReplyOf, SocketProtocol, TypedFrame } from './protocol';
+export type { FrameworkErrorCode, PresenceEntryFrame } from './framework-frames';
 export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
 export { channelLayer, installChannelLayer, uninstallChannelLayer, type LiveLayer } from './live-layer';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';

@@ -26,8 +26,12 @@ export abstract class JsonWebsocketConsumer<
     this.close(CloseCode.InvalidPayload, 'frames must be JSON');
   }
 
-  /** Sends `content` as one JSON text frame (serialised once, however many sockets it goes to). */
+  /**
+   * Sends `content` as one JSON text frame (serialised once, however many sockets it goes to).
+   * A `$` member is refused (TypeError): it marks the framework's own frames.
+   */
   sendJson(content: JsonObject): void {
+    if ('$' in content) throw new TypeError('a frame with a "$" member would read as a framework frame');
     this.send(content);
   }
 }

@@ -57,4 +57,22 @@ describe('the next-channels package', () => {
     const { stdout } = await run(process.execPath, ['-e', script], { cwd: PACKAGE_ROOT });
     assert.deepEqual(JSON.parse(stdout), []);
   });
+
+  it('loads its client entry from its own files and three of the core, none that needs Node; its React entry adds react only', async () => {
+    const script = `
+      const before = new Set(Object.keys(require.cache));
+      require('next-channels/client');
+      const client = Object.keys(require.cache).filter((file) => !before.has(file));
+      require('next-channels/react');
+      const react = Object.keys(require.cache).filter((file) => !before.has(file) && !client.includes(file));
+      process.stdout.write(JSON.stringify({ client, react }));
+    `;
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: PACKAGE_ROOT });
+    const { client, react } = JSON.parse(stdout) as { client: string[]; react: string[] };
+    const relative = (file: string): string => path.relative(path.join(PACKAGE_ROOT, 'dist'), file).split(path.sep).join('/');
+    const outside = client.map(relative).filter((file) => !/^(client\/[\w-]+|close-codes|framework-frames|protocol)\.js$/.test(file));
+    assert.deepEqual(outside, []);
+    assert.ok(react.some((file) => /[\\/]node_modules[\\/]react[\\/]/.test(file)), 'the React entry did not load react');
+    assert.deepEqual(react.filter((file) => !/[\\/]node_modules[\\/]react[\\/]/.test(file)).map(relative), ['react/index.js']);
+  });
 });

@@ -2,8 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringifySetCookie } from 'cookie';
 import type { Application } from './application';
-import { CloseCode } from './close-codes';
-import type { ConnectionListener } from './connection';
+import { closeAfterAccept, CloseCode } from './close-codes';
 import type { ChannelLayer } from './layers/types';
 import type { SessionUser } from './scope';
 import { RevocationCheck, type SessionRevocations } from './session-revocations';
@@ -272,14 +271,6 @@ function isPayload(value: unknown): value is Payload {
   );
 }
 
-/** Listens to nothing: a connection accepted only to be closed at once. */
-const DEAF: ConnectionListener = {
-  text() {},
-  binary() {},
-  closed() {},
-  whenIdle: () => Promise.resolve(),
-};
-
 /**
  * Puts the session's user into `scope.user` and its id into `scope.sessionId`. A connection
  * without a valid session cookie (a raw WebSocket client, a forged, expired or ambiguous cookie)
@@ -291,8 +282,7 @@ export function sessionMiddleware(inner: Application, sessions: SessionCookies, 
   return async (scope, connection, env) => {
     const cookie = await sessions.inspect(scope.headers.cookie);
     if (cookie.state === 'ended') {
-      await connection.accept(DEAF);
-      connection.close(CloseCode.SessionEnded, 'session ended');
+      await closeAfterAccept(connection, CloseCode.SessionEnded, 'session ended');
       return;
     }
     const session = cookie.session;

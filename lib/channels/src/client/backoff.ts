@@ -1,6 +1,7 @@
 /** Milliseconds to wait before reconnect attempt `attempt` (1 for the first retry). */
 export type Backoff = (attempt: number) => number;
 
+/** The shape of {@link exponentialBackoff}'s delays. */
 export interface BackoffOptions {
   /** The ceiling of the first retry's delay (default 500 ms); it doubles each attempt. */
   readonly baseMs?: number;

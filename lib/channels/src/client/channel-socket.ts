@@ -1,0 +1,589 @@
+import { isFinalCloseCode } from '../close-codes';
+import {
+  isFrameworkFrame,
+  type PresenceEntryFrame,
+  parseServerFrameworkFrame,
+  requestFrame,
+  type ServerFrameworkFrame,
+} from '../framework-frames';
+import type { OfType, ReplyOf, SocketProtocol, TypedFrame } from '../protocol';
+import { type Backoff, exponentialBackoff } from './backoff';
+import { Heartbeat } from './heartbeat';
+import {
+  browserSocket,
+  browserWakeUpSignals,
+  globalTimers,
+  socketUrl,
+  type Timers,
+  type WakeUpSignals,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './platform';
+
+/**
+ * Where a {@link ChannelSocket} is:
+ * - `connecting`: the first attempt, before the socket opens;
+ * - `open`: frames flow;
+ * - `reconnecting`: the connection was lost; waiting until `retryAt`, or trying again;
+ * - `closed`: closed by `close()`, or by the server with a code that says "do not come back"
+ *   (`closeCode` and `closeReason` say which: 4401 sign in, 4403 not allowed, …).
+ */
+export type SocketStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Every {@link SocketStatus}, in the order a connection goes through them. */
+export const SOCKET_STATUSES: readonly SocketStatus[] = ['connecting', 'open', 'reconnecting', 'closed'];
+
+/** A {@link ChannelSocket}'s state at one moment; a new object after every change. */
+export interface SocketSnapshot {
+  /** Where the connection is. */
+  readonly status: SocketStatus;
+  /** When the next attempt starts (ms since the epoch), while `reconnecting` and waiting. */
+  readonly retryAt: number | null;
+  /** The code of the close that ended the connection for good (status `closed`); `null` after `close()`. */
+  readonly closeCode: number | null;
+  /** The server's reason with `closeCode`, such as `session ended`. */
+  readonly closeReason: string | null;
+  /** Attempts that failed in a row (0 once a connection has stayed open). */
+  readonly failures: number;
+}
+
+/** What happens to frames sent and requests made while the socket is not open. */
+export type OfflinePolicy =
+  /** `send` answers `false` and the frame is lost; `request` rejects with `disconnected`. */
+  | 'drop'
+  /**
+   * Frames wait (in order, at most `maxKept`) and go once the socket opens; a request waits too,
+   * and one cut off by a lost connection is sent again after the reconnect, until it is answered
+   * or times out. The consumer must then take a repeated request well (an id of the app's own).
+   */
+  | 'keep';
+
+/** How a {@link ChannelSocket} connects, retries and waits. Every timer is an option. */
+export interface ChannelSocketOptions {
+  /**
+   * The consumer's path on the page's host (`/ws/poll/`), or a `ws:`/`wss:` URL; a function is
+   * read before every attempt.
+   */
+  readonly url: string | (() => string);
+  /**
+   * Query parameters added to the URL before every attempt: a resume cursor of the app's own,
+   * such as `{ after: lastSeenId }` (`null` or `undefined` values are left out).
+   */
+  readonly resume?: () => Readonly<Record<string, string | null | undefined>> | null;
+  /** What happens to sends while not open (default `drop`). */
+  readonly offline?: OfflinePolicy;
+  /** Frames and requests kept while offline at most (default 100); past it `send` answers `false`. */
+  readonly maxKept?: number;
+  /** A request not answered within this long rejects with `timeout` (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Makes sockets; defaults to the global `WebSocket` (Node 20 has none: pass `ws`). */
+  readonly createSocket?: WebSocketFactory;
+  /** Delay before attempt n (1, 2, …) after failures; capped exponential with full jitter by default. */
+  readonly backoff?: Backoff;
+  /** An open that ends sooner than this counts as a failure for the backoff (default 5 s). */
+  readonly stableAfterMs?: number;
+  /** After this long without a frame, ping (default 20 s). */
+  readonly pingAfterMs?: number;
+  /** A connection silent this long after a ping is dead (default 10 s). */
+  readonly pongTimeoutMs?: number;
+  /** The pong deadline when the page comes back into view (default 3 s). */
+  readonly wakeUpPongTimeoutMs?: number;
+  /** An attempt not open within this long is given up and retried (default 10 s). */
+  readonly connectTimeoutMs?: number;
+  /** Timers, injectable for tests (default the global ones). */
+  readonly timers?: Timers;
+  /** The clock in ms (default `Date.now`). */
+  readonly now?: () => number;
+  /** When to retry at once or check the line (default: the browser's `online` and page visibility). */
+  readonly wakeUpSignals?: WakeUpSignals;
+}
+
+/** Why a `request` failed: the consumer's refusal (its code), or `timeout`, `disconnected`, `closed`. */
+export class RequestError extends Error {
+  /** `'RequestError'`, so logs and `error.name` checks tell it apart. */
+  override name = 'RequestError';
+  constructor(
+    /** `timeout`, `disconnected`, `closed`, or the code the consumer (or the framework) answered with. */
+    readonly code: string,
+    /** What the consumer said, or what happened. */
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Rejects with `timeout` after this long (default the socket's `requestTimeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+/** One entry of a group's presence: a key and what its newest connection said about itself. */
+export type PresenceEntry = PresenceEntryFrame;
+
+interface PendingRequest {
+  readonly text: string;
+  readonly resolve: (body: unknown) => void;
+  readonly reject: (error: RequestError) => void;
+  readonly timer: unknown;
+  /** On the wire now (as opposed to waiting for the socket). */
+  sent: boolean;
+}
+
+const OPEN = 1;
+const PING = '{"$":"ping"}';
+const NO_ENTRIES: readonly PresenceEntry[] = Object.freeze([]);
+const MAX_LATEST_TYPES = 100;
+
+/**
+ * A connection to one consumer that keeps itself alive, for the browser (or Node with `ws`):
+ * reconnects with jittered exponential backoff, stops on the close codes that say "do not come
+ * back" (4401 sign in, 4403 not allowed, 4404, 4410, 1008, … see `isFinalCloseCode`) and says
+ * why, notices a dead line with the framework's ping (every consumer answers it), and carries
+ * typed frames, requests with answers and presence lists.
+ *
+ * ```ts
+ * const poll = new ChannelSocket<PollProtocol>({ url: '/ws/poll/' });
+ * poll.on('votes', (frame) => render(frame.counts));
+ * poll.connect();
+ * poll.send({ type: 'vote', option: 'tea' });
+ * const { counts } = await poll.request({ type: 'tally' });
+ * ```
+ *
+ * State for React comes from `subscribe` and `getSnapshot` (`useSyncExternalStore`), or from the
+ * hooks of `next-channels/react`.
+ */
+export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
+  readonly #options: ChannelSocketOptions;
+  readonly #timers: Timers;
+  readonly #now: () => number;
+  readonly #backoff: Backoff;
+  readonly #heartbeat: Heartbeat;
+  readonly #listeners = new Set<() => void>();
+  readonly #textListeners = new Set<(text: string) => void>();
+  readonly #frameListeners = new Set<(frame: Protocol['server']) => void>();
+  readonly #openListeners = new Set<() => void>();
+  readonly #presenceListeners = new Set<(group: string) => void>();
+  readonly #presence = new Map<string, readonly PresenceEntry[]>();
+  /** The latest application frame of each type (at most `MAX_LATEST_TYPES` types). */
+  readonly #latest = new Map<string, Protocol['server']>();
+  readonly #requests = new Map<string, PendingRequest>();
+  readonly #kept: string[] = [];
+  #socket: WebSocketLike | null = null;
+  #snapshot: SocketSnapshot = { status: 'closed', retryAt: null, closeCode: null, closeReason: null, failures: 0 };
+  #openedAt: number | null = null;
+  #retryTimer: unknown = null;
+  #connectTimer: unknown = null;
+  #releaseTimer: unknown = null;
+  #holders = 0;
+  #nextRef = 1;
+  #stopWakeUps: (() => void) | null = null;
+
+  constructor(options: ChannelSocketOptions) {
+    this.#options = options;
+    this.#timers = options.timers ?? globalTimers;
+    this.#now = options.now ?? Date.now;
+    this.#backoff = options.backoff ?? exponentialBackoff();
+    this.#heartbeat = new Heartbeat(
+      this.#timers,
+      this.#now,
+      {
+        pingAfterMs: options.pingAfterMs ?? 20_000,
+        pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+        wakeUpPongTimeoutMs: options.wakeUpPongTimeoutMs ?? 3_000,
+      },
+      {
+        ping: () => this.#socket?.send(PING),
+        dead: () => this.#lost(1006, null),
+      },
+    );
+  }
+
+  /** The state now; the same object until something changes. */
+  getSnapshot = (): SocketSnapshot => this.#snapshot;
+
+  /** Hears every change of the snapshot (and of presence lists); returns an unsubscribe. */
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  /** Opens the connection (again, after `close` or a final close). */
+  connect(): void {
+    if (this.#snapshot.status !== 'closed') return;
+    this.#stopWakeUps = (this.#options.wakeUpSignals ?? browserWakeUpSignals)((reason) => this.#wakeUp(reason));
+    this.#update({ status: 'connecting', retryAt: null, closeCode: null, closeReason: null, failures: 0 });
+    this.#open();
+  }
+
+  /** Closes for good (code 1000); pending requests reject with `closed`. `connect` starts again. */
+  close(): void {
+    this.#stop();
+    this.#dropSocket(1000);
+    this.#failRequests('closed', 'the socket was closed');
+    if (this.#snapshot.status !== 'closed') this.#update({ status: 'closed', retryAt: null });
+  }
+
+  /**
+   * Keeps the connection open while anyone holds it. The last `release` closes it a moment later
+   * rather than at once, so React StrictMode's unmount-and-mount and Fast Refresh's re-run of
+   * effects do not drop the socket.
+   */
+  hold(): void {
+    this.#holders++;
+    if (this.#releaseTimer !== null) {
+      this.#timers.clearTimeout(this.#releaseTimer);
+      this.#releaseTimer = null;
+    }
+    this.connect();
+  }
+
+  /** Lets go of one `hold`; see there. */
+  release(): void {
+    this.#holders = Math.max(0, this.#holders - 1);
+    if (this.#holders > 0 || this.#releaseTimer !== null) return;
+    this.#releaseTimer = this.#timers.setTimeout(() => {
+      this.#releaseTimer = null;
+      if (this.#holders === 0) this.close();
+    }, 0);
+  }
+
+  /** Gives up the current connection and reconnects now (a new session, a changed resume cursor). */
+  reconnect(): void {
+    if (this.#snapshot.status === 'closed') {
+      this.connect();
+      return;
+    }
+    this.#dropSocket(4000);
+    this.#clearTimers();
+    this.#connectionGone();
+    this.#update({ status: 'reconnecting', retryAt: null });
+    this.#open();
+  }
+
+  /**
+   * Sends one of the protocol's client frames. While the socket is not open it is kept or
+   * dropped by the `offline` policy; answers whether it was sent or kept. Throws a `TypeError`
+   * for a frame with a `$` member (the framework's mark).
+   */
+  send(frame: Protocol['client']): boolean {
+    return this.sendText(encodeAppFrame(frame));
+  }
+
+  /** Sends text as it is (a consumer that is not JSON, or a frame already serialised). */
+  sendText(text: string): boolean {
+    const socket = this.#socket;
+    if (socket && this.#snapshot.status === 'open' && socket.readyState === OPEN) {
+      socket.send(text);
+      return true;
+    }
+    if (this.#options.offline !== 'keep' || this.#keptCount() >= (this.#options.maxKept ?? 100)) return false;
+    this.#kept.push(text);
+    return true;
+  }
+
+  /**
+   * Sends `frame` as a request: resolves with the consumer's `reply`, rejects with a
+   * {@link RequestError} on its `replyError`, on timeout, when the connection is lost (unless the
+   * `offline` policy is `keep`) or on `close`.
+   */
+  request<K extends Protocol['client']['type']>(
+    frame: Extract<Protocol['client'], OfType<K>>,
+    options: RequestOptions = {},
+  ): Promise<ReplyOf<Protocol, K>> {
+    const text = encodeAppFrame(frame);
+    return new Promise<ReplyOf<Protocol, K>>((resolve, reject) => {
+      const open = this.#snapshot.status === 'open';
+      if (!open && (this.#options.offline !== 'keep' || this.#keptCount() >= (this.#options.maxKept ?? 100))) {
+        reject(new RequestError('disconnected', 'the socket is not open'));
+        return;
+      }
+      const ref = (this.#nextRef++).toString(36);
+      const timer = this.#timers.setTimeout(() => {
+        this.#requests.delete(ref);
+        reject(new RequestError('timeout', 'no answer in time'));
+      }, options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000);
+      const pending: PendingRequest = { text, resolve: resolve as (body: unknown) => void, reject, timer, sent: false };
+      this.#requests.set(ref, pending);
+      if (open) this.#sendRequest(ref, pending);
+    });
+  }
+
+  /** Hears every frame of the application (not the framework's), parsed; returns an unsubscribe. */
+  onMessage(listener: (frame: Protocol['server']) => void): () => void {
+    this.#frameListeners.add(listener);
+    return () => this.#frameListeners.delete(listener);
+  }
+
+  /** Hears the frames of one type; returns an unsubscribe. */
+  on<K extends Protocol['server']['type']>(type: K, listener: (frame: Extract<Protocol['server'], OfType<K>>) => void): () => void {
+    return this.onMessage((frame) => {
+      if (frame.type === type) listener(frame as Extract<Protocol['server'], OfType<K>>);
+    });
+  }
+
+  /**
+   * The latest frame of `type` received (kept across reconnects: a live value stays on screen
+   * until the next one), `undefined` before the first.
+   */
+  latest<K extends Protocol['server']['type']>(type: K): Extract<Protocol['server'], OfType<K>> | undefined {
+    return this.#latest.get(type) as Extract<Protocol['server'], OfType<K>> | undefined;
+  }
+
+  /** Hears the text of every application frame, as it came (for a consumer that is not JSON). */
+  onText(listener: (text: string) => void): () => void {
+    this.#textListeners.add(listener);
+    return () => this.#textListeners.delete(listener);
+  }
+
+  /** Hears every open, the first and each after a reconnect (to send state the server lost). */
+  onOpen(listener: () => void): () => void {
+    this.#openListeners.add(listener);
+    return () => this.#openListeners.delete(listener);
+  }
+
+  /**
+   * The presence list of `group` as the consumer last sent it (one entry per key, sorted by
+   * key), empty before the first list and after a disconnect.
+   */
+  presence(group: string): readonly PresenceEntry[] {
+    return this.#presence.get(group) ?? NO_ENTRIES;
+  }
+
+  /** Hears each change of a group's presence list (the group's name); returns an unsubscribe. */
+  onPresence(listener: (group: string) => void): () => void {
+    this.#presenceListeners.add(listener);
+    return () => this.#presenceListeners.delete(listener);
+  }
+
+  // ---- connection ----
+
+  #open(): void {
+    let socket: WebSocketLike;
+    try {
+      socket = (this.#options.createSocket ?? browserSocket)(this.#url());
+    } catch {
+      this.#lost(1006, null);
+      return;
+    }
+    this.#socket = socket;
+    // A handshake can hang (a server between two runs, a dead network path): give it up in time.
+    this.#connectTimer = this.#timers.setTimeout(() => {
+      this.#connectTimer = null;
+      if (this.#socket === socket) this.#lost(1006, null);
+    }, this.#options.connectTimeoutMs ?? 10_000);
+    socket.onopen = () => {
+      if (this.#socket === socket) this.#opened();
+    };
+    socket.onmessage = (event) => {
+      if (this.#socket === socket && typeof event.data === 'string') this.#frame(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#lost(event.code, event.reason || null);
+    };
+    socket.onerror = () => {
+      // 'close' follows with the code; nothing more to learn here.
+    };
+  }
+
+  #url(): string {
+    const option = this.#options.url;
+    const base = socketUrl(typeof option === 'function' ? option() : option);
+    const params = this.#options.resume?.();
+    if (!params) return base;
+    const query = Object.entries(params)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+      .join('&');
+    return query === '' ? base : `${base}${base.includes('?') ? '&' : '?'}${query}`;
+  }
+
+  #opened(): void {
+    this.#clearConnectTimer();
+    this.#openedAt = this.#now();
+    this.#update({ status: 'open', retryAt: null });
+    this.#heartbeat.start();
+    for (const listener of this.#openListeners) listener();
+    // Kept frames, then kept requests, in the order they were made.
+    const socket = this.#socket;
+    for (const text of this.#kept.splice(0)) socket?.send(text);
+    for (const [ref, pending] of this.#requests) if (!pending.sent) this.#sendRequest(ref, pending);
+  }
+
+  #frame(text: string): void {
+    this.#heartbeat.heard();
+    if (isFrameworkFrame(text)) {
+      const frame = parseServerFrameworkFrame(text);
+      if (frame) this.#frameworkFrame(frame);
+      return;
+    }
+    for (const listener of this.#textListeners) listener(text);
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null || typeof (frame as TypedFrame).type !== 'string') return;
+    const type = (frame as TypedFrame).type;
+    if (this.#latest.has(type) || this.#latest.size < MAX_LATEST_TYPES) this.#latest.set(type, frame as Protocol['server']);
+    for (const listener of this.#frameListeners) listener(frame as Protocol['server']);
+  }
+
+  #frameworkFrame(frame: ServerFrameworkFrame): void {
+    switch (frame.$) {
+      case 'reply': {
+        const pending = this.#requests.get(frame.ref);
+        if (!pending) return;
+        this.#requests.delete(frame.ref);
+        this.#timers.clearTimeout(pending.timer);
+        if (frame.ok) pending.resolve(frame.body);
+        else pending.reject(new RequestError(frame.code, frame.detail));
+        return;
+      }
+      case 'presence':
+        this.#setPresence(frame.group, [...frame.entries].sort(byKey));
+        return;
+      case 'presence_diff': {
+        const joined = new Map(frame.joins.map((entry) => [entry.key, entry]));
+        const leaving = new Set(frame.leaves);
+        const kept = this.presence(frame.group).filter((entry) => !joined.has(entry.key) && !leaving.has(entry.key));
+        this.#setPresence(frame.group, [...kept, ...joined.values()].sort(byKey));
+        return;
+      }
+      default:
+        // pong (the heartbeat heard it already) and error frames, which answer nothing here.
+        return;
+    }
+  }
+
+  #setPresence(group: string, entries: readonly PresenceEntry[]): void {
+    this.#presence.set(group, entries);
+    for (const listener of this.#presenceListeners) listener(group);
+    this.#notify();
+  }
+
+  #sendRequest(ref: string, pending: PendingRequest): void {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN) return;
+    socket.send(requestFrame(ref, pending.text));
+    pending.sent = true;
+  }
+
+  /** The connection is gone: reconnect after a backoff, or stop for good on a final code. */
+  #lost(code: number, reason: string | null): void {
+    this.#dropSocket(4000);
+    this.#clearConnectTimer();
+    this.#heartbeat.stop();
+    const stable = this.#openedAt !== null && this.#now() - this.#openedAt >= (this.#options.stableAfterMs ?? 5_000);
+    this.#connectionGone();
+    if (isFinalCloseCode(code)) {
+      this.#stop();
+      this.#failRequests('closed', `the server closed the connection (${code}${reason ? ` ${reason}` : ''})`);
+      this.#update({ status: 'closed', retryAt: null, closeCode: code, closeReason: reason });
+      return;
+    }
+    const failures = stable ? 1 : this.#snapshot.failures + 1;
+    const delay = Math.max(0, this.#backoff(failures));
+    this.#update({ status: 'reconnecting', retryAt: this.#now() + delay, failures });
+    this.#retryTimer = this.#timers.setTimeout(() => this.#retryNow(), delay);
+  }
+
+  /** What a lost connection takes with it: presence lists, and requests on the wire (unless kept). */
+  #connectionGone(): void {
+    this.#openedAt = null;
+    for (const [ref, pending] of this.#requests) {
+      if (!pending.sent) continue;
+      if (this.#options.offline === 'keep') {
+        pending.sent = false;
+      } else {
+        this.#requests.delete(ref);
+        this.#timers.clearTimeout(pending.timer);
+        pending.reject(new RequestError('disconnected', 'the connection was lost before the answer'));
+      }
+    }
+    if (this.#presence.size > 0) {
+      const groups = [...this.#presence.keys()];
+      this.#presence.clear();
+      for (const group of groups) for (const listener of this.#presenceListeners) listener(group);
+    }
+  }
+
+  #retryNow(): void {
+    if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#update({ retryAt: null });
+    this.#open();
+  }
+
+  #wakeUp(reason: 'online' | 'visible'): void {
+    const status = this.#snapshot.status;
+    if (status === 'reconnecting' && this.#retryTimer !== null) this.#retryNow();
+    else if (status === 'open' && reason === 'visible') this.#heartbeat.wokeUp();
+  }
+
+  /** Drops the current socket without waiting for its close handshake. */
+  #dropSocket(code: number): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (!socket) return;
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    try {
+      socket.close(code);
+    } catch {
+      // Already closing.
+    }
+  }
+
+  #failRequests(code: string, detail: string): void {
+    for (const pending of this.#requests.values()) {
+      this.#timers.clearTimeout(pending.timer);
+      pending.reject(new RequestError(code, detail));
+    }
+    this.#requests.clear();
+  }
+
+  #keptCount(): number {
+    let waiting = this.#kept.length;
+    for (const pending of this.#requests.values()) if (!pending.sent) waiting++;
+    return waiting;
+  }
+
+  #stop(): void {
+    this.#clearTimers();
+    this.#stopWakeUps?.();
+    this.#stopWakeUps = null;
+  }
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer !== null) this.#timers.clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+  }
+
+  #clearTimers(): void {
+    this.#clearConnectTimer();
+    this.#heartbeat.stop();
+    if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+
+  #update(changes: Partial<SocketSnapshot>): void {
+    this.#snapshot = { ...this.#snapshot, ...changes };
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}
+
+function encodeAppFrame(frame: object): string {
+  if (Object.hasOwn(frame, '$')) throw new TypeError('a frame with a "$" member would read as a framework frame');
+  return JSON.stringify(frame);
+}
+
+function byKey(a: PresenceEntry, b: PresenceEntry): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}

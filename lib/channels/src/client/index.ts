@@ -1,0 +1,32 @@
+/**
+ * next-channels/client: the browser side of any consumer. A {@link ChannelSocket} reconnects with
+ * backoff, stops on the close codes that say why (sign in, not allowed), pings through the
+ * framework's own frames, and carries typed frames, requests with answers and presence lists.
+ * No React and no Node imports: it runs in any browser (and in Node with `ws`).
+ *
+ * @packageDocumentation
+ */
+export {
+  ChannelSocket,
+  RequestError,
+  SOCKET_STATUSES,
+  type ChannelSocketOptions,
+  type OfflinePolicy,
+  type PresenceEntry,
+  type RequestOptions,
+  type SocketSnapshot,
+  type SocketStatus,
+} from './channel-socket';
+export { exponentialBackoff, type Backoff, type BackoffOptions } from './backoff';
+export {
+  browserSocket,
+  browserWakeUpSignals,
+  globalTimers,
+  socketUrl,
+  type Timers,
+  type WakeUpSignals,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './platform';
+export { CloseCode, isFinalCloseCode } from '../close-codes';
+export type { Frames, FrameMap, OfType, ReplyOf, SocketProtocol, TypedFrame } from '../protocol';
