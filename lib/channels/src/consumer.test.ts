@@ -277,6 +277,35 @@ describe('EventHandlers and groupSend types', () => {
   });
 });
 
+describe('groupSend with except', () => {
+  /** Says what it receives to everyone in the room but itself. */
+  class ToOthers extends WebsocketConsumer<Record<string, string>, Events> implements EventHandlers<Events> {
+    override readonly groups = ['room.main'];
+
+    override async receive(text: string): Promise<void> {
+      await this.groupSend('room.main', { type: 'test.say', text }, { except: this.channelName });
+    }
+
+    'test.say'(event: EventOf<Events, 'test.say'>): void {
+      this.send(event.text);
+    }
+
+    async 'test.slow'(event: EventOf<Events, 'test.slow'>): Promise<void> {
+      await event.release;
+    }
+  }
+
+  it('sends to everyone in the group but the consumer that names its own channel', async () => {
+    const layer = new InMemoryChannelLayer();
+    const app = urlRouter([route('/ws/', ToOthers)]);
+    const [a, b, c] = [await open(app, layer), await open(app, layer), await open(app, layer)];
+    a.sendText('not to me');
+    assert.equal(await b.receiveText(), 'not to me');
+    assert.equal(await c.receiveText(), 'not to me');
+    assert.equal(await a.receiveNothing(), true);
+  });
+});
+
 describe('JsonWebsocketConsumer', () => {
   class JsonEcho extends JsonWebsocketConsumer {
     override receiveJson(content: unknown): void {

@@ -5,7 +5,7 @@ import { HandshakeError, NoHandler } from './errors';
 import { FRAMEWORK_FRAME_PREFIX, type FrameworkErrorCode, parseClientFrameworkFrame } from './framework-frames';
 import { registerLiveConsumer } from './live-consumers';
 import { Lane } from './lane';
-import type { ChannelLayer, ChannelReceiver, LayerMessage } from './layers/types';
+import type { ChannelLayer, ChannelReceiver, GroupSendOptions, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
 import { type RateLimit, TokenBucket } from './rate-limit';
 import type { RouteParams, Scope } from './scope';
@@ -338,9 +338,12 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     await this.channelLayer.groupDiscard(group, this.#channelName);
   }
 
-  /** Sends one of this consumer's own event types to a group, typed by its event map. */
-  groupSend<K extends keyof E & string>(group: string, event: EventOf<E, K>): Promise<void> {
-    return this.channelLayer.groupSend(group, event);
+  /**
+   * Sends one of this consumer's own event types to a group, typed by its event map;
+   * `{ except: this.channelName }` sends it to everyone in the group but this consumer.
+   */
+  groupSend<K extends keyof E & string>(group: string, event: EventOf<E, K>, options?: GroupSendOptions): Promise<void> {
+    return this.channelLayer.groupSend(group, event, options);
   }
 
   /** The server's channel layer, for what the helpers above do not cover; throws when there is none. */

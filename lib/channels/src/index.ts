@@ -27,7 +27,7 @@ export type { FrameworkErrorCode, PresenceEntryFrame } from './framework-frames'
 export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
 export { channelLayer, installChannelLayer, uninstallChannelLayer, type LiveLayer } from './live-layer';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
-export type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, LayerMessage } from './layers/types';
+export type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, GroupSendOptions, LayerMessage } from './layers/types';
 export { jsonLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
 export { FlushPacer, type Flushable, type Pacing } from './flush-pacer';
 export type { TransportMetrics } from './metrics';

@@ -23,6 +23,25 @@ describe('channelLayer', () => {
     await layer.close();
   });
 
+  it('passes except on, so a route handler can send to everyone but one channel', async () => {
+    const layer = new InMemoryChannelLayer();
+    installChannelLayer(layer);
+    const received = new Map<string, unknown[]>();
+    for (let n = 0; n < 2; n++) {
+      const channel = layer.newChannel();
+      received.set(channel, []);
+      layer.attach(channel, { backlog: 0, deliver: (message) => void received.get(channel)!.push(message) });
+      await layer.groupAdd('lobby', channel);
+    }
+    const [left, kept] = [...received.keys()] as [string, string];
+    await channelLayer<Events>().groupSend('lobby', { type: 'chat.typing', user: 'Ana' }, { except: left });
+    assert.deepEqual(received.get(left), []);
+    assert.deepEqual(received.get(kept), [{ type: 'chat.typing', user: 'Ana' }]);
+    await assert.rejects(channelLayer<Events>().groupSend('lobby', { type: 'chat.typing', user: 'Ana' }, { except: 'not a channel' }), /invalid channel name/);
+    uninstallChannelLayer();
+    await layer.close();
+  });
+
   it('types sends by the event map: a misspelt type or field does not compile', () => {
     // Only compiled (the type-check runs on tests), never called.
     const typos = (live: ReturnType<typeof channelLayer<Events>>): void => {

@@ -1,5 +1,5 @@
 import type { EventMap, EventOf } from './consumer';
-import type { ChannelLayer } from './layers/types';
+import type { ChannelLayer, GroupSendOptions } from './layers/types';
 import { processSlot } from './process-slot';
 
 /**
@@ -7,8 +7,11 @@ import { processSlot } from './process-slot';
  * event map: a misspelt event type or field fails to compile.
  */
 export interface LiveLayer<E extends EventMap> {
-  /** Sends `event` to every member of `group` (see `ChannelLayer.groupSend`). */
-  groupSend<K extends keyof E & string>(group: string, event: EventOf<E, K>): Promise<void>;
+  /**
+   * Sends `event` to every member of `group` but the channels `options.except` names (see
+   * `ChannelLayer.groupSend`).
+   */
+  groupSend<K extends keyof E & string>(group: string, event: EventOf<E, K>, options?: GroupSendOptions): Promise<void>;
   /** Sends `event` to one channel (see `ChannelLayer.send`). */
   send<K extends keyof E & string>(channel: string, event: EventOf<E, K>): Promise<void>;
   /** The layer itself, untyped. */
@@ -49,7 +52,7 @@ export function channelLayer<E extends EventMap = EventMap>(): LiveLayer<E> {
   const layer = running.get();
   return {
     layer,
-    groupSend: (group, event) => layer.groupSend(group, event),
+    groupSend: (group, event, options) => layer.groupSend(group, event, options),
     send: (channel, event) => layer.send(channel, event),
   };
 }

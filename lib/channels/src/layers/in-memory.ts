@@ -7,6 +7,8 @@ import {
   type ChannelLayer,
   type ChannelLayerOptions,
   type ChannelReceiver,
+  exceptedChannels,
+  type GroupSendOptions,
   type LayerMessage,
 } from './types';
 
@@ -63,10 +65,10 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.#local.groupDiscard(group, channel);
   }
 
-  async groupSend(group: string, message: LayerMessage): Promise<void> {
+  async groupSend(group: string, message: LayerMessage, options?: GroupSendOptions): Promise<void> {
     assertGroupName(group);
     assertLayerMessage(message);
-    this.#local.groupSend(group, message);
+    this.#local.groupSend(group, message, exceptedChannels(options));
   }
 
   async ping(): Promise<void> {}

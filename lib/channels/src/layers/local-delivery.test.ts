@@ -78,6 +78,22 @@ describe('LocalDelivery group sends', () => {
     assert.deepEqual(types(doomed), []);
   });
 
+  it('excepts channels by name: a receiver held under two names still gets the send through the other', () => {
+    const local = new LocalDelivery();
+    const twice = new RecordingReceiver();
+    const other = new RecordingReceiver();
+    const [first, second, otherChannel] = [local.newChannel('t'), local.newChannel('t'), local.newChannel('t')];
+    local.attach(first, twice);
+    local.attach(second, twice);
+    local.attach(otherChannel, other);
+    for (const channel of [first, second, otherChannel]) local.groupAdd('room', channel);
+    local.groupSend('room', { type: 'test.once' }, [first]);
+    local.groupSend('room', { type: 'test.none' }, [second, otherChannel, first]);
+    local.groupSend('room', { type: 'test.all' });
+    assert.deepEqual(types(twice), ['test.once', 'test.all', 'test.all']);
+    assert.deepEqual(types(other), ['test.once', 'test.all']);
+  });
+
   it('tells a full member of each message it misses and delivers again once it has room', () => {
     const local = new LocalDelivery({ capacity: 1 });
     const member = new RecordingReceiver();

@@ -107,9 +107,10 @@ export class LocalDelivery {
    * The group's receivers are looked up once and kept in a list until a channel or membership
    * changes: a broadcast to a big room then reads one list, where looking each member up in the
    * channels' table cost a few memory reads per member that the cache rarely held (the sockets'
-   * writes since the last broadcast had pushed them out).
+   * writes since the last broadcast had pushed them out). `except` (checked names) leaves out
+   * the channels it names.
    */
-  groupSend(group: string, message: LayerMessage): boolean {
+  groupSend(group: string, message: LayerMessage, except?: readonly string[]): boolean {
     const local = this.#groups.get(group);
     if (local === undefined) return false;
     const now = this.#now();
@@ -119,6 +120,10 @@ export class LocalDelivery {
         this.#groups.delete(group);
         return true;
       }
+    }
+    if (except !== undefined) {
+      this.#deliverExcept(local, message, except);
+      return false;
     }
     const version = this.#version;
     const { channels, receivers } = local;
@@ -130,6 +135,34 @@ export class LocalDelivery {
       this.#deliverTo(receiver, message);
     }
     return false;
+  }
+
+  /**
+   * `groupSend`'s loop when some channels are excepted, apart so that a plain broadcast pays
+   * nothing for it. The excepted channels' receivers are looked up once and each member's
+   * receiver compared with them by identity: a member's channel name (one more object to read
+   * per member) is read only for a receiver that matches, in case it is attached under two names.
+   */
+  #deliverExcept(local: LocalGroup, message: LayerMessage, except: readonly string[]): void {
+    const skipped: ChannelReceiver[] = [];
+    for (const channel of except) {
+      const receiver = this.#receivers.get(channel);
+      if (receiver !== undefined) skipped.push(receiver);
+    }
+    const version = this.#version;
+    const { channels, receivers } = local;
+    for (let index = 0; index < receivers.length; index++) {
+      const receiver = receivers[index]!;
+      if (this.#version !== version && this.#receivers.get(channels[index]!) !== receiver) continue;
+      let excepted = false;
+      for (let at = 0; at < skipped.length; at++) {
+        if (skipped[at] === receiver) {
+          excepted = except.includes(channels[index]!);
+          break;
+        }
+      }
+      if (!excepted) this.#deliverTo(receiver, message);
+    }
   }
 
   /** Drops the group's expired memberships and lists the receivers of the others. */

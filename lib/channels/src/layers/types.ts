@@ -36,6 +36,7 @@ export interface ChannelReceiver {
  * - `send` to a channel whose backlog reached `capacity` rejects with `ChannelFull`;
  *   `groupSend` skips such a member (the receiver's `overflowed` hook hears of it) and still
  *   reaches the others;
+ * - `groupSend` with `except` reaches no channel it names, in any process, and every other member;
  * - a group membership lasts `groupExpiryMs` after its last `groupAdd`, so members lost without a
  *   `groupDiscard` (a crashed process) eventually stop receiving;
  * - a layer that cannot promise it delivered everything (a lost connection between processes)
@@ -64,13 +65,40 @@ export interface ChannelLayer {
   /**
    * Sends to every channel in a group, in every process. A member whose channel is full is
    * skipped (its receiver's `overflowed` hears of it); the others still get the message.
+   * `options.except` leaves out the channels it names, wherever they are held ("everyone but
+   * me"). Rejects with `InvalidName` for a bad group, event type or excepted channel name, and
+   * with `TypeError` or `RangeError` for an `except` that is not a name or a short list of them.
    */
-  groupSend(group: string, message: LayerMessage): Promise<void>;
+  groupSend(group: string, message: LayerMessage, options?: GroupSendOptions): Promise<void>;
   /** Resolves when the layer can reach every process (readiness checks); rejects with why not. */
   ping(): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
+
+/**
+ * How a `groupSend` is narrowed.
+ *
+ * @example
+ * ```ts
+ * // In a consumer: everyone in the room but the sender's own connection.
+ * await this.groupSend(room, { type: 'chat.typing', user }, { except: this.channelName });
+ * ```
+ */
+export interface GroupSendOptions {
+  /**
+   * Channels the message skips, in every process: one channel name, or a list of at most 8.
+   * A name that is not in the group (or not held anywhere) changes
+   * nothing. To leave out many members, give them a group of their own instead.
+   */
+  readonly except?: string | readonly string[];
+}
+
+/**
+ * The most channels one `groupSend` may except. The names may travel with the message to every
+ * process, and each member is compared with each of them, so the list stays short.
+ */
+const MAX_EXCEPT_CHANNELS = 8;
 
 /** What every layer of this package takes: how much a channel holds, how long memberships last. */
 export interface ChannelLayerOptions {
@@ -103,4 +131,26 @@ export function assertLayerMessage(message: LayerMessage): void {
   if (typeof message !== 'object' || message === null || !EVENT_TYPE.test(message.type)) {
     throw new InvalidName('event type', message?.type, 'dotted words such as "chat.message"');
   }
+}
+
+/**
+ * The channels `options.except` names, checked; `undefined` when it names none, so a plain
+ * `groupSend` takes the path it always took.
+ */
+export function exceptedChannels(options: GroupSendOptions | undefined): readonly string[] | undefined {
+  const except: unknown = options?.except;
+  if (except === undefined) return undefined;
+  if (typeof except === 'string') {
+    assertChannelName(except);
+    return [except];
+  }
+  if (!Array.isArray(except)) {
+    throw new TypeError(`groupSend's except must be a channel name or an array of them, got ${typeof except}`);
+  }
+  if (except.length > MAX_EXCEPT_CHANNELS) {
+    throw new RangeError(`groupSend's except names at most ${MAX_EXCEPT_CHANNELS} channels, got ${except.length}`);
+  }
+  if (except.length === 0) return undefined;
+  for (const name of except as unknown[]) assertChannelName(name as string);
+  return except as readonly string[];
 }

@@ -17,8 +17,15 @@ after(async () => {
 });
 
 let prefixes = 0;
-channelLayerConformance('RedisChannelLayer', async (options) =>
-  RedisChannelLayer.connect({ url: redis.url, prefix: `conformance-${++prefixes}`, ...options }),
+channelLayerConformance(
+  'RedisChannelLayer',
+  async (options) => RedisChannelLayer.connect({ url: redis.url, prefix: `conformance-${++prefixes}`, ...options }),
+  {
+    makePeers: async (options) => {
+      const prefix = `conformance-${++prefixes}`;
+      return [await RedisChannelLayer.connect({ url: redis.url, prefix, ...options }), await RedisChannelLayer.connect({ url: redis.url, prefix, ...options })];
+    },
+  },
 );
 
 /** A receiver that also counts resync calls, and can wait for the next one. */
@@ -152,6 +159,33 @@ describe('RedisChannelLayer across processes', () => {
         'the five group messages of one turn cross in one PUBLISH',
       );
       assert.equal(alone, '{"type":"test.alone"}');
+    } finally {
+      watcher.disconnect();
+    }
+  });
+
+  it('publishes the plain message when every excepted channel is its own, and the names of the others with it', async () => {
+    const [a, b] = [await open('except-wire'), await open('except-wire')];
+    const inB = new RecordingReceiver();
+    const channelB = b.newChannel();
+    b.attach(channelB, inB);
+    await b.groupAdd('room.except-wire', channelB);
+    const channelA = a.newChannel();
+    a.attach(channelA, new RecordingReceiver());
+    await a.groupAdd('room.except-wire', channelA);
+    const watcher = new Redis(redis.url);
+    try {
+      const published: string[] = [];
+      watcher.on('message', (_channel: string, payload: string) => published.push(payload.slice(payload.indexOf(' ') + 1)));
+      await watcher.subscribe('except-wire:g:room.except-wire');
+      await a.groupSend('room.except-wire', { type: 'test.not-me' }, { except: channelA });
+      await inB.received(1);
+      await a.groupSend('room.except-wire', { type: 'test.skipped' }, { except: [channelA, channelB] });
+      await a.groupSend('room.except-wire', { type: 'test.marker' });
+      assert.deepEqual((await inB.received(2)).map((m) => m.type), ['test.not-me', 'test.marker']);
+      while (published.length < 2) await new Promise((resolve) => watcher.once('message', resolve));
+      assert.equal(published[0], '{"type":"test.not-me"}', 'a channel of the sending process never crosses');
+      assert.deepEqual(JSON.parse(published[1]!), [{ except: [channelB], message: { type: 'test.skipped' } }, { type: 'test.marker' }]);
     } finally {
       watcher.disconnect();
     }

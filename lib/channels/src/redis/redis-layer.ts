@@ -13,6 +13,8 @@ import {
   type ChannelLayer,
   type ChannelLayerOptions,
   type ChannelReceiver,
+  exceptedChannels,
+  type GroupSendOptions,
   type LayerMessage,
 } from '../layers/types';
 
@@ -46,6 +48,12 @@ export interface RedisChannelLayerOptions extends ChannelLayerOptions, RedisTime
 
 /** A message for a channel held by another process, carried on that process's own Redis channel. */
 type Remote = { readonly channel: string; readonly message: LayerMessage };
+
+/**
+ * A group message with channels to skip, as it crosses on the group's Redis channel among plain
+ * messages. It has no `type`, which every `LayerMessage` has: that is how a reader tells them apart.
+ */
+type Excepting = { readonly type?: undefined; readonly except: readonly string[]; readonly message: LayerMessage };
 
 /**
  * The channel layer across processes, over Redis pub/sub. Each process keeps its own channels and
@@ -182,14 +190,19 @@ export class RedisChannelLayer implements ChannelLayer {
     if (this.#local.groupDiscard(group, channel)) this.#unsubscribe(this.#groupChannel(group));
   }
 
-  async groupSend(group: string, message: LayerMessage): Promise<void> {
+  async groupSend(group: string, message: LayerMessage, options?: GroupSendOptions): Promise<void> {
     assertGroupName(group);
     assertLayerMessage(message);
-    if (this.#local.groupSend(group, message)) this.#unsubscribe(this.#groupChannel(group));
+    const except = exceptedChannels(options);
+    if (this.#local.groupSend(group, message, except)) this.#unsubscribe(this.#groupChannel(group));
+    // Only names another process may hold cross: "everyone but me" from a consumer publishes
+    // the plain message, as a send without except does.
+    const elsewhere = except?.filter((channel) => LocalDelivery.processOf(channel) !== this.#local.processId);
+    const json = elsewhere === undefined || elsewhere.length === 0 ? JSON.stringify(message) : JSON.stringify({ except: elsewhere, message } satisfies Excepting);
     // Not awaited: the members of this process have it already, and the others get it at the
     // next flush, or, if Redis cannot take it in time, through a resync once it is back. A
     // sender never waits on Redis, so local delivery keeps flowing while Redis is away.
-    void this.#batch.add(this.#groupChannel(group), JSON.stringify(message));
+    void this.#batch.add(this.#groupChannel(group), json);
   }
 
   async ping(): Promise<void> {
@@ -305,7 +318,9 @@ export class RedisChannelLayer implements ChannelLayer {
       } else {
         const group = channel.slice(this.#prefix.length + 3);
         let empty = false;
-        for (const message of unbatch(payload.slice(space + 1)) as LayerMessage[]) empty = this.#local.groupSend(group, message);
+        for (const item of unbatch(payload.slice(space + 1)) as Array<LayerMessage | Excepting>) {
+          empty = item.type === undefined ? this.#local.groupSend(group, item.message, item.except) : this.#local.groupSend(group, item);
+        }
         if (empty) this.#unsubscribe(channel);
       }
     } catch (error) {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ChannelFull, InvalidName } from '../errors';
-import type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, LayerMessage } from '../layers/types';
+import type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, GroupSendOptions, LayerMessage } from '../layers/types';
 
 /** What the suite asks of a new layer: a small capacity, a short group expiry, a fake clock. */
 export type ConformanceLayerOptions = ChannelLayerOptions;
@@ -17,6 +17,18 @@ export type ConformanceLayerOptions = ChannelLayerOptions;
  * before it (a Redis layer takes a new prefix each time); the suite closes them all at the end.
  */
 export type LayerFactory = (options: ConformanceLayerOptions) => Promise<ChannelLayer>;
+
+/**
+ * Makes two fresh layers sharing one backend, as two processes of one site would have (a Redis
+ * layer each, on the same prefix), so the suite can check what crosses between processes.
+ */
+export type PeerLayerFactory = (options: ConformanceLayerOptions) => Promise<readonly [ChannelLayer, ChannelLayer]>;
+
+/** What the suite may check beyond one layer on its own. */
+export interface ConformanceSuiteOptions {
+  /** For a layer that spans processes: the cases across processes run only when it is given. */
+  readonly makePeers?: PeerLayerFactory;
+}
 
 /** A receiver that records what it gets and lets a test wait for the n-th message. */
 export class RecordingReceiver implements ChannelReceiver {
@@ -69,6 +81,7 @@ export class RecordingReceiver implements ChannelReceiver {
  *
  * @param name what the suite is called in the report.
  * @param makeLayer makes a new layer for each test.
+ * @param suite `makePeers` for a layer that spans processes.
  * @example
  * ```ts
  * import { InMemoryChannelLayer } from 'next-channels';
@@ -77,7 +90,7 @@ export class RecordingReceiver implements ChannelReceiver {
  * channelLayerConformance('InMemoryChannelLayer', async (options) => new InMemoryChannelLayer(options));
  * ```
  */
-export function channelLayerConformance(name: string, makeLayer: LayerFactory): void {
+export function channelLayerConformance(name: string, makeLayer: LayerFactory, suite: ConformanceSuiteOptions = {}): void {
   describe(`${name} (channel layer conformance)`, () => {
     const layers: ChannelLayer[] = [];
     const open = async (options: ConformanceLayerOptions = {}): Promise<ChannelLayer> => {
@@ -90,6 +103,12 @@ export function channelLayerConformance(name: string, makeLayer: LayerFactory): 
       const inbox = new RecordingReceiver();
       layer.attach(channel, inbox);
       return { channel, inbox };
+    };
+    /** Attached channels, each made a member of `group`. */
+    const members = async (layer: ChannelLayer, group: string, count: number): Promise<Array<{ channel: string; inbox: RecordingReceiver }>> => {
+      const made = Array.from({ length: count }, () => attached(layer));
+      for (const { channel } of made) await layer.groupAdd(group, channel);
+      return made;
     };
     after(async () => {
       await Promise.all(layers.map((layer) => layer.close()));
@@ -215,6 +234,84 @@ export function channelLayerConformance(name: string, makeLayer: LayerFactory): 
       assert.deepEqual((await renewed.inbox.received(1)).map((m) => m.type), ['test.late']);
       assert.deepEqual((await expired.inbox.received(1)).map((m) => m.type), ['test.marker']);
     });
+
+    it('leaves out of a group send the one channel it excepts', async () => {
+      const layer = await open();
+      const [sender, other] = await members(layer, 'room.except-one', 2);
+      await layer.groupSend('room.except-one', { type: 'test.not-me' }, { except: sender!.channel });
+      await layer.groupSend('room.except-one', { type: 'test.marker' });
+      assert.deepEqual((await other!.inbox.received(2)).map((m) => m.type), ['test.not-me', 'test.marker']);
+      assert.deepEqual((await sender!.inbox.received(1)).map((m) => m.type), ['test.marker']);
+    });
+
+    it('leaves out every channel of an except list, and only those', async () => {
+      const layer = await open();
+      const [a, b, c, d] = await members(layer, 'room.except-several', 4);
+      await layer.groupSend('room.except-several', { type: 'test.some' }, { except: [a!.channel, c!.channel, a!.channel] });
+      await layer.groupSend('room.except-several', { type: 'test.all' }, { except: [] });
+      for (const kept of [b!, d!]) assert.deepEqual((await kept.inbox.received(2)).map((m) => m.type), ['test.some', 'test.all']);
+      for (const left of [a!, c!]) assert.deepEqual((await left.inbox.received(1)).map((m) => m.type), ['test.all']);
+    });
+
+    it('sends to the whole group when the excepted channel is not in it', async () => {
+      const layer = await open();
+      const outsider = attached(layer);
+      const [a, b] = await members(layer, 'room.except-outsider', 2);
+      await layer.groupSend('room.except-outsider', { type: 'test.everyone' }, { except: [outsider.channel, layer.newChannel()] });
+      for (const member of [a!, b!]) assert.deepEqual((await member.inbox.received(1)).map((m) => m.type), ['test.everyone']);
+      await layer.send(outsider.channel, { type: 'test.marker' });
+      assert.deepEqual((await outsider.inbox.received(1)).map((m) => m.type), ['test.marker']);
+    });
+
+    it('refuses an except that is not a short list of channel names, before sending anything', async () => {
+      const layer = await open();
+      const [member] = await members(layer, 'room.except-bad', 1);
+      const nine = Array.from({ length: 9 }, () => layer.newChannel());
+      await assert.rejects(layer.groupSend('room.except-bad', { type: 'test.x' }, { except: 'bad channel' }), InvalidName);
+      await assert.rejects(layer.groupSend('room.except-bad', { type: 'test.x' }, { except: [member!.channel, 'a!b!c'] }), InvalidName);
+      await assert.rejects(layer.groupSend('room.except-bad', { type: 'test.x' }, { except: nine }), RangeError);
+      const notNames = { except: 42 } as unknown as GroupSendOptions;
+      await assert.rejects(layer.groupSend('room.except-bad', { type: 'test.x' }, notNames), TypeError);
+      await layer.groupSend('room.except-bad', { type: 'test.marker' }, { except: nine.slice(1) });
+      assert.deepEqual((await member!.inbox.received(1)).map((m) => m.type), ['test.marker']);
+    });
+
+    const { makePeers } = suite;
+    if (makePeers) {
+      const peers = async (options: ConformanceLayerOptions = {}): Promise<readonly [ChannelLayer, ChannelLayer]> => {
+        const pair = await makePeers(options);
+        layers.push(...pair);
+        return pair;
+      };
+
+      it('delivers a group message to the members of every process', async () => {
+        const [here, there] = await peers();
+        const [near] = await members(here, 'room.peers', 1);
+        const [far] = await members(there, 'room.peers', 1);
+        await here.groupSend('room.peers', { type: 'test.across' });
+        await there.groupSend('room.peers', { type: 'test.back' });
+        // Messages from two processes keep no order between them.
+        for (const member of [near!, far!]) assert.deepEqual((await member.inbox.received(2)).map((m) => m.type).sort(), ['test.across', 'test.back']);
+      });
+
+      it('leaves the excepted channels out of a group send in every process, whichever holds them', async () => {
+        const [here, there] = await peers();
+        const [nearSkipped, nearKept] = await members(here, 'room.except-peers', 2);
+        const [farSkipped, farKept] = await members(there, 'room.except-peers', 2);
+        // From the process holding one of the excepted channels: each process skips its own.
+        await here.groupSend('room.except-peers', { type: 'test.first' }, { except: [nearSkipped!.channel, farSkipped!.channel] });
+        await here.groupSend('room.except-peers', { type: 'test.marker' });
+        for (const kept of [nearKept!, farKept!]) assert.deepEqual((await kept.inbox.received(2)).map((m) => m.type), ['test.first', 'test.marker']);
+        for (const left of [nearSkipped!, farSkipped!]) assert.deepEqual((await left.inbox.received(1)).map((m) => m.type), ['test.marker']);
+        // From a process that holds none of them.
+        await there.groupSend('room.except-peers', { type: 'test.second' }, { except: nearSkipped!.channel });
+        await there.groupSend('room.except-peers', { type: 'test.marker' });
+        const then = ['test.second', 'test.marker'];
+        for (const kept of [nearKept!, farKept!]) assert.deepEqual((await kept.inbox.received(4)).slice(2).map((m) => m.type), then);
+        assert.deepEqual((await farSkipped!.inbox.received(3)).slice(1).map((m) => m.type), then);
+        assert.deepEqual((await nearSkipped!.inbox.received(2)).map((m) => m.type), ['test.marker', 'test.marker']);
+      });
+    }
 
     it('refuses malformed channel, group and event names', async () => {
       const layer = await open();
