@@ -4,7 +4,10 @@
  * local npm cache), its own communicator test run, built, and served in production and in
  * development, with Chromium checking the page's socket and the route handler that sends to the
  * room's group; in development, a save of the consumer reaches the open socket without a
- * reconnect. Nothing of the repository is on the example's paths: only the tarball.
+ * reconnect. The poll page, on the package's React hooks, keeps one socket for all its parts, shows
+ * who is here, answers a request, asks a page without a name to sign in (and that page does not
+ * retry), and comes back by itself after the server is stopped and started again. Nothing of the
+ * repository is on the example's paths: only the tarball.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -145,7 +148,7 @@ class RoomPage {
       if (ROOM_SOCKET.test(socket.url())) room.sockets.push(socket);
     });
     await room.page.goto(url, { timeout: 120_000 });
-    await room.page.locator('#status', { hasText: /^connected$/ }).waitFor({ timeout: 120_000 });
+    await room.page.locator('#status', { hasText: /^open$/ }).waitFor({ timeout: 120_000 });
     return room;
   }
 
@@ -163,6 +166,54 @@ class RoomPage {
   async close(): Promise<void> {
     await this.page.context().close();
   }
+}
+
+const POLL_SOCKET = /\/ws\/poll\/$/;
+
+/** The poll page in a browser context of its own, counting the poll sockets it opens. */
+class PollPage {
+  readonly page: Page;
+  readonly sockets: PageSocket[] = [];
+
+  private constructor(page: Page) {
+    this.page = page;
+  }
+
+  /** Opens the poll; with a `voter`, signs in as that voter through the page's form. */
+  static async open(browser: Browser, server: ExampleServer, voter?: string): Promise<PollPage> {
+    const poll = new PollPage(await (await browser.newContext()).newPage());
+    poll.page.on('websocket', (socket) => {
+      if (POLL_SOCKET.test(socket.url())) poll.sockets.push(socket);
+    });
+    await poll.page.goto(`${server.url}/poll`, { timeout: 120_000 });
+    await poll.page.locator('#sign-in').waitFor({ timeout: 60_000 });
+    if (voter !== undefined) {
+      await poll.page.locator('#name').fill(voter);
+      await poll.page.locator('#sign-in button').click();
+      await poll.status('open');
+    }
+    return poll;
+  }
+
+  async status(status: string): Promise<void> {
+    await waitForText(this.page.locator('#status'), status);
+  }
+
+  async here(names: readonly string[]): Promise<void> {
+    await this.page.waitForFunction(
+      (expected) => [...document.querySelectorAll('#here li')].map((item) => item.textContent).join(',') === expected,
+      names.join(','),
+      { timeout: 15_000 },
+    );
+  }
+
+  async count(option: string, votes: number): Promise<void> {
+    await waitForText(this.page.locator(`#count-${option}`), String(votes));
+  }
+}
+
+async function waitForText(locator: ReturnType<Page['locator']>, text: string): Promise<void> {
+  await locator.filter({ hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: 30_000 });
 }
 
 /** `POST /api/rooms/lobby`: the route handler sends `text` to the room's group. */
@@ -254,6 +305,50 @@ describe('examples/minimal, installed from the packed package outside the reposi
     await room.close();
   });
 
+  it('serves the live poll on the hooks: one socket per page, presence, a request, sign-in without a retry storm, and a restart', { timeout: 240_000 }, async () => {
+    const port = await freePort();
+    const start = () => new ExampleServer(process.execPath, ['--import', 'tsx', 'server.ts'], app, port, { NODE_ENV: 'production' });
+    let server = start();
+    servers.push(server);
+    await server.waitFor(/"msg":"listening".*"mode":"production"/);
+
+    const anonymous = await PollPage.open(browser!, server);
+    assert.match((await anonymous.page.locator('#sign-in').textContent()) ?? '', /sign in to vote/);
+    const ana = await PollPage.open(browser!, server, 'Ana');
+    const bo = await PollPage.open(browser!, server, '小波');
+    await ana.here(['Ana', '小波']);
+    await bo.here(['Ana', '小波']);
+
+    await ana.page.locator('#vote-tea').click();
+    await bo.count('tea', 1);
+    await bo.page.locator('#tally').click();
+    await waitForText(bo.page.locator('#voters'), '1 voted');
+
+    // Every part of the page shares the poll's socket: one per page, the refused one included
+    // (1 refused and 1 after signing in), and the page asked to sign in has not tried again
+    // in all the time the others took.
+    assert.equal(anonymous.sockets.length, 1, 'the page asked to sign in tried again');
+    assert.equal(ana.sockets.length, 2);
+    assert.equal(bo.sockets.length, 2);
+
+    // Stopped, the pages wait and retry; started again, they come back by themselves.
+    assert.equal(await server.stop(), 0);
+    await ana.status('reconnecting');
+    await bo.status('reconnecting');
+    server = start();
+    servers.push(server);
+    await server.waitFor(/"msg":"listening".*"mode":"production"/);
+    await ana.status('open');
+    await bo.status('open');
+    await ana.here(['Ana', '小波']);
+    await bo.page.locator('#vote-coffee').click();
+    await ana.count('coffee', 1);
+    assert.equal(anonymous.sockets.length, 1, 'the page asked to sign in tried again');
+
+    assert.equal(await server.stop(), 0);
+    for (const poll of [anonymous, ana, bo]) await poll.page.context().close();
+  });
+
   it('serves them in development, where a save of the consumer reaches the open socket without a reconnect', { timeout: 300_000 }, async () => {
     // What `npm run dev` runs: the package's command, run as the installed bin.
     const server = new ExampleServer(path.join(app, 'node_modules', '.bin', 'next-channels-dev'), ['server.ts'], app, await freePort());
@@ -267,7 +362,7 @@ describe('examples/minimal, installed from the packed package outside the reposi
 
     const consumerFile = path.join(app, 'channels', 'room.ts');
     const before = await readFile(consumerFile, 'utf8');
-    const edited = before.replace('this.sendJson({ text: event.text });', 'this.sendJson({ text: `${event.text} (edited)` });');
+    const edited = before.replace("{ type: 'said', text: event.text }", "{ type: 'said', text: `${event.text} (edited)` }");
     assert.notEqual(edited, before, 'the consumer no longer has the line this test edits');
     const mark = server.mark();
     await writeFile(consumerFile, edited);
@@ -280,7 +375,7 @@ describe('examples/minimal, installed from the packed package outside the reposi
     await room.shows('route handler after the save (edited)');
     assert.equal(room.sockets.length, opened, 'the page opened another room socket');
     assert.equal(closed, false, "the page's room socket closed");
-    assert.equal(await room.page.locator('#status').textContent(), 'connected');
+    assert.equal(await room.page.locator('#status').textContent(), 'open');
 
     assert.equal(await server.stop(), 0);
     await room.close();

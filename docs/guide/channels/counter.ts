@@ -1,4 +1,10 @@
-import { type EventHandlers, type EventOf, JsonWebsocketConsumer, processState, route } from 'next-channels';
+import { type EventHandlers, type EventOf, type Frames, JsonWebsocketConsumer, processState, route } from 'next-channels';
+
+/** What a counter's page and its consumer say to each other: typed once, for both sides. */
+export type CounterProtocol = {
+  client: Frames<{ increment: object }>;
+  server: Frames<{ count: { value: number }; error: { detail: string } }>;
+};
 
 /** The layer events of the counter: each event's `type`, and its fields besides. */
 export type CounterEvents = {
@@ -33,12 +39,12 @@ export class CounterConsumer
 
   override async connect(): Promise<void> {
     await this.accept();
-    this.sendJson({ type: 'count', value: counts().get(this.scope.params.name) ?? 0 });
+    this.sendJson({ type: 'count', value: counts().get(this.scope.params.name) ?? 0 } satisfies CounterProtocol['server']);
   }
 
   override async receiveJson(content: unknown): Promise<void> {
     if ((content as { type?: unknown } | null)?.type !== 'increment') {
-      this.sendJson({ type: 'error', detail: 'send {"type": "increment"}' });
+      this.sendJson({ type: 'error', detail: 'send {"type": "increment"}' } satisfies CounterProtocol['server']);
       return;
     }
     const name = this.scope.params.name;
@@ -50,7 +56,7 @@ export class CounterConsumer
 
   /** The handler of 'counter.changed' events: its name is the event type. */
   'counter.changed'(event: EventOf<CounterEvents, 'counter.changed'>): void {
-    this.sendJson({ type: 'count', value: event.value });
+    this.sendJson({ type: 'count', value: event.value } satisfies CounterProtocol['server']);
   }
 }
 

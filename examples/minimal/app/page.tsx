@@ -1,45 +1,28 @@
 'use client';
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { useSocket } from 'next-channels/react';
+import { type FormEvent, useEffect, useState } from 'react';
+import type { RoomProtocol } from '@/channels/room';
 
 const ROOM = 'lobby';
 
-/** The room's page: a socket to the RoomConsumer, what the room says, and a box to say something. */
+/** The room's page: what the room says, and a box to say something. The socket reconnects by itself. */
 export default function Room() {
-  const socket = useRef<WebSocket | null>(null);
-  const [status, setStatus] = useState('connecting');
+  const { status, socket, send } = useSocket<RoomProtocol>(`/ws/room/${ROOM}/`);
   const [messages, setMessages] = useState<string[]>([]);
   const [draft, setDraft] = useState('');
 
-  useEffect(() => {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/room/${ROOM}/`);
-    socket.current = ws;
-    ws.onopen = () => setStatus('connected');
-    ws.onclose = () => setStatus('disconnected');
-    ws.onmessage = (event) => {
-      const { text } = JSON.parse(event.data as string) as { text: string };
-      setMessages((shown) => [...shown, text]);
-    };
-    return () => {
-      // React runs effects twice in development: the first socket goes quietly.
-      ws.onopen = null;
-      ws.onclose = null;
-      ws.onmessage = null;
-      ws.close();
-    };
-  }, []);
+  useEffect(() => socket.on('said', (frame) => setMessages((shown) => [...shown, frame.text])), [socket]);
 
-  const send = (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!draft || socket.current?.readyState !== WebSocket.OPEN) return;
-    socket.current.send(JSON.stringify(draft));
-    setDraft('');
+    if (draft && send({ type: 'say', text: draft })) setDraft('');
   };
 
   return (
     <main>
       <h1>Room {ROOM}</h1>
       <p id="status">{status}</p>
-      <form onSubmit={send}>
+      <form onSubmit={submit}>
         <input id="message" aria-label="Message" value={draft} onChange={(event) => setDraft(event.target.value)} />
         <button type="submit">Send</button>
       </form>
@@ -48,6 +31,9 @@ export default function Room() {
           <li key={index}>{text}</li>
         ))}
       </ul>
+      <p>
+        <a href="/poll">The poll</a>
+      </p>
     </main>
   );
 }

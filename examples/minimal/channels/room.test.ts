@@ -13,9 +13,9 @@ test('a message goes to everyone in the room, and to no other room', async () =>
   const carol = new WebsocketCommunicator(application, '/ws/room/garden/', { headers: origin, layer });
   for (const client of [alice, bob, carol]) assert.deepEqual(await client.connect(), { accepted: true });
 
-  alice.sendJson('hello');
-  assert.deepEqual(await alice.receiveJson(), { text: 'hello' });
-  assert.deepEqual(await bob.receiveJson(), { text: 'hello' });
+  alice.sendJson({ type: 'say', text: 'hello' });
+  assert.deepEqual(await alice.receiveJson(), { type: 'said', text: 'hello' });
+  assert.deepEqual(await bob.receiveJson(), { type: 'said', text: 'hello' });
   assert.equal(await carol.receiveNothing(), true);
 
   for (const client of [alice, bob, carol]) await client.disconnect();

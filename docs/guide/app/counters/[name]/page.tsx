@@ -1,31 +1,23 @@
 'use client';
 import { useParams } from 'next/navigation';
-import { useEffect, useRef, useState } from 'react';
+import { useLatest, useSocket } from 'next-channels/react';
+import type { CounterProtocol } from '../../../channels/counter';
 import { resetCounter } from './actions';
 
 /** A counter's page: its value, live; a button that adds one, and one that resets it. */
 export default function CounterPage() {
   const { name } = useParams<{ name: string }>();
-  const [value, setValue] = useState<number | null>(null);
-  const socket = useRef<WebSocket | null>(null);
-
-  useEffect(() => {
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/counters/${name}/`);
-    ws.onmessage = (event: MessageEvent<string>) => {
-      const frame = JSON.parse(event.data) as { type: string; value?: number };
-      if (frame.type === 'count') setValue(frame.value ?? 0);
-    };
-    socket.current = ws;
-    return () => ws.close();
-  }, [name]);
+  // One socket per path for the whole page; it reconnects by itself after a drop or a restart.
+  const { status, socket, send } = useSocket<CounterProtocol>(`/ws/counters/${name}/`);
+  const count = useLatest(socket, 'count');
 
   return (
     <main>
       <h1>
-        {name}: {value ?? '…'}
+        {name}: {count?.value ?? '…'}
       </h1>
-      <button onClick={() => socket.current?.send(JSON.stringify({ type: 'increment' }))} disabled={value === null}>
+      <p>{status}</p>
+      <button onClick={() => send({ type: 'increment' })} disabled={status !== 'open'}>
         +1
       </button>
       <button onClick={() => void resetCounter(name)}>Reset</button>
