@@ -143,7 +143,7 @@ export class ChatConsumer
     presence.watch(this.room, this);
     this.inPresence = true;
     await presence.join(this.room, this.user, this.channelName);
-    this.presenceChanged(await presence.list(this.room));
+    this.roomPresenceChanged(await presence.list(this.room));
   }
 
   override async disconnect(): Promise<void> {
@@ -181,7 +181,7 @@ export class ChatConsumer
   }
 
   /** Sends a presence list unless a newer one has gone out already. */
-  presenceChanged(snapshot: PresenceSnapshot): void {
+  roomPresenceChanged(snapshot: PresenceSnapshot): void {
     if (snapshot.version <= this.presenceVersion) return;
     this.presenceVersion = snapshot.version;
     this.sendJson(snapshot.frame);

@@ -12,7 +12,7 @@ const names = (snapshot: PresenceSnapshot): string[] => snapshot.frame.users.map
 function hears(presence: RedisPresence, room: string, match: (names: string[]) => boolean): Promise<string[]> {
   return new Promise((resolve) => {
     const watcher = {
-      presenceChanged(snapshot: PresenceSnapshot) {
+      roomPresenceChanged(snapshot: PresenceSnapshot) {
         if (!match(names(snapshot))) return;
         presence.unwatch(room, watcher);
         resolve(names(snapshot));

@@ -7,7 +7,7 @@ import {
   silentLogger,
 } from 'next-channels';
 import { redisConnectionOptions, RedisSupervisor, type RedisTimeouts } from 'next-channels/redis';
-import { ChangePacer } from './change-pacer';
+import { ChangePacer } from 'next-channels';
 import {
   DEFAULT_PRESENCE_CHANGE_INTERVAL_MS,
   LocalPresence,

@@ -9,7 +9,7 @@ const names = (snapshot: PresenceSnapshot): string[] => snapshot.frame.users.map
 it('counts a person once however many connections they have, until the last one leaves', async () => {
   const presence = new LocalPresence({ changeIntervalMs: 0 });
   const heard: string[][] = [];
-  presence.watch('r', { presenceChanged: (snapshot) => heard.push(names(snapshot)) });
+  presence.watch('r', { roomPresenceChanged: (snapshot) => heard.push(names(snapshot)) });
   await presence.join('r', ana, 'tab-1');
   await presence.join('r', ana, 'tab-2');
   await presence.join('r', bo, 'tab-3');
@@ -31,7 +31,7 @@ it('takes the newest display name of a person', async () => {
 it('numbers lists so a watcher can keep the newest', async () => {
   const presence = new LocalPresence({ changeIntervalMs: 0 });
   const versions: number[] = [];
-  presence.watch('r', { presenceChanged: (snapshot) => versions.push(snapshot.version) });
+  presence.watch('r', { roomPresenceChanged: (snapshot) => versions.push(snapshot.version) });
   await presence.join('r', ana, 'tab-1');
   await presence.join('r', bo, 'tab-2');
   assert.equal(versions.length, 2);
@@ -42,7 +42,7 @@ it('numbers lists so a watcher can keep the newest', async () => {
 it('stops telling a watcher that stopped watching', async () => {
   const presence = new LocalPresence({ changeIntervalMs: 0 });
   let heard = 0;
-  const watcher = { presenceChanged: () => heard++ };
+  const watcher = { roomPresenceChanged: () => heard++ };
   presence.watch('r', watcher);
   await presence.join('r', ana, 'tab-1');
   presence.unwatch('r', watcher);
@@ -66,7 +66,7 @@ it('tells watchers of a burst of changes at once, then once more with the end of
   let burstHeard: () => void = () => {};
   const settled = new Promise<void>((resolve) => (burstHeard = resolve));
   presence.watch('r', {
-    presenceChanged(snapshot) {
+    roomPresenceChanged(snapshot) {
       heard.push(snapshot.frame.users.length);
       if (snapshot.frame.users.length === 50) burstHeard();
     },

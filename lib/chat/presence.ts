@@ -1,5 +1,5 @@
 import type { SessionUser } from 'next-channels';
-import { ChangePacer } from './change-pacer';
+import { ChangePacer } from 'next-channels';
 import type { PresenceFrame, PresenceUser } from './protocol';
 
 /**
@@ -14,7 +14,7 @@ export interface PresenceSnapshot {
 
 /** Hears a room's new lists. An object with a method rather than a closure: one per connection adds up. */
 export interface PresenceWatcher {
-  presenceChanged(snapshot: PresenceSnapshot): void;
+  roomPresenceChanged(snapshot: PresenceSnapshot): void;
 }
 
 /**
@@ -176,7 +176,7 @@ export class LocalPresence implements Presence {
     const watchers = this.#watchers.get(room);
     if (!watchers) return;
     this.#latest.set(room, snapshot);
-    for (const watcher of watchers) watcher.presenceChanged(snapshot);
+    for (const watcher of watchers) watcher.roomPresenceChanged(snapshot);
   }
 
   /** A new version number, for a list about to be worked out. */

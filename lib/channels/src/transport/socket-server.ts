@@ -7,6 +7,8 @@ import { HandshakeError } from '../errors';
 import { FlushPacer } from '../flush-pacer';
 import type { ChannelLayer } from '../layers/types';
 import type { Logger } from '../logger';
+import { InMemoryPresence } from '../presence/in-memory';
+import type { PresenceTracker } from '../presence/types';
 import type { TransportMetrics } from '../metrics';
 import { ProxyTrust } from './proxy-trust';
 import { refuseUpgrade } from './refuse-upgrade';
@@ -19,6 +21,11 @@ export interface SocketServerOptions {
   readonly application: Application;
   /** The channel layer consumers use; `null` for none (groups then fail). */
   readonly layer: ChannelLayer | null;
+  /**
+   * Who is present in each group, for `WebsocketConsumer.track` (default: an `InMemoryPresence`
+   * when there is a layer, else none). Pass a `RedisPresence` when several processes serve one site.
+   */
+  readonly presence?: PresenceTracker | null;
   /** Where refused handshakes, crashes after the handshake and per-address refusals are logged. */
   readonly logger: Logger;
   /**
@@ -85,7 +92,8 @@ export class SocketServer {
   /** @param options the application, the layer and the limits. */
   constructor(options: SocketServerOptions) {
     this.#application = options.application;
-    this.#env = { layer: options.layer, logger: options.logger };
+    const presence = options.presence !== undefined ? options.presence : options.layer ? new InMemoryPresence() : null;
+    this.#env = { layer: options.layer, logger: options.logger, presence };
     this.#metrics = options.metrics ?? null;
     this.#options = {
       maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
