@@ -299,13 +299,14 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
    *   (see `MAX_PRESENCE_KEY_LENGTH`, `MAX_PRESENCE_META_BYTES`).
    */
   protected async track(group: string, key: string, meta: JsonObject): Promise<void> {
-    if (this.#connection?.state === 'handshake') throw new Error('track once the connection is accepted: the list it sends needs an open socket');
+    if (this.#connection?.state === 'handshake') {
+      throw new Error('track once the connection is accepted: the list it sends needs an open socket');
+    }
     if (this.#lifecycle === 'closed') return;
-    const side = (this.#presence ??= new ConsumerPresence(this.presence, this.#channelName || randomUUID(), (changed, change) =>
-      this.#presenceHeard(changed, change),
-    ));
+    const connectionId = this.#channelName || randomUUID();
+    const side = (this.#presence ??= new ConsumerPresence(this.presence, connectionId, (changed, change) => this.#presenceHeard(changed, change)));
     await side.track(group, key, meta);
-    // Closed while tracking, outside the socket lane: the disconnect has untracked already.
+    // The connection closed while this was tracking: its disconnect may have untracked first.
     if ((this.#lifecycle as Lifecycle) === 'closed') await side.untrackAll();
   }
 

@@ -135,4 +135,22 @@ describe('WebsocketConsumer: track', () => {
     await second.connect();
     assert.equal((await second.receiveJson<{ entries: unknown[] }>()).entries.length, 2);
   });
+
+  it('says so when the server has no presence, and when track comes before accept', async () => {
+    const errors: string[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (_message: string, fields?: { error?: unknown }) => void errors.push(String(fields?.error)) };
+    const lonely = new WebsocketCommunicator(urlRouter([route('/ws/:room/', Member)]), '/ws/lobby/?key=ana', { logger });
+    assert.deepEqual(await lonely.connect(), { accepted: true });
+    assert.equal(await lonely.receiveClose(), 1011);
+    assert.match(errors.join('\n'), /Member needs presence, and the server has none/);
+
+    class Early extends WebsocketConsumer {
+      override async connect(): Promise<void> {
+        await this.track('room.lobby', 'ana', {});
+      }
+    }
+    const early = new WebsocketCommunicator(urlRouter([route('/ws/early/', Early)]), '/ws/early/', { layer: new InMemoryChannelLayer() });
+    const outcome = await early.connect();
+    assert.equal(outcome.accepted, false);
+  });
 });

@@ -70,10 +70,6 @@ export class ConsumerPresence implements PresenceWatcher {
     this.#deliver = deliver;
   }
 
-  get tracker(): PresenceTracker {
-    return this.#tracker;
-  }
-
   async track(group: string, key: string, meta: JsonObject): Promise<void> {
     const tracker = this.#tracker;
     let tracked = this.#groups.get(group);

@@ -69,6 +69,8 @@ export class SocketServer {
   readonly #metrics: TransportMetrics | null;
   readonly #application: Application;
   readonly #env: Environment;
+  /** The presence this server made for itself (none given), closed with it. */
+  readonly #ownPresence: InMemoryPresence | null;
   readonly #wss: WebSocketServer;
   /** What every connection shares, handed to each. */
   readonly #shared: ConnectionServer;
@@ -92,8 +94,8 @@ export class SocketServer {
   /** @param options the application, the layer and the limits. */
   constructor(options: SocketServerOptions) {
     this.#application = options.application;
-    const presence = options.presence !== undefined ? options.presence : options.layer ? new InMemoryPresence() : null;
-    this.#env = { layer: options.layer, logger: options.logger, presence };
+    this.#ownPresence = options.presence === undefined && options.layer ? new InMemoryPresence() : null;
+    this.#env = { layer: options.layer, logger: options.logger, presence: options.presence ?? this.#ownPresence };
     this.#metrics = options.metrics ?? null;
     this.#options = {
       maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
@@ -203,6 +205,7 @@ export class SocketServer {
     if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
     this.#handshakeTimer = null;
     this.#wss.close();
+    await this.#ownPresence?.close();
   }
 
   /**
