@@ -45,6 +45,7 @@ export function presenceFrame(group: string, change: PresenceChange): JsonObject
 }
 
 interface TrackedGroup {
+  readonly group: string;
   key: string;
   /** The version and list last handed on; `null` until the first. */
   version: number;
@@ -62,7 +63,8 @@ export class ConsumerPresence implements PresenceWatcher {
   readonly #tracker: PresenceTracker;
   readonly #connection: string;
   readonly #deliver: (group: string, change: PresenceChange) => void;
-  readonly #groups = new Map<string, TrackedGroup>();
+  /** An array rather than a Map: a connection tracks itself in one group or two, and there are thousands. */
+  #groups: TrackedGroup[] = [];
 
   constructor(tracker: PresenceTracker, connection: string, deliver: (group: string, change: PresenceChange) => void) {
     this.#tracker = tracker;
@@ -72,22 +74,22 @@ export class ConsumerPresence implements PresenceWatcher {
 
   async track(group: string, key: string, meta: JsonObject): Promise<void> {
     const tracker = this.#tracker;
-    let tracked = this.#groups.get(group);
+    let tracked = this.#find(group);
     if (tracked && tracked.key !== key) {
       const previous = tracked.key;
       tracked.key = key;
       await tracker.untrack(group, previous, this.#connection);
     }
     if (!tracked) {
-      tracked = { key, version: -1, entries: null };
-      this.#groups.set(group, tracked);
+      tracked = { group, key, version: -1, entries: null };
+      this.#groups.push(tracked);
       tracker.watch(group, this);
     }
     try {
       await tracker.track(group, key, meta, this.#connection);
     } catch (error) {
-      if (tracked.entries === null && this.#groups.get(group) === tracked) {
-        this.#groups.delete(group);
+      if (tracked.entries === null && this.#find(group) === tracked) {
+        this.#forget(tracked);
         tracker.unwatch(group, this);
       }
       throw error;
@@ -96,15 +98,15 @@ export class ConsumerPresence implements PresenceWatcher {
   }
 
   async untrack(group: string): Promise<void> {
-    const tracked = this.#groups.get(group);
+    const tracked = this.#find(group);
     if (!tracked) return;
-    this.#groups.delete(group);
+    this.#forget(tracked);
     this.#tracker.unwatch(group, this);
     await this.#tracker.untrack(group, tracked.key, this.#connection);
   }
 
   async untrackAll(): Promise<void> {
-    await Promise.all([...this.#groups.keys()].map((group) => this.untrack(group)));
+    await Promise.all(this.#groups.map((tracked) => this.untrack(tracked.group)));
   }
 
   presenceChanged(update: PresenceUpdate): void {
@@ -112,7 +114,7 @@ export class ConsumerPresence implements PresenceWatcher {
   }
 
   #heard(group: string, snapshot: PresenceSnapshot, update: PresenceUpdate | null): void {
-    const tracked = this.#groups.get(group);
+    const tracked = this.#find(group);
     if (!tracked || snapshot.version <= tracked.version) return;
     const before = tracked.entries;
     const baseVersion = tracked.version;
@@ -128,6 +130,14 @@ export class ConsumerPresence implements PresenceWatcher {
         this.#deliver(group, { kind: 'diff', version: snapshot.version, entries: snapshot.entries, joins, leaves });
       }
     }
+  }
+
+  #find(group: string): TrackedGroup | undefined {
+    return this.#groups.find((tracked) => tracked.group === group);
+  }
+
+  #forget(tracked: TrackedGroup): void {
+    this.#groups = this.#groups.filter((other) => other !== tracked);
   }
 }
 
