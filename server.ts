@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   await serveNext({
     application: reloadable<typeof Routing>(path.join(__dirname, 'routing'), (routing) => routing.websocketApplication(chat.live), watch),
     layer: chat.layer,
+    presence: chat.presence,
     dev: config.dev,
     dir: projectRoot,
     port: config.port,

@@ -4,9 +4,10 @@
  * on every change; everything that holds sockets or state (the transport, the channel layer, the
  * store, presence, sessions) is made before it and lives on across reloads.
  */
-import type { ChannelLayer, Logger, Route } from 'next-channels';
+import type { ChannelLayer, Logger, PresenceTracker, Route } from 'next-channels';
 import { ChatService } from './chat-service';
 import type { ChatMetrics } from './metrics';
+import { roomParticipants } from './presence';
 import { type ChatApplicationOptions, chatRoutes } from './routing';
 import type { ReadPacer } from './store/read-pacer';
 import type { MessageStore } from './store/types';
@@ -19,6 +20,8 @@ export interface LiveChat extends ChatApplicationOptions {
   service: ChatService;
   readonly store: MessageStore;
   readonly layer: ChannelLayer;
+  /** Who is in each room: the tracker the server's consumers use (given to `serveNext`). */
+  readonly presence: PresenceTracker;
   readonly logger: Logger;
   readonly metrics: ChatMetrics;
   /** Paces the store reads of every connection of the process. */
@@ -27,14 +30,13 @@ export interface LiveChat extends ChatApplicationOptions {
 
 /** Makes this generation's chat service over the live services, and returns the chat's routes. */
 export function chatRoutesFor(live: LiveChat): Route[] {
-  const presence = live.presence;
   live.service = new ChatService({
     store: live.store,
     layer: live.layer,
     logger: live.logger,
     metrics: live.metrics,
     reads: live.reads,
-    participants: async (room) => (await presence.list(room)).frame.users,
+    participants: roomParticipants(live.presence),
   });
   return chatRoutes(live);
 }

@@ -1,8 +1,6 @@
-import { type ChannelLayer, type FlushPacer, InMemoryChannelLayer, type Logger } from 'next-channels';
-import { RedisChannelLayer } from 'next-channels/redis';
+import { type ChannelLayer, type FlushPacer, InMemoryChannelLayer, InMemoryPresence, type Logger, type PresenceTracker } from 'next-channels';
+import { RedisChannelLayer, RedisPresence } from 'next-channels/redis';
 import type { ServerConfig } from './config';
-import { LocalPresence, type Presence } from './presence';
-import { RedisPresence } from './presence-redis';
 import { PostgresMessageStore } from './store/postgres';
 import { SqliteMessageStore } from './store/sqlite';
 import type { MessageStore } from './store/types';
@@ -10,7 +8,7 @@ import type { MessageStore } from './store/types';
 export interface Backends {
   readonly store: MessageStore;
   readonly layer: ChannelLayer;
-  readonly presence: Presence;
+  readonly presence: PresenceTracker;
   /** Closes all three, finishing pending writes first. */
   close(): Promise<void>;
 }
@@ -42,7 +40,7 @@ export async function openBackends(
     opened.push(layer);
     const presence = config.redisUrl
       ? await RedisPresence.connect({ url: config.redisUrl, logger, expiryMs: config.presenceExpiryMs })
-      : new LocalPresence();
+      : new InMemoryPresence();
     opened.push(presence);
     return {
       store,

@@ -4,6 +4,7 @@ import {
   AllowedOrigins,
   CloseCode,
   InMemoryChannelLayer,
+  InMemoryPresence,
   SessionCookies,
   silentLogger,
   type RateLimit,
@@ -13,7 +14,6 @@ import { ChatService, HISTORY_FRAME_MAX_BYTES, messageFrame, roomGroup } from '.
 import { ChatQuotas } from './quotas';
 import { RoomHeads } from './room-heads';
 import type { ChatMessageFrame, ErrorFrame, HistoryFrame, PresenceFrame, WelcomeFrame } from './protocol';
-import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
 import { MemoryMessageStore } from './store/memory';
 import type { HeadListener, MessageStore } from './store/types';
@@ -99,9 +99,9 @@ function chat(options: Options = {}) {
   const layer = new InMemoryChannelLayer();
   const store = options.store ?? new MemoryMessageStore();
   const sessions = new SessionCookies({ secret: SECRET });
+  const presence = new InMemoryPresence({ changeIntervalMs: 0 });
   const app = chatApplication({
     service: new ChatService({ store, layer, logger: silentLogger }),
-    presence: new LocalPresence({ changeIntervalMs: 0 }),
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
     quotas: options.rateLimit ? new ChatQuotas({ messages: options.rateLimit, ...(options.now ? { now: options.now } : {}) }) : null,
@@ -113,7 +113,7 @@ function chat(options: Options = {}) {
   const open = async (path = '/ws/chat/lobby/', user?: { id: string; name: string }) => {
     const headers: Record<string, string> = { origin: ORIGIN };
     if (user) headers.cookie = `session=${sessions.sign(user)}`;
-    const raw = new WebsocketCommunicator(app, path, { layer, headers });
+    const raw = new WebsocketCommunicator(app, path, { layer, presence, headers });
     const outcome = await raw.connect();
     assert.deepEqual(outcome, { accepted: true });
     const client = new RoomClient(raw);
@@ -122,7 +122,7 @@ function chat(options: Options = {}) {
     return { client, welcome, history };
   };
   const status = async (path: string, headers: Record<string, string>) => {
-    const outcome = await new WebsocketCommunicator(app, path, { layer, headers }).connect();
+    const outcome = await new WebsocketCommunicator(app, path, { layer, presence, headers }).connect();
     return outcome.accepted ? 101 : outcome.status;
   };
   return { open, status, store, layer };

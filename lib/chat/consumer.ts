@@ -4,13 +4,14 @@ import {
   JsonWebsocketConsumer,
   type EventHandlers,
   type EventOf,
+  type PresenceChange,
   type Scope,
   type SessionUser,
 } from 'next-channels';
 import { type ChatEvents, type ChatService, roomGroup, roomGroups } from './chat-service';
 import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';
-import type { Presence, PresenceSnapshot, PresenceWatcher } from './presence';
+import { presenceFrame, presenceMeta, TypingPacer } from './presence';
 import type { ChatQuotas, ConnectionQuota, QuotaRefusal } from './quotas';
 import type { HeadWatcher, RoomHeads } from './room-heads';
 import { StoreUnavailable } from './store/types';
@@ -31,7 +32,8 @@ import {
 
 export interface ChatConsumerOptions {
   readonly service: ChatService;
-  readonly presence: Presence;
+  /** Paces typing notices, one per process (default: one per options object). */
+  readonly typing?: TypingPacer;
   /** Counts the error frames sent. */
   readonly metrics?: ChatMetrics;
   /**
@@ -58,6 +60,8 @@ const MAX_REFUSED_IN_A_ROW = 50;
 const SETTLED: Promise<void> = Promise.resolve();
 /** The limits each welcome announces, by the options they come from. */
 const announcedLimits = new WeakMap<ChatConsumerOptions, Limits>();
+/** The typing pacer of options that bring none. */
+const defaultTyping = new WeakMap<ChatConsumerOptions, TypingPacer>();
 /** Messages of one connection being stored at once; past this, its next frame waits. */
 const MAX_POSTS_IN_FLIGHT = 64;
 /**
@@ -90,7 +94,7 @@ const TOO_MUCH_HISTORY = refusals((whose) => `too much history asked for ${whose
  */
 export class ChatConsumer
   extends JsonWebsocketConsumer<{ readonly room?: string }, ChatEvents>
-  implements EventHandlers<ChatEvents>, PresenceWatcher, HeadWatcher
+  implements EventHandlers<ChatEvents>, HeadWatcher
 {
   // State lives in TypeScript-private fields rather than #private ones, so a hot reload in
   // development can move open connections to the new version of this class.
@@ -102,9 +106,6 @@ export class ChatConsumer
   private readonly quota: ConnectionQuota | null;
   private readonly now: () => number;
   private refusedInARow = 0;
-  /** Watching the room's presence and (being) listed in it: both begin and end together. */
-  private inPresence = false;
-  private presenceVersion = -1;
   private postsInFlight = 0;
   /** The last message being stored: they settle in order, so when it has, all have. */
   private lastPost: Promise<void> = SETTLED;
@@ -123,7 +124,8 @@ export class ChatConsumer
   }
 
   /**
-   * Welcome, then history (the latest page, or everything after `?after=<id>`), then presence.
+   * Welcome, then history (the latest page, or everything after `?after=<id>`), then presence
+   * (tracked in the room's group under the user id; the list comes through `presenceChanged`).
    * The consumer is already in its room's group, and live messages wait until this returns, so
    * nothing falls between the history and the live messages; any message in both is sent once.
    */
@@ -139,20 +141,14 @@ export class ChatConsumer
     });
     await this.sendHistory();
     this.options.heads?.watch(this.room, this);
-    const presence = this.options.presence;
-    presence.watch(this.room, this);
-    this.inPresence = true;
-    await presence.join(this.room, this.user, this.channelName);
-    this.presenceChanged(await presence.list(this.room));
+    await this.track(roomGroup(this.room), this.user.id, presenceMeta(this.user.name));
   }
 
   override async disconnect(): Promise<void> {
-    // Messages still being stored are finished (and sent to the room) before the goodbye.
+    // Messages still being stored are finished (and sent to the room) before the goodbye (the
+    // framework untracks the connection once this returns).
     await this.lastPost;
     this.options.heads?.unwatch(this.room, this);
-    if (!this.inPresence) return;
-    this.options.presence.unwatch(this.room, this);
-    await this.options.presence.leave(this.room, this.user.id, this.channelName);
   }
 
   /**
@@ -180,11 +176,9 @@ export class ChatConsumer
     if (delivered !== null && compareMessageIds(delivered.contiguous, head) < 0) this.requestResync();
   }
 
-  /** Sends a presence list unless a newer one has gone out already. */
-  presenceChanged(snapshot: PresenceSnapshot): void {
-    if (snapshot.version <= this.presenceVersion) return;
-    this.presenceVersion = snapshot.version;
-    this.sendJson(snapshot.frame);
+  /** The chat's own presence frame, the whole list sorted by name, on join and on every change. */
+  override presenceChanged(_group: string, change: PresenceChange): void {
+    this.sendJson(presenceFrame(change.entries));
   }
 
   /**
@@ -335,7 +329,7 @@ export class ChatConsumer
   }
 
   private async typing(): Promise<void> {
-    const allowed = this.options.presence.mayAnnounceTyping(this.room, this.user.id, this.now(), this.options.typingIntervalMs ?? 2_000);
+    const allowed = this.typingPacer().mayAnnounce(this.room, this.user.id, this.now(), this.options.typingIntervalMs ?? 2_000);
     if (!allowed) return;
     await this.groupSend(roomGroup(this.room), {
       type: 'chat.typing',
@@ -352,6 +346,17 @@ export class ChatConsumer
     }
     this.options.metrics?.errorFrame(error.code);
     this.sendJson(error);
+  }
+
+  private typingPacer(): TypingPacer {
+    const options = this.options;
+    if (options.typing) return options.typing;
+    let typing = defaultTyping.get(options);
+    if (typing === undefined) {
+      typing = new TypingPacer();
+      defaultTyping.set(options, typing);
+    }
+    return typing;
   }
 
   /** The same for every connection made with these options: worked out once. */

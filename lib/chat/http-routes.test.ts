@@ -12,7 +12,6 @@ import { announce, currentSession, endSession, notify, renameSession } from './h
 import { ADMIN_BODY_MAX_BYTES, SESSION_BODY_MAX_BYTES } from './json-body';
 import { userNotificationGroup } from './notifications';
 import type { ChatMessageFrame } from './protocol';
-import { LocalPresence } from './presence';
 import { chatApplication } from './routing';
 import type { ChatRuntime } from './runtime';
 import { MemoryMessageStore } from './store/memory';
@@ -27,7 +26,7 @@ function runtime(adminToken: string | null = TOKEN) {
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
   const service = new ChatService({ store, layer, logger: silentLogger });
   const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken };
-  const app = chatApplication({ service, presence: new LocalPresence(), sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536 });
+  const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536 });
   return { chat, app, layer, sessions };
 }
 

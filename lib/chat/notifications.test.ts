@@ -3,13 +3,14 @@ import { describe, it } from 'node:test';
 import {
   AllowedOrigins,
   InMemoryChannelLayer,
+  InMemoryPresence,
   SessionCookies,
   silentLogger,
 } from 'next-channels';
 import { WebsocketCommunicator } from 'next-channels/testing';
 import { ChatService } from './chat-service';
 import { notifyUser } from './notifications';
-import { LocalPresence } from './presence';
+import { roomParticipants } from './presence';
 import { mentionedNames, type NotificationFrame } from './protocol';
 import { chatApplication } from './routing';
 import { MemoryMessageStore } from './store/memory';
@@ -19,7 +20,7 @@ const ORIGIN = 'http://localhost:3000';
 function app() {
   const layer = new InMemoryChannelLayer();
   const sessions = new SessionCookies({ secret: 'notifications-test-secret-0123456789' });
-  const presence = new LocalPresence({ changeIntervalMs: 0 });
+  const presence = new InMemoryPresence({ changeIntervalMs: 0 });
   const sent: string[] = [];
   const groupSend = layer.groupSend.bind(layer);
   layer.groupSend = (group, message) => {
@@ -30,18 +31,17 @@ function app() {
     store: new MemoryMessageStore(),
     layer,
     logger: silentLogger,
-    participants: async (room) => (await presence.list(room)).frame.users,
+    participants: roomParticipants(presence),
   });
   const application = chatApplication({
     service,
-    presence,
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
     quotas: null,
     maxFrameBytes: 65_536,
   });
   const open = async (path: string, user: { id: string; name: string }) => {
-    const client = new WebsocketCommunicator(application, path, { layer, headers: { origin: ORIGIN, cookie: `session=${sessions.sign(user)}` } });
+    const client = new WebsocketCommunicator(application, path, { layer, presence, headers: { origin: ORIGIN, cookie: `session=${sessions.sign(user)}` } });
     assert.deepEqual(await client.connect(), { accepted: true });
     return client;
   };

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ChannelLayer, type FlushPacer, type Logger, SessionCookies } from 'next-channels';
+import { type ChannelLayer, type FlushPacer, type Logger, type PresenceTracker, SessionCookies } from 'next-channels';
 import { PrometheusMetrics } from 'next-channels/prometheus';
 import type { LiveChat } from './app';
 import { openBackends } from './backends';
@@ -7,6 +7,7 @@ import { resolveSessionSecret, type ServerConfig } from './config';
 import { chatRequestHandler } from './http-pipeline';
 import { checkSessionUser } from './identity';
 import { ChatMetrics } from './metrics';
+import { TypingPacer } from './presence';
 import { ChatQuotas } from './quotas';
 import { RoomHeads } from './room-heads';
 import { installChatRuntime } from './runtime';
@@ -20,6 +21,8 @@ export interface ChatServices {
   /** What every generation of lib/chat/app.ts builds on (its `service` is set by each). */
   readonly live: LiveChat;
   readonly layer: ChannelLayer;
+  /** Who is in each room, in this process or (with Redis) in every process: for `serveNext`. */
+  readonly presence: PresenceTracker;
   readonly metrics: PrometheusMetrics;
   /** The chat's part of every HTTP request (the adapter's `onRequest`). */
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -45,6 +48,7 @@ export async function openChatServices(config: ServerConfig, options: { readonly
   const heads = new RoomHeads(store, { logger });
   const live = {
     presence,
+    typing: new TypingPacer(),
     metrics: new ChatMetrics(metrics.registry),
     sessions,
     allowedOrigins: config.allowedOrigins,
@@ -68,6 +72,7 @@ export async function openChatServices(config: ServerConfig, options: { readonly
   return {
     live,
     layer,
+    presence,
     metrics,
     onRequest: chatRequestHandler({ config, sessions, logger, ops }),
     async close() {

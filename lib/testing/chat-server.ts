@@ -10,6 +10,7 @@ import {
   AllowedOrigins,
   type Application,
   InMemoryChannelLayer,
+  InMemoryPresence,
   type RateLimit,
   SessionCookies,
   silentLogger,
@@ -20,7 +21,7 @@ import { PrometheusMetrics } from 'next-channels/prometheus';
 import { ChatService } from '../chat/chat-service';
 import { checkSessionUser } from '../chat/identity';
 import { ChatMetrics } from '../chat/metrics';
-import { LocalPresence } from '../chat/presence';
+import { roomParticipants } from '../chat/presence';
 import { type ChatApplicationOptions, chatApplication } from '../chat/routing';
 import { ChatQuotas } from '../chat/quotas';
 import { MemoryMessageStore } from '../chat/store/memory';
@@ -28,7 +29,7 @@ import type { MessageStore } from '../chat/store/types';
 
 export const TEST_SESSION_SECRET = 'chat-server-test-secret-0123456789ab';
 
-export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'application' | 'layer' | 'logger' | 'metrics'>> {
+export interface ChatServerOptions extends Partial<Omit<SocketServerOptions, 'application' | 'layer' | 'presence' | 'logger' | 'metrics'>> {
   /** The message limit the quotas derive from (default none: no limits at all). */
   readonly rateLimit?: RateLimit | null;
   /** Quotas of their own (default: derived from `rateLimit`). */
@@ -62,7 +63,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     presenceChangeIntervalMs = 0,
     ...transport
   } = options;
-  const presence = new LocalPresence({ changeIntervalMs: presenceChangeIntervalMs });
+  const presence = new InMemoryPresence({ changeIntervalMs: presenceChangeIntervalMs });
   const layer = new InMemoryChannelLayer(layerCapacity === undefined ? {} : { capacity: layerCapacity });
   const sessions = new SessionCookies({ secret: TEST_SESSION_SECRET, revocations: store, checkUser: checkSessionUser });
   const metrics = new PrometheusMetrics();
@@ -79,9 +80,8 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
         layer,
         logger: silentLogger,
         metrics: chatMetrics,
-        participants: async (room) => (await presence.list(room)).frame.users,
+        participants: roomParticipants(presence),
       }),
-      presence,
       metrics: chatMetrics,
       sessions,
       allowedOrigins: new AllowedOrigins([origin]),
@@ -89,6 +89,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       maxFrameBytes: transport.maxPayloadBytes ?? 65_536,
     }),
     layer,
+    presence,
     logger: silentLogger,
     metrics,
     ...transport,

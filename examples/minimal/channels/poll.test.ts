@@ -17,10 +17,17 @@ test('counts one vote per voter for everyone, answers the tally, and refuses wha
   const layer = new InMemoryChannelLayer();
   const ana = new WebsocketCommunicator(application, '/ws/poll/', { headers: voter('Ana'), layer });
   const bo = new WebsocketCommunicator(application, '/ws/poll/', { headers: voter('小波'), layer });
-  for (const client of [ana, bo]) {
-    assert.deepEqual(await client.connect(), { accepted: true });
-    assert.deepEqual(await client.receiveJson(), { type: 'votes', counts: { tea: 0, coffee: 0 } });
-  }
+  assert.deepEqual(await ana.connect(), { accepted: true });
+  assert.deepEqual(await ana.receiveJson(), { type: 'votes', counts: { tea: 0, coffee: 0 } });
+  assert.deepEqual(await ana.receiveJson(), { $: 'presence', group: 'poll', entries: [{ key: 'Ana', meta: { name: 'Ana' } }] });
+  assert.deepEqual(await bo.connect(), { accepted: true });
+  assert.deepEqual(await bo.receiveJson(), { type: 'votes', counts: { tea: 0, coffee: 0 } });
+  const everyone = [
+    { key: 'Ana', meta: { name: 'Ana' } },
+    { key: '小波', meta: { name: '小波' } },
+  ];
+  assert.deepEqual(await bo.receiveJson(), { $: 'presence', group: 'poll', entries: everyone });
+  assert.deepEqual(await ana.receiveJson(), { $: 'presence_diff', group: 'poll', joins: [everyone[1]], leaves: [] });
 
   ana.sendJson({ type: 'vote', option: 'tea' });
   ana.sendJson({ type: 'vote', option: 'coffee' });

@@ -40,6 +40,8 @@ export class PollConsumer extends ProtocolConsumer<PollProtocol, Record<string, 
     if (this.voter === null) return this.close(CloseCode.AuthenticationRequired, 'sign in to vote');
     await this.accept();
     this.sendFrame({ type: 'votes', counts: counts() });
+    // Listed in the poll's presence, once per voter however many tabs: every page hears the list.
+    await this.track(POLL_GROUP, this.voter, { name: this.voter });
   }
 
   async receiveFrame(frame: PollProtocol['client']): Promise<void> {

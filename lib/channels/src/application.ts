@@ -1,6 +1,7 @@
 import type { Connection } from './connection';
 import type { ChannelLayer } from './layers/types';
 import type { Logger } from './logger';
+import type { PresenceTracker } from './presence/types';
 import type { Scope } from './scope';
 
 /** What an application can use besides its scope: shared services of the running server. */
@@ -9,6 +10,11 @@ export interface Environment {
   readonly layer: ChannelLayer | null;
   /** Where consumers and middleware log (a consumer reads it as `this.logger`). */
   readonly logger: Logger;
+  /**
+   * Who is present in each group (`WebsocketConsumer.track`); absent or `null` when the server
+   * has none. The socket server defaults to an `InMemoryPresence` when it has a channel layer.
+   */
+  readonly presence?: PresenceTracker | null;
 }
 
 /**

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
-import type { Connection, ConnectionListener, JsonValue, OutgoingFrame } from './connection';
+import type { Connection, ConnectionListener, JsonObject, JsonValue, OutgoingFrame } from './connection';
 import { HandshakeError, NoHandler } from './errors';
 import { FRAMEWORK_FRAME_PREFIX, type FrameworkErrorCode, parseClientFrameworkFrame } from './framework-frames';
 import { registerLiveConsumer } from './live-consumers';
@@ -8,6 +9,8 @@ import { Lane } from './lane';
 import type { ChannelLayer, ChannelReceiver, GroupSendOptions, LayerMessage } from './layers/types';
 import type { Logger } from './logger';
 import { type RateLimit, TokenBucket } from './rate-limit';
+import { ConsumerPresence, type PresenceChange, presenceFrame } from './presence/consumer-presence';
+import type { PresenceTracker } from './presence/types';
 import type { RouteParams, Scope } from './scope';
 import { SESSION_ENDED, sessionGroup } from './sessions';
 
@@ -128,6 +131,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #request: PendingRequest | null = null;
   /** Made at the connection's first framework frame. */
   #frameworkBudget: TokenBucket | null = null;
+  /** The groups this connection tracks itself in (made on the first `track`). */
+  #presence: ConsumerPresence | null = null;
   // The two sides of a consumer, as objects with their methods on a prototype rather than a
   // closure each: a server holds thousands of consumers, and this is all of each that the
   // connection and the layer see.
@@ -387,6 +392,66 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     return this.#connection?.state === 'open';
   }
 
+  /**
+   * Tracks this connection in `group`'s presence under `key` (one entry per key, however many
+   * connections track it; the newest `meta` wins), and starts hearing the group's presence
+   * through `presenceChanged`: the whole list now, then the changes. Tracking a group again
+   * replaces the key or meta. Untracked on disconnect. Call it once the connection is accepted.
+   *
+   * @throws InvalidName for a bad group name; InvalidPresence for a key or meta out of bounds
+   *   (see `MAX_PRESENCE_KEY_LENGTH`, `MAX_PRESENCE_META_BYTES`).
+   */
+  protected async track(group: string, key: string, meta: JsonObject): Promise<void> {
+    if (this.#connection?.state === 'handshake') {
+      throw new Error('track once the connection is accepted: the list it sends needs an open socket');
+    }
+    if (this.#lifecycle === 'closed') return;
+    const connectionId = this.#channelName || randomUUID();
+    const side = (this.#presence ??= new ConsumerPresence(this.presence, connectionId, (changed, change) => this.#presenceHeard(changed, change)));
+    await side.track(group, key, meta);
+    // The connection closed while this was tracking: its disconnect may have untracked first.
+    if ((this.#lifecycle as Lifecycle) === 'closed') await side.untrackAll();
+  }
+
+  /** Stops tracking this connection in `group` and hearing of its presence. */
+  protected async untrack(group: string): Promise<void> {
+    await this.#presence?.untrack(group);
+  }
+
+  /**
+   * A group this connection tracks itself in changed: called with the whole list first, then
+   * with each (paced) change. The default sends the framework frames
+   * `{"$":"presence","group","entries":[{"key","meta"}...]}` (sorted by key) and then
+   * `{"$":"presence_diff","group","joins":[{"key","meta"}...],"leaves":["key"...]}`; override it
+   * to send a frame of the app's own.
+   */
+  presenceChanged(group: string, change: PresenceChange): Hook {
+    this.send(presenceFrame(group, change));
+  }
+
+  /** The server's presence tracker, to read any group's list; throws when there is none. */
+  protected get presence(): PresenceTracker {
+    const presence = this.#env?.presence;
+    if (!presence) throw new Error(`${this.constructor.name} needs presence, and the server has none (it has no channel layer)`);
+    return presence;
+  }
+
+  #presenceHeard(group: string, change: PresenceChange): void {
+    if (this.#connection?.state !== 'open') return;
+    try {
+      const settled = this.presenceChanged(group, change);
+      if (settled) settled.catch((error: unknown) => this.#crashed(error));
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
+
+  async #leavePresence(): Promise<void> {
+    await this.#presence?.untrackAll().catch((error: unknown) => {
+      this.#env?.logger.warn('could not leave presence', { consumer: this.constructor.name, error });
+    });
+  }
+
   async #whenIdle(): Promise<void> {
     await Promise.all([this.#socket.whenDrained(), this.#layer.whenDrained()]);
   }
@@ -413,7 +478,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       // (widened: `accept` moves the lifecycle on while connect() runs)
       const wasOpen = (this.#lifecycle as Lifecycle) === 'open';
       this.#lifecycle = 'closed';
-      await this.#leaveLayer();
+      await Promise.all([this.#leaveLayer(), this.#leavePresence()]);
       if (connection.state === 'handshake') throw error;
       // A socket lost during the handshake (timeout, client gone) is not a bug in the consumer.
       if (wasOpen || connection.state !== 'closed') this.#crashed(error);
@@ -530,7 +595,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     try {
       await this.disconnect(code);
     } finally {
-      await this.#leaveLayer();
+      await Promise.all([this.#leaveLayer(), this.#leavePresence()]);
     }
   }
 

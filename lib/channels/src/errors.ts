@@ -72,3 +72,16 @@ export class NoHandler extends Error {
     super(`${consumer} has no handler for event type ${JSON.stringify(eventType)}`);
   }
 }
+
+/** A presence key or meta out of bounds (see `MAX_PRESENCE_KEY_LENGTH`, `MAX_PRESENCE_META_BYTES`). */
+export class InvalidPresence extends Error {
+  /** `'InvalidPresence'`, so logs and `error.name` checks tell it apart. */
+  override name = 'InvalidPresence';
+  constructor(
+    /** Which part was refused. */
+    readonly part: 'key' | 'meta',
+    expected: string,
+  ) {
+    super(`invalid presence ${part}: expected ${expected}`);
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * next-channels: a Django-Channels-style real-time layer for Node and Next.js. Consumers, URL
- * routing, middleware, a channel layer with groups (in memory here; Redis in
+ * routing, middleware, a channel layer with groups, presence (in memory here; Redis in
  * `next-channels/redis`), and the protocol server that connects them to `ws`. It knows nothing of
  * Next.js or React: `next-channels/next` serves a Next app and the consumers from one server.
  *
@@ -24,7 +24,7 @@ export {
 export { ProtocolConsumer } from './protocol-consumer';
 export type { FrameMap, Frames, FrameValidator, OfType, ReplyOf, SocketProtocol, TypedFrame } from './protocol';
 export type { FrameworkErrorCode, PresenceEntryFrame } from './framework-frames';
-export { ChannelFull, DenyConnection, HandshakeError, InvalidName, NoHandler, RouteNotFound } from './errors';
+export { ChannelFull, DenyConnection, HandshakeError, InvalidName, InvalidPresence, NoHandler, RouteNotFound } from './errors';
 export { channelLayer, installChannelLayer, uninstallChannelLayer, type LiveLayer } from './live-layer';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
 export type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, GroupSendOptions, LayerMessage } from './layers/types';
@@ -36,6 +36,21 @@ export { KeyedBuckets, TokenBucket, type KeyedBucketsOptions, type RateLimit } f
 export { Reachability } from './reachability';
 export { include, route, urlRouter, type ParamsOf, type Route, type RouteOptions } from './routing';
 export { processSlot, processState, type ProcessSlot } from './process-slot';
+export { ChangePacer } from './presence/change-pacer';
+export type { PresenceChange } from './presence/consumer-presence';
+export { InMemoryPresence } from './presence/in-memory';
+export { installPresence, livePresence, uninstallPresence } from './presence/live-presence';
+export {
+  DEFAULT_PRESENCE_CHANGE_INTERVAL_MS,
+  MAX_PRESENCE_KEY_LENGTH,
+  MAX_PRESENCE_META_BYTES,
+  type PresenceEntry,
+  type PresenceOptions,
+  type PresenceSnapshot,
+  type PresenceTracker,
+  type PresenceUpdate,
+  type PresenceWatcher,
+} from './presence/types';
 export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
 export {
   MIN_SECRET_LENGTH,

@@ -15,6 +15,9 @@ import { liveConsumerClassesIn, trackLiveConsumers, upgradeLiveConsumers } from 
 import { jsonLogger, type Logger } from '../logger';
 import type { TransportMetrics } from '../metrics';
 import { processSlot } from '../process-slot';
+import { InMemoryPresence } from '../presence/in-memory';
+import { installPresence, uninstallPresence } from '../presence/live-presence';
+import type { PresenceTracker } from '../presence/types';
 import { createGuardedServer, type HttpGuardOptions } from '../transport/http-guard';
 import { refuseUpgrade } from '../transport/refuse-upgrade';
 import { SocketServer, type SocketServerOptions } from '../transport/socket-server';
@@ -55,6 +58,11 @@ export interface ServeNextOptions {
   readonly application: Application | ReloadableApplication;
   /** The channel layer (default: in memory, for one process). `channelLayer()` returns it. */
   readonly layer?: ChannelLayer;
+  /**
+   * Who is present in each group (default: in memory, for one process); `livePresence()`
+   * returns it. Pass a `RedisPresence` with a Redis layer, and close it in `onShutdown`.
+   */
+  readonly presence?: PresenceTracker;
   /** Development mode: Next's dev server, and server code hot reload (default: `NODE_ENV !== 'production'`). */
   readonly dev?: boolean;
   /** The Next project's folder (default: the working folder). */
@@ -84,7 +92,7 @@ export interface ServeNextOptions {
   /** The process's write pacer; pass the one your Redis layer has (default: a new one). */
   readonly pacer?: FlushPacer;
   /** Limits of the WebSocket transport (see `SocketServerOptions`). */
-  readonly sockets?: Omit<SocketServerOptions, 'application' | 'layer' | 'logger' | 'pacer' | 'metrics'>;
+  readonly sockets?: Omit<SocketServerOptions, 'application' | 'layer' | 'presence' | 'logger' | 'pacer' | 'metrics'>;
   /** Limits of the HTTP server (see `createGuardedServer`). */
   readonly http?: Omit<HttpGuardOptions, 'metrics'>;
   /**
@@ -144,6 +152,10 @@ export async function serveNext(options: ServeNextOptions): Promise<ChannelsNext
   const layer = options.layer ?? new InMemoryChannelLayer();
   const serverFile = options.serverFile ?? process.argv[1] ?? null;
   installChannelLayer(layer);
+  const presence = options.presence ?? new InMemoryPresence();
+  // One made here is closed here; one passed in is the app's to close.
+  const ownPresence = options.presence ? null : presence;
+  installPresence(presence);
 
   let application: Application;
   let reloader: HotReloader<unknown> | null = null;
@@ -174,6 +186,7 @@ export async function serveNext(options: ServeNextOptions): Promise<ChannelsNext
     ...options.sockets,
     application: (scope, connection, env) => application(scope, connection, env),
     layer,
+    presence,
     logger,
     pacer: options.pacer ?? new FlushPacer(),
     ...(options.metrics ? { metrics: options.metrics } : {}),
@@ -253,7 +266,9 @@ export async function serveNext(options: ServeNextOptions): Promise<ChannelsNext
     web.handlers = null;
     await sockets.shutdown(CloseCode.GoingAway);
     await options.onShutdown?.();
+    await ownPresence?.close();
     uninstallChannelLayer();
+    uninstallPresence();
   };
   const close = async (): Promise<void> => {
     web.server.close();

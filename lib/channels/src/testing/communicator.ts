@@ -6,6 +6,8 @@ import { HandshakeError } from '../errors';
 import { encodePayload } from '../frames';
 import { silentLogger } from '../logger';
 import type { ChannelLayer } from '../layers/types';
+import { InMemoryPresence } from '../presence/in-memory';
+import type { PresenceTracker } from '../presence/types';
 import { createScope } from '../scope';
 
 /** What the test's connection looks like to the application. */
@@ -23,6 +25,24 @@ export interface CommunicatorOptions {
   readonly layer?: ChannelLayer | null;
   /** Where the application logs (default nowhere). */
   readonly logger?: Environment['logger'];
+  /**
+   * The presence tracker the application runs with (default: with a layer, one `InMemoryPresence`
+   * shared by every communicator on that layer; without, none).
+   */
+  readonly presence?: PresenceTracker | null;
+}
+
+/** The default presence of the communicators on one layer, so that they see each other. */
+const presenceByLayer = new WeakMap<ChannelLayer, PresenceTracker>();
+
+function defaultPresence(layer: ChannelLayer | null): PresenceTracker | null {
+  if (layer === null) return null;
+  let presence = presenceByLayer.get(layer);
+  if (presence === undefined) {
+    presence = new InMemoryPresence();
+    presenceByLayer.set(layer, presence);
+  }
+  return presence;
 }
 
 /**
@@ -77,7 +97,9 @@ export class WebsocketCommunicator {
       address: '127.0.0.1',
       port: 50000,
     });
-    const env: Environment = { layer: this.#options.layer ?? null, logger: this.#options.logger ?? silentLogger };
+    const layer = this.#options.layer ?? null;
+    const presence = this.#options.presence !== undefined ? this.#options.presence : defaultPresence(layer);
+    const env: Environment = { layer, logger: this.#options.logger ?? silentLogger, presence };
     const running = this.#application(scope, this.#connection, env).catch((error: unknown) => {
       if (this.#connection.state !== 'handshake') return;
       if (error instanceof HandshakeError) this.#connection.reject(error.status, error.message);

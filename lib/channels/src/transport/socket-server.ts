@@ -7,6 +7,8 @@ import { HandshakeError } from '../errors';
 import { FlushPacer } from '../flush-pacer';
 import type { ChannelLayer } from '../layers/types';
 import type { Logger } from '../logger';
+import { InMemoryPresence } from '../presence/in-memory';
+import type { PresenceTracker } from '../presence/types';
 import type { TransportMetrics } from '../metrics';
 import { ProxyTrust } from './proxy-trust';
 import { refuseUpgrade } from './refuse-upgrade';
@@ -19,6 +21,11 @@ export interface SocketServerOptions {
   readonly application: Application;
   /** The channel layer consumers use; `null` for none (groups then fail). */
   readonly layer: ChannelLayer | null;
+  /**
+   * Who is present in each group, for `WebsocketConsumer.track` (default: an `InMemoryPresence`
+   * when there is a layer, else none). Pass a `RedisPresence` when several processes serve one site.
+   */
+  readonly presence?: PresenceTracker | null;
   /** Where refused handshakes, crashes after the handshake and per-address refusals are logged. */
   readonly logger: Logger;
   /**
@@ -62,6 +69,8 @@ export class SocketServer {
   readonly #metrics: TransportMetrics | null;
   readonly #application: Application;
   readonly #env: Environment;
+  /** The presence this server made for itself (none given), closed with it. */
+  readonly #ownPresence: InMemoryPresence | null;
   readonly #wss: WebSocketServer;
   /** What every connection shares, handed to each. */
   readonly #shared: ConnectionServer;
@@ -85,7 +94,8 @@ export class SocketServer {
   /** @param options the application, the layer and the limits. */
   constructor(options: SocketServerOptions) {
     this.#application = options.application;
-    this.#env = { layer: options.layer, logger: options.logger };
+    this.#ownPresence = options.presence === undefined && options.layer ? new InMemoryPresence() : null;
+    this.#env = { layer: options.layer, logger: options.logger, presence: options.presence ?? this.#ownPresence };
     this.#metrics = options.metrics ?? null;
     this.#options = {
       maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
@@ -195,6 +205,7 @@ export class SocketServer {
     if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
     this.#handshakeTimer = null;
     this.#wss.close();
+    await this.#ownPresence?.close();
   }
 
   /**
