@@ -51,6 +51,7 @@ const layerRules = [
     { regex: '^\\.\\./(?!client/|protocol$)', message: 'the React entry builds on the client entry only.' },
   ]),
   packageRule(['lib/channels/src/**/*.test.ts'], [noUi]),
+  packageRule(['lib/channels/src/react/**/*.test.ts'], [optionalPeers]),
   restrict(['lib/chat/**/*.ts'], [noUi, { group: ['**/client', '**/client/**', '@/*'], message: 'lib/chat sits below lib/client and app/.' }]),
   {
     ...restrict(

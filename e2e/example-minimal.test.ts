@@ -355,6 +355,9 @@ describe('examples/minimal, installed from the packed package outside the reposi
     servers.push(server);
     await server.waitFor(/"msg":"listening".*"mode":"development"/, { timeoutMs: 120_000 });
     const room = await checkRoom(browser!, server, 'development');
+    // Development renders in StrictMode, which mounts, unmounts and mounts again: the shared
+    // socket survives it, and the page opened one.
+    assert.equal(room.sockets.length, 1, 'StrictMode made the page open a second room socket');
     const opened = room.sockets.length;
     const socket = room.sockets.at(-1)!;
     let closed = false;

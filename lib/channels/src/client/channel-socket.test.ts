@@ -202,4 +202,20 @@ describe('ChannelSocket', () => {
     assert.equal(socket.getSnapshot().status, 'closed');
     assert.equal(factory.last.closedWith, 1000);
   });
+
+  it('is not connected again by a new holder after a final close, only by reconnect()', () => {
+    const { socket, factory, timers } = setup();
+    socket.hold();
+    factory.last.open();
+    factory.last.drop(4401, 'sign in');
+    // A page that shows its sign-in form in place of the parts that held the socket.
+    socket.release();
+    socket.hold();
+    timers.advance(60_000);
+    assert.equal(factory.sockets.length, 1);
+    assert.equal(socket.getSnapshot().closeCode, 4401);
+    socket.reconnect();
+    assert.equal(factory.sockets.length, 2);
+    assert.deepEqual([socket.getSnapshot().status, socket.getSnapshot().closeCode], ['connecting', null]);
+  });
 });

@@ -227,7 +227,9 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   /**
    * Keeps the connection open while anyone holds it. The last `release` closes it a moment later
    * rather than at once, so React StrictMode's unmount-and-mount and Fast Refresh's re-run of
-   * effects do not drop the socket.
+   * effects do not drop the socket. After the server closed it for good (a `closeCode` is set),
+   * a new holder does not connect again: that takes `reconnect()` (after signing in, say), or a
+   * new page.
    */
   hold(): void {
     this.#holders++;
@@ -235,7 +237,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       this.#timers.clearTimeout(this.#releaseTimer);
       this.#releaseTimer = null;
     }
-    this.connect();
+    if (this.#snapshot.closeCode === null) this.connect();
   }
 
   /** Lets go of one `hold`; see there. */
