@@ -63,6 +63,8 @@ type Lifecycle = 'new' | 'connecting' | 'open' | 'closed';
  * pings every 20 s or so, and each request also goes through the consumer's own budget.
  */
 const FRAMEWORK_FRAME_BUDGET: RateLimit = { rate: 100, perMs: 10_000, burst: 50 };
+/** Framework frames refused in a row before the connection is closed with 1008. */
+const FRAMEWORK_REFUSALS_BEFORE_CLOSE = 50;
 const PONG = '{"$":"pong"}';
 
 /** A request being answered: `open` until `reply`, `replyError` or `replyLater` takes it. */
@@ -131,6 +133,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   #request: PendingRequest | null = null;
   /** Made at the connection's first framework frame. */
   #frameworkBudget: TokenBucket | null = null;
+  #frameworkRefusals = 0;
   /** The groups this connection tracks itself in (made on the first `track`). */
   #presence: ConsumerPresence | null = null;
   // The two sides of a consumer, as objects with their methods on a prototype rather than a
@@ -528,9 +531,15 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     if (connection?.state !== 'open') return;
     const budget = (this.#frameworkBudget ??= new TokenBucket(FRAMEWORK_FRAME_BUDGET));
     if (!budget.take()) {
-      connection.send({ $: 'error', code: 'rate_limited', detail: 'too many framework frames; slow down' });
+      // A client told and still sending is not a slow one: after enough refusals in a row it goes.
+      if (++this.#frameworkRefusals >= FRAMEWORK_REFUSALS_BEFORE_CLOSE) {
+        this.close(CloseCode.PolicyViolation, 'too many framework frames');
+      } else {
+        connection.send({ $: 'error', code: 'rate_limited', detail: 'too many framework frames; slow down' });
+      }
       return;
     }
+    this.#frameworkRefusals = 0;
     const frame = parseClientFrameworkFrame(data);
     if (frame === null) {
       connection.send({ $: 'error', code: 'bad_frame', detail: 'a malformed framework frame' });

@@ -108,6 +108,13 @@ describe('framework frames', () => {
     await client.disconnect();
   });
 
+  it('closes with 1008 a connection that goes on sending framework frames after 50 refusals in a row', async () => {
+    const client = await open(class extends WebsocketConsumer {});
+    for (let i = 0; i < 100; i++) client.sendText('{"$":"ping"}');
+    for (let i = 0; i < 50 + 49; i++) await client.receiveJson();
+    assert.equal(await client.receiveClose(), CloseCode.PolicyViolation);
+  });
+
   it('refuses an application frame that would read as a framework one', async () => {
     let refused: unknown = null;
     class Sender extends JsonWebsocketConsumer {
