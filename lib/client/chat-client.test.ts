@@ -203,6 +203,22 @@ describe('ChatClient connection states', () => {
     assert.equal(sockets.length, 2);
   });
 
+  it('gives up a connection that opens and is never welcomed, and tries again after the backoff', () => {
+    const { client, timers, sockets, last } = setup();
+    client.connect();
+    last().open();
+    timers.advance(9_999);
+    assert.equal(client.getSnapshot().status, 'connecting');
+    timers.advance(1);
+    assert.equal(client.getSnapshot().status, 'reconnecting');
+    assert.equal(sockets[0]!.closedWith, 4000);
+    timers.advance(1_000);
+    assert.equal(sockets.length, 2);
+    last().welcome();
+    timers.advance(15_000); // past the welcome's deadline, before the first ping
+    assert.equal(client.getSnapshot().status, 'open', 'a welcomed connection is not given up');
+  });
+
   it('reconnects at once when the browser comes back online', () => {
     const { client, sockets, last, wake } = setup();
     client.connect();

@@ -75,7 +75,7 @@ export interface ChatClientOptions {
    * silent this long (default 3 s): after a sleep the socket may be long gone.
    */
   readonly wakeUpPongTimeoutMs?: number;
-  /** A handshake not completed within this long is given up and retried (default 10 s). */
+  /** A handshake not completed, or a connection not welcomed, within this long is given up and retried (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** A connection that ends sooner than this after opening counts as a failure for the backoff (default 5 s). */
   readonly stableAfterMs?: number;
@@ -118,6 +118,8 @@ export class ChatClient {
   /** The server's welcome came on this connection: the room is joined. */
   #welcomed = false;
   #socketStatus: SocketStatus = 'closed';
+  /** Runs from the socket's open until the welcome: a server that accepts and says nothing is given up. */
+  #welcomeTimer: unknown = null;
   #lastTypingSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: ChatClientOptions) {
@@ -251,7 +253,16 @@ export class ChatClient {
     const socket = this.#socket.getSnapshot();
     const was = this.#socketStatus;
     this.#socketStatus = socket.status;
-    if (was === 'open' && socket.status !== 'open') this.#connectionLost(socket.closeCode);
+    if (was === 'open' && socket.status !== 'open') {
+      this.#clearWelcomeTimer();
+      this.#connectionLost(socket.closeCode);
+    }
+    if (was !== 'open' && socket.status === 'open') {
+      this.#welcomeTimer = this.#timers.setTimeout(() => {
+        this.#welcomeTimer = null;
+        if (!this.#welcomed) this.#socket.dropConnection();
+      }, this.#options.connectTimeoutMs ?? 10_000);
+    }
     const status = socket.status === 'open' && !this.#welcomed ? (this.#snapshot.status === 'open' ? 'reconnecting' : this.#snapshot.status) : socket.status;
     if (status !== this.#snapshot.status || socket.retryAt !== this.#snapshot.retryAt || socket.closeCode !== this.#snapshot.closeCode) {
       this.#update({ status, retryAt: socket.retryAt, closeCode: socket.closeCode, closeReason: socket.closeReason });
@@ -274,6 +285,7 @@ export class ChatClient {
     switch (frame.type) {
       case 'welcome':
         this.#welcomed = true;
+        this.#clearWelcomeTimer();
         this.#update({ status: 'open', retryAt: null, me: { userId: frame.user_id, name: frame.user }, limits: frame.limits });
         for (const pending of this.#outbox.pending) this.#transmit(pending);
         this.#update({ outbox: this.#outbox.pending });
@@ -343,6 +355,11 @@ export class ChatClient {
         this.#update({ outbox: this.#outbox.pending });
       }
     }, Math.max(0, (this.#options.backoff ?? defaultRetryPause)(1)) + 1_000);
+  }
+
+  #clearWelcomeTimer(): void {
+    if (this.#welcomeTimer !== null) this.#timers.clearTimeout(this.#welcomeTimer);
+    this.#welcomeTimer = null;
   }
 
   #update(changes: Partial<ChatSnapshot>): void {

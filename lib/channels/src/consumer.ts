@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Application, Environment } from './application';
 import { CloseCode } from './close-codes';
@@ -69,9 +70,18 @@ const PONG = '{"$":"pong"}';
 
 /** A request being answered: `open` until `reply`, `replyError` or `replyLater` takes it. */
 interface PendingRequest {
+  /** The consumer whose socket lane handles it. */
+  readonly consumer: object;
   readonly ref: string;
   state: 'open' | 'answered' | 'deferred';
 }
+
+/**
+ * The request a socket-lane hook is handling, through its awaits: what `reply` answers. Kept per
+ * async context rather than in a field, so a layer event handled meanwhile (another lane) does
+ * not see the request as its own.
+ */
+const handling = new AsyncLocalStorage<PendingRequest>();
 
 /**
  * The answer to one request, taken out of the hook that received it by `replyLater`: call one of
@@ -129,8 +139,6 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
    * replaced, never changed, when the consumer joins or leaves others.
    */
   #joined: readonly string[] = NO_GROUPS;
-  /** The request whose frame is being handled, if the frame came as one. */
-  #request: PendingRequest | null = null;
   /** Made at the connection's first framework frame. */
   #frameworkBudget: TokenBucket | null = null;
   #frameworkRefusals = 0;
@@ -290,6 +298,12 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
    */
   protected get isRequest(): boolean {
     return this.#request?.state === 'open';
+  }
+
+  /** The request the calling hook handles, if it is this consumer's socket lane handling one. */
+  get #request(): PendingRequest | null {
+    const request = handling.getStore();
+    return request !== undefined && request.consumer === this ? request : null;
   }
 
   /**
@@ -530,37 +544,45 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     const connection = this.#connection;
     if (connection?.state !== 'open') return;
     const budget = (this.#frameworkBudget ??= new TokenBucket(FRAMEWORK_FRAME_BUDGET));
-    if (!budget.take()) {
-      // A client told and still sending is not a slow one: after enough refusals in a row it goes.
-      if (++this.#frameworkRefusals >= FRAMEWORK_REFUSALS_BEFORE_CLOSE) {
-        this.close(CloseCode.PolicyViolation, 'too many framework frames');
-      } else {
-        connection.send({ $: 'error', code: 'rate_limited', detail: 'too many framework frames; slow down' });
-      }
+    const allowed = budget.take();
+    // A client told and still sending is not a slow one: after enough refusals in a row it goes.
+    if (!allowed && ++this.#frameworkRefusals >= FRAMEWORK_REFUSALS_BEFORE_CLOSE) {
+      this.close(CloseCode.PolicyViolation, 'too many framework frames');
+      return;
+    }
+    const frame = parseClientFrameworkFrame(data);
+    if (!allowed) {
+      this.#refuseFrameworkFrame(frame?.ref ?? null, 'rate_limited', 'too many framework frames; slow down');
       return;
     }
     this.#frameworkRefusals = 0;
-    const frame = parseClientFrameworkFrame(data);
     if (frame === null) {
       connection.send({ $: 'error', code: 'bad_frame', detail: 'a malformed framework frame' });
-    } else if (frame.$ === 'ping') {
+    } else if (frame.verb === 'ping') {
       connection.send(PONG);
-    } else if (frame.$ === 'req' && 'ref' in frame) {
-      this.#socket.push({ kind: 'request', ref: frame.ref, data: frame.text });
+    } else if (frame.verb !== 'req') {
+      this.#refuseFrameworkFrame(frame.ref, 'unknown_type', `unknown framework frame ${JSON.stringify(frame.verb).slice(0, 40)}`);
+    } else if (frame.ref === null || frame.text === null) {
+      this.#refuseFrameworkFrame(frame.ref, 'bad_frame', 'a request needs a ref ([A-Za-z0-9_-]{1,32}) and a text');
     } else {
-      connection.send({ $: 'error', code: 'unknown_type', detail: `unknown framework frame ${JSON.stringify(frame.$).slice(0, 40)}` });
+      this.#socket.push({ kind: 'request', ref: frame.ref, data: frame.text });
     }
   }
 
+  /** Answers a framework frame it will not handle: under its ref when it had one, so a request does not wait out its timeout. */
+  #refuseFrameworkFrame(ref: string | null, code: FrameworkErrorCode, detail: string): void {
+    if (ref !== null) this.#sendReply(ref, { ok: false, code, detail });
+    else this.#connection?.send({ $: 'error', code, detail });
+  }
+
   #onRequest(ref: string, data: string): Hook {
-    const request: PendingRequest = { ref, state: 'open' };
-    this.#request = request;
+    const request: PendingRequest = { consumer: this, ref, state: 'open' };
     let handled: Hook;
     try {
-      handled = this.receive(data);
+      handled = handling.run(request, () => this.receive(data));
     } catch (error) {
-      // A bug: the connection closes with 1011, and the client's request fails with it.
-      this.#request = null;
+      // A bug: the connection closes with 1011; the request is told first.
+      this.#requestFailed(request);
       throw error;
     }
     if (!(handled instanceof Promise)) {
@@ -570,17 +592,22 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     return handled.then(
       () => this.#requestHandled(request),
       (error: unknown) => {
-        if (this.#request === request) this.#request = null;
+        this.#requestFailed(request);
         throw error;
       },
     );
   }
 
   #requestHandled(request: PendingRequest): void {
-    if (this.#request === request) this.#request = null;
     if (request.state !== 'open') return;
     request.state = 'answered';
     this.#sendReply(request.ref, { ok: false, code: 'no_reply', detail: 'the consumer did not answer this request' });
+  }
+
+  #requestFailed(request: PendingRequest): void {
+    if (request.state !== 'open') return;
+    request.state = 'answered';
+    this.#sendReply(request.ref, { ok: false, code: 'internal_error', detail: 'the server failed while handling this request' });
   }
 
   #sendReply(ref: string, content: { ok: true; body: JsonValue } | { ok: false; code: string; detail: string }): void {

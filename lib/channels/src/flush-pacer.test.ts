@@ -32,24 +32,40 @@ class Writer implements Flushable {
   }
 }
 
-/** Queues one flush of `writer` and waits for it, however long it is held; answers whether it went at the end of the turn. */
-async function flushOnce(pacer: FlushPacer, writer: Writer): Promise<boolean> {
+/** Flushes held by the pacer, which go only when the test releases them. */
+class Held {
+  readonly #waiting: Array<() => void> = [];
+  readonly holdFor = (flush: () => void): void => {
+    this.#waiting.push(flush);
+  };
+  get count(): number {
+    return this.#waiting.length;
+  }
+  release(): void {
+    for (const flush of this.#waiting.splice(0)) flush();
+  }
+}
+
+/** Queues one flush of `writer` and waits for it, releasing it if held; answers whether it went at the end of the turn. */
+async function flushOnce(pacer: FlushPacer, writer: Writer, held: Held): Promise<boolean> {
   const flushed = writer.flushed();
   const before = writer.flushes.length;
   pacer.flushSoon(writer);
   await nextTurn();
   const atOnce = writer.flushes.length > before;
+  held.release();
   await flushed;
   return atOnce;
 }
 
 /** A pacer that has just had an 80-ms flush in the last 100 ms, so is holding writes. */
-async function pacedPacer(): Promise<{ pacer: FlushPacer; clock: Clock }> {
+async function pacedPacer(): Promise<{ pacer: FlushPacer; clock: Clock; held: Held }> {
   const clock = new Clock();
-  const pacer = new FlushPacer(clock.now);
-  assert.equal(await flushOnce(pacer, new Writer(clock, 80)), true, 'a long flush still goes out at once');
+  const held = new Held();
+  const pacer = new FlushPacer(clock.now, held.holdFor);
+  assert.equal(await flushOnce(pacer, new Writer(clock, 80), held), true, 'a long flush still goes out at once');
   assert.equal(pacer.pacing, 'paced');
-  return { pacer, clock };
+  return { pacer, clock, held };
 }
 
 it('flushes at the end of the turn while writing takes little of the time', async () => {
@@ -64,7 +80,7 @@ it('flushes at the end of the turn while writing takes little of the time', asyn
 });
 
 it('holds writes once flushing would take most of the time, then writes them together', async () => {
-  const { pacer, clock } = await pacedPacer();
+  const { pacer, clock, held } = await pacedPacer();
   const first = new Writer(clock);
   const second = new Writer(clock);
   const firstFlushed = first.flushed();
@@ -73,6 +89,8 @@ it('holds writes once flushing would take most of the time, then writes them tog
   pacer.flushSoon(second);
   await nextTurn();
   assert.deepEqual([first.flushes, second.flushes], [[], []], 'held');
+  assert.equal(held.count, 1, 'one held flush for both');
+  held.release();
   await firstFlushed;
   // This runs once the flush that wrote the first is over: a flush of its own for the second
   // would come in a later turn.
@@ -80,12 +98,12 @@ it('holds writes once flushing would take most of the time, then writes them tog
 });
 
 it('writes at the end of each turn again once the load falls to about half the time', async () => {
-  const { pacer, clock } = await pacedPacer();
+  const { pacer, clock, held } = await pacedPacer();
   clock.ms += 100;
   // 5 ms of every 9: over the share paced writing is held to, under the one that starts pacing.
   const writer = new Writer(clock, 5);
   for (let round = 0; round < 60; round++) {
-    const atOnce = await flushOnce(pacer, writer);
+    const atOnce = await flushOnce(pacer, writer, held);
     if (round > 0) assert.equal(atOnce, true, `round ${round}: not held`);
     clock.ms += 4;
   }
@@ -93,18 +111,18 @@ it('writes at the end of each turn again once the load falls to about half the t
 });
 
 it('stays paced while the writes it joins would take most of the time apart', async () => {
-  const { pacer, clock } = await pacedPacer();
+  const { pacer, clock, held } = await pacedPacer();
   // Flushing takes 40% of the time, but each write carries two messages: 80% unheld.
   const joined = new Writer(clock, 4, 2);
   for (let round = 0; round < 30; round++) {
-    await flushOnce(pacer, joined);
+    await flushOnce(pacer, joined, held);
     clock.ms += 6;
   }
   assert.equal(pacer.pacing, 'paced');
   // The same flushes with one message each: 40%, and the pacing lets go.
   const single = new Writer(clock, 4, 1);
   for (let round = 0; round < 30; round++) {
-    await flushOnce(pacer, single);
+    await flushOnce(pacer, single, held);
     clock.ms += 6;
   }
   assert.equal(pacer.pacing, 'free');
@@ -112,12 +130,13 @@ it('stays paced while the writes it joins would take most of the time apart', as
 
 it('stays free while messages that came in one turn share a write, counting the time that write took', async () => {
   const clock = new Clock();
-  const pacer = new FlushPacer(clock.now);
+  const held = new Held();
+  const pacer = new FlushPacer(clock.now, held.holdFor);
   // Flushing takes 40% of the time; each write carries three messages that came together, as
   // they would again: 40%, not the 120% that writing them apart would take.
   const together = new Writer(clock, 4, 3);
   for (let round = 0; round < 30; round++) {
-    assert.equal(await flushOnce(pacer, together), true, `round ${round}: not held`);
+    assert.equal(await flushOnce(pacer, together, held), true, `round ${round}: not held`);
     clock.ms += 6;
   }
   assert.equal(pacer.pacing, 'free');

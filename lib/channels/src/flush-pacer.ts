@@ -53,9 +53,16 @@ export class FlushPacer {
   #creditMs = 0;
   #creditAt: number;
 
-  /** @param now the clock, in milliseconds (tests pass their own). */
-  constructor(now: () => number = () => performance.now()) {
+  readonly #holdFor: (flush: () => void, ms: number) => void;
+
+  /**
+   * @param now the clock, in milliseconds (tests pass their own).
+   * @param holdFor how a held flush waits its `ms` (default `setTimeout`; tests pass their own, so
+   *   that a held flush goes when they say rather than when a busy machine lets a timer fire).
+   */
+  constructor(now: () => number = () => performance.now(), holdFor: (flush: () => void, ms: number) => void = (flush, ms) => void setTimeout(flush, ms)) {
     this.#now = now;
+    this.#holdFor = holdFor;
     this.#demandAt = this.#creditAt = now();
   }
 
@@ -83,7 +90,7 @@ export class FlushPacer {
       wait = -this.#creditMs / PACED_SHARE;
     }
     if (wait < 1) setImmediate(this.#flushDue);
-    else setTimeout(this.#flushDue, wait);
+    else this.#holdFor(this.#flushDue, wait);
   }
 
   readonly #flushDue = (): void => {

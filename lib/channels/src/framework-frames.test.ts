@@ -4,6 +4,7 @@ import { CloseCode, isFinalCloseCode } from './close-codes';
 import type { JsonValue } from './connection';
 import { type Responder, WebsocketConsumer } from './consumer';
 import { JsonWebsocketConsumer } from './json-consumer';
+import { InMemoryChannelLayer } from './layers/in-memory';
 import { route, urlRouter } from './routing';
 import { WebsocketCommunicator } from './testing/communicator';
 
@@ -87,6 +88,10 @@ describe('framework frames', () => {
   it('answers malformed and unknown framework frames with an error frame, and stays open', async () => {
     const client = await open(class extends WebsocketConsumer {});
     client.sendText('{"$":"req","ref":"bad ref with spaces","text":"x"}');
+    assert.equal((await client.receiveJson<{ $: string; code: string }>()).code, 'bad_frame');
+    client.sendText('{"$":"req","ref":"r9"}');
+    assert.deepEqual(await client.receiveJson(), { $: 'reply', ref: 'r9', ok: false, code: 'bad_frame', detail: 'a request needs a ref ([A-Za-z0-9_-]{1,32}) and a text' });
+    client.sendText('{"$":"ping');
     assert.deepEqual(await client.receiveJson(), { $: 'error', code: 'bad_frame', detail: 'a malformed framework frame' });
     client.sendText('{"$":"subscribe"}');
     assert.equal((await client.receiveJson<{ code: string }>()).code, 'unknown_type');
@@ -130,6 +135,66 @@ describe('framework frames', () => {
     client.sendJson({});
     await client.disconnect();
     assert.ok(refused instanceof TypeError);
+  });
+});
+
+describe('requests in trouble', () => {
+  it('answers a request refused by the budget under its ref, so it does not wait out its timeout', async () => {
+    class Echo extends WebsocketConsumer {
+      override receive(text: string): void {
+        this.reply(text);
+      }
+    }
+    const client = await open(Echo);
+    for (let i = 0; i < 60; i++) client.sendJson({ $: 'req', ref: `r${i}`, text: `${i}` });
+    const replies: Array<{ ref: string; ok: boolean; code?: string }> = [];
+    for (let i = 0; i < 60; i++) replies.push(await client.receiveJson());
+    assert.deepEqual(replies.filter((reply) => reply.ok).length, 50);
+    assert.deepEqual(
+      replies.filter((reply) => !reply.ok).map((reply) => [reply.ref, reply.code]),
+      Array.from({ length: 10 }, (_, i) => [`r${50 + i}`, 'rate_limited']),
+    );
+    await client.disconnect();
+  });
+
+  it('tells a request whose hook fails before the connection closes with 1011', async () => {
+    class Buggy extends WebsocketConsumer {
+      override async receive(): Promise<void> {
+        await Promise.resolve();
+        throw new Error('a bug');
+      }
+    }
+    const client = await open(Buggy);
+    client.sendJson({ $: 'req', ref: 'b1', text: 'x' });
+    assert.deepEqual(await client.receiveJson(), { $: 'reply', ref: 'b1', ok: false, code: 'internal_error', detail: 'the server failed while handling this request' });
+    assert.equal(await client.receiveClose(), CloseCode.InternalError);
+  });
+
+  it('lets a layer event handled while a request waits not answer it', async () => {
+    type Events = { 'test.poke': object };
+    let release: () => void = () => {};
+    let poked: () => void = () => {};
+    const pokeHandled = new Promise<void>((resolve) => (poked = resolve));
+    class Slow extends WebsocketConsumer<Record<string, string>, Events> {
+      override readonly groups = ['slow'];
+      override async receive(): Promise<void> {
+        await new Promise<void>((resolve) => (release = resolve));
+        this.reply('from the request');
+      }
+      'test.poke'(): void {
+        this.reply('from a layer event');
+        poked();
+      }
+    }
+    const layer = new InMemoryChannelLayer();
+    const client = new WebsocketCommunicator(urlRouter([route('/ws/', Slow)]), '/ws/', { layer });
+    assert.deepEqual(await client.connect(), { accepted: true });
+    client.sendJson({ $: 'req', ref: 'q', text: 'x' });
+    await layer.groupSend('slow', { type: 'test.poke' });
+    await pokeHandled;
+    release();
+    assert.deepEqual(await client.receiveJson(), { $: 'reply', ref: 'q', ok: true, body: 'from the request' });
+    await client.disconnect();
   });
 });
 

@@ -60,16 +60,19 @@ export function isFrameworkFrame(text: string): boolean {
   return text.startsWith(FRAMEWORK_FRAME_PREFIX);
 }
 
-/** A client's framework frame, or `null` when it is not a well-formed one. */
-export function parseClientFrameworkFrame(text: string): ClientFrameworkFrame | { readonly $: string } | null {
+/**
+ * A client's framework frame as far as it could be read: its verb, and the request's `ref` and
+ * `text` when they are well formed (`null` otherwise); `null` when it is not a JSON object with a
+ * string `$`. A request with a good `ref` and a bad `text` can still be answered under its ref.
+ */
+export function parseClientFrameworkFrame(text: string): { readonly verb: string; readonly ref: string | null; readonly text: string | null } | null {
   const value = parseObject(text);
   if (value === null || typeof value.$ !== 'string') return null;
-  if (value.$ === 'req') {
-    return typeof value.ref === 'string' && REQUEST_REF.test(value.ref) && typeof value.text === 'string'
-      ? { $: 'req', ref: value.ref, text: value.text }
-      : null;
-  }
-  return { $: value.$ };
+  return {
+    verb: value.$,
+    ref: typeof value.ref === 'string' && REQUEST_REF.test(value.ref) ? value.ref : null,
+    text: typeof value.text === 'string' ? value.text : null,
+  };
 }
 
 /** A server's framework frame, or `null` when it is not a well-formed one. */

@@ -218,4 +218,65 @@ describe('ChannelSocket', () => {
     assert.equal(factory.sockets.length, 2);
     assert.deepEqual([socket.getSnapshot().status, socket.getSnapshot().closeCode], ['connecting', null]);
   });
+
+  it('keeps at most maxInFlight requests on the wire, sending the rest as answers come', async () => {
+    const { socket, factory } = setup({ maxInFlight: 2 });
+    socket.connect();
+    factory.last.open();
+    const answers = [1, 2, 3, 4, 5].map(() => socket.request({ type: 'tally' }));
+    const refs = (): unknown[] => factory.last.sentFrames.map((frame) => frame.ref);
+    assert.equal(refs().length, 2);
+    for (let answered = 0; answered < 5; answered++) {
+      factory.last.receive({ $: 'reply', ref: refs()[answered], ok: true, body: { total: answered } });
+      assert.equal(refs().length, Math.min(5, answered + 3));
+    }
+    assert.deepEqual(await Promise.all(answers), [0, 1, 2, 3, 4].map((total) => ({ total })));
+  });
+
+  it('drops what was kept, and refuses more, once the server closed for good', async () => {
+    const { socket, factory, timers } = setup({ offline: 'keep' });
+    socket.connect();
+    factory.last.open();
+    factory.last.drop(1006);
+    assert.equal(socket.send({ type: 'vote', option: 'typed by the one signed out' }), true);
+    timers.advance(1_000);
+    factory.last.drop(4401, 'session ended'); // refused, after accepting, before it opened here
+    assert.equal(socket.getSnapshot().closeCode, 4401);
+    assert.equal(socket.send({ type: 'vote', option: 'after the close' }), false);
+    await assert.rejects(socket.request({ type: 'tally' }), (error: unknown) => (error as RequestError).code === 'closed');
+    socket.reconnect();
+    factory.last.open();
+    assert.deepEqual(factory.last.sent, [], 'what the signed-out person typed went out on the new connection');
+  });
+
+  it('goes on reconnecting and hearing when a listener throws, and reports the error', () => {
+    const errors: unknown[] = [];
+    const { socket, factory, timers } = setup({ reportError: (error) => errors.push(error) });
+    const heard: string[] = [];
+    socket.subscribe(() => {
+      throw new Error('a broken listener');
+    });
+    socket.onText(() => {
+      throw new Error('another');
+    });
+    socket.onText((text) => heard.push(text));
+    socket.connect();
+    factory.last.open();
+    factory.last.receive({ type: 'votes', counts: {} });
+    factory.last.drop(1006);
+    timers.advance(1_000);
+    assert.equal(factory.sockets.length, 2);
+    assert.deepEqual(heard, ['{"type":"votes","counts":{}}']);
+    assert.ok(errors.length >= 4);
+  });
+
+  it('can be given up as stuck by the app, and reconnects after the backoff', () => {
+    const { socket, factory, timers } = setup();
+    socket.connect();
+    factory.last.open();
+    socket.dropConnection();
+    assert.equal(socket.getSnapshot().status, 'reconnecting');
+    timers.advance(1_000);
+    assert.equal(factory.sockets.length, 2);
+  });
 });

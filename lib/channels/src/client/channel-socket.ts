@@ -43,7 +43,7 @@ export interface SocketSnapshot {
   readonly closeCode: number | null;
   /** The server's reason with `closeCode`, such as `session ended`. */
   readonly closeReason: string | null;
-  /** Attempts that failed in a row (0 once a connection has stayed open). */
+  /** Attempts that failed in a row; counting starts again after a connection that stayed open. */
   readonly failures: number;
 }
 
@@ -76,6 +76,11 @@ export interface ChannelSocketOptions {
   readonly maxKept?: number;
   /** A request not answered within this long rejects with `timeout` (default 10 s). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Requests on the wire at once, at most (default 16); more wait their turn, in order, so a burst
+   * of requests stays within the server's budget for framework frames (50 at once).
+   */
+  readonly maxInFlight?: number;
   /** Makes sockets; defaults to the global `WebSocket` (Node 20 has none: pass `ws`). */
   readonly createSocket?: WebSocketFactory;
   /** Delay before attempt n (1, 2, …) after failures; capped exponential with full jitter by default. */
@@ -96,6 +101,12 @@ export interface ChannelSocketOptions {
   readonly now?: () => number;
   /** When to retry at once or check the line (default: the browser's `online` and page visibility). */
   readonly wakeUpSignals?: WakeUpSignals;
+  /**
+   * Hears an error thrown by a listener, which does not keep the other listeners or the socket's
+   * own work from going on (default: the global `reportError` where there is one, as in browsers,
+   * else thrown again a moment later, as an uncaught error).
+   */
+  readonly reportError?: (error: unknown) => void;
 }
 
 /** Why a `request` failed: the consumer's refusal (its code), or `timeout`, `disconnected`, `closed`. */
@@ -216,12 +227,21 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     this.#open();
   }
 
-  /** Closes for good (code 1000); pending requests reject with `closed`. `connect` starts again. */
+  /**
+   * Closes for good (code 1000); pending requests reject with `closed`, and frames kept while
+   * offline are dropped. `connect` starts again.
+   */
   close(): void {
     this.#stop();
     this.#dropSocket(1000);
+    this.#kept.length = 0;
     this.#failRequests('closed', 'the socket was closed');
     if (this.#snapshot.status !== 'closed') this.#update({ status: 'closed', retryAt: null });
+  }
+
+  /** The number of `hold`s not yet released. */
+  get holders(): number {
+    return this.#holders;
   }
 
   /**
@@ -248,6 +268,15 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       this.#releaseTimer = null;
       if (this.#holders === 0) this.close();
     }, 0);
+  }
+
+  /**
+   * Gives up the current connection as lost (the app's own check found it stuck): reconnects after
+   * the backoff, as after a drop. Does nothing unless connecting or open.
+   */
+  dropConnection(): void {
+    const status = this.#snapshot.status;
+    if (status === 'open' || (this.#socket !== null && status !== 'closed')) this.#lost(1006, null);
   }
 
   /** Gives up the current connection and reconnects now (a new session, a changed resume cursor). */
@@ -279,7 +308,8 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       socket.send(text);
       return true;
     }
-    if (this.#options.offline !== 'keep' || this.#keptCount() >= (this.#options.maxKept ?? 100)) return false;
+    // Closed for good by the server (signed out, say): nothing waits to go out under whoever comes next.
+    if (this.#closedForGood || this.#options.offline !== 'keep' || this.#keptCount() >= (this.#options.maxKept ?? 100)) return false;
     this.#kept.push(text);
     return true;
   }
@@ -295,6 +325,10 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   ): Promise<ReplyOf<Protocol, K>> {
     const text = encodeAppFrame(frame);
     return new Promise<ReplyOf<Protocol, K>>((resolve, reject) => {
+      if (this.#closedForGood) {
+        reject(new RequestError('closed', 'the server closed the connection for good'));
+        return;
+      }
       const open = this.#snapshot.status === 'open';
       if (!open && (this.#options.offline !== 'keep' || this.#keptCount() >= (this.#options.maxKept ?? 100))) {
         reject(new RequestError('disconnected', 'the socket is not open'));
@@ -304,10 +338,11 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       const timer = this.#timers.setTimeout(() => {
         this.#requests.delete(ref);
         reject(new RequestError('timeout', 'no answer in time'));
+        this.#pump();
       }, options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000);
       const pending: PendingRequest = { text, resolve: resolve as (body: unknown) => void, reject, timer, sent: false };
       this.#requests.set(ref, pending);
-      if (open) this.#sendRequest(ref, pending);
+      if (open) this.#pump();
     });
   }
 
@@ -403,13 +438,14 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   #opened(): void {
     this.#clearConnectTimer();
     this.#openedAt = this.#now();
-    this.#update({ status: 'open', retryAt: null });
     this.#heartbeat.start();
-    for (const listener of this.#openListeners) listener();
-    // Kept frames, then kept requests, in the order they were made.
+    // Kept frames, then kept requests, in the order they were made; then the listeners hear of it.
     const socket = this.#socket;
+    this.#snapshot = { ...this.#snapshot, status: 'open', retryAt: null };
     for (const text of this.#kept.splice(0)) socket?.send(text);
-    for (const [ref, pending] of this.#requests) if (!pending.sent) this.#sendRequest(ref, pending);
+    this.#pump();
+    this.#notify();
+    this.#emit(this.#openListeners);
   }
 
   #frame(text: string): void {
@@ -419,7 +455,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       if (frame) this.#frameworkFrame(frame);
       return;
     }
-    for (const listener of this.#textListeners) listener(text);
+    this.#emit(this.#textListeners, text);
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -429,7 +465,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     if (typeof frame !== 'object' || frame === null || typeof (frame as TypedFrame).type !== 'string') return;
     const type = (frame as TypedFrame).type;
     if (this.#latest.has(type) || this.#latest.size < MAX_LATEST_TYPES) this.#latest.set(type, frame as Protocol['server']);
-    for (const listener of this.#frameListeners) listener(frame as Protocol['server']);
+    this.#emit(this.#frameListeners, frame as Protocol['server']);
   }
 
   #frameworkFrame(frame: ServerFrameworkFrame): void {
@@ -441,6 +477,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
         this.#timers.clearTimeout(pending.timer);
         if (frame.ok) pending.resolve(frame.body);
         else pending.reject(new RequestError(frame.code, frame.detail));
+        this.#pump();
         return;
       }
       case 'presence':
@@ -461,15 +498,24 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
 
   #setPresence(group: string, entries: readonly PresenceEntry[]): void {
     this.#presence.set(group, entries);
-    for (const listener of this.#presenceListeners) listener(group);
+    this.#emit(this.#presenceListeners, group);
     this.#notify();
   }
 
-  #sendRequest(ref: string, pending: PendingRequest): void {
+  /** Sends waiting requests, in the order they were made, while fewer than `maxInFlight` are out. */
+  #pump(): void {
     const socket = this.#socket;
-    if (!socket || socket.readyState !== OPEN) return;
-    socket.send(requestFrame(ref, pending.text));
-    pending.sent = true;
+    if (!socket || socket.readyState !== OPEN || this.#snapshot.status !== 'open') return;
+    const most = this.#options.maxInFlight ?? 16;
+    let inFlight = 0;
+    for (const pending of this.#requests.values()) if (pending.sent) inFlight++;
+    for (const [ref, pending] of this.#requests) {
+      if (inFlight >= most) return;
+      if (pending.sent) continue;
+      socket.send(requestFrame(ref, pending.text));
+      pending.sent = true;
+      inFlight++;
+    }
   }
 
   /** The connection is gone: reconnect after a backoff, or stop for good on a final code. */
@@ -478,24 +524,34 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     this.#clearConnectTimer();
     this.#heartbeat.stop();
     const stable = this.#openedAt !== null && this.#now() - this.#openedAt >= (this.#options.stableAfterMs ?? 5_000);
-    this.#connectionGone();
     if (isFinalCloseCode(code)) {
       this.#stop();
+      this.#kept.length = 0;
       this.#failRequests('closed', `the server closed the connection (${code}${reason ? ` ${reason}` : ''})`);
+      this.#connectionGone();
       this.#update({ status: 'closed', retryAt: null, closeCode: code, closeReason: reason });
       return;
     }
     const failures = stable ? 1 : this.#snapshot.failures + 1;
     const delay = Math.max(0, this.#backoff(failures));
-    this.#update({ status: 'reconnecting', retryAt: this.#now() + delay, failures });
+    // The retry is armed before anyone hears of the loss: a listener that throws cannot stop it.
     this.#retryTimer = this.#timers.setTimeout(() => this.#retryNow(), delay);
+    this.#connectionGone();
+    this.#update({ status: 'reconnecting', retryAt: this.#now() + delay, failures });
   }
 
-  /** What a lost connection takes with it: presence lists, and requests on the wire (unless kept). */
+  /** Closed by the server with a code that says "do not come back" (not by `close()`). */
+  get #closedForGood(): boolean {
+    return this.#snapshot.status === 'closed' && this.#snapshot.closeCode !== null;
+  }
+
+  /**
+   * What a lost connection takes with it: presence lists, and the requests not answered (with the
+   * `keep` policy they wait for the next connection instead).
+   */
   #connectionGone(): void {
     this.#openedAt = null;
     for (const [ref, pending] of this.#requests) {
-      if (!pending.sent) continue;
       if (this.#options.offline === 'keep') {
         pending.sent = false;
       } else {
@@ -507,7 +563,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     if (this.#presence.size > 0) {
       const groups = [...this.#presence.keys()];
       this.#presence.clear();
-      for (const group of groups) for (const listener of this.#presenceListeners) listener(group);
+      for (const group of groups) this.#emit(this.#presenceListeners, group);
     }
   }
 
@@ -577,8 +633,32 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   }
 
   #notify(): void {
-    for (const listener of this.#listeners) listener();
+    this.#emit(this.#listeners);
   }
+
+  /**
+   * Calls each listener; one that throws is reported (as an uncaught error, a moment later) and
+   * does not keep the others from hearing, nor stop this socket's own work.
+   */
+  #emit<A extends unknown[]>(listeners: ReadonlySet<(...args: A) => void>, ...args: A): void {
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        (this.#options.reportError ?? reportLater)(error);
+      }
+    }
+  }
+}
+
+function reportLater(error: unknown): void {
+  if (typeof globalThis.reportError === 'function') {
+    globalThis.reportError(error);
+    return;
+  }
+  queueMicrotask(() => {
+    throw error;
+  });
 }
 
 function encodeAppFrame(frame: object): string {

@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import {
   ChannelSocket,
   type ChannelSocketOptions,
@@ -37,11 +37,17 @@ export type SharedSocketOptions = Omit<ChannelSocketOptions, 'url'>;
 
 /**
  * The page's one socket to `path` (a path on the page's host or a `ws:` URL), made on first use
- * with `options`; later calls get the same socket, whatever options they pass.
+ * with `options`; later calls get the same socket, whatever options they pass. On the server
+ * (rendering a page, where no socket is opened) each call gets a socket of its own, kept nowhere:
+ * a server renders pages for many people and paths.
  */
 export function sharedSocket<Protocol extends SocketProtocol>(path: string, options: SharedSocketOptions = {}): ChannelSocket<Protocol> {
+  if (typeof window === 'undefined') return new ChannelSocket<Protocol>({ ...options, url: path });
   let socket = shared.get(path);
   if (!socket) {
+    // Sockets no component holds any more, closed, are forgotten: a page that has visited many
+    // rooms keeps only those it still shows.
+    for (const [known, idle] of shared) if (idle.holders === 0 && idle.getSnapshot().status === 'closed') shared.delete(known);
     socket = new ChannelSocket<SocketProtocol>({ ...options, url: path });
     shared.set(path, socket);
   }
@@ -148,23 +154,26 @@ export interface UseRequest<Frame, Reply> {
 
 /**
  * Requests of one frame type with their answers, as React state: `run(frame)` sends it as a
- * request (see `ChannelSocket.request`) and resolves with the reply; `state` follows the latest.
+ * request (see `ChannelSocket.request`) and resolves with the reply; `state` follows the latest
+ * request (an earlier one that settles later does not change it).
  */
 export function useRequest<Protocol extends SocketProtocol, K extends Protocol['client']['type']>(
   socket: ChannelSocket<Protocol>,
   _type: K,
 ): UseRequest<Extract<Protocol['client'], OfType<K>>, ReplyOf<Protocol, K>> {
   const [state, setState] = useState<RequestState<ReplyOf<Protocol, K>>>({ status: 'idle' });
+  const latest = useRef(0);
   const run = useCallback(
     async (frame: Extract<Protocol['client'], OfType<K>>, options?: RequestOptions) => {
+      const mine = ++latest.current;
       setState({ status: 'pending' });
       try {
         const reply = await socket.request<K>(frame, options);
-        setState({ status: 'done', reply });
+        if (mine === latest.current) setState({ status: 'done', reply });
         return reply;
       } catch (error) {
         const failure = error instanceof RequestError ? error : new RequestError('failed', String(error));
-        setState({ status: 'failed', error: failure });
+        if (mine === latest.current) setState({ status: 'failed', error: failure });
         throw failure;
       }
     },
