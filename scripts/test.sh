@@ -11,7 +11,8 @@ export NEXT_TELEMETRY_DISABLED=1
 step() { printf '\n== %s\n' "$*"; }
 
 # Runs node's test runner on the given files, printing the spec report, and fails when the files
-# hold no tests at all.
+# hold no tests at all. A test that runs 5 minutes without a timeout of its own fails, rather than
+# holding the run until CI's limit.
 run_tests() {
   local label=$1
   shift
@@ -22,7 +23,7 @@ run_tests() {
   step "$label tests ($# files)"
   local tap
   tap=$(mktemp)
-  node --import tsx --test --test-concurrency=1 \
+  node --import tsx --test --test-concurrency=1 --test-timeout=300000 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
     "$@"
