@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Application, Environment } from './application';
-import { CloseCode } from './close-codes';
+import { closeAfterAccept, CloseCode } from './close-codes';
 import type { Connection, ConnectionListener, JsonObject, JsonValue, OutgoingFrame } from './connection';
-import { HandshakeError, NoHandler } from './errors';
+import { ConnectionRefused, HandshakeError, NoHandler } from './errors';
 import { FRAMEWORK_FRAME_PREFIX, type FrameworkErrorCode, parseClientFrameworkFrame } from './framework-frames';
 import { registerLiveConsumer } from './live-consumers';
 import { Lane } from './lane';
@@ -347,8 +347,23 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     };
   }
 
-  /** Joins a group now; it is left automatically on disconnect. */
+  /**
+   * Whether this connection may join `group`: asked for each of `groups` before `connect` runs,
+   * and on each later `groupAdd` (so again on every reconnect). The default allows every group.
+   * `false` refuses with 4403 `not allowed`; throw `ConnectionRefused` for another code (4404 for
+   * a room that must look like none).
+   */
+  authorizeGroup(_group: string): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /**
+   * Joins a group now; it is left automatically on disconnect. For a group `authorizeGroup`
+   * refuses, it rejects with `ConnectionRefused` (4403 by default), which closes the connection
+   * with that code when the hook lets it through.
+   */
   async groupAdd(group: string): Promise<void> {
+    await this.#mayJoin(group);
     const layer = this.channelLayer;
     if (!this.#joined.includes(group)) this.#joined = [...this.#joined, group];
     await layer.groupAdd(group, this.#channelName);
@@ -482,6 +497,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     const layer = env.layer;
     try {
       if (layer) {
+        for (const group of this.groups) await this.#mayJoin(group);
         this.#channelName = layer.newChannel();
         layer.attach(this.#channelName, this.#layer);
         const sessionId = this.scope.sessionId;
@@ -496,6 +512,10 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
       const wasOpen = (this.#lifecycle as Lifecycle) === 'open';
       this.#lifecycle = 'closed';
       await Promise.all([this.#leaveLayer(), this.#leavePresence()]);
+      if (error instanceof ConnectionRefused && connection.state === 'handshake') {
+        await closeAfterAccept(connection, error.code, error.reason);
+        return;
+      }
       if (connection.state === 'handshake') throw error;
       // A socket lost during the handshake (timeout, client gone) is not a bug in the consumer.
       if (wasOpen || connection.state !== 'closed') this.#crashed(error);
@@ -668,8 +688,21 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     );
   }
 
-  /** A bug in a hook or handler: logged, and only this connection closes (1011). */
+  /** Refuses `group` (a `ConnectionRefused`) unless `authorizeGroup` allows it. */
+  async #mayJoin(group: string): Promise<void> {
+    if (await this.authorizeGroup(group)) return;
+    throw new ConnectionRefused(CloseCode.Forbidden, 'not allowed');
+  }
+
+  /**
+   * A bug in a hook or handler: logged, and only this connection closes (1011). A
+   * `ConnectionRefused` is no bug: the connection closes with its code and reason.
+   */
   #crashed(error: unknown): void {
+    if (error instanceof ConnectionRefused) {
+      if (this.#connection?.state === 'open') this.#connection.close(error.code, error.reason);
+      return;
+    }
     this.#env?.logger.error('consumer error', { consumer: this.constructor.name, path: this.scope.path, error });
     const connection = this.#connection;
     if (connection?.state === 'open') connection.close(CloseCode.InternalError, 'internal error');

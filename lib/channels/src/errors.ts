@@ -37,6 +37,25 @@ export class DenyConnection extends HandshakeError {
   }
 }
 
+/**
+ * A refusal a browser must be able to read (sign in, not allowed, not found, gone): the
+ * connection is accepted and closed at once with `code` (a 4xxx of `CloseCode`) and `reason`,
+ * nothing sent before it. Thrown by a resolver of `authMiddleware`, a route's `authorize`, a
+ * consumer's `authorizeGroup` or any hook; after accepting, the connection closes the same way.
+ */
+export class ConnectionRefused extends Error {
+  /** `'ConnectionRefused'`, so logs and `error.name` checks tell it apart. */
+  override name = 'ConnectionRefused';
+  constructor(
+    /** The close code: `CloseCode.AuthenticationRequired` (4401), `Forbidden` (4403), `NotFound` (4404), `Gone` (4410)… */
+    readonly code: number,
+    /** What the client is told, in the close frame (at most 123 bytes of UTF-8 are sent). */
+    readonly reason: string,
+  ) {
+    super(`${code} ${reason}`);
+  }
+}
+
 /** A channel already holds `capacity` undelivered messages. */
 export class ChannelFull extends Error {
   /** `'ChannelFull'`, so logs and `error.name` checks tell it apart. */

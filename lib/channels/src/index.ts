@@ -7,6 +7,15 @@
  * @packageDocumentation
  */
 export type { Application, Environment } from './application';
+export {
+  anyOf,
+  authMiddleware,
+  bearerToken,
+  WebsocketTickets,
+  type Authentication,
+  type UserResolver,
+  type WebsocketTicketOptions,
+} from './auth';
 export { closeAfterAccept, CloseCode, isFinalCloseCode } from './close-codes';
 export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame } from './connection';
 export { JsonWebsocketConsumer } from './json-consumer';
@@ -24,7 +33,7 @@ export {
 export { ProtocolConsumer } from './protocol-consumer';
 export type { FrameMap, Frames, FrameValidator, OfType, ReplyOf, SocketProtocol, TypedFrame } from './protocol';
 export type { FrameworkErrorCode, PresenceEntryFrame } from './framework-frames';
-export { ChannelFull, DenyConnection, HandshakeError, InvalidName, InvalidPresence, NoHandler, RouteNotFound } from './errors';
+export { ChannelFull, ConnectionRefused, DenyConnection, HandshakeError, InvalidName, InvalidPresence, NoHandler, RouteNotFound } from './errors';
 export { channelLayer, installChannelLayer, uninstallChannelLayer, type LiveLayer } from './live-layer';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers/in-memory';
 export type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, GroupSendOptions, LayerMessage } from './layers/types';
@@ -51,7 +60,7 @@ export {
   type PresenceUpdate,
   type PresenceWatcher,
 } from './presence/types';
-export type { RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
+export type { AppUser, Register, RegisteredUser, RouteParams, Scope, ScopeQuery, SessionUser } from './scope';
 export {
   MIN_SECRET_LENGTH,
   newSessionId,
@@ -59,6 +68,7 @@ export {
   SessionCookies,
   sessionGroup,
   sessionMiddleware,
+  sessionResolver,
   type CookieSession,
   type Session,
   type SessionCookieOptions,

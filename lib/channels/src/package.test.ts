@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -74,5 +75,26 @@ describe('the next-channels package', () => {
     assert.deepEqual(outside, []);
     assert.ok(react.some((file) => /[\\/]node_modules[\\/]react[\\/]/.test(file)), 'the React entry did not load react');
     assert.deepEqual(react.filter((file) => !/[\\/]node_modules[\\/]react[\\/]/.test(file)).map(relative), ['react/index.js']);
+  });
+
+  it("types every scope.user by the app's Register, as the README shows it", { timeout: 60_000 }, async () => {
+    const readme = await readFile(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const declaration = /Type your users once[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(declaration, 'the README no longer shows the Register declaration');
+    const folder = await mkdtemp(path.join(tmpdir(), 'next-channels-register-'));
+    try {
+      await symlink(path.join(PACKAGE_ROOT, '..', '..', 'node_modules'), path.join(folder, 'node_modules'));
+      const config = { compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] }, files: ['check.ts'] };
+      await writeFile(path.join(folder, 'tsconfig.json'), JSON.stringify(config));
+      const check = (use: string) =>
+        writeFile(path.join(folder, 'check.ts'), `import type { Scope } from 'next-channels';\n${declaration}\nexport const role = (scope: Scope) => ${use};\n`);
+      const tsc = path.join(PACKAGE_ROOT, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc');
+      await check('scope.user?.role');
+      await run(process.execPath, [tsc, '-p', folder]);
+      await check('scope.user?.rank');
+      await assert.rejects(run(process.execPath, [tsc, '-p', folder]), (error: { stdout?: string }) => /Property 'rank' does not exist/.test(error.stdout ?? ''));
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

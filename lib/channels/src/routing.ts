@@ -1,6 +1,7 @@
 import type { Application } from './application';
+import { closeAfterAccept, CloseCode } from './close-codes';
 import { type ConsumerClass, type ConsumerFactory, consumerApplication } from './consumer';
-import { RouteNotFound } from './errors';
+import { ConnectionRefused, RouteNotFound } from './errors';
 import type { RouteParams, Scope } from './scope';
 
 /**
@@ -32,6 +33,13 @@ export interface Route {
 export interface RouteOptions<Pattern extends string> {
   /** Extra rules a parameter must meet, or the path does not match (HTTP 404). */
   readonly params?: { readonly [K in keyof ParamsOf<Pattern>]?: RegExp };
+  /**
+   * Who may connect, checked before the consumer runs (on every connection, so on every
+   * reconnect). `false` refuses with a close a browser can read: 4401 `sign in` for an anonymous
+   * connection, 4403 `not allowed` for a user; throw `ConnectionRefused` for another code or
+   * reason (4404 for a private room that must look like none).
+   */
+  readonly authorize?: (scope: Scope<ParamsOf<Pattern>>) => boolean | Promise<boolean>;
 }
 
 /**
@@ -96,6 +104,7 @@ function compile(
   const end = whole ? '$' : pattern.endsWith('/') ? '' : '(?=/|$)';
   const regexp = new RegExp(`^${source}${end}`);
   const rules = (options.params ?? {}) as Readonly<Record<string, RegExp | undefined>>;
+  if (options.authorize) application = authorized(application, options.authorize);
   for (const name of Object.keys(rules)) {
     if (!names.includes(name)) throw new Error(`route ${pattern} has no parameter :${name}`);
   }
@@ -120,6 +129,23 @@ function compile(
       const rest = path.slice(found[0].length);
       return { params, rest: whole || rest.startsWith('/') ? rest : `/${rest}` };
     },
+  };
+}
+
+/** Runs `authorize` before `application`, refusing as a browser can read. */
+function authorized(application: Application, authorize: (scope: Scope<ParamsOf<string>>) => boolean | Promise<boolean>): Application {
+  return async (scope, connection, env) => {
+    let allowed: boolean;
+    try {
+      allowed = await authorize(scope as Scope<ParamsOf<string>>);
+    } catch (error) {
+      if (!(error instanceof ConnectionRefused)) throw error;
+      await closeAfterAccept(connection, error.code, error.reason);
+      return;
+    }
+    if (allowed) return application(scope, connection, env);
+    if (scope.user === null) await closeAfterAccept(connection, CloseCode.AuthenticationRequired, 'sign in');
+    else await closeAfterAccept(connection, CloseCode.Forbidden, 'not allowed');
   };
 }
 

@@ -10,6 +10,31 @@ export interface SessionUser {
   readonly name: string;
 }
 
+/**
+ * Where an app declares its own user type, once, for every `scope.user`:
+ *
+ * ```ts
+ * declare module 'next-channels' {
+ *   interface Register {
+ *     user: { id: string; name: string; role: 'member' | 'admin' };
+ *   }
+ * }
+ * ```
+ *
+ * Without it, a user is a {@link SessionUser}.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by the app's declaration
+export interface Register {}
+
+/** What an app's {@link Register} declares: its user type. */
+export interface RegisteredUser<U> {
+  /** The app's user type. */
+  readonly user: U;
+}
+
+/** The app's user type: `Register['user']` when the app declares one, else {@link SessionUser}. */
+export type AppUser = Register extends RegisteredUser<infer U> ? U : SessionUser;
+
 /** A route's parameters, by name (`:room` → `params.room`), percent-decoded. */
 export type RouteParams = Readonly<Record<string, string>>;
 
@@ -45,8 +70,11 @@ export interface Scope<P extends RouteParams = RouteParams> {
     /** The socket's remote port (that of the proxy, behind one). */
     readonly port: number;
   };
-  /** Set by the session middleware; `null` until then. */
-  readonly user: SessionUser | null;
+  /**
+   * Who is connecting, as the authentication middleware (`authMiddleware`, `sessionMiddleware`)
+   * resolved it; `null` for an anonymous connection, and before any such middleware.
+   */
+  readonly user: AppUser | null;
   /**
    * The session the connection came with, set by the session middleware; `null` for a guest of
    * this connection only. Consumers of a session close when it ends (see `sessionGroup`).

@@ -2,7 +2,9 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringifySetCookie } from 'cookie';
 import type { Application } from './application';
-import { closeAfterAccept, CloseCode } from './close-codes';
+import { type UserResolver, authMiddleware } from './auth';
+import { CloseCode } from './close-codes';
+import { ConnectionRefused } from './errors';
 import type { ChannelLayer } from './layers/types';
 import type { SessionUser } from './scope';
 import { RevocationCheck, type SessionRevocations } from './session-revocations';
@@ -272,20 +274,29 @@ function isPayload(value: unknown): value is Payload {
 }
 
 /**
- * Puts the session's user into `scope.user` and its id into `scope.sessionId`. A connection
- * without a valid session cookie (a raw WebSocket client, a forged, expired or ambiguous cookie)
- * gets `guest()`, for this connection only. A connection whose cookie names an ended session is
- * accepted and closed at once with `CloseCode.SessionEnded`, so a browser learns why (it cannot
- * see a refused handshake's status) and stops reconnecting with that cookie.
+ * The signed-cookie session as a resolver for `authMiddleware`: the session's user and id; for a
+ * connection without a valid cookie, `guest()`'s user for this connection only, or anonymous
+ * (`null`) without `guest`; a cookie that names an ended session is refused with
+ * `CloseCode.SessionEnded` (4401 `session ended`), so a browser learns why and stops reconnecting
+ * with that cookie.
+ */
+export function sessionResolver(sessions: SessionCookies, guest?: () => SessionUser): UserResolver {
+  return async (scope) => {
+    const cookie = await sessions.inspect(scope.headers.cookie);
+    if (cookie.state === 'ended') throw new ConnectionRefused(CloseCode.SessionEnded, 'session ended');
+    const session = cookie.session;
+    if (session) return { user: session.user, sessionId: session.id };
+    return guest ? { user: guest(), sessionId: null } : null;
+  };
+}
+
+/**
+ * Puts the session's user into `scope.user` and its id into `scope.sessionId`: `authMiddleware`
+ * with {@link sessionResolver}. A connection without a valid session cookie (a raw WebSocket
+ * client, a forged, expired or ambiguous cookie) gets `guest()`, for this connection only. A
+ * connection whose cookie names an ended session is accepted and closed at once with
+ * `CloseCode.SessionEnded`.
  */
 export function sessionMiddleware(inner: Application, sessions: SessionCookies, guest: () => SessionUser): Application {
-  return async (scope, connection, env) => {
-    const cookie = await sessions.inspect(scope.headers.cookie);
-    if (cookie.state === 'ended') {
-      await closeAfterAccept(connection, CloseCode.SessionEnded, 'session ended');
-      return;
-    }
-    const session = cookie.session;
-    return inner({ ...scope, user: session?.user ?? guest(), sessionId: session?.id ?? null }, connection, env);
-  };
+  return authMiddleware(inner, sessionResolver(sessions, guest));
 }
