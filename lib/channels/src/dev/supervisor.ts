@@ -56,14 +56,19 @@ export function superviseDevServer(options: DevSupervisorOptions): void {
         start();
         return;
       }
-      process.stderr.write('the server could not start; waiting for a change to the code\n');
       const watchers: FSWatcher[] = [];
+      let restarted = false;
       const again = (): void => {
+        // One save can raise several events, from several watchers: one start.
+        if (restarted) return;
+        restarted = true;
         for (const watcher of watchers) watcher.close();
         watchers.length = 0;
         start();
       };
       for (const target of watched) for (const folder of sourceFolders(target)) watchers.push(watch(folder, again));
+      // Said once the watchers are in place: a save made as soon as this is read is seen.
+      process.stderr.write('the server could not start; waiting for a change to the code\n');
     });
   };
 
