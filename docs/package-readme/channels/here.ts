@@ -10,8 +10,9 @@ export class HereConsumer extends WebsocketConsumer<{ readonly room: string }> {
   override async connect(): Promise<void> {
     await this.accept();
     const name = (this.scope.query.get('name') ?? '').trim().slice(0, 50) || 'guest';
-    // Untracked by itself when the connection ends.
-    await this.track(roomGroup(this.scope.params.room), name, { name, since: Date.now() });
+    // Untracked by itself when the connection ends. The newest tab's meta wins: keep it the same
+    // for every tab of a name, or each new tab is a change that everyone in the room hears.
+    await this.track(roomGroup(this.scope.params.room), name, { name });
   }
 }
 
