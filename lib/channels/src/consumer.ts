@@ -497,7 +497,10 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
     const layer = env.layer;
     try {
       if (layer) {
-        for (const group of this.groups) await this.#mayJoin(group);
+        for (const group of this.groups) {
+          const checking = this.#mayJoin(group);
+          if (checking) await checking;
+        }
         this.#channelName = layer.newChannel();
         layer.attach(this.#channelName, this.#layer);
         const sessionId = this.scope.sessionId;
@@ -689,9 +692,14 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   }
 
   /** Refuses `group` (a `ConnectionRefused`) unless `authorizeGroup` allows it. */
-  async #mayJoin(group: string): Promise<void> {
-    if (await this.authorizeGroup(group)) return;
-    throw new ConnectionRefused(CloseCode.Forbidden, 'not allowed');
+  #mayJoin(group: string): void | Promise<void> {
+    const allowed = this.authorizeGroup(group);
+    // The default answers true at once: no promise, no turn of the loop, for each connection.
+    if (allowed === true) return;
+    if (allowed === false) throw new ConnectionRefused(CloseCode.Forbidden, 'not allowed');
+    return allowed.then((yes) => {
+      if (!yes) throw new ConnectionRefused(CloseCode.Forbidden, 'not allowed');
+    });
   }
 
   /**

@@ -360,8 +360,9 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   }
 
   /**
-   * The latest frame of `type` received (kept across reconnects: a live value stays on screen
-   * until the next one), `undefined` before the first.
+   * The latest frame of `type` received while anyone listened to frames (`on`, `onMessage`, the
+   * `useLatest` hook), kept across reconnects: a live value stays on screen until the next one.
+   * `undefined` before the first.
    */
   latest<K extends Protocol['server']['type']>(type: K): Extract<Protocol['server'], OfType<K>> | undefined {
     return this.#latest.get(type) as Extract<Protocol['server'], OfType<K>> | undefined;
@@ -456,6 +457,9 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       return;
     }
     this.#emit(this.#textListeners, text);
+    // Parsed only for those who asked for parsed frames (a client that reads the text, as the
+    // chat's does, parses it once, itself).
+    if (this.#frameListeners.size === 0) return;
     let frame: unknown;
     try {
       frame = JSON.parse(text);
