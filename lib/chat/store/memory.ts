@@ -1,3 +1,4 @@
+import { MemoryDirectory } from './memory-directory';
 import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
 
 /** Keeps messages in this process only: for tests, and until a durable store is configured. */
@@ -8,8 +9,11 @@ export class MemoryMessageStore implements MessageStore {
   readonly #revoked = new Map<string, number>();
   readonly #now: () => number;
 
+  readonly directory: MemoryDirectory;
+
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
+    this.directory = new MemoryDirectory((room) => this.#rooms.get(room) ?? [], this.#now);
   }
 
   async append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {

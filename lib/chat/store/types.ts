@@ -1,4 +1,5 @@
 import type { SessionRevocations } from 'next-channels';
+import type { Directory } from './directory';
 
 /** A message as the store keeps it. */
 export interface StoredMessage {
@@ -44,6 +45,8 @@ export interface HeadListener {
 }
 
 export interface MessageStore extends SessionRevocations {
+  /** Accounts, rooms, members, invitations and read markers, in the same database. */
+  readonly directory: Directory;
   /** Stores a message, or finds the one stored earlier under the same idempotency key. */
   append(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }>;
   /** The newest `limit` messages of a room. */
