@@ -226,6 +226,7 @@ describe('ChatConsumer: messages', () => {
         else waiting = { count, resolve };
       });
     const store: MessageStore = {
+      directory: memory.directory,
       latest: (room, limit) => memory.latest(room, limit),
       before: (room, id, limit) => memory.before(room, id, limit),
       after: (room, id, limit) => memory.after(room, id, limit),
