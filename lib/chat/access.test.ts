@@ -11,7 +11,7 @@ import { directRoomName } from './access';
 import { accessServices } from './access-services';
 import { signIn, signUp } from './account-routes';
 import { ChatService } from './chat-service';
-import { announce } from './http-routes';
+import { announce, endSession } from './http-routes';
 import { newGuest } from './identity';
 import { TEST_HASHER } from './passwords';
 import type { ChatMessageFrame, NotificationFrame } from './protocol';
@@ -142,6 +142,24 @@ describe('private rooms, through sockets and routes', () => {
     assert.equal(await w.refused(room, bo.cookie, '?after=0'), CloseCode.NotFound);
     assert.equal((await roomDetails(w.request('GET', bo.cookie), room, w.chat)).status, 404);
     assert.deepEqual(await problemOf(await removeMember(w.request('DELETE', ana.cookie), room, ana.userId, w.chat)), [409, 'owner_cannot_leave']);
+  });
+
+  it('keeps a signed-out member out of every path: socket, resume, details, list', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie);
+    await addMember(w.request('POST', ana.cookie, { username: 'bo' }), room, w.chat);
+    const open = await w.join(room, bo.cookie);
+    const out = await endSession(w.request('DELETE', bo.cookie), w.chat);
+    assert.equal(out.status, 204);
+    assert.equal(await open.receiveClose(), CloseCode.SessionEnded);
+    assert.equal(await w.refused(room, bo.cookie), CloseCode.SessionEnded);
+    assert.equal(await w.refused(room, bo.cookie, '?after=0'), CloseCode.SessionEnded);
+    assert.deepEqual(await problemOf(await roomDetails(w.request('GET', bo.cookie), room, w.chat)), [401, 'no_session']);
+    assert.deepEqual(await problemOf(await listRooms(w.request('GET', bo.cookie), w.chat)), [401, 'no_session']);
+    // A forged cookie is no session at all: a guest, to whom the room does not exist.
+    assert.equal(await w.refused(room, `${bo.cookie.slice(0, -2)}xx`), CloseCode.NotFound);
   });
 
   it('lets a member leave, which closes their sockets in the room', async () => {
