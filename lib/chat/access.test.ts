@@ -329,4 +329,15 @@ describe('the routes refuse', () => {
     assert.deepEqual(await problemOf(await createRoom(w.request('POST', ana.cookie, { title: 'x'.repeat(65) }), w.chat)), [400, 'invalid_title']);
     assert.deepEqual(await problemOf(await listRooms(w.request('GET', null), w.chat)), [401, 'no_session']);
   });
+
+  it('the room list asked for again and again (each costs reads per room)', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    for (let n = 0; n < 10; n++) assert.equal((await listRooms(w.request('GET', ana.cookie), w.chat)).status, 200);
+    const refused = await listRooms(w.request('GET', ana.cookie), w.chat);
+    assert.deepEqual(await problemOf(refused.clone()), [429, 'rate_limited']);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    w.advance(1_000);
+    assert.equal((await listRooms(w.request('GET', ana.cookie), w.chat)).status, 200);
+  });
 });

@@ -22,10 +22,13 @@ export const MEMBER_REMOVED = 'chat.member_removed';
 /** Rooms made and people invited per person (default 30 an hour, 10 at once). */
 export const DEFAULT_ROOM_CHANGES: RateLimit = { rate: 30, perMs: 3_600_000, burst: 10 };
 
+/** Room lists read per person: each costs two small reads per room listed (default 1 a second, 10 at once). */
+export const DEFAULT_ROOM_LISTS: RateLimit = { rate: 10, perMs: 10_000, burst: 10 };
+
 export interface RoomsOptions {
   readonly directory: Directory;
   readonly access: RoomAccess;
-  /** `null` turns the limit off. */
+  /** `null` turns the limits off (room changes, and the room list's `DEFAULT_ROOM_LISTS`). */
   readonly changes?: RateLimit | null;
   readonly now?: () => number;
 }
@@ -60,6 +63,7 @@ export class Rooms {
   readonly #access: RoomAccess;
   readonly #now: () => number;
   readonly #changes: KeyedBuckets | null;
+  readonly #lists: KeyedBuckets | null;
 
   constructor(options: RoomsOptions) {
     this.#directory = options.directory;
@@ -67,10 +71,14 @@ export class Rooms {
     this.#now = options.now ?? Date.now;
     const changes = options.changes === undefined ? DEFAULT_ROOM_CHANGES : options.changes;
     this.#changes = changes ? new KeyedBuckets(changes, { now: this.#now, maxKeys: 50_000 }) : null;
+    this.#lists = changes ? new KeyedBuckets(DEFAULT_ROOM_LISTS, { now: this.#now, maxKeys: 50_000 }) : null;
   }
 
   /** A person's rooms, most recent first, with the other person of each direct message. */
   async list(userId: string): Promise<readonly RoomListItem[]> {
+    if (this.#lists && !this.#lists.take(userId)) {
+      throw new Refused(429, 'rate_limited', 'the room list was asked for too often; try again in a moment', Math.ceil(this.#lists.msUntil(userId) / 1000));
+    }
     const entries = await this.#directory.roomsOf(userId, ROOM_LIST_LIMIT);
     return Promise.all(
       entries.map(async (entry) => {
