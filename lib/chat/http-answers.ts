@@ -1,6 +1,6 @@
 import type { AllowedOrigins } from 'next-channels';
 import { BodyRefused } from './json-body';
-import { Refused } from './refused';
+import { isRefused } from './refused';
 
 /**
  * What every chat route answers with: problems as `{"error", "detail"}`, answers about who a
@@ -20,12 +20,14 @@ export function noStore(response: Response): Response {
   return response;
 }
 
-/** A refused body or a refused request as its answer; any other error goes on. */
+/** A refused body, a refused request or the store's outage as its answer; any other error goes on. */
 export function refusal(error: unknown): Response {
   if (error instanceof BodyRefused) return problem(error.status, error.code, error.message);
-  if (error instanceof Refused) {
+  if (isRefused(error)) {
     return problem(error.status, error.code, error.message, error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) });
   }
+  // The store's outage, thrown by the server's copy of the class (see `isRefused`): try again.
+  if (error instanceof Error && error.name === 'StoreUnavailable') return problem(503, 'unavailable', 'the store is unavailable; try again', { 'retry-after': '1' });
   throw error;
 }
 

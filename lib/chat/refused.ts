@@ -15,3 +15,15 @@ export class Refused extends Error {
     super(detail);
   }
 }
+
+/**
+ * Whether `error` is a `Refused`, from this copy of the class or another: Next bundles route
+ * handlers apart from server.ts, so the services the runtime holds throw the server's copy, which
+ * `instanceof` in a route's copy does not recognise (the two-bundles rule).
+ */
+export function isRefused(error: unknown): error is Refused {
+  if (error instanceof Refused) return true;
+  if (!(error instanceof Error) || error.name !== 'Refused') return false;
+  const { status, code } = error as Partial<Refused>;
+  return typeof status === 'number' && typeof code === 'string';
+}
