@@ -2,15 +2,11 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { type FormEvent, type KeyboardEvent, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { isValidRoomName } from '@/lib/chat/protocol';
 import { SESSION_CHANGED_EVENT } from '@/lib/client';
+import { blockComposingEnter } from './composing';
 import { useRecentRooms } from './use-recent-rooms';
-
-/** True while an input method is composing: Enter then picks characters, it must not submit. */
-function composing(event: KeyboardEvent): boolean {
-  return event.nativeEvent.isComposing || event.keyCode === 229;
-}
 
 export function Home({ initialName }: { readonly initialName: string }) {
   const router = useRouter();
@@ -20,6 +16,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
   const [room, setRoom] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [privateName, setPrivateName] = useState(false);
 
   async function saveName(): Promise<boolean> {
     if (name.trim() === savedName) return true;
@@ -42,8 +39,14 @@ export function Home({ initialName }: { readonly initialName: string }) {
   async function enter(event: FormEvent): Promise<void> {
     event.preventDefault();
     const target = room.trim() || 'lobby';
+    setPrivateName(false);
     if (!isValidRoomName(target)) {
       setError('Room names use letters, digits, "-" and "_" (up to 64).');
+      return;
+    }
+    if (target.startsWith('_')) {
+      setError('Names starting with "_" are for private rooms: make one, or open one you are in, from your rooms:');
+      setPrivateName(true);
       return;
     }
     setBusy(true);
@@ -56,10 +59,6 @@ export function Home({ initialName }: { readonly initialName: string }) {
       setBusy(false);
     }
   }
-
-  const blockComposingEnter = (event: KeyboardEvent<HTMLInputElement>): void => {
-    if (event.key === 'Enter' && composing(event)) event.preventDefault();
-  };
 
   return (
     <main className="home">
@@ -99,7 +98,8 @@ export function Home({ initialName }: { readonly initialName: string }) {
         </p>
         {error && (
           <p role="alert" className="error">
-            {error}
+            {error}{' '}
+            {privateName && <Link href="/rooms/">Your rooms</Link>}
           </p>
         )}
       </form>
