@@ -5,6 +5,7 @@
  * store, presence, sessions) is made before it and lives on across reloads.
  */
 import type { ChannelLayer, Logger, PresenceTracker, Route } from 'next-channels';
+import type { RoomAccess } from './access';
 import { ChatService } from './chat-service';
 import type { ChatMetrics } from './metrics';
 import { roomParticipants } from './presence';
@@ -24,6 +25,8 @@ export interface LiveChat extends ChatApplicationOptions {
   readonly presence: PresenceTracker;
   readonly logger: Logger;
   readonly metrics: ChatMetrics;
+  /** Who may read which room, with the kinds of rooms it has looked up. */
+  readonly access: RoomAccess;
   /** Paces the store reads of every connection of the process. */
   readonly reads: ReadPacer;
 }
@@ -37,6 +40,7 @@ export function chatRoutesFor(live: LiveChat): Route[] {
     metrics: live.metrics,
     reads: live.reads,
     participants: roomParticipants(live.presence),
+    access: live.access,
   });
   return chatRoutes(live);
 }

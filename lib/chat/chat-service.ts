@@ -1,4 +1,5 @@
 import type { ChannelLayer, Logger, SessionUser } from 'next-channels';
+import { RoomAccess } from './access';
 import type { ChatMetrics, StoreOperation } from './metrics';
 import { notifyUser } from './notifications';
 import {
@@ -17,6 +18,8 @@ import type { MessageStore, StoredMessage } from './store/types';
 export type ChatEvents = {
   'chat.message': { readonly frame: ChatMessageFrame };
   'chat.typing': { readonly frame: TypingFrame };
+  /** A member was removed from the room (or left): their connections to it close. */
+  'chat.member_removed': { readonly user_id: string };
 };
 
 /** The channel-layer group of a room's connections. */
@@ -73,6 +76,8 @@ export interface ChatServiceOptions {
    * can notify; without it, only recent authors are.
    */
   readonly participants?: RoomParticipants;
+  /** Who may read which room (default: one over the store's directory). */
+  readonly access?: RoomAccess;
 }
 
 /** Recent authors of a room that a mention can reach, beside the people in it now. */
@@ -129,8 +134,11 @@ export class ChatService {
   readonly #metrics: ChatMetrics | null;
   readonly #reads: ReadPacer;
   readonly #participants: RoomParticipants | null;
+  /** Who may read which room: every path that reads or sends room data asks it. */
+  readonly access: RoomAccess;
 
   constructor(options: ChatServiceOptions) {
+    this.access = options.access ?? new RoomAccess(options.store.directory);
     this.#store = options.store;
     this.#layer = options.layer;
     this.#logger = options.logger;
@@ -211,23 +219,44 @@ export class ChatService {
     };
     for (const person of present) add(person.user_id, person.user);
     for (const message of recent.messages) add(message.userId, message.user);
-    const recipients = new Set<string>();
+    const named = new Set<string>();
     for (const name of names) {
       for (const userId of byName.get(mentionKey(name)) ?? []) {
-        if (userId !== frame.user_id) recipients.add(userId);
+        if (userId !== frame.user_id) named.add(userId);
       }
     }
-    if (recipients.size === 0) return;
+    if (named.size === 0) return;
+    // Someone removed from a private room is still among its recent authors: they hear nothing of it.
+    const recipients = await this.access.readers(frame.room, [...named]);
+    if (recipients.length === 0) return;
     const notification: NotificationFrame = {
       type: 'notification',
       kind: 'mention',
-      title: `${frame.user} mentioned you in #${frame.room}`,
+      title: `${frame.user} mentioned you in ${await this.#roomLabel(frame.room)}`,
       body: [...frame.message].slice(0, 200).join(''),
       room: frame.room,
       message_id: frame.id,
       ts: frame.ts,
     };
-    await Promise.all([...recipients].map((userId) => notifyUser(this.#layer, userId, notification)));
+    await Promise.all(recipients.map((userId) => notifyUser(this.#layer, userId, notification)));
+  }
+
+  /** How a notification names a room: `#name`, a private room's title, or "a direct message". */
+  async #roomLabel(room: string): Promise<string> {
+    const kind = await this.access.kind(room);
+    if (kind === 'direct') return 'a direct message';
+    if (kind === 'private') return `"${(await this.#store.directory.room(room))?.title ?? room}"`;
+    return `#${room}`;
+  }
+
+  /** Someone opened a public room: it goes to the top of their room list. */
+  async visit(room: string, user: SessionUser): Promise<void> {
+    if ((await this.access.kind(room)) === 'public') await this.#store.directory.recordVisit(room, user.id, user.name, Date.now());
+  }
+
+  /** Moves a person's read marker in a room forward to `id`. */
+  markRead(room: string, userId: string, id: string): Promise<void> {
+    return this.#store.directory.markRead(room, userId, id);
   }
 
   /**

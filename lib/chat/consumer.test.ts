@@ -234,6 +234,7 @@ describe('ChatConsumer: messages', () => {
       revokeSession: (id, expiresAt) => memory.revokeSession(id, expiresAt),
       isSessionRevoked: (id) => memory.isSessionRevoked(id),
       heads: (rooms) => memory.heads(rooms),
+      directory: memory.directory,
       append: (message) =>
         new Promise((resolve, reject) => {
           held.push(() => memory.append(message).then(resolve, reject));

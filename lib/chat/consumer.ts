@@ -51,6 +51,8 @@ export interface ChatConsumerOptions {
   readonly heads?: RoomHeads | null;
   /** At most one typing notice per person and room this often (default 2 s). */
   readonly typingIntervalMs?: number;
+  /** A connection's read marker is written at most this often (default 1 s; 0: every time); the last one on close. */
+  readonly readIntervalMs?: number;
   readonly now?: () => number;
 }
 
@@ -111,6 +113,9 @@ export class ChatConsumer
   private lastPost: Promise<void> = SETTLED;
   /** What this connection has been sent, so a message read from the store and also received live goes out once. */
   private delivered: DeliveredIds | null = null;
+  /** The read marker waiting for the next write, and the timer of that write. */
+  private readPending: string | null = null;
+  private readTimer: NodeJS.Timeout | null = null;
 
   constructor(scope: Scope<{ readonly room?: string }>, options: ChatConsumerOptions) {
     super(scope);
@@ -140,6 +145,7 @@ export class ChatConsumer
       limits: this.limits(),
     });
     await this.sendHistory();
+    this.options.service.visit(this.room, this.user).catch((error: unknown) => this.logger.debug('could not record a visit', { room: this.room, error }));
     this.options.heads?.watch(this.room, this);
     await this.track(roomGroup(this.room), this.user.id, presenceMeta(this.user.name));
   }
@@ -149,6 +155,9 @@ export class ChatConsumer
     // framework untracks the connection once this returns).
     await this.lastPost;
     this.options.heads?.unwatch(this.room, this);
+    if (this.readTimer !== null) clearTimeout(this.readTimer);
+    this.readTimer = null;
+    await this.writeReadMarker();
   }
 
   /**
@@ -295,7 +304,47 @@ export class ChatConsumer
         this.refusedInARow = 0;
         this.sendJson({ type: 'pong' });
         return;
+      case 'read':
+        this.refusedInARow = 0;
+        this.read(frame.id);
+        return;
     }
+  }
+
+  /**
+   * The client has shown the room up to `id`: kept as the person's read marker, never past what
+   * this connection was sent, and written at most once per `readIntervalMs`.
+   */
+  private read(id: string): void {
+    const sent = this.delivered?.contiguous ?? '0';
+    const marker = compareMessageIds(id, sent) <= 0 ? id : sent;
+    if (marker === '0') return;
+    this.readPending = marker;
+    if (this.readTimer !== null) return;
+    void this.writeReadMarker();
+    const interval = this.options.readIntervalMs ?? 1_000;
+    if (interval === 0) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      void this.writeReadMarker();
+    }, interval);
+    this.readTimer.unref();
+  }
+
+  private async writeReadMarker(): Promise<void> {
+    const marker = this.readPending;
+    if (marker === null) return;
+    this.readPending = null;
+    try {
+      await this.options.service.markRead(this.room, this.user.id, marker);
+    } catch (error) {
+      this.logger.debug('could not keep a read marker', { room: this.room, error });
+    }
+  }
+
+  /** Removed from the room (or left it), in any process: this connection to it closes at once. */
+  'chat.member_removed'(event: EventOf<ChatEvents, 'chat.member_removed'>): void {
+    if (event.user_id === this.user.id) this.close(CloseCode.Forbidden, 'removed from the room');
   }
 
   'chat.message'(event: EventOf<ChatEvents, 'chat.message'>): void {

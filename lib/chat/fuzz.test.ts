@@ -189,7 +189,7 @@ describe('the chat under random and hostile frames', () => {
       } else {
         assert.equal(attacker.closeCode, null, what);
         const kinds = answered.map((frame) => frame.type);
-        const promised = { 'chat.message': ['chat.message'], typing: [], history: ['history'], ping: ['pong'] }[answer.frame.type];
+        const promised = { 'chat.message': ['chat.message'], typing: [], history: ['history'], ping: ['pong'], read: [] }[answer.frame.type];
         assert.deepEqual(kinds, promised, what);
       }
 

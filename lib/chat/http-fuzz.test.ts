@@ -22,6 +22,8 @@ import { ADMIN_BODY_MAX_BYTES, SESSION_BODY_MAX_BYTES } from './json-body';
 import { userNotificationGroup } from './notifications';
 import { validateClientFrame } from './protocol';
 import type { ChatRuntime } from './runtime';
+import { accessServices } from './access-services';
+import { TEST_HASHER } from './passwords';
 import { MemoryMessageStore } from './store/memory';
 
 const TOKEN = 'fuzz-admin-token-0123456789';
@@ -129,7 +131,7 @@ function setUp() {
   const sessions = new SessionCookies({ secret: 'http-fuzz-secret-0123456789abcdef' });
   const store = new MemoryMessageStore();
   const service = new ChatService({ store, layer, logger: silentLogger });
-  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins: AllowedOrigins.localDefaults(3000), adminToken: TOKEN };
+  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins: AllowedOrigins.localDefaults(3000), adminToken: TOKEN, ...accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER }) };
   const notifications: unknown[] = [];
   const channel = layer.newChannel();
   layer.attach(channel, { backlog: 0, deliver: (message) => notifications.push(message) });

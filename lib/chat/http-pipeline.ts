@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, SessionCookies } from 'next-channels';
 import type { ServerConfig } from './config';
 import { hideNextHeaders } from './hide-next-headers';
+import { CLIENT_ADDRESS_HEADER } from './http-answers';
 import { newGuest } from './identity';
 import { handleOpsRequest, type OpsDependencies } from './ops-routes';
 import { screenRequest } from './request-screen';
@@ -9,7 +10,7 @@ import { SecurityHeaders } from './security-headers';
 import { discardUnreadBody } from './unread-body';
 
 export interface ChatRequestOptions {
-  readonly config: Pick<ServerConfig, 'dev' | 'publicUrl'>;
+  readonly config: Pick<ServerConfig, 'dev' | 'publicUrl' | 'trustProxy'>;
   readonly sessions: SessionCookies;
   readonly logger: Logger;
   readonly ops: OpsDependencies;
@@ -31,6 +32,8 @@ export function chatRequestHandler(options: ChatRequestOptions): (req: IncomingM
     securityHeaders.apply(req, res);
     // Pages get a session; Next's assets and the API routes (which answer 401 without one) do not.
     const url = req.url ?? '/';
+    // The routes' rate limits count per client address, which only the socket (and a trusted proxy) can tell.
+    if (url.startsWith('/api/')) req.headers[CLIENT_ADDRESS_HEADER] = config.trustProxy.clientAddress(req);
     if (url.startsWith('/_next/') || url.startsWith('/api/')) return false;
     return sessions.ensure(req, res, newGuest).then(() => false);
   };

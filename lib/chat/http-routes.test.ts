@@ -14,6 +14,8 @@ import { userNotificationGroup } from './notifications';
 import type { ChatMessageFrame } from './protocol';
 import { chatApplication } from './routing';
 import type { ChatRuntime } from './runtime';
+import { accessServices } from './access-services';
+import { TEST_HASHER } from './passwords';
 import { MemoryMessageStore } from './store/memory';
 
 const TOKEN = 'admin-token-0123456789';
@@ -25,7 +27,7 @@ function runtime(adminToken: string | null = TOKEN) {
   const sessions = new SessionCookies({ secret: 'http-routes-test-secret-0123456789', revocations: store });
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
   const service = new ChatService({ store, layer, logger: silentLogger });
-  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken };
+  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken, ...accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER }) };
   const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536 });
   return { chat, app, layer, sessions };
 }

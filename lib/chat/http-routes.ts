@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { normaliseDisplayName, SYSTEM_USER } from './identity';
-import { ADMIN_BODY_MAX_BYTES, BodyRefused, readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
+import { noStore, problem, refusal } from './http-answers';
+import { ADMIN_BODY_MAX_BYTES, readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import { notifyUser } from './notifications';
 import { isValidRoomName, type NotificationFrame, validateClientFrame } from './protocol';
 import type { ChatRuntime } from './runtime';
@@ -23,6 +24,8 @@ export async function announce(request: Request, room: string, runtime: ChatRunt
     return problem(401, 'unauthorized', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
   }
   if (!isValidRoomName(room)) return problem(404, 'not_found', 'no such room name');
+  // A private room that nobody made does not come into being by an announcement.
+  if ((await runtime.access.kind(room)) === null) return problem(404, 'not_found', 'no such room');
   const body = await readJsonBody(request, ADMIN_BODY_MAX_BYTES).catch(refusal);
   if (body instanceof Response) return body;
   const parsed = validateClientFrame(typeof body === 'object' && body !== null ? { message: (body as { message?: unknown }).message } : body);
@@ -61,7 +64,8 @@ export async function notify(request: Request, userId: string, runtime: ChatRunt
 export async function currentSession(request: Request, runtime: ChatRuntime): Promise<Response> {
   const session = await runtime.sessions.read(request.headers.get('cookie'));
   if (!session) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
-  return noStore(Response.json({ user_id: session.user.id, user: session.user.name }));
+  const account = await runtime.accounts.account(session.user.id);
+  return noStore(Response.json({ user_id: session.user.id, user: session.user.name, account: account ? { username: account.username } : null }));
 }
 
 /**
@@ -78,6 +82,7 @@ async function rename(request: Request, runtime: ChatRuntime): Promise<Response>
   }
   const session = await runtime.sessions.read(request.headers.get('cookie'));
   if (!session) return problem(401, 'no_session', 'no valid session cookie; load a page first');
+  if (await runtime.accounts.account(session.user.id)) return problem(409, 'account_name', 'a signed-in person is shown by their user name');
   const body = await readJsonBody(request, SESSION_BODY_MAX_BYTES).catch(refusal);
   if (body instanceof Response) return body;
   const name = normaliseDisplayName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
@@ -87,12 +92,6 @@ async function rename(request: Request, runtime: ChatRuntime): Promise<Response>
     { user_id: renamed.user.id, user: renamed.user.name },
     { headers: { 'set-cookie': runtime.sessions.setCookieHeader(renamed) } },
   );
-}
-
-/** Who a browser is, and its cookie, must not be kept by a shared cache nor the browser's. */
-function noStore(response: Response): Response {
-  response.headers.set('cache-control', 'no-store');
-  return response;
 }
 
 /**
@@ -105,7 +104,7 @@ export async function endSession(request: Request, runtime: ChatRuntime): Promis
     return noStore(problem(403, 'forbidden_origin', 'this origin may not end the session'));
   }
   const session = await runtime.sessions.read(request.headers.get('cookie'));
-  if (session) await runtime.sessions.revoke(session.id, runtime.layer);
+  if (session) await runtime.accounts.signOut(session, runtime.layer);
   return noStore(new Response(null, { status: 204, headers: { 'set-cookie': runtime.sessions.clearCookieHeader() } }));
 }
 
@@ -115,14 +114,4 @@ function bearerMatches(header: string | null, token: string): boolean {
   const given = Buffer.from(match[1]!.trim());
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** A refused body as its answer; any other error goes on. */
-function refusal(error: unknown): Response {
-  if (!(error instanceof BodyRefused)) throw error;
-  return problem(error.status, error.code, error.message);
-}
-
-function problem(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {
-  return Response.json({ error: code, detail }, { status, headers });
 }

@@ -21,7 +21,8 @@ export type ClientFrame =
   | { readonly type: 'chat.message'; readonly message: string; readonly clientId?: string }
   | { readonly type: 'typing' }
   | { readonly type: 'history'; readonly before?: string; readonly limit: number }
-  | { readonly type: 'ping' };
+  | { readonly type: 'ping' }
+  | { readonly type: 'read'; readonly id: string };
 
 // ---- server → client (wire shapes, hence snake_case) ----
 
@@ -206,6 +207,11 @@ export function validateClientFrame(value: unknown): ParseResult {
       return { ok: true, frame: { type: 'typing' } };
     case 'ping':
       return { ok: true, frame: { type: 'ping' } };
+    case 'read': {
+      const id = Object.hasOwn(fields, 'id') ? fields.id : undefined;
+      if (!isMessageId(id)) return failure('invalid_message', 'id must be a message id (a positive integer as a string)');
+      return { ok: true, frame: { type: 'read', id } };
+    }
     case 'history': {
       const before = Object.hasOwn(fields, 'before') ? fields.before : undefined;
       const limit = Object.hasOwn(fields, 'limit') ? fields.limit : HISTORY_PAGE_SIZE;
@@ -221,7 +227,7 @@ export function validateClientFrame(value: unknown): ParseResult {
       return failure(
         'unknown_type',
         typeof type === 'string'
-          ? `unknown frame type ${JSON.stringify(type.slice(0, 50))}; expected chat.message, typing, history or ping`
+          ? `unknown frame type ${JSON.stringify(type.slice(0, 50))}; expected chat.message, typing, history, read or ping`
           : 'type must be a string',
         clientId,
       );

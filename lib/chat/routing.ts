@@ -1,6 +1,8 @@
 import {
   type AllowedOrigins,
   type Application,
+  CloseCode,
+  ConnectionRefused,
   originValidator,
   route,
   type Route,
@@ -11,7 +13,8 @@ import {
 import { ChatConsumer, type ChatConsumerOptions } from './consumer';
 import { newGuest } from './identity';
 import { NotificationConsumer } from './notifications';
-import { ROOM_NAME } from './protocol';
+import { DEFAULT_ROOM, ROOM_NAME } from './protocol';
+import { StoreUnavailable } from './store/types';
 
 /**
  * The chat's routes, its `websocket_urlpatterns`: `/ws/chat/` is the lobby; a room name outside
@@ -20,9 +23,22 @@ import { ROOM_NAME } from './protocol';
  */
 export function chatRoutes(options: ChatConsumerOptions): Route[] {
   const chat = (scope: ConstructorParameters<typeof ChatConsumer>[0]): ChatConsumer => new ChatConsumer(scope, options);
+  // Before accept, on every connection (so on every reconnect): a private room is open to its
+  // members only, and to anyone else it is a room that does not exist.
+  const authorize = async (scope: { readonly params: { readonly room?: string }; readonly user: { readonly id: string } | null }): Promise<boolean> => {
+    let access;
+    try {
+      access = await options.service.access.check(scope.params.room ?? DEFAULT_ROOM, scope.user?.id ?? null);
+    } catch (error) {
+      if (error instanceof StoreUnavailable) throw new ConnectionRefused(CloseCode.TryAgainLater, 'the store is unavailable; try again');
+      throw error;
+    }
+    if (access === null) throw new ConnectionRefused(CloseCode.NotFound, 'no such room');
+    return true;
+  };
   return [
     route('/ws/chat/', chat),
-    route('/ws/chat/:room/', chat, { params: { room: ROOM_NAME } }),
+    route('/ws/chat/:room/', chat, { params: { room: ROOM_NAME }, authorize }),
     route('/ws/notifications/', NotificationConsumer),
   ];
 }

@@ -1,5 +1,8 @@
 import { type AllowedOrigins, type ChannelLayer, channelLayer, processSlot, type SessionCookies } from 'next-channels';
+import type { RoomAccess } from './access';
+import type { Accounts } from './accounts';
 import type { ChatService } from './chat-service';
+import type { Rooms } from './rooms';
 
 /** The live services of the running chat, as route handlers and server actions see them. */
 export interface ChatRuntime {
@@ -11,6 +14,10 @@ export interface ChatRuntime {
   readonly allowedOrigins: AllowedOrigins;
   /** Bearer token of the admin routes; `null` turns them off (they answer 404). */
   readonly adminToken: string | null;
+  readonly accounts: Accounts;
+  readonly rooms: Rooms;
+  /** Who may read which room. */
+  readonly access: RoomAccess;
 }
 
 /** What the chat installs beside the layer, which the framework's `channelLayer()` holds. */
@@ -48,5 +55,15 @@ export function chatRuntime(): ChatRuntime {
     sessions: services.sessions,
     allowedOrigins: services.allowedOrigins,
     adminToken: services.adminToken,
+    accounts: services.accounts,
+    rooms: services.rooms,
+    access: services.access,
   };
+}
+
+/** The account, room and access services over a store, as the runtime holds them. */
+export interface AccessServices {
+  readonly accounts: Accounts;
+  readonly rooms: Rooms;
+  readonly access: RoomAccess;
 }

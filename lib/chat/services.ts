@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ChannelLayer, type FlushPacer, type Logger, type PresenceTracker, SessionCookies } from 'next-channels';
 import { PrometheusMetrics } from 'next-channels/prometheus';
+import { accessServices } from './access-services';
 import type { LiveChat } from './app';
 import { openBackends } from './backends';
 import { resolveSessionSecret, type ServerConfig } from './config';
@@ -46,7 +47,9 @@ export async function openChatServices(config: ServerConfig, options: { readonly
   metrics.collectProcessMetrics();
   // The rooms' newest ids from the store: connections fill any gap on their open sockets.
   const heads = new RoomHeads(store, { logger });
+  const { accounts, rooms, access } = accessServices({ store, sessions, limited: config.rateLimit !== null });
   const live = {
+    access,
     presence,
     typing: new TypingPacer(),
     metrics: new ChatMetrics(metrics.registry),
@@ -67,6 +70,9 @@ export async function openChatServices(config: ServerConfig, options: { readonly
     sessions,
     allowedOrigins: config.allowedOrigins,
     adminToken: config.adminToken,
+    accounts,
+    rooms,
+    access,
   });
   const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
   return {

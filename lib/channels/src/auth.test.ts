@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { anyOf, authMiddleware, bearerToken, WebsocketTickets, type UserResolver } from './auth';
+import { anyOf, authMiddleware, bearerToken, type TicketStore, WebsocketTickets, type UserResolver } from './auth';
 import { CloseCode } from './close-codes';
 import { WebsocketConsumer } from './consumer';
 import { ConnectionRefused } from './errors';
@@ -50,7 +50,7 @@ describe('authMiddleware', () => {
   });
 
   it('trades a ticket once, within its time, for whom it was issued to', async () => {
-    const ticket = tickets.issue({ user: { id: 'u_bo', name: 'Bo' }, sessionId: 's1' });
+    const ticket = await tickets.issue({ user: { id: 'u_bo', name: 'Bo' }, sessionId: 's1' });
     const first = connect(app, `/ws/me/?ticket=${ticket}`);
     assert.deepEqual(await first.connect(), { accepted: true });
     assert.deepEqual(await first.receiveJson(), { user: { id: 'u_bo', name: 'Bo' }, sessionId: 's1' });
@@ -64,18 +64,37 @@ describe('authMiddleware', () => {
 });
 
 describe('WebsocketTickets', () => {
-  it('expires a ticket after its time, and forgets the oldest past its cap', () => {
+  it('expires a ticket after its time, and forgets the oldest past its cap', async () => {
     let now = 0;
     const tickets = new WebsocketTickets({ ttlMs: 1_000, maxWaiting: 2, now: () => now });
     const someone = { user: { id: 'u', name: 'U' } };
-    const late = tickets.issue(someone);
+    const late = await tickets.issue(someone);
     now = 1_000;
-    assert.equal(tickets.redeem(late), null);
-    const [a, b, c] = [tickets.issue(someone), tickets.issue(someone), tickets.issue(someone)];
-    assert.equal(tickets.redeem(a), null, 'the oldest was forgotten past the cap');
-    assert.deepEqual(tickets.redeem(b), someone);
-    assert.deepEqual(tickets.redeem(c), someone);
-    assert.equal(tickets.redeem('not a ticket'), null);
+    assert.equal(await tickets.redeem(late), null);
+    const [a, b, c] = [await tickets.issue(someone), await tickets.issue(someone), await tickets.issue(someone)];
+    assert.equal(await tickets.redeem(a), null, 'the oldest was forgotten past the cap');
+    assert.deepEqual(await tickets.redeem(b), someone);
+    assert.deepEqual(await tickets.redeem(c), someone);
+    assert.equal(await tickets.redeem(c), null, 'a ticket works once');
+    assert.equal(await tickets.redeem('not a ticket'), null);
+  });
+
+  it('keeps in its store only hashes of tickets, so what the store holds redeems nothing', async () => {
+    const kept = new Map<string, string>();
+    const store: TicketStore = {
+      put: async (key, value) => void kept.set(key, value),
+      take: async (key) => {
+        const value = kept.get(key) ?? null;
+        kept.delete(key);
+        return value;
+      },
+    };
+    const tickets = new WebsocketTickets({ store });
+    const ticket = await tickets.issue({ user: { id: 'u_ana', name: 'Ana' }, sessionId: 's1' });
+    const [key] = [...kept.keys()];
+    assert.notEqual(key, ticket);
+    assert.equal(await tickets.redeem(key!.padEnd(43, 'A').slice(0, 43)), null);
+    assert.deepEqual(await tickets.redeem(ticket), { user: { id: 'u_ana', name: 'Ana' }, sessionId: 's1' });
   });
 });
 

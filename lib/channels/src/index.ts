@@ -13,6 +13,7 @@ export {
   bearerToken,
   WebsocketTickets,
   type Authentication,
+  type TicketStore,
   type UserResolver,
   type WebsocketTicketOptions,
 } from './auth';

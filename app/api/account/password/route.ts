@@ -1,0 +1,8 @@
+import { changePassword } from '@/lib/chat/account-routes';
+import { chatRuntime } from '@/lib/chat/runtime';
+
+export const dynamic = 'force-dynamic';
+
+export function POST(request: Request) {
+  return changePassword(request, chatRuntime());
+}

@@ -1,0 +1,14 @@
+import { createInvite, listInvites } from '@/lib/chat/room-routes';
+import { chatRuntime } from '@/lib/chat/runtime';
+
+export const dynamic = 'force-dynamic';
+
+export async function GET(request: Request, context: { params: Promise<{ room: string }> }) {
+  const { room } = await context.params;
+  return listInvites(request, room, chatRuntime());
+}
+
+export async function POST(request: Request, context: { params: Promise<{ room: string }> }) {
+  const { room } = await context.params;
+  return createInvite(request, room, chatRuntime());
+}

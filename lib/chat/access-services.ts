@@ -1,0 +1,33 @@
+import type { SessionCookies } from 'next-channels';
+import { RoomAccess } from './access';
+import { Accounts, DEFAULT_ACCOUNT_LIMITS } from './accounts';
+import { PasswordHasher } from './passwords';
+import { DEFAULT_ROOM_CHANGES, Rooms } from './rooms';
+import type { AccessServices } from './runtime';
+import type { MessageStore } from './store/types';
+
+export interface AccessServicesOptions {
+  readonly store: MessageStore;
+  readonly sessions: SessionCookies;
+  /** Default: scrypt at OWASP's parameters. Tests pass a cheaper one. */
+  readonly hasher?: PasswordHasher;
+  /** Whether sign-ins, sign-ups and room changes are rate limited (default true; off with `RATE_LIMIT=off`). */
+  readonly limited?: boolean;
+  /** The access checker the consumers use, shared so both see the same kinds (default: a new one). */
+  readonly access?: RoomAccess;
+  readonly now?: () => number;
+}
+
+/** Accounts, rooms and access over the store's directory: what the server and the route tests build. */
+export function accessServices(options: AccessServicesOptions): AccessServices {
+  const { store, sessions } = options;
+  const limited = options.limited ?? true;
+  const now = options.now ?? Date.now;
+  const access = options.access ?? new RoomAccess(store.directory);
+  const hasher = options.hasher ?? new PasswordHasher();
+  return {
+    access,
+    accounts: new Accounts({ directory: store.directory, sessions, hasher, limits: limited ? DEFAULT_ACCOUNT_LIMITS : null, now }),
+    rooms: new Rooms({ directory: store.directory, access, changes: limited ? DEFAULT_ROOM_CHANGES : null, now }),
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * Who may be where, through the chat's real routes and consumers (memory store, in-memory layer):
+ * every path of a private room tried by a member, a non-member, a removed member, a guest and a
+ * client with no cookie; invitations, direct messages, the room list.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AllowedOrigins, CloseCode, InMemoryChannelLayer, newSessionId, SessionCookies, silentLogger } from 'next-channels';
+import { WebsocketCommunicator } from 'next-channels/testing';
+import { directRoomName } from './access';
+import { accessServices } from './access-services';
+import { signIn, signUp } from './account-routes';
+import { ChatService } from './chat-service';
+import { announce } from './http-routes';
+import { newGuest } from './identity';
+import { TEST_HASHER } from './passwords';
+import type { ChatMessageFrame, NotificationFrame } from './protocol';
+import { acceptInvite, addMember, createInvite, createRoom, listRooms, openDirect, removeMember, revokeInvite, roomDetails } from './room-routes';
+import { chatApplication } from './routing';
+import type { ChatRuntime } from './runtime';
+import { MemoryMessageStore } from './store/memory';
+
+const ORIGIN = 'http://localhost:3000';
+const TOKEN = 'admin-token-0123456789';
+
+function world() {
+  let clock = 1_700_000_000_000;
+  const now = () => clock;
+  const layer = new InMemoryChannelLayer();
+  const store = new MemoryMessageStore({ now });
+  const sessions = new SessionCookies({ secret: 'access-test-secret-0123456789abcdef', revocations: store, revocationCacheMs: 0, now });
+  const allowedOrigins = AllowedOrigins.localDefaults(3000);
+  const service = new ChatService({ store, layer, logger: silentLogger });
+  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken: TOKEN, ...accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER, now }) };
+  const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536, readIntervalMs: 0 });
+  const guestCookie = (): string => cookieOf(sessions.setCookieHeader({ id: newSessionId(), user: newGuest() }));
+  const request = (method: string, cookie: string | null, body?: unknown, headers: Record<string, string> = {}): Request =>
+    new Request('http://localhost:3000/api/x', {
+      method,
+      headers: { origin: ORIGIN, 'x-chat-client-address': '198.51.100.7', ...(cookie ? { cookie } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  /** Signs a new person up from a guest session: their cookie and user id. */
+  const person = async (username: string): Promise<{ cookie: string; userId: string }> => {
+    const response = await signUp(request('POST', guestCookie(), { username, password: 'correct horse 马' }), chat);
+    assert.equal(response.status, 201, await response.clone().text());
+    const body = (await response.json()) as { user_id: string };
+    return { cookie: cookieOf(response.headers.get('set-cookie')!), userId: body.user_id };
+  };
+  const socket = (path: string, cookie: string | null): WebsocketCommunicator =>
+    new WebsocketCommunicator(app, path, { layer, headers: { origin: ORIGIN, ...(cookie ? { cookie } : {}) } });
+  /** Connects and reads welcome, history and presence. */
+  const join = async (room: string, cookie: string | null, query = ''): Promise<WebsocketCommunicator> => {
+    const client = socket(`/ws/chat/${room}/${query}`, cookie);
+    await client.connect();
+    const first = await client.receiveJson<{ type: string }>();
+    assert.equal(first.type, 'welcome');
+    assert.equal((await client.receiveJson<{ type: string }>()).type, 'history');
+    assert.equal((await client.receiveJson<{ type: string }>()).type, 'presence');
+    return client;
+  };
+  /** Connects and expects the close a browser can read, and nothing of the room before it. */
+  const refused = async (room: string, cookie: string | null, query = ''): Promise<number> => {
+    const client = socket(`/ws/chat/${room}/${query}`, cookie);
+    await client.connect();
+    return client.receiveClose();
+  };
+  const privateRoom = async (owner: string, title = '项目 Alpha'): Promise<string> => {
+    const response = await createRoom(request('POST', owner, { title }), chat);
+    assert.equal(response.status, 201);
+    return ((await response.json()) as { room: string }).room;
+  };
+  const advance = (ms: number) => {
+    clock += ms;
+  };
+  return { chat, app, layer, store, sessions, request, person, guestCookie, socket, join, refused, privateRoom, advance };
+}
+
+function cookieOf(setCookie: string): string {
+  return setCookie.slice(0, setCookie.indexOf(';'));
+}
+
+async function problemOf(response: Response): Promise<[number, string]> {
+  return [response.status, ((await response.json()) as { error: string }).error];
+}
+
+describe('private rooms, through sockets and routes', () => {
+  it('opens a private room to its members only; to anyone else it is a room that does not exist', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie);
+    assert.match(room, /^_p[A-Za-z0-9_-]{22}$/);
+    const member = await w.join(room, ana.cookie);
+    member.sendJson({ type: 'chat.message', message: '只给成员看', client_id: 'c1' });
+    assert.equal((await member.receiveJson<ChatMessageFrame>()).message, '只给成员看');
+
+    for (const cookie of [bo.cookie, w.guestCookie(), null]) {
+      assert.equal(await w.refused(room, cookie), CloseCode.NotFound);
+      assert.equal(await w.refused(room, cookie, '?after=0'), CloseCode.NotFound);
+      assert.equal(await w.refused('_pnobodymadethisroom00000', cookie), CloseCode.NotFound);
+    }
+    // The routes say the same of it as of a room nobody made.
+    const asBo = await roomDetails(w.request('GET', bo.cookie), room, w.chat);
+    const nothing = await roomDetails(w.request('GET', bo.cookie), '_pnobodymadethisroom00000', w.chat);
+    assert.deepEqual([asBo.status, await asBo.text()], [nothing.status, await nothing.text()]);
+    assert.equal(asBo.status, 404);
+    // Nor does the room list of a non-member show it.
+    const list = (await (await listRooms(w.request('GET', bo.cookie), w.chat)).json()) as { rooms: unknown[] };
+    assert.deepEqual(list.rooms, []);
+  });
+
+  it('lets the owner add a member by user name; a removed member is closed at once and kept out', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('Bo_波');
+    const room = await w.privateRoom(ana.cookie);
+    assert.deepEqual(await problemOf(await addMember(w.request('POST', ana.cookie, { username: 'nobody' }), room, w.chat)), [404, 'unknown_user']);
+    const added = await addMember(w.request('POST', ana.cookie, { username: 'bo_波' }), room, w.chat);
+    assert.equal(added.status, 201);
+    assert.deepEqual(await added.json(), { user_id: bo.userId, user: 'Bo_波' });
+    // A member may not add people nor remove others.
+    assert.deepEqual(await problemOf(await addMember(w.request('POST', bo.cookie, { username: 'ana' }), room, w.chat)), [403, 'forbidden']);
+    assert.deepEqual(await problemOf(await removeMember(w.request('DELETE', bo.cookie), room, ana.userId, w.chat)), [403, 'forbidden']);
+
+    const details = (await (await roomDetails(w.request('GET', bo.cookie), room, w.chat)).json()) as { title: string; role: string; members: Array<{ user: string; role: string }> };
+    assert.equal(details.title, '项目 Alpha');
+    assert.equal(details.role, 'member');
+    assert.deepEqual(details.members.map((member) => [member.user, member.role]), [['ana', 'owner'], ['Bo_波', 'member']]);
+
+    const boSocket = await w.join(room, bo.cookie);
+    const anaSocket = await w.join(room, ana.cookie);
+    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'presence');
+    assert.equal((await removeMember(w.request('DELETE', ana.cookie), room, bo.userId, w.chat)).status, 204);
+    assert.equal(await boSocket.receiveClose(), CloseCode.Forbidden);
+    // Ana stays; Bo cannot come back, nor read it any other way.
+    anaSocket.sendJson({ type: 'chat.message', message: 'after', client_id: 'a1' });
+    let frame: { type: string; message?: string };
+    do frame = await anaSocket.receiveJson();
+    while (frame.type === 'presence');
+    assert.equal(frame.message, 'after');
+    assert.equal(await w.refused(room, bo.cookie, '?after=0'), CloseCode.NotFound);
+    assert.equal((await roomDetails(w.request('GET', bo.cookie), room, w.chat)).status, 404);
+    assert.deepEqual(await problemOf(await removeMember(w.request('DELETE', ana.cookie), room, ana.userId, w.chat)), [409, 'owner_cannot_leave']);
+  });
+
+  it('lets a member leave, which closes their sockets in the room', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie);
+    await addMember(w.request('POST', ana.cookie, { username: 'bo' }), room, w.chat);
+    const boSocket = await w.join(room, bo.cookie);
+    assert.equal((await removeMember(w.request('DELETE', bo.cookie), room, bo.userId, w.chat)).status, 204);
+    assert.equal(await boSocket.receiveClose(), CloseCode.Forbidden);
+  });
+
+  it('tells of a mention only people who may read the room', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie);
+    await addMember(w.request('POST', ana.cookie, { username: 'bo' }), room, w.chat);
+    const boSocket = await w.join(room, bo.cookie);
+    boSocket.sendJson({ type: 'chat.message', message: 'hi', client_id: 'b1' });
+    await boSocket.receiveJson();
+    const notifications = w.socket('/ws/notifications/', bo.cookie);
+    await notifications.connect();
+    const anaSocket = await w.join(room, ana.cookie);
+
+    anaSocket.sendJson({ type: 'chat.message', message: '@bo 看这里', client_id: 'a1' });
+    const mention = await notifications.receiveJson<NotificationFrame>();
+    assert.deepEqual([mention.kind, mention.title], ['mention', 'ana mentioned you in "项目 Alpha"']);
+
+    await removeMember(w.request('DELETE', ana.cookie), room, bo.userId, w.chat);
+    // Bo is still among the room's recent authors: the mention must stop at the access check.
+    anaSocket.sendJson({ type: 'chat.message', message: '@bo 秘密', client_id: 'a2' });
+    let echoed: { type: string; client_id?: string };
+    do echoed = await anaSocket.receiveJson();
+    while (echoed.client_id !== 'a2');
+    assert.equal(await notifications.receiveNothing({ timeoutMs: 50 }), true);
+  });
+
+  it('lets an admin announce into a private room, and not into one nobody made', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const room = await w.privateRoom(ana.cookie);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    assert.equal((await announce(w.request('POST', null, { message: 'x' }, auth), room, w.chat)).status, 201);
+    assert.equal((await announce(w.request('POST', null, { message: 'x' }, auth), '_pnobodymadethisroom00000', w.chat)).status, 404);
+    assert.equal((await w.store.latest('_pnobodymadethisroom00000', 10)).messages.length, 0);
+  });
+});
+
+describe('invitation links', () => {
+  it('joins a signed-in person to the room; a revoked, expired or forged link is not found', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const cy = await w.person('cy');
+    const room = await w.privateRoom(ana.cookie);
+    const made = await createInvite(w.request('POST', ana.cookie, {}), room, w.chat);
+    assert.equal(made.status, 201);
+    const invite = (await made.json()) as { id: string; token: string; path: string };
+    assert.equal(invite.path, `/invite/${invite.token}`);
+    // Only the owner makes links; a guest cannot use one.
+    assert.equal((await createInvite(w.request('POST', cy.cookie, {}), room, w.chat)).status, 404);
+    assert.deepEqual(await problemOf(await acceptInvite(w.request('POST', w.guestCookie(), {}), invite.token, w.chat)), [401, 'sign_in_required']);
+
+    const joined = await acceptInvite(w.request('POST', cy.cookie, {}), invite.token, w.chat);
+    assert.deepEqual(await joined.json(), { room, title: '项目 Alpha' });
+    await w.join(room, cy.cookie);
+
+    const other = (await (await createInvite(w.request('POST', ana.cookie, {}), room, w.chat)).json()) as { id: string; token: string };
+    assert.equal((await revokeInvite(w.request('DELETE', ana.cookie), room, other.id, w.chat)).status, 204);
+    const dan = await w.person('dan');
+    assert.equal((await acceptInvite(w.request('POST', dan.cookie, {}), other.token, w.chat)).status, 404);
+    assert.equal((await acceptInvite(w.request('POST', dan.cookie, {}), 'A'.repeat(43), w.chat)).status, 404);
+    w.advance(8 * 86_400_000);
+    assert.equal((await acceptInvite(w.request('POST', dan.cookie, {}), invite.token, w.chat)).status, 404);
+    assert.equal(await w.refused(room, dan.cookie), CloseCode.NotFound);
+  });
+});
+
+describe('direct messages', () => {
+  it('is one room of exactly two, whoever opens it first, closed to everyone else', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const cy = await w.person('cy');
+    const first = (await (await openDirect(w.request('POST', bo.cookie, { user_id: ana.userId }), w.chat)).json()) as { room: string };
+    const second = (await (await openDirect(w.request('POST', ana.cookie, { user_id: bo.userId }), w.chat)).json()) as { room: string };
+    assert.equal(first.room, second.room);
+    assert.equal(first.room, directRoomName(ana.userId, bo.userId));
+    await w.join(first.room, ana.cookie);
+    await w.join(first.room, bo.cookie);
+    assert.equal(await w.refused(first.room, cy.cookie), CloseCode.NotFound);
+    assert.equal(await w.refused(first.room, w.guestCookie()), CloseCode.NotFound);
+
+    const guest = w.guestCookie();
+    assert.deepEqual(await problemOf(await openDirect(w.request('POST', guest, { user_id: ana.userId }), w.chat)), [401, 'sign_in_required']);
+    assert.deepEqual(await problemOf(await openDirect(w.request('POST', ana.cookie, { user_id: 'u_someguest' }), w.chat)), [404, 'unknown_user']);
+    assert.deepEqual(await problemOf(await openDirect(w.request('POST', ana.cookie, { user_id: ana.userId }), w.chat)), [400, 'invalid']);
+    assert.deepEqual(await problemOf(await removeMember(w.request('DELETE', ana.cookie), first.room, ana.userId, w.chat)), [409, 'direct_message']);
+
+    const list = (await (await listRooms(w.request('GET', ana.cookie), w.chat)).json()) as { rooms: Array<{ kind: string; peer: unknown }> };
+    assert.deepEqual(list.rooms.map((entry) => [entry.kind, entry.peer]), [['direct', { user_id: bo.userId, user: 'bo' }]]);
+  });
+});
+
+describe('the room list', () => {
+  it('counts what others wrote after my read marker, and the marker moves as the page reads', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie, '读书会');
+    await addMember(w.request('POST', ana.cookie, { username: 'bo' }), room, w.chat);
+    const anaSocket = await w.join(room, ana.cookie);
+    for (let n = 1; n <= 3; n++) {
+      anaSocket.sendJson({ type: 'chat.message', message: `第${n}条`, client_id: `a${n}` });
+      await anaSocket.receiveJson();
+    }
+    const list = async (cookie: string) =>
+      ((await (await listRooms(w.request('GET', cookie), w.chat)).json()) as { rooms: Array<{ room: string; title: string; unread: number; last: ChatMessageFrame | null }> }).rooms;
+    const [forBo] = await list(bo.cookie);
+    assert.deepEqual([forBo?.title, forBo?.unread, forBo?.last?.message], ['读书会', 3, '第3条']);
+    assert.equal((await list(ana.cookie))[0]?.unread, 0, 'my own messages are not unread');
+
+    const boSocket = await w.join(room, bo.cookie);
+    // A marker past what this connection was sent is held to what it was sent.
+    boSocket.sendJson({ type: 'read', id: '2' });
+    boSocket.sendJson({ type: 'ping' });
+    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'pong');
+    assert.equal((await list(bo.cookie))[0]?.unread, 1);
+    boSocket.sendJson({ type: 'read', id: '999' });
+    boSocket.sendJson({ type: 'ping' });
+    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'pong');
+    assert.equal((await list(bo.cookie))[0]?.unread, 0);
+    boSocket.sendJson({ type: 'read', id: 'x' });
+    assert.equal((await boSocket.receiveJson<{ code: string }>()).code, 'invalid_message');
+  });
+
+  it('keeps the public rooms a person opened, guests included', async () => {
+    const w = world();
+    const guest = w.guestCookie();
+    await w.join('lobby', guest);
+    await w.join('teahouse', guest);
+    const rooms = ((await (await listRooms(w.request('GET', guest), w.chat)).json()) as { rooms: Array<{ room: string; kind: string; role: string }> }).rooms;
+    assert.deepEqual(rooms.map((entry) => [entry.room, entry.kind, entry.role]).sort(), [
+      ['lobby', 'public', 'visitor'],
+      ['teahouse', 'public', 'visitor'],
+    ]);
+  });
+});
+
+describe('the routes refuse', () => {
+  it('cross-site requests, other content types, missing sessions and guests where an account is needed', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const room = await w.privateRoom(ana.cookie);
+    const crossSite = { origin: 'https://evil.example' };
+    assert.deepEqual(await problemOf(await createRoom(w.request('POST', ana.cookie, { title: 'x' }, crossSite), w.chat)), [403, 'forbidden_origin']);
+    assert.deepEqual(await problemOf(await removeMember(w.request('DELETE', ana.cookie, undefined, crossSite), room, ana.userId, w.chat)), [403, 'forbidden_origin']);
+    assert.deepEqual(await problemOf(await signIn(w.request('POST', null, { username: 'ana', password: 'correct horse 马' }, crossSite), w.chat)), [403, 'forbidden_origin']);
+    assert.deepEqual(
+      await problemOf(await createRoom(w.request('POST', ana.cookie, { title: 'x' }, { 'content-type': 'text/plain' }), w.chat)),
+      [415, 'unsupported_media_type'],
+    );
+    assert.deepEqual(await problemOf(await createRoom(w.request('POST', null, { title: 'x' }), w.chat)), [401, 'no_session']);
+    assert.deepEqual(await problemOf(await createRoom(w.request('POST', w.guestCookie(), { title: 'x' }), w.chat)), [401, 'sign_in_required']);
+    assert.deepEqual(await problemOf(await createRoom(w.request('POST', ana.cookie, { title: '   ' }), w.chat)), [400, 'invalid_title']);
+    assert.deepEqual(await problemOf(await createRoom(w.request('POST', ana.cookie, { title: 'x'.repeat(65) }), w.chat)), [400, 'invalid_title']);
+    assert.deepEqual(await problemOf(await listRooms(w.request('GET', null), w.chat)), [401, 'no_session']);
+  });
+});

@@ -1,0 +1,68 @@
+import type { Session } from 'next-channels';
+import type { SignedIn } from './accounts';
+import { clientAddress, crossSite, noStore, problem, refusal } from './http-answers';
+import { readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
+import type { ChatRuntime } from './runtime';
+
+/**
+ * The chat's account routes: sign up, sign in, change the password. Each is same-origin only
+ * (403 otherwise), takes `application/json` within 4 KiB (415, 413), is rate limited per
+ * address and per account (429 with `Retry-After`), and answers with a new session cookie: who a
+ * browser is changes only with a new session id.
+ */
+
+/** `POST /api/accounts` with `{"username", "password"}`: 201, signed in as the new account. */
+export function signUp(request: Request, runtime: ChatRuntime): Promise<Response> {
+  return answer(request, runtime, 201, async (current, body) => runtime.accounts.signUp(current, fields(body), clientAddress(request), runtime.layer));
+}
+
+/** `POST /api/session/sign-in` with `{"username", "password"}`: 200, signed in; 401 `bad_credentials`. */
+export function signIn(request: Request, runtime: ChatRuntime): Promise<Response> {
+  return answer(request, runtime, 200, async (current, body) => runtime.accounts.signIn(current, fields(body), clientAddress(request), runtime.layer));
+}
+
+/**
+ * `POST /api/account/password` with `{"password", "new_password"}`: 200; every other session of
+ * the account ends, and their sockets close, in every process.
+ */
+export function changePassword(request: Request, runtime: ChatRuntime): Promise<Response> {
+  return answer(request, runtime, 200, async (current, body) => {
+    if (!current) return problem(401, 'sign_in_required', 'sign in to change your password');
+    const { password, new_password: newPassword } = record(body);
+    return runtime.accounts.changePassword(current, { password, newPassword }, runtime.layer);
+  });
+}
+
+async function answer(
+  request: Request,
+  runtime: ChatRuntime,
+  status: number,
+  work: (current: Session | null, body: unknown) => Promise<SignedIn | Response>,
+): Promise<Response> {
+  const refused = crossSite(request, runtime.allowedOrigins);
+  if (refused) return noStore(refused);
+  try {
+    const body = await readJsonBody(request, SESSION_BODY_MAX_BYTES);
+    const current = await runtime.sessions.read(request.headers.get('cookie'));
+    const done = await work(current, body);
+    if (done instanceof Response) return noStore(done);
+    const { session, account } = done;
+    return noStore(
+      Response.json(
+        { user_id: session.user.id, user: session.user.name, account: { username: account.username } },
+        { status, headers: { 'set-cookie': runtime.sessions.setCookieHeader(session) } },
+      ),
+    );
+  } catch (error) {
+    return noStore(refusal(error));
+  }
+}
+
+function record(body: unknown): Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+function fields(body: unknown): { readonly username: unknown; readonly password: unknown } {
+  const { username, password } = record(body);
+  return { username, password };
+}

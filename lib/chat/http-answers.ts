@@ -1,0 +1,43 @@
+import type { AllowedOrigins } from 'next-channels';
+import { BodyRefused } from './json-body';
+import { Refused } from './refused';
+
+/**
+ * What every chat route answers with: problems as `{"error", "detail"}`, answers about who a
+ * browser is kept by no cache, and the checks every state-changing route makes first.
+ */
+
+/** The request header the chat's HTTP pipeline sets to the client's address (any sent by the client is replaced). */
+export const CLIENT_ADDRESS_HEADER = 'x-chat-client-address';
+
+export function problem(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {
+  return Response.json({ error: code, detail }, { status, headers });
+}
+
+/** Who a browser is, and its cookie, must not be kept by a shared cache nor the browser's. */
+export function noStore(response: Response): Response {
+  response.headers.set('cache-control', 'no-store');
+  return response;
+}
+
+/** A refused body or a refused request as its answer; any other error goes on. */
+export function refusal(error: unknown): Response {
+  if (error instanceof BodyRefused) return problem(error.status, error.code, error.message);
+  if (error instanceof Refused) {
+    return problem(error.status, error.code, error.message, error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) });
+  }
+  throw error;
+}
+
+/**
+ * A state-changing request from a page of another site is refused (403) before anything else:
+ * the Origin header must name an allowed origin. A browser always sends it on a POST or DELETE.
+ */
+export function crossSite(request: Request, allowedOrigins: AllowedOrigins): Response | null {
+  return allowedOrigins.allows(request.headers.get('origin') ?? undefined) ? null : problem(403, 'forbidden_origin', 'this origin may not do this');
+}
+
+/** The client's address as the pipeline found it (`unknown` outside the server, in tests that give none). */
+export function clientAddress(request: Request): string {
+  return request.headers.get(CLIENT_ADDRESS_HEADER) ?? 'unknown';
+}
