@@ -17,7 +17,7 @@ import {
 import { RoomMembers } from './room-members';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
-import { useRoomInfo } from './use-room-info';
+import { isPrivateRoomName, useRoomInfo } from './use-room-info';
 import { readySession, useSession } from './use-session';
 
 const TEXT = {
@@ -79,7 +79,7 @@ export function ChatRoom({ room }: { readonly room: string }) {
 
   // Private rooms (named "_…") are not listed among the recent public rooms of the home page.
   useEffect(() => {
-    if (!room.startsWith('_')) rememberRoom(room);
+    if (!isPrivateRoomName(room)) rememberRoom(room);
   }, [rememberRoom, room]);
 
   // Someone came or went: the members may have changed (an invite link used, someone left).

@@ -7,10 +7,14 @@ import { isValidRoomName } from '@/lib/chat/protocol';
 import { SESSION_CHANGED_EVENT } from '@/lib/client';
 import { blockComposingEnter } from './composing';
 import { useRecentRooms } from './use-recent-rooms';
+import { useSession } from './use-session';
 
 export function Home({ initialName }: { readonly initialName: string }) {
   const router = useRouter();
   const recentRooms = useRecentRooms();
+  const session = useSession();
+  // A signed-in person is shown by their user name: there is no display name to change.
+  const account = session.status === 'ready' ? session.session.account : null;
   const [name, setName] = useState(initialName);
   const [savedName, setSavedName] = useState(initialName);
   const [room, setRoom] = useState('');
@@ -19,7 +23,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
   const [privateName, setPrivateName] = useState(false);
 
   async function saveName(): Promise<boolean> {
-    if (name.trim() === savedName) return true;
+    if (account || name.trim() === savedName) return true;
     const response = await fetch('/api/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -67,13 +71,20 @@ export function Home({ initialName }: { readonly initialName: string }) {
         <label htmlFor="display-name-input">Display name</label>
         <input
           id="display-name-input"
-          value={name}
+          value={account ? account.username : name}
           maxLength={64}
           dir="auto"
           autoComplete="nickname"
+          readOnly={account !== null}
+          aria-describedby={account ? 'display-name-account' : undefined}
           onChange={(event) => setName(event.target.value)}
           onKeyDown={blockComposingEnter}
         />
+        {account && (
+          <p id="display-name-account" className="hint">
+            Signed in: you are shown by your user name.
+          </p>
+        )}
         <label htmlFor="room-name-input">What chat room would you like to enter?</label>
         <div className="row">
           <input

@@ -2,14 +2,15 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import { ApiError, chatApi } from '@/lib/client';
 import { readySession, useSession } from './use-session';
 
 const TEXT = {
   heading: 'You are invited to a private room',
+  headingWithTitle: (title: ReactNode) => <>Join {title}?</>,
   loading: 'Loading…',
-  question: 'Join this room? Its members will see you among them, and you will see what they write.',
+  question: 'Its members will see you among them, and you will see what they write.',
   join: 'Join room',
   joining: 'Joining…',
   guest: 'Private rooms need an account: sign in or sign up first, then come back here to join.',
@@ -26,6 +27,22 @@ export function InviteJoin({ token }: { readonly token: string }) {
   const session = readySession(state);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
+  // The room the link is for, asked before joining; a link that does not work says so at once.
+  const [title, setTitle] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    chatApi.invitation(token).then(
+      (invitation) => {
+        if (live) setTitle(invitation.title);
+      },
+      (error: unknown) => {
+        if (live && error instanceof ApiError && error.code === 'not_found') setProblem('not_found');
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [token]);
 
   async function join(): Promise<void> {
     setBusy(true);
@@ -45,16 +62,22 @@ export function InviteJoin({ token }: { readonly token: string }) {
   const next = `/invite/${encodeURIComponent(token)}/`;
   return (
     <main className="page">
-      <h1>{TEXT.heading}</h1>
+      <h1 id="invite-heading">
+        {title === null ? (
+          TEXT.heading
+        ) : (
+          TEXT.headingWithTitle(<bdi>{title}</bdi>)
+        )}
+      </h1>
       {state.status === 'loading' ? (
         <p className="hint">{TEXT.loading}</p>
-      ) : guest ? (
-        <p id="invite-guest">
-          {TEXT.guest} <Link href={`/account/?next=${encodeURIComponent(next)}`}>{TEXT.signIn}</Link>
-        </p>
       ) : problem === 'not_found' ? (
         <p id="invite-problem" role="alert" className="error">
           {TEXT.notFound}
+        </p>
+      ) : guest ? (
+        <p id="invite-guest">
+          {TEXT.guest} <Link href={`/account/?next=${encodeURIComponent(next)}`}>{TEXT.signIn}</Link>
         </p>
       ) : (
         <>

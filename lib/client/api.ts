@@ -143,6 +143,7 @@ export const chatApi = {
     return Array.isArray(value.invites) ? value.invites : [];
   },
   revokeInvite: (name: string, id: string) => call<void>('DELETE', `${room(name)}/invites/${encodeURIComponent(id)}`),
+  invitation: (token: string) => call<{ room: string; title: string }>('GET', `/api/invites/${encodeURIComponent(token)}`),
   acceptInvite: (token: string) => call<{ room: string; title: string }>('POST', `/api/invites/${encodeURIComponent(token)}`, {}),
   openDirect: (userId: string) => call<{ room: string }>('POST', '/api/dms', { user_id: userId }),
 };
