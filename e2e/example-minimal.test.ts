@@ -5,9 +5,11 @@
  * development, with Chromium checking the page's socket and the route handler that sends to the
  * room's group; in development, a save of the consumer reaches the open socket without a
  * reconnect. The poll page, on the package's React hooks, keeps one socket for all its parts, shows
- * who is here, answers a request, asks a page without a name to sign in (and that page does not
- * retry), and comes back by itself after the server is stopped and started again. Nothing of the
- * repository is on the example's paths: only the tarball.
+ * who is here, answers a request, asks a page without a session to sign in (and that page does not
+ * retry), lets in those who signed in through the login page (an iron-session cookie, which the
+ * socket's resolver reads) until they sign out, and comes back by itself after the server is
+ * stopped and started again; without SESSION_PASSWORD, the production server refuses to start.
+ * Nothing of the repository is on the example's paths: only the tarball.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -25,6 +27,8 @@ const REPOSITORY = path.resolve(__dirname, '..');
 const PACKAGE_DIR = path.join(REPOSITORY, 'lib', 'channels');
 const EXAMPLE_DIR = path.join(REPOSITORY, 'examples', 'minimal');
 const ROOM_SOCKET = /\/ws\/room\/lobby\/$/;
+/** The production servers' secret for the login's cookies: the same across a restart, so sessions outlive it. */
+const PRODUCTION = { NODE_ENV: 'production', SESSION_PASSWORD: 'the e2e secret of the example, 32 characters or more' };
 
 /**
  * The environment of a shell outside this repository: none of the variables `npm test` sets for
@@ -179,7 +183,7 @@ class PollPage {
     this.page = page;
   }
 
-  /** Opens the poll; with a `voter`, signs in as that voter through the page's form. */
+  /** Opens the poll, which asks to sign in; with a `voter`, follows its link and signs in as that voter on the login page. */
   static async open(browser: Browser, server: ExampleServer, voter?: string): Promise<PollPage> {
     const poll = new PollPage(await (await browser.newContext()).newPage());
     poll.page.on('websocket', (socket) => {
@@ -187,12 +191,18 @@ class PollPage {
     });
     await poll.page.goto(`${server.url}/poll`, { timeout: 120_000 });
     await poll.page.locator('#sign-in').waitFor({ timeout: 60_000 });
-    if (voter !== undefined) {
-      await poll.page.locator('#name').fill(voter);
-      await poll.page.locator('#sign-in button').click();
-      await poll.status('open');
-    }
+    if (voter !== undefined) await poll.signIn(voter);
     return poll;
+  }
+
+  /** From the poll's "sign in" link: the login form, then back on the poll, signed in. */
+  async signIn(voter: string): Promise<void> {
+    await this.page.locator('#sign-in a').click();
+    await this.page.locator('#login #name').fill(voter);
+    await this.page.locator('#login button').click();
+    await this.page.waitForURL(/\/poll$/, { timeout: 30_000 });
+    await waitForText(this.page.locator('#signed-in strong'), voter);
+    await this.status('open');
   }
 
   async status(status: string): Promise<void> {
@@ -294,7 +304,7 @@ describe('examples/minimal, installed from the packed package outside the reposi
   it('serves the page and the route handler in production, and exits 0 on SIGTERM', { timeout: 180_000 }, async () => {
     browser = await chromium.launch(chromiumLaunchOptions());
     // What `npm start` runs.
-    const server = new ExampleServer(process.execPath, ['--import', 'tsx', 'server.ts'], app, await freePort(), { NODE_ENV: 'production' });
+    const server = new ExampleServer(process.execPath, ['--import', 'tsx', 'server.ts'], app, await freePort(), PRODUCTION);
     servers.push(server);
     await server.waitFor(/"msg":"listening".*"mode":"production"/);
     const room = await checkRoom(browser, server, 'production');
@@ -305,17 +315,23 @@ describe('examples/minimal, installed from the packed package outside the reposi
     await room.close();
   });
 
-  it('serves the live poll on the hooks: one socket per page, presence, a request, sign-in without a retry storm, and a restart', { timeout: 240_000 }, async () => {
+  it('serves the live poll on the hooks: one socket per page, presence, a request, sign-in through the login page without a retry storm, a restart, and sign-out', { timeout: 240_000 }, async () => {
     const port = await freePort();
-    const start = () => new ExampleServer(process.execPath, ['--import', 'tsx', 'server.ts'], app, port, { NODE_ENV: 'production' });
+    const start = () => new ExampleServer(process.execPath, ['--import', 'tsx', 'server.ts'], app, port, PRODUCTION);
     let server = start();
     servers.push(server);
     await server.waitFor(/"msg":"listening".*"mode":"production"/);
 
     const anonymous = await PollPage.open(browser!, server);
-    assert.match((await anonymous.page.locator('#sign-in').textContent()) ?? '', /sign in to vote/);
+    assert.match((await anonymous.page.locator('#sign-in').textContent()) ?? '', /Closed: sign in\. Sign in to vote/);
     const ana = await PollPage.open(browser!, server, 'Ana');
     const bo = await PollPage.open(browser!, server, '小波');
+    // The login's cookie: sealed by iron-session, and out of the page's scripts' reach.
+    const [session] = await ana.page.context().cookies(server.url);
+    assert.equal(session?.name, 'minimal-session');
+    assert.match(session.value, /^Fe26\.2\*/);
+    assert.equal(session.httpOnly, true);
+    assert.equal(await ana.page.evaluate(() => document.cookie), '');
     await ana.here(['Ana', '小波']);
     await bo.here(['Ana', '小波']);
 
@@ -331,7 +347,7 @@ describe('examples/minimal, installed from the packed package outside the reposi
     assert.equal(ana.sockets.length, 2);
     assert.equal(bo.sockets.length, 2);
 
-    // Stopped, the pages wait and retry; started again, they come back by themselves.
+    // Stopped, the pages wait and retry; started again (with the same secret), they come back by themselves, signed in.
     assert.equal(await server.stop(), 0);
     await ana.status('reconnecting');
     await bo.status('reconnecting');
@@ -345,8 +361,28 @@ describe('examples/minimal, installed from the packed package outside the reposi
     await ana.count('coffee', 1);
     assert.equal(anonymous.sockets.length, 1, 'the page asked to sign in tried again');
 
+    // Signed out, the poll's page leaves (its socket with it), and the poll asks to sign in again.
+    await bo.page.locator('#signed-in button').click();
+    await bo.page.waitForURL(`${server.url}/`, { timeout: 30_000 });
+    await ana.here(['Ana']);
+    assert.deepEqual(await bo.page.context().cookies(server.url), []);
+    await bo.page.goto(`${server.url}/poll`);
+    await bo.page.locator('#sign-in').waitFor({ timeout: 30_000 });
+    assert.equal(await bo.page.locator('#signed-in').count(), 0);
+
     assert.equal(await server.stop(), 0);
     for (const poll of [anonymous, ana, bo]) await poll.page.context().close();
+  });
+
+  it('refuses to start in production without SESSION_PASSWORD, in one line', { timeout: 60_000 }, async () => {
+    const env = outsideEnvironment({ NODE_ENV: 'production', PORT: String(await freePort()) });
+    delete env.SESSION_PASSWORD;
+    const failed = await run(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: app, env, timeout: 55_000 }).then(
+      () => assert.fail('the server started without SESSION_PASSWORD'),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stderr, 'SESSION_PASSWORD is not set: set SESSION_PASSWORD to a secret of 32 characters or more (openssl rand -base64 32)\n');
   });
 
   it('serves them in development, where a save of the consumer reaches the open socket without a reconnect', { timeout: 300_000 }, async () => {

@@ -100,6 +100,43 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     assert.ok(Date.now() - signedOut < 5_000, `refused by B ${Date.now() - signedOut} ms after the sign-out`);
   });
 
+  it('shares accounts and private rooms across processes, and a removal closes the removed socket on the other process at once', async () => {
+    const [a, b] = cluster.servers;
+    /** Signs a new person up on `server` from a fresh guest page load: their cookie and user id. */
+    const signUp = async (server: AppServer, username: string): Promise<{ cookie: string; userId: string }> => {
+      const guest = ((await fetch(`${server.http}/`)).headers.get('set-cookie') ?? '').split(';')[0]!;
+      const response = await fetch(`${server.http}/api/accounts`, {
+        method: 'POST',
+        headers: { cookie: guest, origin: server.origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: 'correct horse 马' }),
+      });
+      assert.equal(response.status, 201, await response.clone().text());
+      return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]!, userId: ((await response.json()) as { user_id: string }).user_id };
+    };
+    const call = (server: AppServer, method: string, path: string, cookie: string, body?: unknown) =>
+      fetch(`${server.http}${path}`, {
+        method,
+        headers: { cookie, origin: server.origin, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const owner = await signUp(a!, `owner${Date.now() % 100_000}`);
+    const member = await signUp(b!, `member${Date.now() % 100_000}`);
+    const memberName = ((await (await call(b!, 'GET', '/api/session', member.cookie)).json()) as { account: { username: string } }).account.username;
+    // The room is made on A; B signs in the member, who is added on A and opens the room on B.
+    const { room } = (await (await call(a!, 'POST', '/api/rooms', owner.cookie, { title: '跨进程' })).json()) as { room: string };
+    const stranger = await TestSocket.open(`${b!.ws}/ws/chat/${room}/`, { origin: b!.origin, cookie: member.cookie });
+    assert.equal(await within(10_000, stranger.closed, 'a non-member is refused on B'), 4404);
+    assert.equal((await call(a!, 'POST', `/api/rooms/${room}/members`, owner.cookie, { username: memberName })).status, 201);
+    const onB = await TestSocket.open(`${b!.ws}/ws/chat/${room}/`, { origin: b!.origin, cookie: member.cookie });
+    await onB.find((frame) => frame.type === 'presence');
+    const removed = Date.now();
+    assert.equal((await call(a!, 'DELETE', `/api/rooms/${room}/members/${member.userId}`, owner.cookie)).status, 204);
+    assert.equal(await within(5_000, onB.closed, 'the removed socket on B closes'), 4403);
+    const again = await TestSocket.open(`${b!.ws}/ws/chat/${room}/?after=0`, { origin: b!.origin, cookie: member.cookie });
+    assert.equal(await within(10_000, again.closed, 'the removed member is refused on B'), 4404);
+    assert.ok(Date.now() - removed < 5_000);
+  });
+
   it('fills every open connection from the store after a Redis outage of a few seconds under traffic', async () => {
     const [a, b] = cluster.servers;
     const clients = [client(a!, 'blip'), client(a!, 'blip'), client(b!, 'blip'), client(b!, 'blip')];

@@ -6,14 +6,15 @@ import { assertShowsFilesVerbatim, proseOf, repositoryRoot } from '../shown-file
 
 // The package's README walks a reader through a new app; this folder is that app's files, as the
 // README shows them. The README's words name them as the reader's app does: `channels/room.ts`
-// is docs/package-readme/channels/room.ts here.
+// is docs/package-readme/channels/room.ts here. It also shows a file of examples/minimal, the
+// recipe it points to for a login of the app's own.
 const README = 'lib/channels/README.md';
 const APP = path.join(repositoryRoot, 'docs', 'package-readme');
 
 it('shows every snippet file exactly as it is, and every file of the app it names exists', async () => {
   const shown = await assertShowsFilesVerbatim(README);
   assert.ok(shown.length >= 7, `found ${shown.length} snippets`);
-  for (const file of shown) assert.ok(file.startsWith('docs/package-readme/'), `${file} is not a file of the README's app`);
+  for (const file of shown) assert.ok(/^(docs\/package-readme|examples\/minimal)\//.test(file), `${file} is not a file of the README's app or of examples/minimal`);
 
   const prose = await proseOf(README);
   const named = [...prose.matchAll(/`((?:channels|app)\/[^`\s]+\.tsx?|(?:routing|server|next\.config)\.ts)`/g)].map((match) => match[1]!);

@@ -80,6 +80,10 @@ export interface ChatServiceOptions {
   readonly access?: RoomAccess;
 }
 
+/** A visit to a room is written again after this long at the soonest. */
+const VISIT_WRITE_INTERVAL_MS = 60_000;
+const MAX_VISITS_KEPT = 10_000;
+
 /** Recent authors of a room that a mention can reach, beside the people in it now. */
 const MENTION_AUTHORS_PAGE = 50;
 
@@ -136,6 +140,8 @@ export class ChatService {
   readonly #participants: RoomParticipants | null;
   /** Who may read which room: every path that reads or sends room data asks it. */
   readonly access: RoomAccess;
+  /** When each person's visit to each room was last written, oldest first. */
+  readonly #visits = new Map<string, number>();
 
   constructor(options: ChatServiceOptions) {
     this.access = options.access ?? new RoomAccess(options.store.directory);
@@ -249,9 +255,17 @@ export class ChatService {
     return `#${room}`;
   }
 
-  /** Someone opened a public room: it goes to the top of their room list. */
+  /**
+   * Someone opened a public room: it goes to the top of their room list. Written at most once a
+   * minute per person and room by this process: a reconnect storm is not a storm of writes.
+   */
   async visit(room: string, user: SessionUser): Promise<void> {
-    if ((await this.access.kind(room)) === 'public') await this.#store.directory.recordVisit(room, user.id, user.name, Date.now());
+    const key = `${user.id} ${room}`;
+    const now = Date.now();
+    if (now - (this.#visits.get(key) ?? -Infinity) < VISIT_WRITE_INTERVAL_MS) return;
+    if (this.#visits.size >= MAX_VISITS_KEPT) this.#visits.delete(this.#visits.keys().next().value!);
+    this.#visits.set(key, now);
+    if ((await this.access.kind(room)) === 'public') await this.#store.directory.recordVisit(room, user.id, user.name, now);
   }
 
   /** Moves a person's read marker in a room forward to `id`. */

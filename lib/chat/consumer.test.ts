@@ -226,6 +226,7 @@ describe('ChatConsumer: messages', () => {
         else waiting = { count, resolve };
       });
     const store: MessageStore = {
+      directory: memory.directory,
       latest: (room, limit) => memory.latest(room, limit),
       before: (room, id, limit) => memory.before(room, id, limit),
       after: (room, id, limit) => memory.after(room, id, limit),
@@ -234,7 +235,6 @@ describe('ChatConsumer: messages', () => {
       revokeSession: (id, expiresAt) => memory.revokeSession(id, expiresAt),
       isSessionRevoked: (id) => memory.isSessionRevoked(id),
       heads: (rooms) => memory.heads(rooms),
-      directory: memory.directory,
       append: (message) =>
         new Promise((resolve, reject) => {
           held.push(() => memory.append(message).then(resolve, reject));

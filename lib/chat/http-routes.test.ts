@@ -156,7 +156,7 @@ describe('session routes', () => {
     const { chat, sessions } = runtime();
     const cookie = `session=${sessions.sign({ id: 'u1', name: 'Ana' })}`;
     const response = await currentSession(request('GET', { cookie }), chat);
-    assert.deepEqual(await response.json(), { user_id: 'u1', user: 'Ana' });
+    assert.deepEqual(await response.json(), { user_id: 'u1', user: 'Ana', account: null });
     assert.equal((await currentSession(request('GET', {}), chat)).status, 401);
   });
 

@@ -1,4 +1,4 @@
-import { CloseCode, type EventHandlers, type EventOf, type Frames, processState, ProtocolConsumer } from 'next-channels';
+import { type EventHandlers, type EventOf, type Frames, processState, ProtocolConsumer } from 'next-channels';
 import { z } from 'zod';
 import { type Counts, type Option, OPTIONS, POLL_GROUP } from './poll-options';
 
@@ -14,7 +14,7 @@ export type PollProtocol = {
 
 type PollEvents = { 'poll.votes': { readonly counts: Counts } };
 
-// One vote per voter; the consumer of each connection reads the same map (processState: one per process).
+// One vote per user (by id); the consumer of each connection reads the same map (processState: one per process).
 const ballots = () => processState('poll.ballots', () => new Map<string, Option>());
 
 function counts(): Counts {
@@ -23,31 +23,27 @@ function counts(): Counts {
   return counted;
 }
 
-/** The voter's name, from the `voter` cookie the page sets when someone signs in. */
-function voterOf(cookies: Readonly<Record<string, string>>): string | null {
-  const name = cookies.voter?.trim();
-  return name && /^[\p{L}\p{N} _-]{1,32}$/u.test(name) ? name : null;
-}
-
-/** `/ws/poll/`: a live poll. Votes reach every page at once; a page may ask for the tally. */
+/**
+ * `/ws/poll/`: a live poll. Votes reach every page at once; a page may ask for the tally. Its route
+ * lets in signed-in people only (see routing.ts), so `scope.user` is who votes.
+ */
 export class PollConsumer extends ProtocolConsumer<PollProtocol, Record<string, never>, PollEvents> implements EventHandlers<PollEvents> {
   protected readonly frames = ClientFrame;
   override readonly groups = [POLL_GROUP];
-  private readonly voter = voterOf(this.scope.cookies);
+  // The route's `authorize` closed every connection without a user (4401) before this runs.
+  private readonly voter = this.scope.user!;
 
   override async connect(): Promise<void> {
-    // A browser cannot see a refused handshake: this close (4401) tells the page to sign in.
-    if (this.voter === null) return this.close(CloseCode.AuthenticationRequired, 'sign in to vote');
     await this.accept();
     this.sendFrame({ type: 'votes', counts: counts() });
-    // Listed in the poll's presence, once per voter however many tabs: every page hears the list.
-    await this.track(POLL_GROUP, this.voter, { name: this.voter });
+    // Listed in the poll's presence, once per user however many tabs: every page hears the list.
+    await this.track(POLL_GROUP, this.voter.id, { name: this.voter.name });
   }
 
   async receiveFrame(frame: PollProtocol['client']): Promise<void> {
     switch (frame.type) {
       case 'vote':
-        ballots().set(this.voter!, frame.option);
+        ballots().set(this.voter.id, frame.option);
         await this.groupSend(POLL_GROUP, { type: 'poll.votes', counts: counts() });
         return;
       case 'tally':

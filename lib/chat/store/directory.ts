@@ -62,7 +62,7 @@ export interface RoomListEntry {
   readonly last: StoredMessage | null;
   /** Messages after `lastReadId` by others, counted up to `MAX_UNREAD_COUNTED`. */
   readonly unread: number;
-  /** When they joined or last opened it (ms): the order of rooms without messages. */
+  /** When they joined or last opened it (ms); the list is ordered by the later of this and the last message's time. */
   readonly activeAt: number;
 }
 
@@ -121,7 +121,7 @@ export interface Directory {
   recordVisit(room: string, userId: string, name: string, at: number): Promise<void>;
   /** Moves a member's read marker forward to `id` (never back); nothing for a non-member. */
   markRead(room: string, userId: string, id: string): Promise<void>;
-  /** A person's rooms, most recently active first (newest message, else `activeAt`), at most `limit`. */
+  /** A person's rooms, most recently active first (the later of the newest message's time and `activeAt`), at most `limit`. */
   roomsOf(userId: string, limit: number): Promise<readonly RoomListEntry[]>;
 
   createInvite(invite: InviteRecord): Promise<void>;

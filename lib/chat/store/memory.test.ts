@@ -1,4 +1,6 @@
 import { messageStoreConformance } from './conformance';
+import { directoryConformance } from './directory-conformance';
 import { MemoryMessageStore } from './memory';
 
 messageStoreConformance('MemoryMessageStore', async (options) => new MemoryMessageStore(options));
+directoryConformance('MemoryMessageStore', async (options) => new MemoryMessageStore(options));

@@ -4,7 +4,9 @@ import pg from 'pg';
 import { SilentProxy } from '../../testing/silent-proxy';
 import { PostgresServer } from '../../testing/engines';
 import { messageStoreConformance } from './conformance';
-import { PostgresMessageStore, StoreUnavailable } from './postgres';
+import { MAX_VISITED_ROOMS } from './directory';
+import { directoryConformance } from './directory-conformance';
+import { MIGRATIONS, PostgresMessageStore, StoreUnavailable } from './postgres';
 
 let postgres: PostgresServer;
 before(async () => {
@@ -15,6 +17,7 @@ after(async () => {
 });
 
 messageStoreConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
+directoryConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 
 describe('PostgresMessageStore across processes', () => {
   const stores: PostgresMessageStore[] = [];
@@ -101,7 +104,90 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     const versions = await client.query('SELECT version FROM schema_migrations');
     await client.end();
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
+    assert.deepEqual(
+      versions.rows,
+      MIGRATIONS.map((_, index) => ({ version: index + 1 })),
+    );
+    assert.equal(MIGRATIONS.length, 6);
+  });
+
+  it('creates an account once when two processes create it at once, telling the other which was taken', async () => {
+    const url = await postgres.createDatabase();
+    const [a, b] = await Promise.all([open(url), open(url)]);
+    const account = (userId: string, username: string) => ({ userId, username, usernameKey: username, passwordHash: `scrypt$${userId}`, createdAt: 1 });
+    for (let round = 0; round < 5; round++) {
+      const sameName = await Promise.all([a.directory.createAccount(account(`u_a${round}`, `名字${round}`)), b.directory.createAccount(account(`u_b${round}`, `名字${round}`))]);
+      assert.deepEqual([...sameName].sort(), ['created', 'username_taken']);
+      const sameUser = await Promise.all([a.directory.createAccount(account(`u_c${round}`, `甲${round}`)), b.directory.createAccount(account(`u_c${round}`, `乙${round}`))]);
+      assert.deepEqual([...sameUser].sort(), ['account_exists', 'created']);
+    }
+    const winner = await b.directory.accountByUsername('名字0');
+    assert.ok(winner?.userId === 'u_a0' || winner?.userId === 'u_b0');
+  });
+
+  it('creates a room once when two processes create it at once, with the members of the one that did', async () => {
+    const url = await postgres.createDatabase();
+    const [a, b] = await Promise.all([open(url), open(url)]);
+    const room = (ownerId: string) => ({ room: '_dm', kind: 'direct' as const, title: '', ownerId, createdAt: 1 });
+    const created = await Promise.all([
+      a.directory.createRoom(room('u_a'), [{ userId: 'u_a', name: '甲', role: 'owner' }]),
+      b.directory.createRoom(room('u_b'), [{ userId: 'u_b', name: '乙', role: 'owner' }]),
+    ]);
+    assert.deepEqual([...created].sort(), [false, true]);
+    const ownerId = created[0] ? 'u_a' : 'u_b';
+    assert.equal((await a.directory.room('_dm'))?.ownerId, ownerId);
+    assert.deepEqual((await b.directory.members('_dm', 10)).map((member) => member.userId), [ownerId]);
+  });
+
+  it("keeps at most the visited rooms' limit when one person visits from two processes at once", async () => {
+    const url = await postgres.createDatabase();
+    const [a, b] = await Promise.all([open(url), open(url)]);
+    const wave = 8;
+    const visits = wave * Math.ceil((MAX_VISITED_ROOMS + 80) / wave);
+    for (let n = 0; n < visits; n += wave) {
+      await Promise.all(Array.from({ length: wave }, (_, step) => (step % 2 ? a : b).directory.recordVisit(`房间${n + step}`, 'u_an', '安', 1_000 + n + step)));
+    }
+    const rooms = await a.directory.roomsOf('u_an', 1_000);
+    assert.equal(rooms.length, MAX_VISITED_ROOMS);
+    assert.equal(rooms.at(-1)?.room, `房间${visits - MAX_VISITED_ROOMS}`, 'the oldest visits forgotten');
+  });
+
+  it('opens a database of the schema before the directory, keeping its messages, and records its rooms as public', async () => {
+    const url = await postgres.createDatabase();
+    // The database as the previous version left it: its five migrations, messages in two rooms.
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [index, migration] of MIGRATIONS.slice(0, 5).entries()) {
+        await client.query(migration);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+      }
+      const append = 'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)';
+      await client.query(append, ['lobby', 'u_ana', '安娜', '第一条', 1_600_000_000_000, 'c-1']);
+      await client.query(append, ['_old', 'u_bo', '波', '旧房间', 1_600_000_001_000, null]);
+      await client.query(append, ['lobby', 'u_bo', '波', '第二条', 1_600_000_005_000, null]);
+    } finally {
+      await client.end();
+    }
+
+    const store = await open(url);
+    assert.deepEqual((await store.latest('lobby', 10)).messages.map((m) => [m.id, m.user, m.text]), [['1', '安娜', '第一条'], ['2', '波', '第二条']]);
+    assert.deepEqual((await store.latest('_old', 10)).messages.map((m) => m.text), ['旧房间']);
+    assert.deepEqual(await store.directory.room('lobby'), { room: 'lobby', kind: 'public', title: '', ownerId: null, createdAt: 1_600_000_000_000 });
+    assert.deepEqual(await store.directory.room('_old'), { room: '_old', kind: 'public', title: '', ownerId: null, createdAt: 1_600_000_001_000 });
+    assert.equal(await store.directory.room('never-used'), null);
+    assert.equal((await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '新的' })).message.id, '3');
+    assert.equal(
+      await store.directory.createRoom({ room: '_old', kind: 'private', title: '占用', ownerId: 'u_cy', createdAt: Date.now() }, []),
+      false,
+      'an old room cannot be taken over as a private one',
+    );
+    const check = new pg.Client(url);
+    await check.connect();
+    const versions = await check.query<{ version: number }>('SELECT max(version) AS version FROM schema_migrations');
+    await check.end();
+    assert.equal(versions.rows[0]?.version, MIGRATIONS.length);
   });
 
   it('refuses a database from a newer server, in one line', async () => {
@@ -111,7 +197,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     await client.query('INSERT INTO schema_migrations (version) VALUES (99)');
     await client.end();
-    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(5\)/);
+    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(6\)/);
   });
 
   it('fails fast while PostgreSQL is down, writes nothing half, and works again when it is back', async () => {
@@ -153,6 +239,8 @@ describe('PostgresMessageStore across processes', () => {
       const next = Date.now();
       await assert.rejects(store.latest('r', 10), StoreUnavailable);
       await assert.rejects(store.ping(), StoreUnavailable);
+      await assert.rejects(store.directory.roomsOf('u', 10), StoreUnavailable);
+      await assert.rejects(store.directory.createAccount({ userId: 'u', username: '用户', usernameKey: '用户', passwordHash: 'x', createdAt: 1 }), StoreUnavailable);
       assert.ok(Date.now() - next < 100);
       assert.deepEqual(lines.filter((line) => line.message === 'postgres unreachable').length, 1);
       proxy.heal();
@@ -164,6 +252,7 @@ describe('PostgresMessageStore across processes', () => {
       const again = await store.append({ room: 'r', userId: 'u', user: 'U', text: 'during', clientId: 'silent-1' });
       assert.equal(again.message.id, '2');
       assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['before', 'during']);
+      assert.deepEqual(await store.directory.roomsOf('u', 10), []);
     } finally {
       await proxy.close();
     }

@@ -7,11 +7,15 @@ import {
   silentLogger,
 } from 'next-channels';
 import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
+import { PostgresDirectory } from './postgres-directory';
 import { HeadsConnection } from './postgres-heads';
 import { type HeadListener, type MessagePage, type MessageStore, type NewMessage, type StoredMessage, StoreUnavailable } from './types';
 
-/** Schema migrations, applied in order and recorded in `schema_migrations`. Append only. */
-const MIGRATIONS: readonly string[] = [
+/**
+ * Schema migrations, applied in order and recorded in `schema_migrations`. Append only. Exported
+ * for the tests that build a database of an earlier version.
+ */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE messages (
      room      text   NOT NULL,
      id        bigint NOT NULL,
@@ -92,6 +96,90 @@ const MIGRATIONS: readonly string[] = [
        VALUES (p_room, last + 1, p_user_id, p_user_name, p_body, p_ts, p_client_id);
      PERFORM pg_notify('chat_heads', p_room || ':' || (last + 1));
      RETURN QUERY SELECT last + 1, p_user_name, p_body, p_ts, true;
+   END
+   $$;`,
+  // The directory (see PostgresDirectory): accounts and their sessions, rooms with a kind, members,
+  // invitations. Rooms that had messages before rooms had kinds are recorded as public, so they
+  // stay open to everyone whatever their name. seq orders the members who joined at the same
+  // moment. A room and its first members, and a visit with the forgetting of the oldest ones, are
+  // each one function call: one transaction, one round trip.
+  `CREATE TABLE accounts (
+     user_id       text   PRIMARY KEY,
+     username      text   NOT NULL,
+     username_key  text   NOT NULL UNIQUE,
+     password_hash text   NOT NULL,
+     created_at    bigint NOT NULL
+   );
+   CREATE TABLE account_sessions (
+     session_id text   PRIMARY KEY,
+     user_id    text   NOT NULL,
+     expires_at bigint NOT NULL
+   );
+   CREATE INDEX account_sessions_user ON account_sessions (user_id);
+   CREATE TABLE rooms (
+     room       text   PRIMARY KEY,
+     kind       text   NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
+     title      text   NOT NULL,
+     owner_id   text,
+     created_at bigint NOT NULL
+   );
+   CREATE TABLE room_members (
+     room      text   NOT NULL,
+     user_id   text   NOT NULL,
+     name      text   NOT NULL,
+     role      text   NOT NULL CHECK (role IN ('owner', 'member', 'visitor')),
+     joined_at bigint NOT NULL,
+     active_at bigint NOT NULL,
+     last_read bigint,
+     seq       bigint GENERATED ALWAYS AS IDENTITY,
+     PRIMARY KEY (room, user_id)
+   );
+   CREATE INDEX room_members_join_order ON room_members (room, joined_at, seq);
+   CREATE INDEX room_members_by_user ON room_members (user_id, active_at);
+   CREATE TABLE invites (
+     token_hash text   PRIMARY KEY,
+     room       text   NOT NULL,
+     created_by text   NOT NULL,
+     created_at bigint NOT NULL,
+     expires_at bigint NOT NULL
+   );
+   CREATE INDEX invites_room ON invites (room);
+   INSERT INTO rooms (room, kind, title, owner_id, created_at)
+     SELECT c.room, 'public', '', NULL, oldest.ts FROM room_counters c
+      CROSS JOIN LATERAL (SELECT ts FROM messages WHERE room = c.room ORDER BY id LIMIT 1) oldest;
+   CREATE FUNCTION chat_role_rank(p_role text) RETURNS integer
+   LANGUAGE sql IMMUTABLE AS $$
+     SELECT CASE p_role WHEN 'owner' THEN 2 WHEN 'member' THEN 1 ELSE 0 END
+   $$;
+   CREATE FUNCTION chat_create_room(p_room text, p_kind text, p_title text, p_owner_id text, p_created_at bigint,
+                                    p_user_ids text[], p_names text[], p_roles text[])
+   RETURNS boolean
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     INSERT INTO rooms (room, kind, title, owner_id, created_at) VALUES (p_room, p_kind, p_title, p_owner_id, p_created_at)
+       ON CONFLICT (room) DO NOTHING;
+     IF NOT FOUND THEN RETURN false; END IF;
+     FOR i IN 1 .. coalesce(array_length(p_user_ids, 1), 0) LOOP
+       INSERT INTO room_members AS m (room, user_id, name, role, joined_at, active_at)
+         VALUES (p_room, p_user_ids[i], p_names[i], p_roles[i], p_created_at, p_created_at)
+         ON CONFLICT (room, user_id) DO UPDATE
+           SET role = CASE WHEN chat_role_rank(excluded.role) > chat_role_rank(m.role) THEN excluded.role ELSE m.role END;
+     END LOOP;
+     RETURN true;
+   END
+   $$;
+   CREATE FUNCTION chat_record_visit(p_room text, p_user_id text, p_name text, p_at bigint, p_keep integer)
+   RETURNS void
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     -- A person's visits take turns (two tabs, two processes): none keeps more than p_keep rooms,
+     -- and two never deadlock forgetting the same ones.
+     PERFORM pg_advisory_xact_lock(7242026, hashtext(p_user_id));
+     INSERT INTO room_members (room, user_id, name, role, joined_at, active_at) VALUES (p_room, p_user_id, p_name, 'visitor', p_at, p_at)
+       ON CONFLICT (room, user_id) DO UPDATE SET active_at = excluded.active_at;
+     DELETE FROM room_members WHERE user_id = p_user_id AND room IN (
+       SELECT room FROM room_members WHERE user_id = p_user_id AND role = 'visitor'
+        ORDER BY active_at DESC, room OFFSET p_keep);
    END
    $$;`,
 ];
@@ -178,6 +266,8 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   #heads: HeadsConnection | null = null;
   #closed = false;
 
+  readonly directory: PostgresDirectory;
+
   private constructor(pool: pg.Pool, url: string, options: PostgresMessageStoreOptions) {
     this.#pool = pool;
     this.#url = url;
@@ -185,6 +275,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     this.#now = options.now ?? Date.now;
     this.#reachability = new Reachability('postgres', options.logger ?? silentLogger);
     this.#pacer = options.pacer ?? new FlushPacer();
+    this.directory = new PostgresDirectory((text, values) => this.#query(text, values), this.#now);
   }
 
   /** Connects and migrates; rejects with one clear line when the database cannot be reached. */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { messageStoreConformance } from './conformance';
-import { SqliteMessageStore } from './sqlite';
+import { directoryConformance } from './directory-conformance';
+import { MIGRATIONS, SqliteMessageStore } from './sqlite';
 import { openSqlite } from './sqlite-driver';
 
 const folders: string[] = [];
@@ -19,6 +20,7 @@ after(async () => {
 });
 
 messageStoreConformance('SqliteMessageStore', async (options) => new SqliteMessageStore(await tempFile(), options));
+directoryConformance('SqliteMessageStore', async (options) => new SqliteMessageStore(await tempFile(), options));
 
 describe('SqliteMessageStore on disk', () => {
   it('keeps messages across a reopen, and goes on numbering after them', async () => {
@@ -130,6 +132,41 @@ describe('SqliteMessageStore on disk', () => {
     const db = openSqlite(file);
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => new SqliteMessageStore(file), /schema version 99, newer than this server knows \(2\)/);
+    assert.throws(() => new SqliteMessageStore(file), new RegExp(`schema version 99, newer than this server knows \\(${MIGRATIONS.length}\\)`));
+  });
+
+  it('opens a database of the schema before the directory, keeping its messages, and records its rooms as public', async () => {
+    const file = await tempFile();
+    await new SqliteMessageStore(file).close();
+    // The same file as the previous version left it: its two migrations, messages in two rooms.
+    rmSync(file);
+    const old = openSqlite(file);
+    for (const migration of MIGRATIONS.slice(0, 2)) old.exec(migration);
+    old.pragma('user_version = 2');
+    const insert = old.prepare('INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('lobby', 1, 'u_ana', '安娜', '第一条', 1_600_000_000_000, 'c-1');
+    insert.run('lobby', 2, 'u_bo', '波', '第二条', 1_600_000_005_000, null);
+    insert.run('_old', 1, 'u_bo', '波', '旧房间', 1_600_000_001_000, null);
+    old.close();
+
+    const store = new SqliteMessageStore(file);
+    try {
+      assert.deepEqual((await store.latest('lobby', 10)).messages.map((m) => [m.id, m.user, m.text]), [['1', '安娜', '第一条'], ['2', '波', '第二条']]);
+      assert.deepEqual((await store.latest('_old', 10)).messages.map((m) => m.text), ['旧房间']);
+      assert.deepEqual(await store.directory.room('lobby'), { room: 'lobby', kind: 'public', title: '', ownerId: null, createdAt: 1_600_000_000_000 });
+      assert.deepEqual(await store.directory.room('_old'), { room: '_old', kind: 'public', title: '', ownerId: null, createdAt: 1_600_000_001_000 });
+      assert.equal(await store.directory.room('never-used'), null);
+      assert.equal((await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '新的' })).message.id, '3');
+      assert.equal(
+        await store.directory.createRoom({ room: '_old', kind: 'private', title: '占用', ownerId: 'u_cy', createdAt: Date.now() }, []),
+        false,
+        'an old room cannot be taken over as a private one',
+      );
+    } finally {
+      await store.close();
+    }
+    const db = openSqlite(file);
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
   });
 });

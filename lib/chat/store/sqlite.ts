@@ -2,14 +2,16 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
+import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
 import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Append
- * only: a released migration is never edited.
+ * only: a released migration is never edited. Exported for the tests that build a database of
+ * an earlier version.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE messages (
      room      TEXT    NOT NULL,
      id        INTEGER NOT NULL,
@@ -27,6 +29,53 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at);`,
+  // The directory (see SqliteDirectory): accounts and their sessions, rooms with a kind, members,
+  // invitations. Rooms that had messages before rooms had kinds are recorded as public, so they
+  // stay open to everyone whatever their name. Members keep their rowid: it orders those who
+  // joined at the same moment.
+  `CREATE TABLE accounts (
+     user_id       TEXT    PRIMARY KEY,
+     username      TEXT    NOT NULL,
+     username_key  TEXT    NOT NULL UNIQUE,
+     password_hash TEXT    NOT NULL,
+     created_at    INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE account_sessions (
+     session_id TEXT    PRIMARY KEY,
+     user_id    TEXT    NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX account_sessions_user ON account_sessions (user_id);
+   CREATE TABLE rooms (
+     room       TEXT    PRIMARY KEY,
+     kind       TEXT    NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
+     title      TEXT    NOT NULL,
+     owner_id   TEXT,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE room_members (
+     room      TEXT    NOT NULL,
+     user_id   TEXT    NOT NULL,
+     name      TEXT    NOT NULL,
+     role      TEXT    NOT NULL CHECK (role IN ('owner', 'member', 'visitor')),
+     joined_at INTEGER NOT NULL,
+     active_at INTEGER NOT NULL,
+     last_read INTEGER,
+     PRIMARY KEY (room, user_id)
+   );
+   CREATE INDEX room_members_join_order ON room_members (room, joined_at);
+   CREATE INDEX room_members_by_user ON room_members (user_id, active_at);
+   CREATE TABLE invites (
+     token_hash TEXT    PRIMARY KEY,
+     room       TEXT    NOT NULL,
+     created_by TEXT    NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX invites_room ON invites (room);
+   INSERT INTO rooms (room, kind, title, owner_id, created_at)
+     SELECT first.room, 'public', '', NULL, first.ts FROM messages first
+      WHERE first.id = (SELECT MIN(id) FROM messages WHERE room = first.room);`,
 ];
 
 /**
@@ -93,6 +142,8 @@ export class SqliteMessageStore implements MessageStore {
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
   #batch: PendingAppend[] = [];
 
+  readonly directory: SqliteDirectory;
+
   /**
    * Opens (creating it and its folder if needed) and migrates the database at `file`. A new
    * database is readable by this user only (0600, its folder 0700), like the session secret.
@@ -115,6 +166,7 @@ export class SqliteMessageStore implements MessageStore {
       });
     }
 
+    this.directory = new SqliteDirectory(this.#db, this.#now);
     this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
     this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
     this.#insert = this.#db.prepare(

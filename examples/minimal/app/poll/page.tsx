@@ -1,87 +1,22 @@
-'use client';
-import { useLatest, usePresence, useRequest, useSocket } from 'next-channels/react';
-import { type FormEvent, useState } from 'react';
-import type { PollProtocol } from '@/channels/poll';
-import { OPTIONS, POLL_GROUP } from '@/channels/poll-options';
+import { getIronSession } from 'iron-session';
+import { cookies } from 'next/headers';
+import { type SessionData, sessionOptions } from '@/session';
+import { signOut } from '../login/actions';
+import { Poll } from './poll';
 
-const POLL = '/ws/poll/';
-
-/** The votes as they change, and buttons to vote. */
-function Votes() {
-  const { socket, send, status } = useSocket<PollProtocol>(POLL);
-  const votes = useLatest(socket, 'votes');
+/** The poll's page: who is signed in (read from the session, as the socket's resolver reads it), and the live poll. */
+export default async function PollPage() {
+  const { user } = await getIronSession<SessionData>(await cookies(), sessionOptions);
   return (
-    <section>
-      <p id="status">{status}</p>
-      {OPTIONS.map((option) => (
-        <button key={option} id={`vote-${option}`} onClick={() => send({ type: 'vote', option })} disabled={status !== 'open'}>
-          {option}: <span id={`count-${option}`}>{votes?.counts[option] ?? 0}</span>
-        </button>
-      ))}
-    </section>
-  );
-}
-
-/** Who is here: the same socket as the votes' (one per path for the whole page). */
-function WhoIsHere() {
-  const { socket } = useSocket<PollProtocol>(POLL);
-  const here = usePresence(socket, POLL_GROUP);
-  return (
-    <ul id="here">
-      {here.map((entry) => (
-        <li key={entry.key}>{entry.key}</li>
-      ))}
-    </ul>
-  );
-}
-
-/** A request with an answer: the tally, counted by the server when asked. */
-function Tally() {
-  const { socket } = useSocket<PollProtocol>(POLL);
-  const tally = useRequest(socket, 'tally');
-  return (
-    <p>
-      <button id="tally" onClick={() => void tally.run({ type: 'tally' }).catch(() => {})}>
-        Count the voters
-      </button>{' '}
-      <output id="voters">{tally.state.status === 'done' ? `${tally.state.reply.voters} voted` : tally.state.status === 'failed' ? tally.state.error.code : ''}</output>
-    </p>
-  );
-}
-
-/** Shown when the server said "sign in" (close 4401): a name, kept in a cookie, then connect again. */
-function SignIn({ reason }: { reason: string | null }) {
-  const { socket } = useSocket<PollProtocol>(POLL);
-  const [name, setName] = useState('');
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    document.cookie = `voter=${encodeURIComponent(name)}; path=/; SameSite=Lax`;
-    socket.reconnect();
-  };
-  return (
-    <form id="sign-in" onSubmit={submit}>
-      <p>Sign in: {reason}</p>
-      <input id="name" aria-label="Your name" value={name} onChange={(event) => setName(event.target.value)} required maxLength={32} />
-      <button type="submit">Sign in</button>
-    </form>
-  );
-}
-
-/** The poll: one socket for every part of the page, which survives a restart of the server. */
-export default function PollPage() {
-  const { closeCode, closeReason } = useSocket<PollProtocol>(POLL);
-  return (
-    <main>
-      <h1>Tea or coffee?</h1>
-      {closeCode === 4401 ? (
-        <SignIn reason={closeReason} />
-      ) : (
-        <>
-          <Votes />
-          <Tally />
-          <WhoIsHere />
-        </>
+    <>
+      {user && (
+        <header>
+          <form id="signed-in" action={signOut}>
+            Signed in as <strong>{user.name}</strong> <button type="submit">Sign out</button>
+          </form>
+        </header>
       )}
-    </main>
+      <Poll />
+    </>
   );
 }
