@@ -1,11 +1,51 @@
 'use client';
 
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { Fragment, type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ChatMessageFrame, PresenceUser } from '@/lib/chat/protocol';
-import { type ChatSocket, SESSION_ENDED_CLOSE_CODE, useChatSocket } from '@/lib/client';
+import {
+  ApiError,
+  chatApi,
+  type ChatSocket,
+  REMOVED_CLOSE_CODE,
+  ROOM_NOT_FOUND_CLOSE_CODE,
+  type RoomDetails,
+  SESSION_ENDED_CLOSE_CODE,
+  useChatSocket,
+} from '@/lib/client';
+import { RoomMembers } from './room-members';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
+import { isPrivateRoomName, useRoomInfo } from './use-room-info';
+import { readySession, useSession } from './use-session';
+
+const TEXT = {
+  privateRoom: 'private room',
+  direct: 'direct message',
+  removed: 'You were removed from this room',
+  left: 'You left this room',
+  notFound: 'No such room, or you are not a member',
+  shutOutHint: 'What was shown stays here; nothing more can be sent.',
+  guestHint: 'Invited to it? Sign in first:',
+  signIn: 'sign in or sign up',
+  rooms: 'Your rooms',
+  messagePrivately: 'Message privately',
+  opening: 'Opening…',
+  personActions: (name: string) => `Actions for ${name}`,
+  dmErrors: {
+    unknown_user: (name: string) => `${name} has no account, so cannot get private messages.`,
+    sign_in_required: () => 'Sign in to send private messages.',
+  } as Readonly<Record<string, (name: string) => string>>,
+  dmFailed: (detail: string) => `The conversation did not open: ${detail}`,
+} as const;
+
+/** The name a room goes by: a private room's title, the other person of a direct message, or the room's name. */
+function roomTitle(room: string, info: RoomDetails | null, myId: string | undefined): string {
+  if (!info || info.kind === 'public') return room;
+  if (info.kind === 'direct') return info.members.find((member) => member.user_id !== myId)?.user ?? (info.title || room);
+  return info.title || room;
+}
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -27,12 +67,45 @@ export function ChatRoom({ room }: { readonly room: string }) {
     },
   });
   const rememberRoom = useRememberRoom();
-  useEffect(() => rememberRoom(room), [rememberRoom, room]);
+  const router = useRouter();
+  const session = readySession(useSession());
+  const { info, reload } = useRoomInfo(room);
+  const [left, setLeft] = useState(false);
+  const myId = chat.me?.userId ?? session?.user_id;
+  const privateInfo = info !== null && info.kind !== 'public' ? info : null;
+  const title = roomTitle(room, info, myId);
+  const closedWith = chat.status === 'closed' ? chat.closeCode : null;
+  const shutOut = left || closedWith === REMOVED_CLOSE_CODE || closedWith === ROOM_NOT_FOUND_CLOSE_CODE;
+
+  // Private rooms (named "_…") are not listed among the recent public rooms of the home page.
+  useEffect(() => {
+    if (!isPrivateRoomName(room)) rememberRoom(room);
+  }, [rememberRoom, room]);
+
+  // Someone came or went: the members may have changed (an invite link used, someone left).
+  const presenceKey = privateInfo ? chat.presence.map((person) => person.user_id).sort().join(' ') : '';
+  const [seenPresenceKey, setSeenPresenceKey] = useState(presenceKey);
+  if (presenceKey !== seenPresenceKey) {
+    setSeenPresenceKey(presenceKey);
+    if (presenceKey !== '') reload();
+  }
 
   const unread = !visible && unseen.spell === timesHidden ? unseen.count : 0;
   useEffect(() => {
-    document.title = unread > 0 ? `(${unread}) ${room} · Channels Chat` : `${room} · Channels Chat`;
-  }, [room, unread]);
+    document.title = unread > 0 ? `(${unread}) ${title} · Channels Chat` : `${title} · Channels Chat`;
+  }, [title, unread]);
+
+  const canMessagePrivately = session?.account != null && info?.kind !== 'direct' && !shutOut;
+  async function messagePrivately(person: PresenceUser): Promise<string | null> {
+    try {
+      const { room: direct } = await chatApi.openDirect(person.user_id);
+      router.push(`/chat/${direct}/`);
+      return null;
+    } catch (error) {
+      if (error instanceof ApiError) return TEXT.dmErrors[error.code]?.(person.user) ?? TEXT.dmFailed(error.detail || error.code);
+      return TEXT.dmFailed(String(error));
+    }
+  }
 
   return (
     <main className="chat">
@@ -41,14 +114,32 @@ export function ChatRoom({ room }: { readonly room: string }) {
           <Link href="/" aria-label="All rooms">
             ←
           </Link>{' '}
-          <span id="room-name">{room}</span>
+          <bdi id="room-name">{title}</bdi>
+          {privateInfo && <span className="room-kind"> · {privateInfo.kind === 'direct' ? TEXT.direct : TEXT.privateRoom}</span>}
         </h1>
-        <ConnectionStatus chat={chat} />
+        <ConnectionStatus chat={chat} left={left} />
       </header>
+      {shutOut && (
+        <p id="room-access" className="access-notice">
+          {TEXT.shutOutHint}{' '}
+          {closedWith === ROOM_NOT_FOUND_CLOSE_CODE && session && !session.account && (
+            <>
+              {TEXT.guestHint} <Link href={`/account/?next=${encodeURIComponent(`/chat/${room}/`)}`}>{TEXT.signIn}</Link>.{' '}
+            </>
+          )}
+          <Link href="/rooms/">{TEXT.rooms}</Link>
+        </p>
+      )}
+      {privateInfo && !shutOut && <RoomMembers info={privateInfo} myId={myId} reload={reload} onLeft={() => setLeft(true)} />}
       <PresenceList people={chat.presence} myId={chat.me?.userId} />
-      <ChatLog chat={chat} dividerBefore={unseen.spell === timesHidden || visible ? unseen.firstId : null} />
+      <ChatLog
+        chat={chat}
+        visible={visible}
+        dividerBefore={unseen.spell === timesHidden || visible ? unseen.firstId : null}
+        messagePrivately={canMessagePrivately ? messagePrivately : null}
+      />
       <TypingIndicator typing={chat.typing} />
-      <Composer chat={chat} />
+      <Composer chat={chat} disabledBecause={shutOut ? (left ? TEXT.left : closedWith === REMOVED_CLOSE_CODE ? TEXT.removed : TEXT.notFound) : null} />
       {chat.me && (
         <p className="whoami">
           You are{' '}
@@ -61,7 +152,7 @@ export function ChatRoom({ room }: { readonly room: string }) {
   );
 }
 
-function ConnectionStatus({ chat }: { readonly chat: ChatSocket }) {
+function ConnectionStatus({ chat, left }: { readonly chat: ChatSocket; readonly left: boolean }) {
   const now = useNow(chat.retryAt !== null);
   let text: string;
   switch (chat.status) {
@@ -75,7 +166,16 @@ function ConnectionStatus({ chat }: { readonly chat: ChatSocket }) {
       text = chat.retryAt === null ? 'Reconnecting…' : `Reconnecting in ${Math.max(1, Math.ceil((chat.retryAt - now) / 1000))} s…`;
       break;
     case 'closed':
-      text = chat.closeCode === SESSION_ENDED_CLOSE_CODE ? 'Signed out: reload the page to chat again' : 'Offline';
+      text =
+        chat.closeCode === SESSION_ENDED_CLOSE_CODE
+          ? 'Signed out: reload the page to chat again'
+          : left
+            ? TEXT.left
+            : chat.closeCode === REMOVED_CLOSE_CODE
+              ? TEXT.removed
+              : chat.closeCode === ROOM_NOT_FOUND_CLOSE_CODE
+                ? TEXT.notFound
+                : 'Offline';
       break;
   }
   return (
@@ -126,13 +226,29 @@ function TypingIndicator({ typing }: { readonly typing: readonly PresenceUser[] 
   );
 }
 
-function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly dividerBefore: string | null }) {
+type MessagePrivately = (person: PresenceUser) => Promise<string | null>;
+
+function ChatLog({
+  chat,
+  visible,
+  dividerBefore,
+  messagePrivately,
+}: {
+  readonly chat: ChatSocket;
+  readonly visible: boolean;
+  readonly dividerBefore: string | null;
+  /** Opens a direct message with an author (null: not offered, as to guests). */
+  readonly messagePrivately: MessagePrivately | null;
+}) {
   const scroller = useRef<HTMLDivElement>(null);
   const pinnedToBottom = useRef(true);
   const previousHeight = useRef(0);
   const previousFirstId = useRef<string | undefined>(undefined);
+  const [menuFor, setMenuFor] = useState<string | null>(null);
   const count = chat.messages.length + chat.outbox.length + chat.failed.length;
   const firstId = chat.messages[0]?.id;
+  const lastId = chat.messages.at(-1)?.id;
+  const { markRead } = chat;
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -148,6 +264,12 @@ function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly 
     previousFirstId.current = firstId;
   }, [count, firstId]);
 
+  // The newest message is shown to someone looking at the page: the server marks the room read
+  // up to it (the client paces the frames).
+  useEffect(() => {
+    if (visible && pinnedToBottom.current && lastId !== undefined) markRead(lastId);
+  }, [visible, lastId, markRead]);
+
   const ownId = chat.me?.userId;
   return (
     <div
@@ -156,6 +278,7 @@ function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly 
       onScroll={(event) => {
         const element = event.currentTarget;
         pinnedToBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
+        if (pinnedToBottom.current && visible && lastId !== undefined) markRead(lastId);
         if (element.scrollTop < 80 && chat.hasMore) chat.loadOlder();
       }}
     >
@@ -172,7 +295,17 @@ function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly 
                 New messages
               </li>
             )}
-            <MessageItem message={message} own={message.user_id === ownId} />
+            <MessageItem
+              message={message}
+              own={message.user_id === ownId}
+              menuOpen={menuFor === message.id}
+              toggleMenu={
+                messagePrivately && message.user_id !== ownId && message.user_id !== 'system'
+                  ? () => setMenuFor((open) => (open === message.id ? null : message.id))
+                  : null
+              }
+              messagePrivately={messagePrivately}
+            />
           </Fragment>
         ))}
         {chat.outbox.map((pending) => (
@@ -202,30 +335,87 @@ function ChatLog({ chat, dividerBefore }: { readonly chat: ChatSocket; readonly 
  * a paragraph of its own (`unicode-bidi: plaintext`), so a right-to-left name or a bidirectional
  * override (`\u202Egnp.exe`) cannot reorder the author, the time or the next message.
  */
-function MessageItem({ message, own }: { readonly message: ChatMessageFrame; readonly own: boolean }) {
+function MessageItem({
+  message,
+  own,
+  menuOpen,
+  toggleMenu,
+  messagePrivately,
+}: {
+  readonly message: ChatMessageFrame;
+  readonly own: boolean;
+  readonly menuOpen: boolean;
+  /** Opens or closes the actions for the author (null: the name is not a button). */
+  readonly toggleMenu: (() => void) | null;
+  readonly messagePrivately: MessagePrivately | null;
+}) {
   const time = new Date(message.ts);
   const system = message.user_id === 'system';
+  const menuId = `person-menu-${message.id}`;
   return (
-    <li className={`message${own ? ' own' : ''}${system ? ' system' : ''}`} data-id={message.id}>
+    <li className={`message${own ? ' own' : ''}${system ? ' system' : ''}`} data-id={message.id} data-user-id={message.user_id}>
       <span className="meta">
         <span className="author">
-          <bdi>{message.user}</bdi>
+          {toggleMenu ? (
+            <button
+              type="button"
+              className="author-button"
+              aria-expanded={menuOpen}
+              aria-controls={menuOpen ? menuId : undefined}
+              aria-label={TEXT.personActions(message.user)}
+              onClick={toggleMenu}
+            >
+              <bdi>{message.user}</bdi>
+            </button>
+          ) : (
+            <bdi>{message.user}</bdi>
+          )}
           {own && ' (you)'}
         </span>{' '}
         <time dateTime={time.toISOString()}>{timeFormat.format(time)}</time>
       </span>
+      {menuOpen && messagePrivately && (
+        <PersonMenu id={menuId} person={{ user_id: message.user_id, user: message.user }} messagePrivately={messagePrivately} />
+      )}
       <p className="text">{message.message}</p>
     </li>
   );
 }
 
-function Composer({ chat }: { readonly chat: ChatSocket }) {
+function PersonMenu({ id, person, messagePrivately }: { readonly id: string; readonly person: PresenceUser; readonly messagePrivately: MessagePrivately }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  return (
+    <span id={id} className="person-menu">
+      <button
+        type="button"
+        className="small-button"
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          setProblem(await messagePrivately(person));
+          setBusy(false);
+        }}
+      >
+        {busy ? TEXT.opening : TEXT.messagePrivately}
+      </button>
+      {problem && (
+        <span role="alert" className="error">
+          {' '}
+          {problem}
+        </span>
+      )}
+    </span>
+  );
+}
+
+function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readonly disabledBecause: string | null }) {
   const [text, setText] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const composingText = useRef(false);
 
   function submit(): void {
-    if (text.trim() === '') return;
+    if (disabledBecause !== null || text.trim() === '') return;
     const result = chat.send(text);
     if (result.ok) {
       setText('');
@@ -259,7 +449,8 @@ function Composer({ chat }: { readonly chat: ChatSocket }) {
         value={text}
         rows={2}
         autoFocus
-        placeholder="Message (Enter to send, Shift+Enter for a new line)"
+        disabled={disabledBecause !== null}
+        placeholder={disabledBecause ?? 'Message (Enter to send, Shift+Enter for a new line)'}
         aria-describedby={problem ? 'composer-problem' : undefined}
         onChange={(event) => {
           setText(event.target.value);
@@ -269,7 +460,7 @@ function Composer({ chat }: { readonly chat: ChatSocket }) {
         onCompositionStart={() => (composingText.current = true)}
         onCompositionEnd={() => (composingText.current = false)}
       />
-      <button id="chat-message-submit" type="submit">
+      <button id="chat-message-submit" type="submit" disabled={disabledBecause !== null}>
         Send
       </button>
       {problem && (

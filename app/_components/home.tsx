@@ -2,27 +2,28 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { type FormEvent, type KeyboardEvent, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { isValidRoomName } from '@/lib/chat/protocol';
 import { SESSION_CHANGED_EVENT } from '@/lib/client';
+import { blockComposingEnter } from './composing';
 import { useRecentRooms } from './use-recent-rooms';
-
-/** True while an input method is composing: Enter then picks characters, it must not submit. */
-function composing(event: KeyboardEvent): boolean {
-  return event.nativeEvent.isComposing || event.keyCode === 229;
-}
+import { useSession } from './use-session';
 
 export function Home({ initialName }: { readonly initialName: string }) {
   const router = useRouter();
   const recentRooms = useRecentRooms();
+  const session = useSession();
+  // A signed-in person is shown by their user name: there is no display name to change.
+  const account = session.status === 'ready' ? session.session.account : null;
   const [name, setName] = useState(initialName);
   const [savedName, setSavedName] = useState(initialName);
   const [room, setRoom] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [privateName, setPrivateName] = useState(false);
 
   async function saveName(): Promise<boolean> {
-    if (name.trim() === savedName) return true;
+    if (account || name.trim() === savedName) return true;
     const response = await fetch('/api/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -42,8 +43,14 @@ export function Home({ initialName }: { readonly initialName: string }) {
   async function enter(event: FormEvent): Promise<void> {
     event.preventDefault();
     const target = room.trim() || 'lobby';
+    setPrivateName(false);
     if (!isValidRoomName(target)) {
       setError('Room names use letters, digits, "-" and "_" (up to 64).');
+      return;
+    }
+    if (target.startsWith('_')) {
+      setError('Names starting with "_" are for private rooms: make one, or open one you are in, from your rooms:');
+      setPrivateName(true);
       return;
     }
     setBusy(true);
@@ -57,10 +64,6 @@ export function Home({ initialName }: { readonly initialName: string }) {
     }
   }
 
-  const blockComposingEnter = (event: KeyboardEvent<HTMLInputElement>): void => {
-    if (event.key === 'Enter' && composing(event)) event.preventDefault();
-  };
-
   return (
     <main className="home">
       <h1>Channels Chat</h1>
@@ -68,13 +71,20 @@ export function Home({ initialName }: { readonly initialName: string }) {
         <label htmlFor="display-name-input">Display name</label>
         <input
           id="display-name-input"
-          value={name}
+          value={account ? account.username : name}
           maxLength={64}
           dir="auto"
           autoComplete="nickname"
+          readOnly={account !== null}
+          aria-describedby={account ? 'display-name-account' : undefined}
           onChange={(event) => setName(event.target.value)}
           onKeyDown={blockComposingEnter}
         />
+        {account && (
+          <p id="display-name-account" className="hint">
+            Signed in: you are shown by your user name.
+          </p>
+        )}
         <label htmlFor="room-name-input">What chat room would you like to enter?</label>
         <div className="row">
           <input
@@ -99,7 +109,8 @@ export function Home({ initialName }: { readonly initialName: string }) {
         </p>
         {error && (
           <p role="alert" className="error">
-            {error}
+            {error}{' '}
+            {privateName && <Link href="/rooms/">Your rooms</Link>}
           </p>
         )}
       </form>

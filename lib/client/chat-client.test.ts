@@ -538,3 +538,62 @@ describe('ChatClient hold and release', () => {
     assert.equal(client.getSnapshot().status, 'closed');
   });
 });
+
+describe('ChatClient read markers and private rooms', () => {
+  const reads = (socket: FakeSocket) => socket.sent.filter((frame) => frame.type === 'read').map((frame) => frame.id);
+
+  it('sends the newest id seen, at most once a second, never an older one, and after the welcome', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    client.markRead('5');
+    last().welcome();
+    assert.deepEqual(reads(last()), ['5'], 'what was seen before the welcome goes with it');
+    client.markRead('6');
+    client.markRead('8');
+    client.markRead('7');
+    assert.deepEqual(reads(last()), ['5']);
+    timers.advance(1_000);
+    assert.deepEqual(reads(last()), ['5', '8']);
+    client.markRead('8');
+    client.markRead('10');
+    timers.advance(999);
+    assert.deepEqual(reads(last()), ['5', '8']);
+    timers.advance(1);
+    assert.deepEqual(reads(last()), ['5', '8', '10']);
+  });
+
+  it('keeps a marker not yet sent for the next connection, and stops if the server does not know them', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    client.markRead('3');
+    client.markRead('4');
+    last().drop(1006);
+    timers.advance(1_000);
+    last().welcome();
+    assert.deepEqual(reads(last()), ['4']);
+    last().receive({ type: 'error', code: 'unknown_type', detail: 'unknown frame type "read"; expected chat.message, typing, history or ping' });
+    timers.advance(5_000);
+    client.markRead('9');
+    timers.advance(5_000);
+    assert.deepEqual(reads(last()), ['4']);
+  });
+
+  it('stops on 4403 (removed) and 4404 (no such room), giving up what waits to be sent', () => {
+    for (const code of [4403, 4404]) {
+      const { client, timers, sockets, last } = setup();
+      client.connect();
+      last().welcome();
+      last().receive(message('3'));
+      client.send('还没发出去');
+      last().drop(code);
+      const snapshot = client.getSnapshot();
+      assert.deepEqual([snapshot.status, snapshot.closeCode], ['closed', code]);
+      assert.deepEqual(snapshot.messages.map((shown) => shown.id), ['3'], 'what was shown stays');
+      assert.deepEqual(snapshot.outbox, []);
+      assert.deepEqual(snapshot.failed.map((failed) => failed.text), ['还没发出去']);
+      timers.advance(60_000);
+      assert.equal(sockets.length, 1);
+    }
+  });
+});

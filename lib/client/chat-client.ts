@@ -1,6 +1,7 @@
 import {
   type ChatMessageFrame,
   codePointLength,
+  compareMessageIds,
   type ErrorCode,
   isPermanentError,
   type Limits,
@@ -85,6 +86,8 @@ export interface ChatClientOptions {
   readonly typingShownMs?: number;
   /** At most one typing notice from here this often (default 2 s, the server's pace). */
   readonly typingEveryMs?: number;
+  /** At most one read marker from here this often (default 1 s). */
+  readonly readEveryMs?: number;
   readonly timers?: Timers;
   readonly now?: () => number;
   readonly newClientId?: () => string;
@@ -93,6 +96,10 @@ export interface ChatClientOptions {
 
 /** The server's close when the session was signed out or revoked (see docs/protocol.md). */
 export const SESSION_ENDED_CLOSE_CODE = CloseCode.SessionEnded;
+/** The server's close for a private room this person is not in, or a room that does not exist. */
+export const ROOM_NOT_FOUND_CLOSE_CODE = CloseCode.NotFound;
+/** The server's close, at once, to a member removed from a private room (or who left it). */
+export const REMOVED_CLOSE_CODE = CloseCode.Forbidden;
 
 type Listener = () => void;
 
@@ -121,6 +128,13 @@ export class ChatClient {
   /** Runs from the socket's open until the welcome: a server that accepts and says nothing is given up. */
   #welcomeTimer: unknown = null;
   #lastTypingSentAt = Number.NEGATIVE_INFINITY;
+  /** The newest message id the reader has seen, and the newest told to the server. */
+  #readWanted: string | null = null;
+  #readSent: string | null = null;
+  #lastReadSentAt = Number.NEGATIVE_INFINITY;
+  #readTimer: unknown = null;
+  /** The server does not know read markers (an older version): they are not sent again. */
+  #readUnsupported = false;
 
   constructor(options: ChatClientOptions) {
     this.#options = options;
@@ -242,6 +256,36 @@ export class ChatClient {
     this.#socket.sendText('{"type":"typing"}');
   }
 
+  /**
+   * Tells the server the newest message the reader has seen in this room (call it whenever the
+   * page is visible and that message is shown; it paces itself to one frame a second, sends only
+   * ids newer than the last, and waits for a connection).
+   */
+  markRead(messageId: string): void {
+    const newest = this.#readWanted ?? this.#readSent;
+    if (newest !== null && compareMessageIds(messageId, newest) <= 0) return;
+    this.#readWanted = messageId;
+    this.#flushRead();
+  }
+
+  #flushRead(): void {
+    const wanted = this.#readWanted;
+    if (wanted === null || this.#readUnsupported || !this.#welcomed || this.#readTimer !== null) return;
+    const wait = this.#lastReadSentAt + (this.#options.readEveryMs ?? 1_000) - this.#now();
+    if (wait > 0) {
+      this.#readTimer = this.#timers.setTimeout(() => {
+        this.#readTimer = null;
+        this.#flushRead();
+      }, wait);
+      return;
+    }
+    if (this.#socket.sendText(JSON.stringify({ type: 'read', id: wanted }))) {
+      this.#lastReadSentAt = this.#now();
+      this.#readSent = wanted;
+      this.#readWanted = null;
+    }
+  }
+
   // ---- connection ----
 
   /**
@@ -273,9 +317,11 @@ export class ChatClient {
     this.#welcomed = false;
     this.#outbox.requeueSent();
     this.#typing.clear();
-    // What the signed-out person typed is not sent later under whoever comes next.
-    if (closeCode === SESSION_ENDED_CLOSE_CODE) {
-      for (const pending of this.#outbox.pending) this.#outbox.fail(pending.clientId, 'unavailable', 'you were signed out before it was sent');
+    // What the signed-out person typed is not sent later under whoever comes next; nor is what
+    // someone removed from a private room typed, should they be let in again.
+    const why = closeCode === null ? undefined : UNSENDABLE_AFTER_CLOSE[closeCode];
+    if (why !== undefined) {
+      for (const pending of this.#outbox.pending) this.#outbox.fail(pending.clientId, 'unavailable', why);
     }
     // Who is here and typing is unknown until the next welcome; an older page asked for is lost.
     this.#update({ presence: [], typing: [], loadingOlder: false, outbox: this.#outbox.pending, failed: this.#outbox.failed });
@@ -289,6 +335,7 @@ export class ChatClient {
         this.#update({ status: 'open', retryAt: null, me: { userId: frame.user_id, name: frame.user }, limits: frame.limits });
         for (const pending of this.#outbox.pending) this.#transmit(pending);
         this.#update({ outbox: this.#outbox.pending });
+        this.#flushRead();
         return;
       case 'history': {
         // has_more speaks of messages older than this frame's: it matters for the join page, an
@@ -320,6 +367,7 @@ export class ChatClient {
         return;
       case 'error':
         if (frame.client_id !== undefined) this.#refused(frame.client_id, frame.code, frame.detail);
+        else if (frame.code === 'unknown_type' && frame.detail.includes('"read"')) this.#readUnsupported = true;
         return;
       default:
         return;
@@ -368,6 +416,13 @@ export class ChatClient {
     for (const listener of this.#listeners) listener();
   }
 }
+
+/** Why messages still in the outbox are given up when the server closes with a code. */
+const UNSENDABLE_AFTER_CLOSE: Readonly<Record<number, string>> = {
+  [SESSION_ENDED_CLOSE_CODE]: 'you were signed out before it was sent',
+  [REMOVED_CLOSE_CODE]: 'you were removed from this room before it was sent',
+  [ROOM_NOT_FOUND_CLOSE_CODE]: 'no such room, or you are not a member',
+};
 
 /** The pause before a transiently refused message goes again, when no backoff is given (up to 0.5 s, plus 1 s). */
 const defaultRetryPause: Backoff = () => Math.floor(Math.random() * 500);

@@ -2,6 +2,8 @@
 export {
   ChatClient,
   CONNECTION_STATUSES,
+  REMOVED_CLOSE_CODE,
+  ROOM_NOT_FOUND_CLOSE_CODE,
   SESSION_ENDED_CLOSE_CODE,
   type ChatClientOptions,
   type ChatSnapshot,
@@ -12,3 +14,19 @@ export type { OutboxStorage } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';
 export { NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';
 export { notificationSocketUrl, SESSION_CHANGED_EVENT, useNotifications } from './use-notifications';
+export {
+  type Account,
+  ApiError,
+  chatApi,
+  type CreatedInvite,
+  type InviteSummary,
+  type PersonRef,
+  type RoomDetails,
+  type RoomKind,
+  type RoomMember,
+  type RoomRole,
+  type RoomSummary,
+  sameSitePath,
+  type SessionInfo,
+  UNREAD_CAP,
+} from './api';

@@ -8,6 +8,7 @@ export interface ChatSocket extends ChatSnapshot {
   readonly dismiss: ChatClient['dismiss'];
   readonly loadOlder: ChatClient['loadOlder'];
   readonly sendTyping: ChatClient['sendTyping'];
+  readonly markRead: ChatClient['markRead'];
 }
 
 export interface UseChatSocketOptions {
@@ -43,6 +44,7 @@ export function useChatSocket(room: string, options: UseChatSocketOptions = {}):
     dismiss: client.dismiss.bind(client),
     loadOlder: client.loadOlder.bind(client),
     sendTyping: client.sendTyping.bind(client),
+    markRead: client.markRead.bind(client),
   }));
   const onMessage = useEffectEvent((message: ChatMessageFrame) => options.onMessage?.(message));
 
