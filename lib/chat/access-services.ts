@@ -1,4 +1,4 @@
-import type { SessionCookies } from 'next-channels';
+import { type SessionCookies, type TicketStore, WebsocketTickets } from 'next-channels';
 import { RoomAccess } from './access';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS } from './accounts';
 import { PasswordHasher } from './passwords';
@@ -16,9 +16,11 @@ export interface AccessServicesOptions {
   /** The access checker the consumers use, shared so both see the same kinds (default: a new one). */
   readonly access?: RoomAccess;
   readonly now?: () => number;
+  /** Where WebSocket tickets wait (default: this process). */
+  readonly ticketStore?: TicketStore | null;
 }
 
-/** Accounts, rooms and access over the store's directory: what the server and the route tests build. */
+/** Accounts, rooms, access and tickets over the store's directory: what the server and the route tests build. */
 export function accessServices(options: AccessServicesOptions): AccessServices {
   const { store, sessions } = options;
   const limited = options.limited ?? true;
@@ -27,6 +29,7 @@ export function accessServices(options: AccessServicesOptions): AccessServices {
   const hasher = options.hasher ?? new PasswordHasher();
   return {
     access,
+    tickets: new WebsocketTickets(options.ticketStore ? { store: options.ticketStore } : { now }),
     accounts: new Accounts({ directory: store.directory, sessions, hasher, limits: limited ? DEFAULT_ACCOUNT_LIMITS : null, now }),
     rooms: new Rooms({ directory: store.directory, access, changes: limited ? DEFAULT_ROOM_CHANGES : null, now }),
   };

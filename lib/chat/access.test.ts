@@ -9,7 +9,7 @@ import { AllowedOrigins, CloseCode, InMemoryChannelLayer, newSessionId, SessionC
 import { WebsocketCommunicator } from 'next-channels/testing';
 import { directRoomName } from './access';
 import { accessServices } from './access-services';
-import { signIn, signUp } from './account-routes';
+import { issueTicket, signIn, signUp } from './account-routes';
 import { ChatService } from './chat-service';
 import { announce, endSession } from './http-routes';
 import { newGuest } from './identity';
@@ -32,7 +32,7 @@ function world() {
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
   const service = new ChatService({ store, layer, logger: silentLogger });
   const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken: TOKEN, ...accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER, now }) };
-  const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536, readIntervalMs: 0 });
+  const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536, readIntervalMs: 0, tickets: chat.tickets });
   const guestCookie = (): string => cookieOf(sessions.setCookieHeader({ id: newSessionId(), user: newGuest() }));
   const request = (method: string, cookie: string | null, body?: unknown, headers: Record<string, string> = {}): Request =>
     new Request('http://localhost:3000/api/x', {
@@ -60,8 +60,8 @@ function world() {
     return client;
   };
   /** Connects and expects the close a browser can read, and nothing of the room before it. */
-  const refused = async (room: string, cookie: string | null, query = ''): Promise<number> => {
-    const client = socket(`/ws/chat/${room}/${query}`, cookie);
+  const refused = async (room: string, cookie: string | null, query = '', headers: Record<string, string> = {}): Promise<number> => {
+    const client = new WebsocketCommunicator(app, `/ws/chat/${room}/${query}`, { layer, headers: { origin: ORIGIN, ...(cookie ? { cookie } : {}), ...headers } });
     await client.connect();
     return client.receiveClose();
   };
@@ -207,6 +207,60 @@ describe('private rooms, through sockets and routes', () => {
     assert.equal((await announce(w.request('POST', null, { message: 'x' }, auth), room, w.chat)).status, 201);
     assert.equal((await announce(w.request('POST', null, { message: 'x' }, auth), '_pnobodymadethisroom00000', w.chat)).status, 404);
     assert.equal((await w.store.latest('_pnobodymadethisroom00000', 10)).messages.length, 0);
+  });
+});
+
+describe('tickets and bearer tokens', () => {
+  const ticketFor = async (w: ReturnType<typeof world>, cookie: string): Promise<string> => {
+    const response = await issueTicket(w.request('POST', cookie, {}), w.chat);
+    assert.equal(response.status, 201);
+    return ((await response.json()) as { ticket: string }).ticket;
+  };
+  const welcomed = async (w: ReturnType<typeof world>, room: string, query: string, headers: Record<string, string>): Promise<{ user_id: string }> => {
+    const client = new WebsocketCommunicator(w.app, `/ws/chat/${room}/${query}`, { layer: w.layer, headers: { origin: ORIGIN, ...headers } });
+    await client.connect();
+    return client.receiveJson();
+  };
+
+  it('lets a ticket in once, as its session; a replayed, forged or ended one is refused, a non-member is not let in', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie);
+    const ticket = await ticketFor(w, ana.cookie);
+    assert.equal((await welcomed(w, room, `?ticket=${ticket}`, {})).user_id, ana.userId);
+    assert.equal(await w.refused(room, null, `?ticket=${ticket}`), CloseCode.AuthenticationRequired, 'replayed');
+    assert.equal(await w.refused(room, null, `?ticket=${'A'.repeat(43)}`), CloseCode.AuthenticationRequired, 'forged');
+    assert.equal(await w.refused(room, null, '?ticket=x'), CloseCode.AuthenticationRequired, 'malformed');
+    // A bad ticket is refused even beside a good cookie: its client meant to be someone.
+    assert.equal(await w.refused(room, ana.cookie, `?ticket=${'B'.repeat(43)}`), CloseCode.AuthenticationRequired);
+    assert.equal(await w.refused(room, null, `?ticket=${await ticketFor(w, bo.cookie)}`), CloseCode.NotFound, 'a non-member');
+    const beforeSignOut = await ticketFor(w, ana.cookie);
+    await endSession(w.request('DELETE', ana.cookie), w.chat);
+    assert.equal(await w.refused(room, null, `?ticket=${beforeSignOut}`), CloseCode.SessionEnded);
+    assert.deepEqual(await problemOf(await issueTicket(w.request('POST', ana.cookie, {}), w.chat)), [401, 'no_session']);
+  });
+
+  it('takes the session as a bearer token, on sockets and routes, without an Origin; a bad token is refused', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const room = await w.privateRoom(ana.cookie);
+    const token = ana.cookie.slice(ana.cookie.indexOf('=') + 1);
+    assert.equal((await welcomed(w, room, '', { authorization: `Bearer ${token}` })).user_id, ana.userId);
+    assert.equal(await w.refused(room, null, '', { authorization: `Bearer ${token.slice(0, -2)}xx` }), CloseCode.AuthenticationRequired);
+    assert.equal(await w.refused(room, null, '', { authorization: 'Basic abc' }), CloseCode.AuthenticationRequired);
+    // A bad token is not traded for the cookie beside it.
+    assert.equal(await w.refused(room, ana.cookie, '', { authorization: 'Bearer nope' }), CloseCode.AuthenticationRequired);
+
+    const api = (method: string, authorization: string, body?: unknown): Request =>
+      new Request('http://localhost:3000/api/x', {
+        method,
+        headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    assert.equal((await listRooms(api('GET', `Bearer ${token}`), w.chat)).status, 200);
+    assert.equal((await createRoom(api('POST', `Bearer ${token}`, { title: 'from a script' }), w.chat)).status, 201);
+    assert.deepEqual(await problemOf(await createRoom(api('POST', 'Bearer nope', { title: 'x' }), w.chat)), [401, 'no_session']);
   });
 });
 

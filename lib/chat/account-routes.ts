@@ -1,5 +1,6 @@
 import type { Session } from 'next-channels';
 import type { SignedIn } from './accounts';
+import { requestSession } from './chat-identity';
 import { clientAddress, crossSite, noStore, problem, refusal } from './http-answers';
 import { readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import type { ChatRuntime } from './runtime';
@@ -33,6 +34,28 @@ export function changePassword(request: Request, runtime: ChatRuntime): Promise<
   });
 }
 
+/**
+ * `POST /api/session/ticket` with `{}`: 201 `{"ticket", "expires_in_ms"}`, a single-use ticket
+ * for this session's WebSocket (`/ws/chat/<room>/?ticket=<it>`), good for 30 s, on any process.
+ * For a client that cannot send the session cookie with its socket.
+ */
+export async function issueTicket(request: Request, runtime: ChatRuntime): Promise<Response> {
+  const refused = crossSite(request, runtime.allowedOrigins);
+  if (refused) return noStore(refused);
+  try {
+    await readJsonBody(request, SESSION_BODY_MAX_BYTES);
+    const session = await requestSession(request, runtime.sessions);
+    if (!session) return noStore(problem(401, 'no_session', 'no valid session; load a page or sign in first'));
+    const ticket = await runtime.accounts.ticket(session, runtime.tickets);
+    return noStore(Response.json({ ticket, expires_in_ms: TICKET_TTL_MS }, { status: 201 }));
+  } catch (error) {
+    return noStore(refusal(error));
+  }
+}
+
+/** How long a ticket waits to be used: `WebsocketTickets`' default. */
+const TICKET_TTL_MS = 30_000;
+
 async function answer(
   request: Request,
   runtime: ChatRuntime,
@@ -43,7 +66,7 @@ async function answer(
   if (refused) return noStore(refused);
   try {
     const body = await readJsonBody(request, SESSION_BODY_MAX_BYTES);
-    const current = await runtime.sessions.read(request.headers.get('cookie'));
+    const current = await requestSession(request, runtime.sessions);
     const done = await work(current, body);
     if (done instanceof Response) return noStore(done);
     const { session, account } = done;

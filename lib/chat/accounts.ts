@@ -1,4 +1,4 @@
-import { type ChannelLayer, KeyedBuckets, newSessionId, type RateLimit, type Session, type SessionCookies } from 'next-channels';
+import { type ChannelLayer, KeyedBuckets, newSessionId, type RateLimit, type Session, type SessionCookies, type WebsocketTickets } from 'next-channels';
 import { passwordProblem, type PasswordHasher } from './passwords';
 import { Refused } from './refused';
 import type { Account, Directory } from './store/directory';
@@ -15,12 +15,15 @@ export interface AccountLimits {
   readonly failuresPerAccount: RateLimit;
   /** Accounts made per address (default 20 an hour). */
   readonly signUpPerAddress: RateLimit;
+  /** WebSocket tickets issued per person (default 10 at once, 30 a minute). */
+  readonly ticketsPerUser: RateLimit;
 }
 
 export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = {
   signInPerAddress: { rate: 10, perMs: 60_000, burst: 10 },
   failuresPerAccount: { rate: 5, perMs: 15 * 60_000, burst: 5 },
   signUpPerAddress: { rate: 20, perMs: 3_600_000, burst: 20 },
+  ticketsPerUser: { rate: 30, perMs: 60_000, burst: 10 },
 };
 
 export interface AccountsOptions {
@@ -52,6 +55,7 @@ export class Accounts {
   readonly #signIns: KeyedBuckets | null;
   readonly #failures: KeyedBuckets | null;
   readonly #signUps: KeyedBuckets | null;
+  readonly #tickets: KeyedBuckets | null;
 
   constructor(options: AccountsOptions) {
     this.#directory = options.directory;
@@ -63,6 +67,16 @@ export class Accounts {
     this.#signIns = limits ? buckets(limits.signInPerAddress) : null;
     this.#failures = limits ? buckets(limits.failuresPerAccount) : null;
     this.#signUps = limits ? buckets(limits.signUpPerAddress) : null;
+    this.#tickets = limits ? buckets(limits.ticketsPerUser) : null;
+  }
+
+  /**
+   * A single-use ticket for the session's socket (`?ticket=`), for a page that cannot send the
+   * cookie with its WebSocket. It carries the session: it stops working when the session ends.
+   */
+  async ticket(current: Session, tickets: WebsocketTickets): Promise<string> {
+    this.#spend(this.#tickets, current.user.id, 'too many tickets; try again in a moment');
+    return tickets.issue({ user: current.user, sessionId: current.id });
   }
 
   /** The account of a user id, or `null` for a guest. */

@@ -1,5 +1,5 @@
-import { type ChannelLayer, type FlushPacer, InMemoryChannelLayer, InMemoryPresence, type Logger, type PresenceTracker } from 'next-channels';
-import { RedisChannelLayer, RedisPresence } from 'next-channels/redis';
+import { type ChannelLayer, type FlushPacer, InMemoryChannelLayer, InMemoryPresence, type Logger, type PresenceTracker, type TicketStore } from 'next-channels';
+import { RedisChannelLayer, RedisPresence, RedisTickets } from 'next-channels/redis';
 import type { ServerConfig } from './config';
 import { PostgresMessageStore } from './store/postgres';
 import { SqliteMessageStore } from './store/sqlite';
@@ -9,7 +9,9 @@ export interface Backends {
   readonly store: MessageStore;
   readonly layer: ChannelLayer;
   readonly presence: PresenceTracker;
-  /** Closes all three, finishing pending writes first. */
+  /** Where WebSocket tickets wait: Redis when processes share one (a ticket is good on any of them), else `null` (this process). */
+  readonly tickets: TicketStore | null;
+  /** Closes them all, finishing pending writes first. */
   close(): Promise<void>;
 }
 
@@ -42,12 +44,16 @@ export async function openBackends(
       ? await RedisPresence.connect({ url: config.redisUrl, logger, expiryMs: config.presenceExpiryMs })
       : new InMemoryPresence();
     opened.push(presence);
+    const tickets = config.redisUrl ? await RedisTickets.connect({ url: config.redisUrl }) : null;
+    if (tickets) opened.push(tickets);
     return {
       store,
       layer,
       presence,
+      tickets,
       async close() {
         // Presence first (its goodbye needs Redis), the store last (pending writes finish).
+        await tickets?.close();
         await presence.close();
         await layer.close();
         await store.close();

@@ -34,8 +34,12 @@ export function refusal(error: unknown): Response {
 /**
  * A state-changing request from a page of another site is refused (403) before anything else:
  * the Origin header must name an allowed origin. A browser always sends it on a POST or DELETE.
+ * A request with an `Authorization` header carries its credential itself, nothing ambient that
+ * another site could ride on (and a page of another site cannot set that header without the
+ * CORS permission the chat never gives), so it needs no Origin: clients that are not browsers.
  */
 export function crossSite(request: Request, allowedOrigins: AllowedOrigins): Response | null {
+  if (request.headers.has('authorization')) return null;
   return allowedOrigins.allows(request.headers.get('origin') ?? undefined) ? null : problem(403, 'forbidden_origin', 'this origin may not do this');
 }
 

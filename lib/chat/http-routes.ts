@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { normaliseDisplayName, SYSTEM_USER } from './identity';
-import { noStore, problem, refusal } from './http-answers';
+import { requestSession } from './chat-identity';
+import { crossSite, noStore, problem, refusal } from './http-answers';
 import { ADMIN_BODY_MAX_BYTES, readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import { notifyUser } from './notifications';
 import { isValidRoomName, type NotificationFrame, validateClientFrame } from './protocol';
@@ -62,7 +63,7 @@ export async function notify(request: Request, userId: string, runtime: ChatRunt
 
 /** `GET /api/session`: who this browser is. Never stored by a cache, as every session answer. */
 export async function currentSession(request: Request, runtime: ChatRuntime): Promise<Response> {
-  const session = await runtime.sessions.read(request.headers.get('cookie'));
+  const session = await requestSession(request, runtime.sessions);
   if (!session) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
   const account = await runtime.accounts.account(session.user.id);
   return noStore(Response.json({ user_id: session.user.id, user: session.user.name, account: account ? { username: account.username } : null }));
@@ -77,10 +78,9 @@ export async function renameSession(request: Request, runtime: ChatRuntime): Pro
 }
 
 async function rename(request: Request, runtime: ChatRuntime): Promise<Response> {
-  if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
-    return problem(403, 'forbidden_origin', 'this origin may not change the session');
-  }
-  const session = await runtime.sessions.read(request.headers.get('cookie'));
+  const refused = crossSite(request, runtime.allowedOrigins);
+  if (refused) return refused;
+  const session = await requestSession(request, runtime.sessions);
   if (!session) return problem(401, 'no_session', 'no valid session cookie; load a page first');
   if (await runtime.accounts.account(session.user.id)) return problem(409, 'account_name', 'a signed-in person is shown by their user name');
   const body = await readJsonBody(request, SESSION_BODY_MAX_BYTES).catch(refusal);
@@ -100,10 +100,9 @@ async function rename(request: Request, runtime: ChatRuntime): Promise<Response>
  * cleared: the next page load starts a new guest session. Origin-checked like the POST.
  */
 export async function endSession(request: Request, runtime: ChatRuntime): Promise<Response> {
-  if (!runtime.allowedOrigins.allows(request.headers.get('origin') ?? undefined)) {
-    return noStore(problem(403, 'forbidden_origin', 'this origin may not end the session'));
-  }
-  const session = await runtime.sessions.read(request.headers.get('cookie'));
+  const refused = crossSite(request, runtime.allowedOrigins);
+  if (refused) return noStore(refused);
+  const session = await requestSession(request, runtime.sessions);
   if (session) await runtime.accounts.signOut(session, runtime.layer);
   return noStore(new Response(null, { status: 204, headers: { 'set-cookie': runtime.sessions.clearCookieHeader() } }));
 }

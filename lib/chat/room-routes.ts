@@ -1,4 +1,5 @@
 import type { Session } from 'next-channels';
+import { requestSession } from './chat-identity';
 import { messageFrame } from './chat-service';
 import { crossSite, noStore, problem, refusal } from './http-answers';
 import { readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
@@ -136,7 +137,7 @@ export function openDirect(request: Request, runtime: ChatRuntime): Promise<Resp
 /** Answers a read about the session's person; 401 without a session. */
 async function personal(request: Request, runtime: ChatRuntime, work: (session: Session) => Promise<Response>): Promise<Response> {
   try {
-    const session = await runtime.sessions.read(request.headers.get('cookie'));
+    const session = await requestSession(request, runtime.sessions);
     if (!session) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
     return noStore(await work(session));
   } catch (error) {
@@ -155,7 +156,7 @@ async function change(
   if (refused) return noStore(refused);
   try {
     const body = takesBody ? await readJsonBody(request, SESSION_BODY_MAX_BYTES) : null;
-    const session = await runtime.sessions.read(request.headers.get('cookie'));
+    const session = await requestSession(request, runtime.sessions);
     if (!session) return noStore(problem(401, 'no_session', 'no valid session cookie; load a page first'));
     return noStore(await work(session, body));
   } catch (error) {

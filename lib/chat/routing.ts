@@ -7,11 +7,11 @@ import {
   route,
   type Route,
   type SessionCookies,
-  sessionMiddleware,
   urlRouter,
+  type WebsocketTickets,
 } from 'next-channels';
+import { chatAuthentication } from './chat-identity';
 import { ChatConsumer, type ChatConsumerOptions } from './consumer';
-import { newGuest } from './identity';
 import { NotificationConsumer } from './notifications';
 import { DEFAULT_ROOM, ROOM_NAME } from './protocol';
 import { StoreUnavailable } from './store/types';
@@ -46,12 +46,14 @@ export function chatRoutes(options: ChatConsumerOptions): Route[] {
 export interface ChatApplicationOptions extends ChatConsumerOptions {
   readonly sessions: SessionCookies;
   readonly allowedOrigins: AllowedOrigins;
+  /** Tickets for pages on another origin (`POST /api/session/ticket`); `null` or absent: none accepted. */
+  readonly tickets?: WebsocketTickets | null;
 }
 
 /**
- * The chat alone inside the middleware the project gives it (Origin check, then the session):
- * what tests serve when they need the chat and nothing else.
+ * The chat alone inside the middleware the project gives it (Origin check, then who the
+ * connection is: see `chatAuthentication`): what tests serve when they need the chat and nothing else.
  */
 export function chatApplication(options: ChatApplicationOptions): Application {
-  return originValidator(sessionMiddleware(urlRouter(chatRoutes(options)), options.sessions, newGuest), options.allowedOrigins);
+  return originValidator(chatAuthentication(urlRouter(chatRoutes(options)), options.sessions, options.tickets ?? null), options.allowedOrigins);
 }

@@ -1,4 +1,4 @@
-import { type AllowedOrigins, type ChannelLayer, channelLayer, processSlot, type SessionCookies } from 'next-channels';
+import { type AllowedOrigins, type ChannelLayer, channelLayer, processSlot, type SessionCookies, type WebsocketTickets } from 'next-channels';
 import type { RoomAccess } from './access';
 import type { Accounts } from './accounts';
 import type { ChatService } from './chat-service';
@@ -18,6 +18,8 @@ export interface ChatRuntime {
   readonly rooms: Rooms;
   /** Who may read which room. */
   readonly access: RoomAccess;
+  /** WebSocket tickets for pages on another origin (`POST /api/session/ticket`). */
+  readonly tickets: WebsocketTickets;
 }
 
 /** What the chat installs beside the layer, which the framework's `channelLayer()` holds. */
@@ -58,6 +60,7 @@ export function chatRuntime(): ChatRuntime {
     accounts: services.accounts,
     rooms: services.rooms,
     access: services.access,
+    tickets: services.tickets,
   };
 }
 
@@ -66,4 +69,5 @@ export interface AccessServices {
   readonly accounts: Accounts;
   readonly rooms: Rooms;
   readonly access: RoomAccess;
+  readonly tickets: WebsocketTickets;
 }

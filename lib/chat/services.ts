@@ -47,9 +47,10 @@ export async function openChatServices(config: ServerConfig, options: { readonly
   metrics.collectProcessMetrics();
   // The rooms' newest ids from the store: connections fill any gap on their open sockets.
   const heads = new RoomHeads(store, { logger });
-  const { accounts, rooms, access } = accessServices({ store, sessions, limited: config.rateLimit !== null });
+  const { accounts, rooms, access, tickets } = accessServices({ store, sessions, limited: config.rateLimit !== null, ticketStore: backends.tickets });
   const live = {
     access,
+    tickets,
     presence,
     typing: new TypingPacer(),
     metrics: new ChatMetrics(metrics.registry),
@@ -73,6 +74,7 @@ export async function openChatServices(config: ServerConfig, options: { readonly
     accounts,
     rooms,
     access,
+    tickets,
   });
   const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };
   return {

@@ -177,6 +177,15 @@ export class SessionCookies {
   }
 
   /**
+   * Whether a session was ended (signed out or revoked), as fresh as a cookie read (see
+   * `RevocationCheck`): for a credential that carries a session id without its cookie, such as a
+   * `WebsocketTickets` ticket. Always false without a revocation store.
+   */
+  async isEnded(sessionId: string): Promise<boolean> {
+    return (await this.#revocations?.isRevoked(sessionId)) ?? false;
+  }
+
+  /**
    * Ends a session everywhere: its cookies are refused from now on (in this process at once, in
    * others within the revocation cache time), and, given the channel layer, every consumer of it
    * in every process closes with `CloseCode.SessionEnded`.
