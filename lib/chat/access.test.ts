@@ -5,34 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AllowedOrigins, CloseCode, InMemoryChannelLayer, newSessionId, SessionCookies, silentLogger } from 'next-channels';
+import { CloseCode, newSessionId } from 'next-channels';
 import { WebsocketCommunicator } from 'next-channels/testing';
 import { directRoomName } from './access';
-import { accessServices } from './access-services';
 import { issueTicket, signIn, signUp } from './account-routes';
-import { ChatService } from './chat-service';
 import { announce, endSession } from './http-routes';
 import { newGuest } from './identity';
-import { TEST_HASHER } from './passwords';
 import type { ChatMessageFrame, NotificationFrame } from './protocol';
+import { chatWorld, cookieOf, TEST_ORIGIN } from './test-world';
 import { acceptInvite, addMember, createInvite, createRoom, listRooms, openDirect, removeMember, revokeInvite, roomDetails } from './room-routes';
-import { chatApplication } from './routing';
-import type { ChatRuntime } from './runtime';
-import { MemoryMessageStore } from './store/memory';
 
-const ORIGIN = 'http://localhost:3000';
+const ORIGIN = TEST_ORIGIN;
 const TOKEN = 'admin-token-0123456789';
 
 function world() {
-  let clock = 1_700_000_000_000;
-  const now = () => clock;
-  const layer = new InMemoryChannelLayer();
-  const store = new MemoryMessageStore({ now });
-  const sessions = new SessionCookies({ secret: 'access-test-secret-0123456789abcdef', revocations: store, revocationCacheMs: 0, now });
-  const allowedOrigins = AllowedOrigins.localDefaults(3000);
-  const service = new ChatService({ store, layer, logger: silentLogger });
-  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken: TOKEN, ...accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER, now }) };
-  const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536, readIntervalMs: 0, tickets: chat.tickets });
+  const { chat, app, layer, store, sessions, advance } = chatWorld({ adminToken: TOKEN, readIntervalMs: 0 });
   const guestCookie = (): string => cookieOf(sessions.setCookieHeader({ id: newSessionId(), user: newGuest() }));
   const request = (method: string, cookie: string | null, body?: unknown, headers: Record<string, string> = {}): Request =>
     new Request('http://localhost:3000/api/x', {
@@ -70,14 +57,7 @@ function world() {
     assert.equal(response.status, 201);
     return ((await response.json()) as { room: string }).room;
   };
-  const advance = (ms: number) => {
-    clock += ms;
-  };
   return { chat, app, layer, store, sessions, request, person, guestCookie, socket, join, refused, privateRoom, advance };
-}
-
-function cookieOf(setCookie: string): string {
-  return setCookie.slice(0, setCookie.indexOf(';'));
 }
 
 async function problemOf(response: Response): Promise<[number, string]> {

@@ -1,31 +1,18 @@
 /** Sign up, sign in, sign out and password changes, through the chat's real routes and sockets. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AllowedOrigins, CloseCode, InMemoryChannelLayer, newSessionId, SessionCookies, silentLogger } from 'next-channels';
+import { CloseCode, newSessionId } from 'next-channels';
 import { WebsocketCommunicator } from 'next-channels/testing';
-import { accessServices } from './access-services';
 import { changePassword, signIn, signUp } from './account-routes';
-import { ChatService } from './chat-service';
 import { currentSession, endSession, renameSession } from './http-routes';
-import { TEST_HASHER } from './passwords';
 import type { ChatMessageFrame, HistoryFrame } from './protocol';
-import { chatApplication } from './routing';
-import type { ChatRuntime } from './runtime';
-import { MemoryMessageStore } from './store/memory';
+import { chatWorld, cookieOf, TEST_ORIGIN } from './test-world';
 
-const ORIGIN = 'http://localhost:3000';
+const ORIGIN = TEST_ORIGIN;
 const PASSWORD = '正确 horse battery';
 
 function world() {
-  let clock = 1_700_000_000_000;
-  const now = () => clock;
-  const layer = new InMemoryChannelLayer();
-  const store = new MemoryMessageStore({ now });
-  const sessions = new SessionCookies({ secret: 'accounts-test-secret-0123456789abcdef', revocations: store, revocationCacheMs: 0, now });
-  const allowedOrigins = AllowedOrigins.localDefaults(3000);
-  const service = new ChatService({ store, layer, logger: silentLogger });
-  const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken: null, ...accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER, now }) };
-  const app = chatApplication({ service, sessions, allowedOrigins, quotas: null, maxFrameBytes: 65_536 });
+  const { chat, app, layer, sessions, advance } = chatWorld();
   const guest = (name = 'Quiet Owl 12'): string => cookieOf(sessions.setCookieHeader({ id: newSessionId(), user: { id: `u_${newSessionId().slice(0, 16)}`, name } }));
   const request = (cookie: string | null, body?: unknown, address = '198.51.100.7'): Request =>
     new Request('http://localhost:3000/api/x', {
@@ -38,11 +25,7 @@ function world() {
     await client.connect();
     return client;
   };
-  return { chat, sessions, request, guest, socket, advance: (ms: number) => (clock += ms) };
-}
-
-function cookieOf(setCookie: string): string {
-  return setCookie.slice(0, setCookie.indexOf(';'));
+  return { chat, sessions, request, guest, socket, advance };
 }
 
 async function problemOf(response: Response): Promise<[number, string]> {
