@@ -2,8 +2,9 @@ import { randomBytes, scrypt, type ScryptOptions, timingSafeEqual } from 'node:c
 
 /**
  * scrypt's cost parameters. The default is one of OWASP's (Password Storage Cheat Sheet, 2025):
- * N=2^15, r=8, p=3, which needs 32 MiB for about a tenth of a second per hash here. Tests pass a
- * cheaper one; a hash records its own parameters, so raising them later still verifies old ones.
+ * N=2^15, r=8, p=3, which needs 32 MiB and a quarter of a second of one core per hash here.
+ * Tests pass a cheaper one; a hash records its own parameters, so raising them later still
+ * verifies old ones.
  */
 export interface ScryptCost {
   readonly N: number;
