@@ -4,7 +4,8 @@ import { PROJECT_ROOT } from './support/app-server';
 import { countChatSockets, expect, test } from './support/fixtures';
 
 const COMPONENT = path.join(PROJECT_ROOT, 'app', '_components', 'chat-room.tsx');
-const BUTTON = `      <button id="chat-message-submit" type="submit">
+/** The send button as chat-room.tsx writes it: the edit below replaces its label. */
+const BUTTON = `      <button id="chat-message-submit" type="submit" disabled={disabledBecause !== null}>
         Send
       </button>`;
 

@@ -8,7 +8,8 @@ const CONSUMER = path.join(PROJECT_ROOT, 'lib', 'chat', 'consumer.ts');
 const POST = 'this.post(frame.message, frame.clientId)';
 const SERVER = path.join(PROJECT_ROOT, 'server.ts');
 const COMPONENT = path.join(PROJECT_ROOT, 'app', '_components', 'chat-room.tsx');
-const BUTTON = `      <button id="chat-message-submit" type="submit">
+/** The send button as chat-room.tsx writes it: the edit below replaces its label. */
+const BUTTON = `      <button id="chat-message-submit" type="submit" disabled={disabledBecause !== null}>
         Send
       </button>`;
 
@@ -80,6 +81,7 @@ test('a change that cannot be reloaded in place restarts the server: pages recon
   }
   // Hot reload of the page still works with the restarted server.
   const component = await readFile(COMPONENT, 'utf8');
+  expect(component).toContain(BUTTON);
   try {
     await writeFile(COMPONENT, component.replace(BUTTON, BUTTON.replace('Send', 'Send now')));
     await expect(ana.locator('#chat-message-submit')).toHaveText('Send now', { timeout: 60_000 });
