@@ -1,7 +1,7 @@
 import type { Session } from 'next-channels';
 import type { SignedIn } from './accounts';
 import { requestSession } from './chat-identity';
-import { clientAddress, crossSite, noStore, problem, refusal } from './http-answers';
+import { bodyFields, clientAddress, crossSite, noStore, problem, refusal } from './http-answers';
 import { readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import type { ChatRuntime } from './runtime';
 
@@ -29,7 +29,7 @@ export function signIn(request: Request, runtime: ChatRuntime): Promise<Response
 export function changePassword(request: Request, runtime: ChatRuntime): Promise<Response> {
   return answer(request, runtime, 200, async (current, body) => {
     if (!current) return problem(401, 'sign_in_required', 'sign in to change your password');
-    const { password, new_password: newPassword } = record(body);
+    const { password, new_password: newPassword } = bodyFields(body);
     return runtime.accounts.changePassword(current, { password, newPassword }, runtime.layer);
   });
 }
@@ -81,11 +81,7 @@ async function answer(
   }
 }
 
-function record(body: unknown): Record<string, unknown> {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}
-
 function fields(body: unknown): { readonly username: unknown; readonly password: unknown } {
-  const { username, password } = record(body);
+  const { username, password } = bodyFields(body);
   return { username, password };
 }

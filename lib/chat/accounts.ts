@@ -1,5 +1,5 @@
 import { type ChannelLayer, KeyedBuckets, newSessionId, type RateLimit, type Session, type SessionCookies, type WebsocketTickets } from 'next-channels';
-import { passwordProblem, type PasswordHasher } from './passwords';
+import { HasherBusy, passwordProblem, type PasswordHasher } from './passwords';
 import { Refused } from './refused';
 import type { Account, Directory } from './store/directory';
 import { normaliseUsername } from './usernames';
@@ -119,7 +119,7 @@ export class Accounts {
   /** Checks a user name and password and signs the browser in; the same answer for an unknown name and a wrong password. */
   async signIn(current: Session | null, input: { readonly username: unknown; readonly password: unknown }, address: string, layer: ChannelLayer): Promise<SignedIn> {
     const badCredentials = new Refused(401, 'bad_credentials', 'wrong user name or password');
-    if (typeof input.password !== 'string' || passwordProblem(input.password) === 'password must be a string') throw badCredentials;
+    if (typeof input.password !== 'string') throw badCredentials;
     const username = normaliseUsername(input.username);
     this.#spend(this.#signIns, address, 'too many sign-in attempts from your network address; try again later');
     const accountKey = username.ok ? username.key : '';
@@ -198,7 +198,7 @@ export class Accounts {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof Error && error.name === 'HasherBusy') throw new Refused(503, 'busy', error.message, 1);
+      if (error instanceof HasherBusy) throw new Refused(503, 'busy', error.message, 1);
       throw error;
     }
   }

@@ -47,3 +47,8 @@ export function crossSite(request: Request, allowedOrigins: AllowedOrigins): Res
 export function clientAddress(request: Request): string {
   return request.headers.get(CLIENT_ADDRESS_HEADER) ?? 'unknown';
 }
+
+/** The fields of a JSON body that is an object; none for anything else (the route then refuses what is missing). */
+export function bodyFields(body: unknown): Readonly<Record<string, unknown>> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}

@@ -1,7 +1,7 @@
 import type { Session } from 'next-channels';
 import { requestSession } from './chat-identity';
 import { messageFrame } from './chat-service';
-import { crossSite, noStore, problem, refusal } from './http-answers';
+import { bodyFields, crossSite, noStore, problem, refusal } from './http-answers';
 import { readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import { isValidRoomName } from './protocol';
 import { Refused } from './refused';
@@ -28,7 +28,7 @@ export function listRooms(request: Request, runtime: ChatRuntime): Promise<Respo
 export function createRoom(request: Request, runtime: ChatRuntime): Promise<Response> {
   return change(request, runtime, async (session, body) => {
     const account = await signedIn(session, runtime);
-    const record = await runtime.rooms.createPrivate(account, field(body, 'title'));
+    const record = await runtime.rooms.createPrivate(account, bodyFields(body).title);
     return Response.json({ room: record.room, kind: record.kind, title: record.title }, { status: 201 });
   });
 }
@@ -55,7 +55,7 @@ export function roomDetails(request: Request, room: string, runtime: ChatRuntime
 export function addMember(request: Request, room: string, runtime: ChatRuntime): Promise<Response> {
   return change(request, runtime, async (session, body) => {
     const account = await signedIn(session, runtime);
-    const { member, added } = await runtime.rooms.inviteByUsername(roomName(room), account, field(body, 'username'));
+    const { member, added } = await runtime.rooms.inviteByUsername(roomName(room), account, bodyFields(body).username);
     return Response.json({ user_id: member.userId, user: member.username }, { status: added ? 201 : 200 });
   });
 }
@@ -129,7 +129,7 @@ export function acceptInvite(request: Request, token: string, runtime: ChatRunti
 /** `POST /api/dms` with `{"user_id"}`: the direct-message room with that person, made if new. */
 export function openDirect(request: Request, runtime: ChatRuntime): Promise<Response> {
   return change(request, runtime, async (session, body) => {
-    const room = await runtime.rooms.openDirect(await signedIn(session, runtime), field(body, 'user_id'));
+    const room = await runtime.rooms.openDirect(await signedIn(session, runtime), bodyFields(body).user_id);
     return Response.json({ room });
   });
 }
@@ -173,10 +173,6 @@ async function signedIn(session: Session, runtime: ChatRuntime): Promise<Account
 function roomName(room: string): string {
   if (!isValidRoomName(room)) throw new Refused(404, 'not_found', 'no such room');
   return room;
-}
-
-function field(body: unknown, name: string): unknown {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
 }
 
 function notFound(): Response {
