@@ -208,7 +208,7 @@ export class PostgresDirectory implements Directory {
       `SELECT listed.*,
               (SELECT count(*)::integer FROM (
                  SELECT 1 FROM messages unread
-                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.user_id <> $1
+                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.kind = 'message' AND unread.user_id <> $1
                   LIMIT ${MAX_UNREAD_COUNTED}) counted) AS unread
          FROM (SELECT m.room, r.kind, r.title, m.role, m.last_read, m.active_at,
                       newest.id AS last_id, newest.user_id AS last_user_id, newest.user_name AS last_user_name,
@@ -216,7 +216,7 @@ export class PostgresDirectory implements Directory {
                       GREATEST(COALESCE(newest.ts, 0), m.active_at) AS sort_at
                  FROM room_members m
                  LEFT JOIN rooms r ON r.room = m.room
-                 LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = m.room ORDER BY id DESC LIMIT 1) newest ON true
+                 LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = m.room AND kind = 'message' ORDER BY id DESC LIMIT 1) newest ON true
                 WHERE m.user_id = $1
                 ORDER BY sort_at DESC, m.room
                 LIMIT $2) listed

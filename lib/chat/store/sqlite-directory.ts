@@ -152,7 +152,7 @@ export class SqliteDirectory implements Directory {
       `SELECT listed.*,
               (SELECT COUNT(*) FROM (
                  SELECT 1 FROM messages unread
-                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.user_id <> @userId
+                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.kind = 'message' AND unread.user_id <> @userId
                   LIMIT ${MAX_UNREAD_COUNTED})) AS unread
          FROM (SELECT m.room, r.kind, r.title, m.role, m.last_read, m.active_at,
                       newest.id AS last_id, newest.user_id AS last_user_id, newest.user_name AS last_user_name,
@@ -160,7 +160,7 @@ export class SqliteDirectory implements Directory {
                       MAX(COALESCE(newest.ts, 0), m.active_at) AS sort_at
                  FROM room_members m
                  LEFT JOIN rooms r ON r.room = m.room
-                 LEFT JOIN messages newest ON newest.room = m.room AND newest.id = (SELECT MAX(id) FROM messages WHERE room = m.room)
+                 LEFT JOIN messages newest ON newest.room = m.room AND newest.id = (SELECT MAX(id) FROM messages WHERE room = m.room AND kind = 'message')
                 WHERE m.user_id = @userId
                 ORDER BY sort_at DESC, m.room
                 LIMIT @limit) listed
