@@ -611,6 +611,27 @@ describe('ChatConsumer: no gap survives on an open socket', () => {
     heads.close();
   });
 
+  it('sends every connection an edit stored by a process that died before sending it', async () => {
+    const store = new SharedStore();
+    const heads = new RoomHeads(store, { graceMs: 5, pollMs: 60_000 });
+    const { open } = chat({ store, heads });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    a.client.sendJson({ message: '原话' });
+    await a.client.receiveJson();
+    await b.client.receiveJson();
+    // Another process of Ana's stores an edit and then dies: only the head is heard.
+    const edit = await store.edit({ room: 'lobby', userId: 'u_ana', user: 'Ana', target: '1', text: '改过', editableSince: 0 });
+    assert.ok(edit.ok);
+    for (const listener of store.listeners) listener.head('lobby', edit.event.id);
+    for (const client of [a, b]) {
+      const filled = await client.client.receiveJson<EditFrame>();
+      assert.deepEqual([filled.type, filled.id, filled.target, filled.text], ['chat.edit', '2', '1', '改过']);
+      assert.equal(await client.client.receiveNothing(), true, 'once');
+    }
+    heads.close();
+  });
+
   it('reads nothing for a message whose head is heard before it arrives live, within the grace', async () => {
     const store = new SharedStore();
     let reads = 0;

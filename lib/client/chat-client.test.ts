@@ -654,6 +654,19 @@ describe('ChatClient edits, deletions, reactions and replies', () => {
     assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=4');
   });
 
+  it('replaces what it shows on a reset, tombstones included, and resumes after the new head', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('40', { message: '旧库里的秘密' }));
+    last().receive({ type: 'history', messages: [message('2', { message: '', deleted: true }), message('3')], has_more: false, head: '6', reset: true });
+    assert.deepEqual(client.getSnapshot().messages.map((m) => m.id), ['2', '3']);
+    assert.equal(JSON.stringify(client.getSnapshot().messages).includes('秘密'), false);
+    last().drop(1006);
+    timers.advance(1_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=6');
+  });
+
   it('applies edits and deletions live, once, and ignores an edit of a deleted message', () => {
     const { client, last } = setup();
     client.connect();
