@@ -785,6 +785,21 @@ describe('ChatConsumer: edits, deletions, reactions, replies', () => {
     assert.deepEqual(joined.history.messages[1]?.reply_to, { id: '1', user_id: 'u_ana', user: 'Ana', text: '', deleted: true });
   });
 
+  it('stores a reply and the messages sent right after it in the order they were sent', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    await ask(a.client, { message: '问题' });
+    a.client.sendJson({ message: '回答', reply_to: '1' });
+    a.client.sendJson({ message: '补充' });
+    a.client.sendJson({ message: '再补充' });
+    const frames = [await a.client.receiveJson<ChatMessageFrame>(), await a.client.receiveJson<ChatMessageFrame>(), await a.client.receiveJson<ChatMessageFrame>()];
+    assert.deepEqual(frames.map((frame) => [frame.id, frame.message]), [
+      ['2', '回答'],
+      ['3', '补充'],
+      ['4', '再补充'],
+    ]);
+  });
+
   it("refuses changing someone else's message, an edit past the window, and a message that is not there", async () => {
     let clock = 1_700_000_000_000;
     const now = () => clock;

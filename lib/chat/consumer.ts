@@ -115,6 +115,8 @@ export class ChatConsumer
   private postsInFlight = 0;
   /** The last message being stored: they settle in order, so when it has, all have. */
   private lastPost: Promise<void> = SETTLED;
+  /** Set while a reply (or a message after one) is being stored: later messages wait for it. */
+  private orderGate: Promise<void> | null = null;
   /** What this connection has been sent, so a message read from the store and also received live goes out once. */
   private delivered: DeliveredIds | null = null;
   /** The read marker waiting for the next write, and the timer of that write. */
@@ -287,7 +289,17 @@ export class ChatConsumer
         // Not awaited: a client's messages are stored and sent in the order they came, and the
         // next ones need not wait a store round trip each (one sender can fill a busy room).
         this.postsInFlight++;
-        const posted = this.post(frame.message, frame.clientId, frame.replyTo).finally(() => this.postsInFlight--);
+        // A reply reads its parent before it is appended: the messages after it wait for it, so
+        // that none overtakes it.
+        const gate = this.orderGate;
+        const run = () => this.post(frame.message, frame.clientId, frame.replyTo);
+        const posted = (gate === null ? run() : gate.then(run)).finally(() => this.postsInFlight--);
+        if (gate !== null || frame.replyTo !== undefined) {
+          this.orderGate = posted;
+          void posted.finally(() => {
+            if (this.orderGate === posted) this.orderGate = null;
+          });
+        }
         this.lastPost = posted;
         if (this.postsInFlight >= MAX_POSTS_IN_FLIGHT) await posted;
         return;
