@@ -155,4 +155,17 @@ describe('protocol helpers', () => {
     assert.equal(parseServerFrame('{"type":"other"}'), null);
     assert.deepEqual(parseServerFrame('{"type":"pong"}'), { type: 'pong' });
   });
+
+  it('reads event frames, and keeps the messages of a history whose events it cannot read', () => {
+    const edit = { type: 'chat.edit', id: '3', room: 'lobby', target: '1', user_id: 'u', user: 'U', ts: 1, text: '改' };
+    assert.deepEqual(parseServerFrame(JSON.stringify(edit)), edit);
+    assert.equal(parseServerFrame(JSON.stringify({ ...edit, text: 7 })), null);
+    const reaction = { type: 'chat.reaction', id: '4', room: 'lobby', target: '1', user_id: 'u', user: 'U', ts: 1, emoji: '👍', on: true, count: 1 };
+    assert.deepEqual(parseServerFrame(JSON.stringify(reaction)), reaction);
+    const message = { type: 'chat.message', id: '1', room: 'lobby', user_id: 'u', user: 'U', message: '', ts: 1, deleted: true };
+    const history = { type: 'history', messages: [message], events: [edit, { type: 'chat.unknown', id: '5' }], has_more: true };
+    assert.deepEqual(parseServerFrame(JSON.stringify(history)), { ...history, events: [edit] });
+    const retract = { type: 'notification.retract', room: 'lobby', message_id: '1' };
+    assert.deepEqual(parseServerFrame(JSON.stringify(retract)), retract);
+  });
 });
