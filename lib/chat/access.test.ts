@@ -9,9 +9,9 @@ import { CloseCode, newSessionId } from 'next-channels';
 import { WebsocketCommunicator } from 'next-channels/testing';
 import { directRoomName } from './access';
 import { issueTicket, signIn, signUp } from './account-routes';
-import { announce, endSession } from './http-routes';
+import { announce, deleteMessage, endSession } from './http-routes';
 import { newGuest } from './identity';
-import type { ChatMessageFrame, NotificationFrame } from './protocol';
+import type { ChatMessageFrame, NotificationFrame, RetractFrame } from './protocol';
 import { chatWorld, cookieOf, TEST_ORIGIN } from './test-world';
 import { acceptInvite, addMember, createInvite, createRoom, listRooms, openDirect, removeMember, revokeInvite, roomDetails } from './room-routes';
 
@@ -187,6 +187,71 @@ describe('private rooms, through sockets and routes', () => {
     assert.equal((await announce(w.request('POST', null, { message: 'x' }, auth), room, w.chat)).status, 201);
     assert.equal((await announce(w.request('POST', null, { message: 'x' }, auth), '_pnobodymadethisroom00000', w.chat)).status, 404);
     assert.equal((await w.store.latest('_pnobodymadethisroom00000', 10)).messages.length, 0);
+  });
+});
+
+describe('deleting and changing messages, through sockets and routes', () => {
+  /** Reads frames until one of `type` (skipping presence and others' messages). */
+  const until = async <T extends { type: string }>(socket: WebsocketCommunicator, type: string): Promise<T> => {
+    for (;;) {
+      const frame = await socket.receiveJson<T>();
+      if (frame.type === type) return frame;
+    }
+  };
+
+  it("lets a private room's owner delete any message there, a member only their own, and nobody else anything", async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const cy = await w.person('cy');
+    const room = await w.privateRoom(ana.cookie);
+    await addMember(w.request('POST', ana.cookie, { username: 'bo' }), room, w.chat);
+    const boSocket = await w.join(room, bo.cookie);
+    boSocket.sendJson({ message: '波的悄悄话' });
+    await until(boSocket, 'chat.message');
+    const anaSocket = await w.join(room, ana.cookie);
+    anaSocket.sendJson({ message: '安的话' });
+    await until(anaSocket, 'chat.message');
+
+    boSocket.sendJson({ type: 'chat.delete', id: '2', client_id: 'd1' });
+    const refused = await until<{ type: string; code: string; client_id: string }>(boSocket, 'error');
+    assert.deepEqual([refused.code, refused.client_id], ['forbidden', 'd1']);
+    anaSocket.sendJson({ type: 'chat.delete', id: '1' });
+    assert.equal((await until<{ type: string; target: string }>(anaSocket, 'chat.delete')).target, '1');
+    assert.equal((await until<{ type: string; target: string }>(boSocket, 'chat.delete')).target, '1');
+    assert.equal(JSON.stringify(await w.store.after(room, '0', 10)).includes('悄悄话'), false, 'gone from the store');
+
+    const stranger = { id: cy.userId, name: 'cy' };
+    assert.equal((await w.chat.service.edit(room, stranger, '2', 'x')).ok, false);
+    assert.deepEqual(await w.chat.service.remove(room, stranger, '2'), { ok: false, code: 'not_found', detail: 'no such message in this room' });
+    assert.deepEqual(await w.chat.service.react(room, stranger, '2', '👍').then((outcome) => (outcome.ok ? 'stored' : outcome.code)), 'not_found');
+    assert.equal((await w.store.message(room, '2'))?.text, '安的话');
+  });
+
+  it('lets an admin delete any message by route, retracting the mentions it made', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const boSocket = await w.join('lobby', bo.cookie);
+    boSocket.sendJson({ message: 'here' });
+    await until(boSocket, 'chat.message');
+    const notifications = w.socket('/ws/notifications/', bo.cookie);
+    await notifications.connect();
+    const anaSocket = await w.join('lobby', ana.cookie);
+    anaSocket.sendJson({ message: '@bo 你的密码是 1234' });
+    const mention = await notifications.receiveJson<NotificationFrame>();
+    assert.equal(mention.message_id, '2');
+
+    assert.equal((await deleteMessage(w.request('DELETE', null), 'lobby', '2', w.chat)).status, 401);
+    assert.deepEqual(await problemOf(await deleteMessage(w.request('DELETE', null, undefined, auth), 'lobby', '9', w.chat)), [404, 'not_found']);
+    assert.deepEqual(await problemOf(await deleteMessage(w.request('DELETE', null, undefined, auth), 'lobby', 'x', w.chat)), [404, 'not_found']);
+    assert.equal((await deleteMessage(w.request('DELETE', null, undefined, auth), 'lobby', '2', w.chat)).status, 204);
+    assert.deepEqual(await notifications.receiveJson<RetractFrame>(), { type: 'notification.retract', room: 'lobby', message_id: '2' });
+    const deletion = await until<{ type: string; target: string; user_id: string }>(boSocket, 'chat.delete');
+    assert.deepEqual([deletion.target, deletion.user_id], ['2', 'system']);
+    assert.deepEqual(await problemOf(await deleteMessage(w.request('DELETE', null, undefined, auth), 'lobby', '2', w.chat)), [409, 'deleted']);
+    assert.equal(JSON.stringify(await w.store.after('lobby', '0', 10)).includes('1234'), false);
   });
 });
 

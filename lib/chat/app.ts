@@ -29,6 +29,8 @@ export interface LiveChat extends ChatApplicationOptions {
   readonly access: RoomAccess;
   /** Paces the store reads of every connection of the process. */
   readonly reads: ReadPacer;
+  /** How long after sending it an author may edit a message (default: the service's). */
+  readonly editWindowMs?: number;
 }
 
 /** Makes this generation's chat service over the live services, and returns the chat's routes. */
@@ -41,6 +43,7 @@ export function chatRoutesFor(live: LiveChat): Route[] {
     reads: live.reads,
     participants: roomParticipants(live.presence),
     access: live.access,
+    ...(live.editWindowMs === undefined ? {} : { editWindowMs: live.editWindowMs }),
   });
   return chatRoutes(live);
 }

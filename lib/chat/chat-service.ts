@@ -4,19 +4,24 @@ import type { ChatMetrics, StoreOperation } from './metrics';
 import { notifyUser } from './notifications';
 import {
   type ChatMessageFrame,
+  type ErrorCode,
+  type EventFrame,
   type HistoryFrame,
   mentionedNames,
   mentionKey,
   type NotificationFrame,
   type PresenceUser,
+  type RetractFrame,
   type TypingFrame,
 } from './protocol';
 import { ReadPacer } from './store/read-pacer';
-import type { MessageStore, StoredMessage } from './store/types';
+import { type EventRefusal, type EventResult, isEvent, type LogEntry, type MessageStore, type StoredEvent, type StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
 export type ChatEvents = {
   'chat.message': { readonly frame: ChatMessageFrame };
+  /** An edit, deletion or reaction, stored: sent like a message. */
+  'chat.event': { readonly frame: EventFrame };
   'chat.typing': { readonly frame: TypingFrame };
   /** A member was removed from the room (or left): their connections to it close. */
   'chat.member_removed': { readonly user_id: string };
@@ -52,8 +57,50 @@ export function messageFrame(message: StoredMessage): ChatMessageFrame {
     message: message.text,
     ts: message.ts,
   } as const;
-  return message.clientId === undefined ? frame : { ...frame, client_id: message.clientId };
+  if (message.clientId === undefined && message.replyTo === undefined && message.editedAt === undefined && !message.deleted && message.reactions === undefined) {
+    return frame;
+  }
+  const reply = message.replyTo;
+  return {
+    ...frame,
+    ...(message.clientId === undefined ? {} : { client_id: message.clientId }),
+    ...(reply === undefined
+      ? {}
+      : { reply_to: { id: reply.id, user_id: reply.userId, user: reply.user, text: reply.text, ...(reply.deleted ? { deleted: true } : {}) } }),
+    ...(message.editedAt === undefined ? {} : { edited_at: message.editedAt }),
+    ...(message.deleted ? { deleted: true } : {}),
+    ...(message.reactions === undefined ? {} : { reactions: message.reactions.map((r) => ({ emoji: r.emoji, count: r.count, user_ids: r.userIds })) }),
+  };
 }
+
+/** An edit, deletion or reaction as it goes on the wire: no `message` field (see `EventFrame`). */
+export function eventFrame(event: StoredEvent): EventFrame {
+  const base = { id: event.id, room: event.room, target: event.target, user_id: event.userId, user: event.user, ts: event.ts };
+  switch (event.kind) {
+    case 'edit':
+      return { type: 'chat.edit', ...base, text: event.text ?? '' };
+    case 'delete':
+      return { type: 'chat.delete', ...base };
+    case 'reaction':
+      return { type: 'chat.reaction', ...base, emoji: event.emoji ?? '', on: event.on ?? false, count: event.count ?? 0 };
+  }
+}
+
+/** How long after sending a message its author may edit it, by default: 15 minutes. */
+export const DEFAULT_EDIT_WINDOW_MS = 15 * 60_000;
+
+/** The outcome of an edit, deletion or reaction: the event sent, or why nothing was stored. */
+export type EventOutcome = { readonly ok: true; readonly frame: EventFrame } | { readonly ok: false; readonly code: ErrorCode; readonly detail: string };
+
+const REFUSALS: Readonly<Record<EventRefusal | 'not_allowed', { code: ErrorCode; detail: string }>> = {
+  not_found: { code: 'not_found', detail: 'no such message in this room' },
+  forbidden: { code: 'forbidden', detail: 'only its author may change this message' },
+  not_allowed: { code: 'forbidden', detail: 'you may not delete this message' },
+  too_late: { code: 'too_late', detail: 'this message can no longer be edited' },
+  deleted: { code: 'deleted', detail: 'this message was deleted' },
+  too_many_reactions: { code: 'too_many_reactions', detail: 'this message has as many different reactions as it may' },
+  unchanged: { code: 'invalid_message', detail: 'the reaction is already so' },
+};
 
 export interface PostResult {
   readonly frame: ChatMessageFrame;
@@ -78,6 +125,9 @@ export interface ChatServiceOptions {
   readonly participants?: RoomParticipants;
   /** Who may read which room (default: one over the store's directory). */
   readonly access?: RoomAccess;
+  /** How long after sending it an author may edit a message (default `DEFAULT_EDIT_WINDOW_MS`; 0: never). */
+  readonly editWindowMs?: number;
+  readonly now?: () => number;
 }
 
 /** A visit to a room is written again after this long at the soonest. */
@@ -95,9 +145,11 @@ const MENTION_AUTHORS_PAGE = 50;
 export const HISTORY_FRAME_MAX_BYTES = 256 * 1024;
 
 /** About what a message comes to in a frame, without serialising it. */
-function frameBytes(message: StoredMessage): number {
-  // The fields' names and punctuation, the ids and the time come to about 120 bytes.
-  return 120 + Buffer.byteLength(message.text) + Buffer.byteLength(message.user);
+function frameBytes(message: LogEntry): number {
+  // The fields' names and punctuation, the ids and the time come to about 120 bytes; a quote
+  // and reactions add at most about a kilobyte.
+  const extra = isEvent(message) ? 0 : (message.replyTo ? 60 + Buffer.byteLength(message.replyTo.text) : 0) + (message.reactions ? message.reactions.length * 300 : 0);
+  return 120 + Buffer.byteLength(message.text ?? '') + Buffer.byteLength(message.user) + extra;
 }
 
 /** The newest messages of `oldestFirst` that fit in a frame (at least one). */
@@ -110,8 +162,8 @@ function newestThatFit(oldestFirst: readonly StoredMessage[]): readonly StoredMe
   return oldestFirst;
 }
 
-/** The oldest messages of `oldestFirst` that fit in a frame (at least one). */
-function oldestThatFit(oldestFirst: readonly StoredMessage[]): readonly StoredMessage[] {
+/** The oldest entries of `oldestFirst` that fit in a frame (at least one). */
+function oldestThatFit(oldestFirst: readonly LogEntry[]): readonly LogEntry[] {
   let bytes = 0;
   for (let index = 0; index < oldestFirst.length; index++) {
     bytes += frameBytes(oldestFirst[index]!);
@@ -125,6 +177,8 @@ export interface PageAfter {
   readonly frame: HistoryFrame;
   /** The page was cut at `limit` or at the frame size: read on from its last message. */
   readonly more: boolean;
+  /** The last id in the page (message or event), where the next page starts; absent when empty. */
+  readonly last?: string;
 }
 
 /**
@@ -142,6 +196,8 @@ export class ChatService {
   readonly access: RoomAccess;
   /** When each person's visit to each room was last written, oldest first. */
   readonly #visits = new Map<string, number>();
+  readonly #editWindowMs: number;
+  readonly #now: () => number;
 
   constructor(options: ChatServiceOptions) {
     this.access = options.access ?? new RoomAccess(options.store.directory);
@@ -151,6 +207,8 @@ export class ChatService {
     this.#metrics = options.metrics ?? null;
     this.#reads = options.reads ?? new ReadPacer();
     this.#participants = options.participants ?? null;
+    this.#editWindowMs = options.editWindowMs ?? DEFAULT_EDIT_WINDOW_MS;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Runs a store call, timed when there are metrics. */
@@ -168,7 +226,7 @@ export class ChatService {
    * stored nor sent again here (see `broadcast`). The people it @mentions are notified after the
    * broadcast, apart from the post.
    */
-  async post(room: string, author: SessionUser, text: string, clientId?: string): Promise<PostResult> {
+  async post(room: string, author: SessionUser, text: string, clientId?: string, replyTo?: string): Promise<PostResult> {
     const { message, created } = await this.#timed('append', () =>
       this.#store.append({
         room,
@@ -176,6 +234,7 @@ export class ChatService {
         user: author.name,
         text,
         ...(clientId === undefined ? {} : { clientId }),
+        ...(replyTo === undefined ? {} : { replyTo }),
       }),
     );
     const frame = messageFrame(message);
@@ -187,6 +246,70 @@ export class ChatService {
       }
     }
     return { frame, created };
+  }
+
+  /** Whether `id` is a message of `room` that a reply may quote (checked before the post). */
+  async canReplyTo(room: string, id: string): Promise<boolean> {
+    return (await this.#timed('history', () => this.#store.message(room, id))) !== null;
+  }
+
+  /**
+   * Edits `author`'s own message, within the edit window: stored first (an `edit` event with the
+   * room's next id), then sent to the room.
+   */
+  async edit(room: string, author: SessionUser, target: string, text: string): Promise<EventOutcome> {
+    if ((await this.access.check(room, author.id)) === null) return refusal('not_found');
+    const editableSince = this.#editWindowMs <= 0 ? Number.POSITIVE_INFINITY : this.#now() - this.#editWindowMs;
+    return this.#settle(await this.#timed('append', () => this.#store.edit({ room, userId: author.id, user: author.name, target, text, editableSince })));
+  }
+
+  /**
+   * Deletes a message: its author may, and so may a private room's owner; `moderator` (the admin
+   * route) may delete any. The text is wiped from the store, the deletion sent to the room, and
+   * the mention notifications it caused are retracted.
+   */
+  async remove(room: string, by: SessionUser, target: string, moderator = false): Promise<EventOutcome> {
+    let as: 'author' | 'moderator' = moderator ? 'moderator' : 'author';
+    if (!moderator) {
+      const access = await this.access.check(room, by.id);
+      if (access === null) return refusal('not_found');
+      if (access.kind === 'private' && access.role === 'owner') as = 'moderator';
+    }
+    const before = await this.#timed('history', () => this.#store.message(room, target));
+    const result = await this.#timed('append', () => this.#store.remove({ room, userId: by.id, user: by.name, target, as }));
+    if (!result.ok && result.reason === 'forbidden' && !moderator) return refusal('not_allowed');
+    const outcome = await this.#settle(result);
+    if (outcome.ok && before !== null && mentionedNames(before.text).length > 0) {
+      this.#retractMentions(messageFrame(before)).catch((error: unknown) => this.#logger.warn('could not retract mention notifications', { room, error }));
+    }
+    return outcome;
+  }
+
+  /** Puts on (`on`), takes off, or toggles (no `on`) a person's reaction to a message. */
+  async react(room: string, by: SessionUser, target: string, emoji: string, on?: boolean): Promise<EventOutcome> {
+    if ((await this.access.check(room, by.id)) === null) return refusal('not_found');
+    return this.#settle(
+      await this.#timed('append', () => this.#store.react({ room, userId: by.id, user: by.name, target, emoji, ...(on === undefined ? {} : { on }) })),
+    );
+  }
+
+  /** A stored event goes to the room; a refusal becomes its error code. */
+  async #settle(result: EventResult): Promise<EventOutcome> {
+    if (!result.ok) return refusal(result.reason);
+    this.#metrics?.stored();
+    const frame = eventFrame(result.event);
+    await this.broadcastEvent(frame);
+    return { ok: true, frame };
+  }
+
+  /** Sends a stored event to everyone in its room; never rejects (see `broadcast`). */
+  async broadcastEvent(frame: EventFrame): Promise<void> {
+    try {
+      const send = () => this.#layer.groupSend(roomGroup(frame.room), { type: 'chat.event', frame });
+      await (this.#metrics ? this.#metrics.timeLayer(send) : send());
+    } catch (error) {
+      this.#logger.error('broadcast failed after store', { room: frame.room, id: frame.id, error });
+    }
   }
 
   /**
@@ -211,6 +334,32 @@ export class ChatService {
    * is never told of their own mention; at most `MAX_MENTIONS` names count.
    */
   async #notifyMentions(frame: ChatMessageFrame): Promise<void> {
+    const recipients = await this.#mentioned(frame);
+    if (recipients.length === 0) return;
+    const notification: NotificationFrame = {
+      type: 'notification',
+      kind: 'mention',
+      title: `${frame.user} mentioned you in ${await this.#roomLabel(frame.room)}`,
+      body: [...frame.message].slice(0, 200).join(''),
+      room: frame.room,
+      message_id: frame.id,
+      ts: frame.ts,
+    };
+    await Promise.all(recipients.map((userId) => notifyUser(this.#layer, userId, notification)));
+  }
+
+  /**
+   * A deleted message's mention notifications not yet dismissed go: its mentioned people (found
+   * again as when it was sent) get a retraction by message id on their notification sockets.
+   */
+  async #retractMentions(frame: ChatMessageFrame): Promise<void> {
+    const recipients = await this.#mentioned(frame);
+    const retract: RetractFrame = { type: 'notification.retract', room: frame.room, message_id: frame.id };
+    await Promise.all(recipients.map((userId) => notifyUser(this.#layer, userId, retract)));
+  }
+
+  /** The people a message's @mentions reach (see `#notifyMentions`). */
+  async #mentioned(frame: ChatMessageFrame): Promise<string[]> {
     const names = mentionedNames(frame.message);
     const [present, recent] = await Promise.all([
       this.#participants?.(frame.room) ?? Promise.resolve([]),
@@ -231,20 +380,9 @@ export class ChatService {
         if (userId !== frame.user_id) named.add(userId);
       }
     }
-    if (named.size === 0) return;
+    if (named.size === 0) return [];
     // Someone removed from a private room is still among its recent authors: they hear nothing of it.
-    const recipients = await this.access.readers(frame.room, [...named]);
-    if (recipients.length === 0) return;
-    const notification: NotificationFrame = {
-      type: 'notification',
-      kind: 'mention',
-      title: `${frame.user} mentioned you in ${await this.#roomLabel(frame.room)}`,
-      body: [...frame.message].slice(0, 200).join(''),
-      room: frame.room,
-      message_id: frame.id,
-      ts: frame.ts,
-    };
-    await Promise.all(recipients.map((userId) => notifyUser(this.#layer, userId, notification)));
+    return this.access.readers(frame.room, [...named]);
   }
 
   /** How a notification names a room: `#name`, a private room's title, or "a direct message". */
@@ -280,7 +418,8 @@ export class ChatService {
   async history(room: string, limit: number, before?: string): Promise<HistoryFrame> {
     const page = await this.#read('history', limit, () => (before === undefined ? this.#store.latest(room, limit) : this.#store.before(room, before, limit)));
     const messages = newestThatFit(page.messages);
-    return { type: 'history', messages: messages.map(messageFrame), has_more: page.hasMore || messages.length < page.messages.length };
+    const frame: HistoryFrame = { type: 'history', messages: messages.map(messageFrame), has_more: page.hasMore || messages.length < page.messages.length };
+    return page.head === undefined ? frame : { ...frame, head: page.head };
   }
 
   /**
@@ -292,7 +431,19 @@ export class ChatService {
   async after(room: string, after: string, limit: number): Promise<PageAfter | null> {
     const page = await this.#read('since', limit, () => this.#store.after(room, after, limit));
     if (page === null) return null;
-    const messages = oldestThatFit(page);
-    return { frame: { type: 'history', messages: messages.map(messageFrame), has_more: true }, more: messages.length < page.length || page.length >= limit };
+    const entries = oldestThatFit(page);
+    const messages: ChatMessageFrame[] = [];
+    const events: EventFrame[] = [];
+    for (const entry of entries) {
+      if (isEvent(entry)) events.push(eventFrame(entry));
+      else messages.push(messageFrame(entry));
+    }
+    const frame: HistoryFrame = events.length === 0 ? { type: 'history', messages, has_more: true } : { type: 'history', messages, events, has_more: true };
+    const last = entries.at(-1)?.id;
+    return { frame, more: entries.length < page.length || page.length >= limit, ...(last === undefined ? {} : { last }) };
   }
+}
+
+function refusal(reason: EventRefusal | 'not_allowed'): EventOutcome {
+  return { ok: false, ...REFUSALS[reason] };
 }

@@ -24,6 +24,8 @@ export interface ServerConfig {
   /** With Redis: how long the people of a process that died stay in presence lists. */
   readonly presenceExpiryMs: number;
   readonly rateLimit: RateLimit | null;
+  /** How long after sending it an author may edit a message (`EDIT_WINDOW_MS`, default 15 min; 0: never). */
+  readonly editWindowMs: number;
   readonly maxConnectionsPerIp: number;
   /** The proxies whose `X-Forwarded-For` is believed: `TRUST_PROXY`. */
   readonly trustProxy: ProxyTrust;
@@ -86,6 +88,7 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     redisUrl,
     presenceExpiryMs: integer(env, 'PRESENCE_EXPIRY_MS', 30_000, 100, 3_600_000),
     rateLimit: rateLimit(optional(env, 'RATE_LIMIT') ?? '20/10s'),
+    editWindowMs: integer(env, 'EDIT_WINDOW_MS', 15 * 60_000, 0, 7 * 24 * 3_600_000),
     maxConnectionsPerIp: integer(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 1_000_000),
     trustProxy: proxyTrust(optional(env, 'TRUST_PROXY')),
     sessionSecret,

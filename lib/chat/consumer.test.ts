@@ -13,7 +13,7 @@ import { WebsocketCommunicator } from 'next-channels/testing';
 import { ChatService, HISTORY_FRAME_MAX_BYTES, messageFrame, roomGroup } from './chat-service';
 import { ChatQuotas } from './quotas';
 import { RoomHeads } from './room-heads';
-import type { ChatMessageFrame, ErrorFrame, HistoryFrame, PresenceFrame, WelcomeFrame } from './protocol';
+import type { ChatMessageFrame, DeleteFrame, EditFrame, ErrorFrame, HistoryFrame, PresenceFrame, ReactionFrame, WelcomeFrame } from './protocol';
 import { chatApplication } from './routing';
 import { MemoryMessageStore } from './store/memory';
 import type { HeadListener, MessageStore } from './store/types';
@@ -26,6 +26,7 @@ interface Options {
   store?: MessageStore;
   now?: () => number;
   heads?: RoomHeads;
+  editWindowMs?: number;
 }
 
 /**
@@ -101,7 +102,13 @@ function chat(options: Options = {}) {
   const sessions = new SessionCookies({ secret: SECRET });
   const presence = new InMemoryPresence({ changeIntervalMs: 0 });
   const app = chatApplication({
-    service: new ChatService({ store, layer, logger: silentLogger }),
+    service: new ChatService({
+      store,
+      layer,
+      logger: silentLogger,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.editWindowMs === undefined ? {} : { editWindowMs: options.editWindowMs }),
+    }),
     sessions,
     allowedOrigins: AllowedOrigins.localDefaults(3000),
     quotas: options.rateLimit ? new ChatQuotas({ messages: options.rateLimit, ...(options.now ? { now: options.now } : {}) }) : null,
@@ -235,6 +242,10 @@ describe('ChatConsumer: messages', () => {
       revokeSession: (id, expiresAt) => memory.revokeSession(id, expiresAt),
       isSessionRevoked: (id) => memory.isSessionRevoked(id),
       heads: (rooms) => memory.heads(rooms),
+      edit: (input) => memory.edit(input),
+      remove: (input) => memory.remove(input),
+      react: (input) => memory.react(input),
+      message: (room, id) => memory.message(room, id),
       append: (message) =>
         new Promise((resolve, reject) => {
           held.push(() => memory.append(message).then(resolve, reject));
@@ -600,6 +611,27 @@ describe('ChatConsumer: no gap survives on an open socket', () => {
     heads.close();
   });
 
+  it('sends every connection an edit stored by a process that died before sending it', async () => {
+    const store = new SharedStore();
+    const heads = new RoomHeads(store, { graceMs: 5, pollMs: 60_000 });
+    const { open } = chat({ store, heads });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    a.client.sendJson({ message: '原话' });
+    await a.client.receiveJson();
+    await b.client.receiveJson();
+    // Another process of Ana's stores an edit and then dies: only the head is heard.
+    const edit = await store.edit({ room: 'lobby', userId: 'u_ana', user: 'Ana', target: '1', text: '改过', editableSince: 0 });
+    assert.ok(edit.ok);
+    for (const listener of store.listeners) listener.head('lobby', edit.event.id);
+    for (const client of [a, b]) {
+      const filled = await client.client.receiveJson<EditFrame>();
+      assert.deepEqual([filled.type, filled.id, filled.target, filled.text], ['chat.edit', '2', '1', '改过']);
+      assert.equal(await client.client.receiveNothing(), true, 'once');
+    }
+    heads.close();
+  });
+
   it('reads nothing for a message whose head is heard before it arrives live, within the grace', async () => {
     const store = new SharedStore();
     let reads = 0;
@@ -649,5 +681,165 @@ describe('ChatConsumer: no gap survives on an open socket', () => {
     const other = await b.client.receiveJson<ChatMessageFrame>();
     assert.equal(other.id, message.id);
     assert.equal(await b.client.receiveNothing(), true);
+  });
+});
+
+describe('ChatConsumer: edits, deletions, reactions, replies', () => {
+  /** Sends a frame and reads the next frame of the sender (its echo or its refusal). */
+  const ask = async <T,>(client: RoomClient, frame: object): Promise<T> => {
+    client.sendJson(frame);
+    return client.receiveJson<T>();
+  };
+
+  it('brings an edit and a deletion made while a client was away on its resume, never the old text', async () => {
+    const { open } = chat();
+    const writer = await open('/ws/chat/lobby/', ana);
+    const reader = await open('/ws/chat/lobby/', bo);
+    await ask(writer.client, { message: '第一条' });
+    await ask(writer.client, { message: '第二条：秘密' });
+    const seen = [await reader.client.receiveJson<ChatMessageFrame>(), await reader.client.receiveJson<ChatMessageFrame>()];
+    assert.deepEqual(seen.map((frame) => frame.id), ['1', '2']);
+    await reader.client.disconnect();
+
+    const edit = await ask<EditFrame>(writer.client, { type: 'chat.edit', id: '1', text: '第一条（改过）' });
+    assert.deepEqual([edit.type, edit.id, edit.target, edit.text, edit.user_id], ['chat.edit', '3', '1', '第一条（改过）', 'u_ana']);
+    assert.equal(Object.hasOwn(edit, 'message'), false, 'an edit has no message field an old client would show');
+    const deletion = await ask<DeleteFrame>(writer.client, { type: 'chat.delete', id: '2' });
+    assert.deepEqual([deletion.type, deletion.id, deletion.target], ['chat.delete', '4', '2']);
+
+    const back = await open('/ws/chat/lobby/?after=2', bo);
+    assert.deepEqual(back.history.messages, []);
+    assert.deepEqual(
+      back.history.events?.map((event) => [event.type, event.id, event.target]),
+      [
+        ['chat.edit', '3', '1'],
+        ['chat.delete', '4', '2'],
+      ],
+    );
+    assert.equal(JSON.stringify(back.history).includes('秘密'), false);
+    // The events count as sent: the next live message comes once, with nothing before it.
+    await ask(writer.client, { message: '第三条' });
+    assert.deepEqual((await back.client.receiveJson<ChatMessageFrame>()).id, '5');
+    assert.equal(await back.client.receiveNothing(), true);
+  });
+
+  it('shows edited messages and tombstones on history pages, and counts the events as sent', async () => {
+    const { open } = chat();
+    const writer = await open('/ws/chat/lobby/', ana);
+    await ask(writer.client, { message: '原来的话' });
+    await ask(writer.client, { message: '不该说的话' });
+    await ask(writer.client, { type: 'chat.edit', id: '1', text: '改过的话' });
+    await ask(writer.client, { type: 'chat.delete', id: '2' });
+    const joined = await open('/ws/chat/lobby/', bo);
+    assert.equal(joined.history.head, '4');
+    const [edited, tombstone] = joined.history.messages;
+    assert.equal(edited?.message, '改过的话');
+    assert.equal(typeof edited?.edited_at, 'number');
+    assert.deepEqual([tombstone?.id, tombstone?.message, tombstone?.deleted], ['2', '', true]);
+    assert.equal(JSON.stringify(joined.history).includes('不该说'), false);
+    await ask(writer.client, { message: 'next' });
+    assert.equal((await joined.client.receiveJson<ChatMessageFrame>()).id, '5');
+    const older = await ask<HistoryFrame>(joined.client, { type: 'history', before: '5', limit: 10 });
+    assert.deepEqual(older.messages.map((message) => [message.id, message.deleted ?? false]), [
+      ['1', false],
+      ['2', true],
+    ]);
+  });
+
+  it('toggles and counts reactions per person and emoji, for everyone in the room', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    await ask(a.client, { message: '午饭吃什么？' });
+    await b.client.receiveJson();
+    const first = await ask<ReactionFrame>(b.client, { type: 'chat.react', id: '1', emoji: '🍜' });
+    assert.deepEqual([first.type, first.emoji, first.on, first.count, first.user_id], ['chat.reaction', '🍜', true, 1, 'u_bo']);
+    assert.equal(Object.hasOwn(first, 'message'), false);
+    assert.deepEqual(await a.client.receiveJson(), first);
+    const second = await ask<ReactionFrame>(a.client, { type: 'chat.react', id: '1', emoji: '🍜', on: true });
+    assert.equal(second.count, 2);
+    await b.client.receiveJson();
+    const off = await ask<ReactionFrame>(b.client, { type: 'chat.react', id: '1', emoji: '🍜' });
+    assert.deepEqual([off.on, off.count], [false, 1]);
+    await a.client.receiveJson();
+    const again = await ask<ErrorFrame>(a.client, { type: 'chat.react', id: '1', emoji: '🍜', on: true, client_id: 'r1' });
+    assert.deepEqual([again.code, again.client_id], ['invalid_message', 'r1'], 'already so: nothing stored');
+    assert.deepEqual(await ask<ErrorFrame>(a.client, { type: 'chat.react', id: '1', emoji: 'lol' }).then((e) => e.code), 'invalid_message');
+    const joined = await open('/ws/chat/lobby/', { id: 'u_cy', name: 'Cy' });
+    assert.deepEqual(joined.history.messages[0]?.reactions, [{ emoji: '🍜', count: 1, user_ids: ['u_ana'] }]);
+  });
+
+  it('quotes the parent of a reply, and reads well once the parent is deleted', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    await ask(a.client, { message: '明天开会吗？' });
+    await b.client.receiveJson();
+    const reply = await ask<ChatMessageFrame>(b.client, { message: '开，十点', reply_to: '1', client_id: 'r-1' });
+    assert.deepEqual(reply.reply_to, { id: '1', user_id: 'u_ana', user: 'Ana', text: '明天开会吗？' });
+    await a.client.receiveJson();
+    const missing = await ask<ErrorFrame>(b.client, { message: '?', reply_to: '99', client_id: 'r-2' });
+    assert.deepEqual([missing.type, missing.code, missing.client_id], ['error', 'not_found', 'r-2']);
+    await ask(a.client, { type: 'chat.delete', id: '1' });
+    const joined = await open('/ws/chat/lobby/', { id: 'u_cy', name: 'Cy' });
+    assert.deepEqual(joined.history.messages[1]?.reply_to, { id: '1', user_id: 'u_ana', user: 'Ana', text: '', deleted: true });
+  });
+
+  it('stores a reply and the messages sent right after it in the order they were sent', async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    await ask(a.client, { message: '问题' });
+    a.client.sendJson({ message: '回答', reply_to: '1' });
+    a.client.sendJson({ message: '补充' });
+    a.client.sendJson({ message: '再补充' });
+    const frames = [await a.client.receiveJson<ChatMessageFrame>(), await a.client.receiveJson<ChatMessageFrame>(), await a.client.receiveJson<ChatMessageFrame>()];
+    assert.deepEqual(frames.map((frame) => [frame.id, frame.message]), [
+      ['2', '回答'],
+      ['3', '补充'],
+      ['4', '再补充'],
+    ]);
+  });
+
+  it("refuses changing someone else's message, an edit past the window, and a message that is not there", async () => {
+    let clock = 1_700_000_000_000;
+    const now = () => clock;
+    const { open } = chat({ store: new MemoryMessageStore({ now }), now, editWindowMs: 60_000 });
+    const a = await open('/ws/chat/lobby/', ana);
+    const b = await open('/ws/chat/lobby/', bo);
+    await ask(a.client, { message: 'mine' });
+    await b.client.receiveJson();
+    const code = async (client: RoomClient, frame: object) => (await ask<ErrorFrame>(client, frame)).code;
+    assert.equal(await code(b.client, { type: 'chat.edit', id: '1', text: 'yours?' }), 'forbidden');
+    assert.equal(await code(b.client, { type: 'chat.delete', id: '1' }), 'forbidden');
+    assert.equal(await code(a.client, { type: 'chat.edit', id: '7', text: 'x' }), 'not_found');
+    clock += 61_000;
+    assert.equal(await code(a.client, { type: 'chat.edit', id: '1', text: 'too late' }), 'too_late');
+    assert.equal((await ask<DeleteFrame>(a.client, { type: 'chat.delete', id: '1' })).type, 'chat.delete', 'deleting has no window');
+    assert.equal(await code(a.client, { type: 'chat.delete', id: '1' }), 'deleted');
+    assert.equal(await code(a.client, { type: 'chat.delete', id: '2' }), 'not_found', 'an event is no message');
+    assert.equal(await b.client.receiveJson().then((frame) => (frame as { type: string }).type), 'chat.delete');
+    assert.equal(await b.client.receiveNothing(), true, 'refusals reach no one else');
+  });
+
+  it("keeps the old client's shape: every frame with a string message is a message, once", async () => {
+    const { open } = chat();
+    const a = await open('/ws/chat/lobby/', ana);
+    const old = await open('/ws/chat/lobby/', bo);
+    const shown: string[] = [];
+    const read = async (count: number) => {
+      for (let n = 0; n < count; n++) {
+        const data = await old.client.receiveJson<{ message?: unknown }>();
+        if (typeof data.message === 'string') shown.push(data.message);
+      }
+    };
+    old.client.sendJson({ message: '我是老客户端' });
+    await read(1);
+    await ask(a.client, { message: '你好' });
+    await ask(a.client, { type: 'chat.edit', id: '2', text: '你好！' });
+    await ask(a.client, { type: 'chat.react', id: '1', emoji: '👋' });
+    await ask(a.client, { message: 'bye' });
+    await ask(a.client, { type: 'chat.delete', id: '5' });
+    await read(5);
+    assert.deepEqual(shown, ['我是老客户端', '你好', 'bye']);
   });
 });

@@ -16,6 +16,7 @@ import type { ChatQuotas, ConnectionQuota, QuotaRefusal } from './quotas';
 import type { HeadWatcher, RoomHeads } from './room-heads';
 import { StoreUnavailable } from './store/types';
 import {
+  type ClientFrame,
   DEFAULT_ROOM,
   errorFrame,
   type ErrorFrame,
@@ -55,6 +56,9 @@ export interface ChatConsumerOptions {
   readonly readIntervalMs?: number;
   readonly now?: () => number;
 }
+
+/** The client frames that change an earlier message. */
+type EventRequest = Extract<ClientFrame, { readonly type: 'chat.edit' | 'chat.delete' | 'chat.react' }>;
 
 /** Refused frames in a row after which the client is closed for abuse (1008). */
 const MAX_REFUSED_IN_A_ROW = 50;
@@ -111,6 +115,8 @@ export class ChatConsumer
   private postsInFlight = 0;
   /** The last message being stored: they settle in order, so when it has, all have. */
   private lastPost: Promise<void> = SETTLED;
+  /** Set while a reply (or a message after one) is being stored: later messages wait for it. */
+  private orderGate: Promise<void> | null = null;
   /** What this connection has been sent, so a message read from the store and also received live goes out once. */
   private delivered: DeliveredIds | null = null;
   /** The read marker waiting for the next write, and the timer of that write. */
@@ -172,6 +178,9 @@ export class ChatConsumer
       for (const message of frame.messages) {
         if (delivered.add(message.id)) this.sendJson(message);
       }
+      for (const event of frame.events ?? []) {
+        if (delivered.add(event.id)) this.sendJson(event);
+      }
     });
   }
 
@@ -202,6 +211,7 @@ export class ChatConsumer
       const delivered = new DeliveredIds(after);
       const known = await this.catchUp(after, (frame) => {
         for (const message of frame.messages) delivered.add(message.id);
+        for (const event of frame.events ?? []) delivered.add(event.id);
         this.sendJson(frame);
       });
       if (known) {
@@ -210,8 +220,9 @@ export class ChatConsumer
       }
     }
     const latest = await service.history(this.room, HISTORY_PAGE_SIZE);
+    // The page holds every event up to its head, folded into its messages.
     const first = latest.messages[0];
-    const delivered = new DeliveredIds(first ? (BigInt(first.id) - 1n).toString() : '0');
+    const delivered = new DeliveredIds(latest.head ?? (first ? (BigInt(first.id) - 1n).toString() : '0'));
     for (const message of latest.messages) delivered.add(message.id);
     this.delivered = delivered;
     this.sendJson(isMessageId(after) ? { ...latest, reset: true } : latest);
@@ -230,9 +241,9 @@ export class ChatConsumer
       const page = await this.options.service.after(this.room, cursor, MAX_HISTORY_PAGE_SIZE);
       if (page === null) return false;
       send(page.frame);
-      const last = page.frame.messages.at(-1);
+      const last = page.last;
       if (!page.more || last === undefined) return true;
-      cursor = last.id;
+      cursor = last;
       await this.whenSent();
       if (!this.isOpen) return true;
     }
@@ -278,9 +289,34 @@ export class ChatConsumer
         // Not awaited: a client's messages are stored and sent in the order they came, and the
         // next ones need not wait a store round trip each (one sender can fill a busy room).
         this.postsInFlight++;
-        const posted = this.post(frame.message, frame.clientId).finally(() => this.postsInFlight--);
+        // A reply reads its parent before it is appended: the messages after it wait for it, so
+        // that none overtakes it.
+        const gate = this.orderGate;
+        const run = () => this.post(frame.message, frame.clientId, frame.replyTo);
+        const posted = (gate === null ? run() : gate.then(run)).finally(() => this.postsInFlight--);
+        if (gate !== null || frame.replyTo !== undefined) {
+          this.orderGate = posted;
+          void posted.finally(() => {
+            if (this.orderGate === posted) this.orderGate = null;
+          });
+        }
         this.lastPost = posted;
         if (this.postsInFlight >= MAX_POSTS_IN_FLIGHT) await posted;
+        return;
+      }
+      case 'chat.edit':
+      case 'chat.delete':
+      case 'chat.react': {
+        const bytes = frame.type === 'chat.edit' ? Buffer.byteLength(frame.text) : frame.type === 'chat.react' ? frame.emoji.length : 0;
+        const refused = this.quota?.message(bytes) ?? null;
+        if (refused !== null) {
+          this.refuse(errorFrame('rate_limited', `too many messages ${OVER_BUDGET[refused]}; wait a little and send again`, frame.clientId));
+          return;
+        }
+        this.refusedInARow = 0;
+        // After the messages still being stored: an edit of one just sent finds it.
+        await this.lastPost;
+        await this.changeMessage(frame);
         return;
       }
       case 'typing':
@@ -353,14 +389,52 @@ export class ChatConsumer
     this.sendJson(event.frame);
   }
 
+  /** An edit, deletion or reaction: sent once, like a message (it has an id of the same sequence). */
+  'chat.event'(event: EventOf<ChatEvents, 'chat.event'>): void {
+    if (this.delivered?.add(event.frame.id) === false) return;
+    this.sendJson(event.frame);
+  }
+
   'chat.typing'(event: EventOf<ChatEvents, 'chat.typing'>): void {
     if (event.frame.user_id !== this.user.id) this.sendJson(event.frame);
   }
 
-  private async post(text: string, clientId: string | undefined): Promise<void> {
+  /**
+   * An edit, deletion or reaction: stored, then sent to the room (this connection included, which
+   * is its answer); a refusal answers with its error code.
+   */
+  private async changeMessage(frame: EventRequest): Promise<void> {
+    const service = this.options.service;
+    let outcome;
+    try {
+      outcome =
+        frame.type === 'chat.edit'
+          ? await service.edit(this.room, this.user, frame.id, frame.text)
+          : frame.type === 'chat.delete'
+            ? await service.remove(this.room, this.user, frame.id)
+            : await service.react(this.room, this.user, frame.id, frame.emoji, frame.on);
+    } catch (error) {
+      if (error instanceof StoreUnavailable) this.logger.debug('could not store an event', { room: this.room, error });
+      else this.logger.error('could not store an event', { room: this.room, error });
+      this.options.metrics?.errorFrame('unavailable');
+      this.sendJson(errorFrame('unavailable', 'the change could not be stored; send it again', frame.clientId));
+      return;
+    }
+    if (!outcome.ok) {
+      this.options.metrics?.errorFrame(outcome.code);
+      this.sendJson(errorFrame(outcome.code, outcome.detail, frame.clientId));
+    }
+  }
+
+  private async post(text: string, clientId: string | undefined, replyTo: string | undefined): Promise<void> {
     let result;
     try {
-      result = await this.options.service.post(this.room, this.user, text, clientId);
+      if (replyTo !== undefined && !(await this.options.service.canReplyTo(this.room, replyTo))) {
+        this.options.metrics?.errorFrame('not_found');
+        this.sendJson(errorFrame('not_found', 'reply_to is no message in this room', clientId));
+        return;
+      }
+      result = await this.options.service.post(this.room, this.user, text, clientId, replyTo);
     } catch (error) {
       // An outage of the store is logged once, by the store; anything else is a bug.
       if (error instanceof StoreUnavailable) this.logger.debug('could not store a message', { room: this.room, error });

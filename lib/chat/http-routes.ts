@@ -4,7 +4,7 @@ import { requestSession } from './chat-identity';
 import { crossSite, noStore, problem, refusal } from './http-answers';
 import { ADMIN_BODY_MAX_BYTES, readJsonBody, SESSION_BODY_MAX_BYTES } from './json-body';
 import { notifyUser } from './notifications';
-import { isValidRoomName, type NotificationFrame, validateClientFrame } from './protocol';
+import { isMessageId, isValidRoomName, type NotificationFrame, validateClientFrame } from './protocol';
 import type { ChatRuntime } from './runtime';
 
 /**
@@ -37,6 +37,28 @@ export async function announce(request: Request, room: string, runtime: ChatRunt
     return Response.json(frame, { status: 201 });
   } catch {
     return problem(503, 'unavailable', 'the message could not be stored; try again');
+  }
+}
+
+/**
+ * `DELETE /api/rooms/<room>/messages/<id>` with the admin bearer token: deletes any message (a
+ * moderator's deletion, by the system user): its text is wiped from the store, the deletion is
+ * sent to the room, its mention notifications retracted. 204; 404 for no such message (or room,
+ * or while no admin token is configured); 409 `deleted` when it was already.
+ */
+export async function deleteMessage(request: Request, room: string, id: string, runtime: ChatRuntime): Promise<Response> {
+  if (runtime.adminToken === null) return problem(404, 'not_found', 'no such route');
+  if (!bearerMatches(request.headers.get('authorization'), runtime.adminToken)) {
+    return problem(401, 'unauthorized', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
+  }
+  if (!isValidRoomName(room) || !isMessageId(id)) return problem(404, 'not_found', 'no such message');
+  if ((await runtime.access.kind(room)) === null) return problem(404, 'not_found', 'no such room');
+  try {
+    const outcome = await runtime.service.remove(room, SYSTEM_USER, id, true);
+    if (outcome.ok) return new Response(null, { status: 204 });
+    return problem(outcome.code === 'deleted' ? 409 : 404, outcome.code, outcome.detail);
+  } catch {
+    return problem(503, 'unavailable', 'the message could not be deleted; try again');
   }
 }
 

@@ -8,11 +8,11 @@ import {
   type Scope,
   type SessionUser,
 } from 'next-channels';
-import { errorFrame, type NotificationFrame, validateClientFrame } from './protocol';
+import { errorFrame, type NotificationFrame, type RetractFrame, validateClientFrame } from './protocol';
 
 /** The layer events of notifications. */
 export type NotificationEvents = {
-  'notify.message': { readonly frame: NotificationFrame };
+  'notify.message': { readonly frame: NotificationFrame | RetractFrame };
 };
 
 /** The group of every notification connection of one user. */
@@ -20,8 +20,8 @@ export function userNotificationGroup(userId: string): string {
   return `notify.user.${groupSafe(userId)}`;
 }
 
-/** Sends a notification to every open notification connection of a user, in any process. */
-export function notifyUser(layer: ChannelLayer, userId: string, frame: NotificationFrame): Promise<void> {
+/** Sends a notification (or the retraction of one) to every open notification connection of a user, in any process. */
+export function notifyUser(layer: ChannelLayer, userId: string, frame: NotificationFrame | RetractFrame): Promise<void> {
   return layer.groupSend(userNotificationGroup(userId), { type: 'notify.message', frame });
 }
 

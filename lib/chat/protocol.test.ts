@@ -53,8 +53,45 @@ describe('parseClientFrame', () => {
   });
 
   it('answers unknown_type for a type it does not know', () => {
-    assert.equal(errorCode('{"type":"chat.delete","message":"x"}'), 'unknown_type');
+    assert.equal(errorCode('{"type":"chat.forward","message":"x"}'), 'unknown_type');
     assert.equal(errorCode('{"type":7}'), 'unknown_type');
+  });
+
+  it('reads edits, deletions, reactions and replies, bounded, echoing a valid client_id', () => {
+    assert.deepEqual(parseClientFrame('{"type":"chat.edit","id":"7","text":"改好了","client_id":"e1"}'), {
+      ok: true,
+      frame: { type: 'chat.edit', id: '7', text: '改好了', clientId: 'e1' },
+    });
+    assert.deepEqual(parseClientFrame('{"type":"chat.delete","id":"7"}'), { ok: true, frame: { type: 'chat.delete', id: '7' } });
+    assert.deepEqual(parseClientFrame('{"type":"chat.react","id":"7","emoji":"👍🏽","on":false}'), {
+      ok: true,
+      frame: { type: 'chat.react', id: '7', emoji: '👍🏽', on: false },
+    });
+    assert.deepEqual(parseClientFrame('{"type":"chat.react","id":"7","emoji":"👨‍👩‍👧‍👦"}').ok, true, 'a family is one emoji');
+    assert.deepEqual(parseClientFrame('{"type":"chat.react","id":"7","emoji":"🇨🇳"}').ok, true);
+    assert.deepEqual(parseClientFrame('{"message":"对","reply_to":"3","client_id":"c"}'), {
+      ok: true,
+      frame: { type: 'chat.message', message: '对', clientId: 'c', replyTo: '3' },
+    });
+    for (const bad of [
+      '{"type":"chat.edit","id":"7"}',
+      '{"type":"chat.edit","id":"7","text":"  "}',
+      '{"type":"chat.edit","id":"07","text":"x"}',
+      '{"type":"chat.delete"}',
+      '{"type":"chat.react","id":"7","emoji":"ok"}',
+      '{"type":"chat.react","id":"7","emoji":"1"}',
+      '{"type":"chat.react","id":"7","emoji":"👍 "}',
+      `{"type":"chat.react","id":"7","emoji":"${'😀'.repeat(17)}"}`,
+      '{"type":"chat.react","id":"7","emoji":"👍","on":"yes"}',
+      '{"message":"x","reply_to":3}',
+    ]) {
+      assert.equal(errorCode(bad), 'invalid_message', bad);
+    }
+    assert.deepEqual(parseClientFrame('{"type":"chat.edit","id":"x","text":"y","client_id":"e2"}'), {
+      ok: false,
+      error: { type: 'error', code: 'invalid_message', detail: 'id must be a message id (a positive integer as a string)', client_id: 'e2' },
+    });
+    assert.equal(errorCode(JSON.stringify({ type: 'chat.edit', id: '1', text: '字'.repeat(MAX_MESSAGE_CHARS + 1) })), 'too_long');
   });
 
   it('counts the length limit in code points, so Chinese and emoji count one each', () => {
@@ -117,5 +154,18 @@ describe('protocol helpers', () => {
     assert.equal(parseServerFrame('nope'), null);
     assert.equal(parseServerFrame('{"type":"other"}'), null);
     assert.deepEqual(parseServerFrame('{"type":"pong"}'), { type: 'pong' });
+  });
+
+  it('reads event frames, and keeps the messages of a history whose events it cannot read', () => {
+    const edit = { type: 'chat.edit', id: '3', room: 'lobby', target: '1', user_id: 'u', user: 'U', ts: 1, text: '改' };
+    assert.deepEqual(parseServerFrame(JSON.stringify(edit)), edit);
+    assert.equal(parseServerFrame(JSON.stringify({ ...edit, text: 7 })), null);
+    const reaction = { type: 'chat.reaction', id: '4', room: 'lobby', target: '1', user_id: 'u', user: 'U', ts: 1, emoji: '👍', on: true, count: 1 };
+    assert.deepEqual(parseServerFrame(JSON.stringify(reaction)), reaction);
+    const message = { type: 'chat.message', id: '1', room: 'lobby', user_id: 'u', user: 'U', message: '', ts: 1, deleted: true };
+    const history = { type: 'history', messages: [message], events: [edit, { type: 'chat.unknown', id: '5' }], has_more: true };
+    assert.deepEqual(parseServerFrame(JSON.stringify(history)), { ...history, events: [edit] });
+    const retract = { type: 'notification.retract', room: 'lobby', message_id: '1' };
+    assert.deepEqual(parseServerFrame(JSON.stringify(retract)), retract);
   });
 });

@@ -14,11 +14,23 @@ export const MAX_HISTORY_PAGE_SIZE = 100;
 /** A client-chosen idempotency key: a UUID or anything of the same alphabet. */
 export const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
+/** An emoji of a reaction: at most this many UTF-16 code units (a family or a flag fits). */
+export const MAX_EMOJI_UNITS = 32;
+/** Emoji pictographs, their modifiers, joiners and selectors, and nothing else. */
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\u200d|\ufe0f|\u20e3)+$/u;
+const EMOJI_PICTURE = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+/** A reaction must be an emoji: pictographs (and flags), not words. */
+export function isEmoji(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_EMOJI_UNITS && EMOJI.test(value) && EMOJI_PICTURE.test(value);
+}
 
 // ---- client → server ----
 
 export type ClientFrame =
-  | { readonly type: 'chat.message'; readonly message: string; readonly clientId?: string }
+  | { readonly type: 'chat.message'; readonly message: string; readonly clientId?: string; readonly replyTo?: string }
+  | { readonly type: 'chat.edit'; readonly id: string; readonly text: string; readonly clientId?: string }
+  | { readonly type: 'chat.delete'; readonly id: string; readonly clientId?: string }
+  | { readonly type: 'chat.react'; readonly id: string; readonly emoji: string; readonly on?: boolean; readonly clientId?: string }
   | { readonly type: 'typing' }
   | { readonly type: 'history'; readonly before?: string; readonly limit: number }
   | { readonly type: 'ping' }
@@ -54,14 +66,52 @@ export type ChatMessageFrame = {
   /** Milliseconds since the epoch. */
   readonly ts: number;
   readonly client_id?: string;
+  /** The message it answers, quoted as it reads now (`message` '' and `deleted` once deleted). */
+  readonly reply_to?: ReplyQuoteFrame;
+  /** When it was last edited (ms since the epoch). */
+  readonly edited_at?: number;
+  /** Deleted: `message` is '', a tombstone. */
+  readonly deleted?: true;
+  /** Reactions, one entry per emoji: how many, and the first few people (`user_ids`). */
+  readonly reactions?: readonly ReactionFrameCount[];
 };
+
+export type ReplyQuoteFrame = { readonly id: string; readonly user_id: string; readonly user: string; readonly text: string; readonly deleted?: true };
+export type ReactionFrameCount = { readonly emoji: string; readonly count: number; readonly user_ids: readonly string[] };
+
+/**
+ * An event about an earlier message (`target`), with its own id in the room's order. None has a
+ * `message` field: a client that reads only `data.message` never takes one for a new message.
+ */
+type EventFrameBase = {
+  readonly id: string;
+  readonly room: string;
+  readonly target: string;
+  readonly user_id: string;
+  readonly user: string;
+  readonly ts: number;
+};
+/** The target's text is now `text`. */
+export type EditFrame = EventFrameBase & { readonly type: 'chat.edit'; readonly text: string };
+/** The target is deleted: show a tombstone, never its text. */
+export type DeleteFrame = EventFrameBase & { readonly type: 'chat.delete' };
+/** `user_id` put on (`on`) or took off `emoji`; `count` people have it now. */
+export type ReactionFrame = EventFrameBase & { readonly type: 'chat.reaction'; readonly emoji: string; readonly on: boolean; readonly count: number };
+export type EventFrame = EditFrame | DeleteFrame | ReactionFrame;
 
 export type HistoryFrame = {
   readonly type: 'history';
-  /** Oldest first. */
+  /** Oldest first, each in its current state. */
   readonly messages: readonly ChatMessageFrame[];
+  /**
+   * On a resume: the edits, deletions and reactions after the `after` id, oldest first, to apply
+   * once `messages` are in (absent when none: a client that knows nothing of them misses nothing).
+   */
+  readonly events?: readonly EventFrame[];
   readonly has_more: boolean;
   readonly reset?: true;
+  /** The room's newest id when the page was read: every event up to it is folded into `messages`. */
+  readonly head?: string;
 };
 
 export type PresenceUser = { readonly user_id: string; readonly user: string };
@@ -74,6 +124,11 @@ export const ERROR_CODES = {
   invalid_message: 'permanent',
   unknown_type: 'permanent',
   too_long: 'permanent',
+  not_found: 'permanent',
+  forbidden: 'permanent',
+  too_late: 'permanent',
+  deleted: 'permanent',
+  too_many_reactions: 'permanent',
   rate_limited: 'transient',
   unavailable: 'transient',
 } as const;
@@ -99,6 +154,13 @@ export type NotificationFrame = {
   readonly ts: number;
 };
 
+/** Sent on `/ws/notifications/`: the message a notification pointed to was deleted; take it away. */
+export type RetractFrame = {
+  readonly type: 'notification.retract';
+  readonly room: string;
+  readonly message_id: string;
+};
+
 /** The @names of one message that count: the first ten different ones. */
 export const MAX_MENTIONS = 10;
 
@@ -120,6 +182,10 @@ export function mentionKey(name: string): string {
 
 export type ServerFrame =
   | NotificationFrame
+  | RetractFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactionFrame
   | WelcomeFrame
   | ChatMessageFrame
   | HistoryFrame
@@ -195,13 +261,34 @@ export function validateClientFrame(value: unknown): ParseResult {
       if (typeof message !== 'string') {
         return failure('invalid_message', 'message must be a string', clientId);
       }
-      if (message.trim() === '') return failure('invalid_message', 'message is empty', clientId);
-      // Not a character anyone types, and PostgreSQL cannot store it in text.
-      if (message.includes('\u0000')) return failure('invalid_message', 'message must not contain the NUL character (U+0000)', clientId);
-      if (codePointLength(message, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
-        return failure('too_long', `message is longer than ${MAX_MESSAGE_CHARS} characters`, clientId);
+      const refused = checkText(message, 'message', clientId);
+      if (refused) return refused;
+      const replyTo = Object.hasOwn(fields, 'reply_to') ? fields.reply_to : undefined;
+      if (replyTo !== undefined && !isMessageId(replyTo)) return failure('invalid_message', 'reply_to must be a message id (a positive integer as a string)', clientId);
+      return {
+        ok: true,
+        frame: { type: 'chat.message', message, ...(clientId === undefined ? {} : { clientId }), ...(replyTo === undefined ? {} : { replyTo }) },
+      };
+    }
+    case 'chat.edit':
+    case 'chat.delete':
+    case 'chat.react': {
+      const id = Object.hasOwn(fields, 'id') ? fields.id : undefined;
+      if (!isMessageId(id)) return failure('invalid_message', 'id must be a message id (a positive integer as a string)', clientId);
+      const echo = clientId === undefined ? {} : { clientId };
+      if (type === 'chat.delete') return { ok: true, frame: { type, id, ...echo } };
+      if (type === 'chat.edit') {
+        const text = Object.hasOwn(fields, 'text') ? fields.text : undefined;
+        if (typeof text !== 'string') return failure('invalid_message', 'text must be a string', clientId);
+        const refused = checkText(text, 'text', clientId);
+        if (refused) return refused;
+        return { ok: true, frame: { type, id, text, ...echo } };
       }
-      return { ok: true, frame: clientId === undefined ? { type: 'chat.message', message } : { type: 'chat.message', message, clientId } };
+      const emoji = Object.hasOwn(fields, 'emoji') ? fields.emoji : undefined;
+      if (!isEmoji(emoji)) return failure('invalid_message', `emoji must be one emoji (at most ${MAX_EMOJI_UNITS} UTF-16 code units)`, clientId);
+      const on = Object.hasOwn(fields, 'on') ? fields.on : undefined;
+      if (on !== undefined && typeof on !== 'boolean') return failure('invalid_message', 'on must be true or false', clientId);
+      return { ok: true, frame: { type, id, emoji, ...(on === undefined ? {} : { on }), ...echo } };
     }
     case 'typing':
       return { ok: true, frame: { type: 'typing' } };
@@ -227,11 +314,22 @@ export function validateClientFrame(value: unknown): ParseResult {
       return failure(
         'unknown_type',
         typeof type === 'string'
-          ? `unknown frame type ${JSON.stringify(type.slice(0, 50))}; expected chat.message, typing, history, read or ping`
+          ? `unknown frame type ${JSON.stringify(type.slice(0, 50))}; expected chat.message, chat.edit, chat.delete, chat.react, typing, history, read or ping`
           : 'type must be a string',
         clientId,
       );
   }
+}
+
+/** A message's or an edit's text: not empty, no NUL, at most `MAX_MESSAGE_CHARS`; `null` when fine. */
+function checkText(text: string, field: string, clientId: string | undefined): ParseResult | null {
+  if (text.trim() === '') return failure('invalid_message', `${field} is empty`, clientId);
+  // Not a character anyone types, and PostgreSQL cannot store it in text.
+  if (text.includes('\u0000')) return failure('invalid_message', `${field} must not contain the NUL character (U+0000)`, clientId);
+  if (codePointLength(text, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
+    return failure('too_long', `${field} is longer than ${MAX_MESSAGE_CHARS} characters`, clientId);
+  }
+  return null;
 }
 
 /** The `client_id` of a frame: `undefined` when absent, `null` when present but malformed. */
@@ -266,11 +364,20 @@ export function parseServerFrame(text: string): ServerFrame | null {
     case 'chat.message':
       return isChatMessageFrame(frame) ? frame : null;
     case 'history': {
-      const history = frame as { messages?: unknown; has_more?: unknown };
-      return Array.isArray(history.messages) && history.messages.every(isChatMessageFrame) && typeof history.has_more === 'boolean'
-        ? (history as HistoryFrame)
-        : null;
+      const history = frame as { messages?: unknown; events?: unknown; has_more?: unknown };
+      if (!Array.isArray(history.messages) || !history.messages.every(isChatMessageFrame) || typeof history.has_more !== 'boolean') return null;
+      // Events this client cannot read are left out, never the messages.
+      if (history.events !== undefined) {
+        const events = Array.isArray(history.events) ? history.events.filter(isEventFrame) : [];
+        return { ...(history as HistoryFrame), events };
+      }
+      return history as HistoryFrame;
     }
+    case 'chat.edit':
+    case 'chat.delete':
+    case 'chat.reaction':
+      return isEventFrame(frame) ? frame : null;
+    case 'notification.retract':
     case 'notification':
     case 'welcome':
     case 'presence':
@@ -280,6 +387,23 @@ export function parseServerFrame(text: string): ServerFrame | null {
       return frame as ServerFrame;
     default:
       return null;
+  }
+}
+
+function isEventFrame(value: unknown): value is EventFrame {
+  if (typeof value !== 'object' || value === null) return false;
+  const frame = value as Record<string, unknown>;
+  const base = isMessageId(frame.id) && isMessageId(frame.target) && typeof frame.user_id === 'string' && typeof frame.user === 'string' && typeof frame.ts === 'number';
+  if (!base) return false;
+  switch (frame.type) {
+    case 'chat.edit':
+      return typeof frame.text === 'string';
+    case 'chat.delete':
+      return true;
+    case 'chat.reaction':
+      return typeof frame.emoji === 'string' && typeof frame.on === 'boolean' && typeof frame.count === 'number';
+    default:
+      return false;
   }
 }
 

@@ -58,6 +58,7 @@ export async function openChatServices(config: ServerConfig, options: { readonly
     allowedOrigins: config.allowedOrigins,
     quotas: config.rateLimit ? new ChatQuotas({ messages: config.rateLimit }) : null,
     reads: new ReadPacer(),
+    editWindowMs: config.editWindowMs,
     heads,
     maxFrameBytes: MAX_FRAME_BYTES,
     store,

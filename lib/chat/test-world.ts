@@ -20,7 +20,7 @@ export function chatWorld(options: { readonly adminToken?: string | null; readon
   const store = new MemoryMessageStore({ now });
   const sessions = new SessionCookies({ secret: 'chat-world-test-secret-0123456789abcdef', revocations: store, revocationCacheMs: 0, now });
   const allowedOrigins = AllowedOrigins.localDefaults(3000);
-  const service = new ChatService({ store, layer, logger: silentLogger });
+  const service = new ChatService({ store, layer, logger: silentLogger, now });
   const access = accessServices({ store, sessions, access: service.access, hasher: TEST_HASHER, now });
   const chat: ChatRuntime = { service, layer, sessions, allowedOrigins, adminToken: options.adminToken ?? null, ...access };
   const app = chatApplication({

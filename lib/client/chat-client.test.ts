@@ -597,3 +597,130 @@ describe('ChatClient read markers and private rooms', () => {
     }
   });
 });
+
+describe('ChatClient edits, deletions, reactions and replies', () => {
+  const event = (type: 'chat.edit' | 'chat.delete' | 'chat.reaction', id: string, target: string, extra: Record<string, unknown> = {}) => ({
+    type,
+    id,
+    room: 'lobby',
+    target,
+    user_id: 'u_other',
+    user: 'Other',
+    ts: 5,
+    ...extra,
+  });
+
+  it('shows the final state on a resume after an edit and a deletion made while offline, never the old text', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('1', { message: '第一条' }));
+    last().receive(message('2', { message: '第二条：秘密' }));
+    last().drop(1006);
+    timers.advance(1_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=2');
+    last().open();
+    last().receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: 'u_me', user: 'Me', limits: null });
+    last().receive({
+      type: 'history',
+      messages: [message('3', { message: '第三条' })],
+      events: [event('chat.edit', '4', '1', { text: '第一条（改过）' }), event('chat.delete', '5', '2')],
+      has_more: true,
+    });
+    const shown = client.getSnapshot().messages;
+    assert.deepEqual(
+      shown.map((m) => [m.id, m.message, m.deleted ?? false, m.edited_at ?? null]),
+      [
+        ['1', '第一条（改过）', false, 5],
+        ['2', '', true, null],
+        ['3', '第三条', false, null],
+      ],
+    );
+    assert.equal(JSON.stringify(shown).includes('秘密'), false);
+    // The events count: the next resume starts after them.
+    last().drop(1006);
+    timers.advance(2_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=5');
+  });
+
+  it('resumes after the head of a join page, whose events are folded into its messages', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().open();
+    last().receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: 'u_me', user: 'Me', limits: null });
+    last().receive({ type: 'history', messages: [message('1', { edited_at: 3 }), message('2', { message: '', deleted: true })], has_more: false, head: '4' });
+    last().drop(1006);
+    timers.advance(1_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=4');
+  });
+
+  it('replaces what it shows on a reset, tombstones included, and resumes after the new head', () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('40', { message: '旧库里的秘密' }));
+    last().receive({ type: 'history', messages: [message('2', { message: '', deleted: true }), message('3')], has_more: false, head: '6', reset: true });
+    assert.deepEqual(client.getSnapshot().messages.map((m) => m.id), ['2', '3']);
+    assert.equal(JSON.stringify(client.getSnapshot().messages).includes('秘密'), false);
+    last().drop(1006);
+    timers.advance(1_000);
+    assert.equal(last().url, 'ws://test/ws/chat/lobby/?after=6');
+  });
+
+  it('applies edits and deletions live, once, and ignores an edit of a deleted message', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('1', { message: 'hello' }));
+    last().receive(message('2', { message: 'reply', reply_to: { id: '1', user_id: 'u_other', user: 'Other', text: 'hello' } }));
+    last().receive(event('chat.edit', '3', '1', { text: 'hello!' }));
+    assert.equal(client.getSnapshot().messages[0]?.message, 'hello!');
+    last().receive(event('chat.delete', '4', '1'));
+    last().receive(event('chat.edit', '3', '1', { text: 'hello!' }));
+    const [deleted, reply] = client.getSnapshot().messages;
+    assert.deepEqual([deleted?.message, deleted?.deleted], ['', true]);
+    assert.deepEqual(reply?.reply_to, { id: '1', user_id: 'u_other', user: 'Other', text: '', deleted: true });
+    assert.equal(client.getSnapshot().messages.length, 2, 'events are never shown as messages');
+  });
+
+  it('counts reactions from the events, the same however often one arrives', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('1'));
+    const on = event('chat.reaction', '2', '1', { emoji: '👍', on: true, count: 1, user_id: 'u_a' });
+    last().receive(on);
+    last().receive(on);
+    last().receive(event('chat.reaction', '3', '1', { emoji: '👍', on: true, count: 2, user_id: 'u_b' }));
+    last().receive(event('chat.reaction', '4', '1', { emoji: '🎉', on: true, count: 1, user_id: 'u_b' }));
+    assert.deepEqual(client.getSnapshot().messages[0]?.reactions, [
+      { emoji: '👍', count: 2, user_ids: ['u_a', 'u_b'] },
+      { emoji: '🎉', count: 1, user_ids: ['u_b'] },
+    ]);
+    last().receive(event('chat.reaction', '5', '1', { emoji: '👍', on: false, count: 1, user_id: 'u_a' }));
+    last().receive(event('chat.reaction', '6', '1', { emoji: '🎉', on: false, count: 0, user_id: 'u_b' }));
+    assert.deepEqual(client.getSnapshot().messages[0]?.reactions, [{ emoji: '👍', count: 1, user_ids: ['u_b'] }]);
+  });
+
+  it('sends edits, deletions, reactions and replies, and tells a refused change apart', () => {
+    const { client, last } = setup();
+    assert.equal(client.edit('1', 'x'), false, 'nothing is queued while offline');
+    client.connect();
+    last().welcome('u_me');
+    assert.equal(client.edit('1', '改'), true);
+    assert.equal(client.remove('2'), true);
+    assert.equal(client.react('1', '👍', true), true);
+    assert.equal(client.edit('1', '  '), false);
+    client.send('回复', { replyTo: '1' });
+    assert.deepEqual(last().sent, [
+      { type: 'chat.edit', id: '1', text: '改', client_id: 'x-c1' },
+      { type: 'chat.delete', id: '2', client_id: 'x-c2' },
+      { type: 'chat.react', id: '1', emoji: '👍', on: true, client_id: 'x-c3' },
+      { type: 'chat.message', message: '回复', client_id: 'c4', reply_to: '1' },
+    ]);
+    last().receive({ type: 'error', code: 'too_late', detail: 'this message can no longer be edited', client_id: 'x-c1' });
+    assert.deepEqual(client.getSnapshot().changeRefused, { id: '1', code: 'too_late', detail: 'this message can no longer be edited' });
+    assert.equal(client.getSnapshot().failed.length, 0);
+    assert.equal(client.getSnapshot().outbox[0]?.replyTo, '1');
+  });
+});

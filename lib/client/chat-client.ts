@@ -3,6 +3,7 @@ import {
   codePointLength,
   compareMessageIds,
   type ErrorCode,
+  type EventFrame,
   isPermanentError,
   type Limits,
   MAX_MESSAGE_CHARS,
@@ -57,6 +58,8 @@ export interface ChatSnapshot {
   readonly closeCode: number | null;
   /** The server's reason with `closeCode`. */
   readonly closeReason: string | null;
+  /** The last edit, deletion or reaction of this user that the server refused, and why. */
+  readonly changeRefused: { readonly id: string; readonly code: ErrorCode; readonly detail: string } | null;
 }
 
 export interface ChatClientOptions {
@@ -135,6 +138,8 @@ export class ChatClient {
   #readTimer: unknown = null;
   /** The server does not know read markers (an older version): they are not sent again. */
   #readUnsupported = false;
+  /** Edits, deletions and reactions sent, by their `client_id` → the message they are about. */
+  readonly #changes = new Map<string, string>();
 
   constructor(options: ChatClientOptions) {
     this.#options = options;
@@ -145,7 +150,7 @@ export class ChatClient {
     this.#socket = new ChannelSocket({
       url: options.url,
       // Resume after the last message seen below any gap, so whatever was missed comes again.
-      resume: () => ({ after: this.#log.resumeAfter?.id }),
+      resume: () => ({ after: this.#log.resumeAfter }),
       timers: this.#timers,
       now: this.#now,
       ...(options.createSocket ? { createSocket: options.createSocket } : {}),
@@ -178,6 +183,7 @@ export class ChatClient {
       limits: null,
       closeCode: null,
       closeReason: null,
+      changeRefused: null,
     };
   }
 
@@ -221,16 +227,42 @@ export class ChatClient {
    * Queues a message; it shows in the outbox at once and leaves as soon as a connection is up.
    * Returns its `client_id`, or an error for text the server would refuse anyway.
    */
-  send(text: string): { ok: true; clientId: string } | { ok: false; error: string } {
-    if (text.trim() === '') return { ok: false, error: 'message is empty' };
-    if (codePointLength(text, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
-      return { ok: false, error: `message is longer than ${MAX_MESSAGE_CHARS} characters` };
-    }
+  send(text: string, options: { readonly replyTo?: string } = {}): { ok: true; clientId: string } | { ok: false; error: string } {
+    const refused = textError(text);
+    if (refused !== null) return { ok: false, error: refused };
     const clientId = (this.#options.newClientId ?? randomClientId)();
-    const pending = this.#outbox.add(clientId, text);
+    const pending = this.#outbox.add(clientId, text, options.replyTo);
     if (this.#snapshot.status === 'open') this.#transmit(pending);
     this.#update({ outbox: this.#outbox.pending });
     return { ok: true, clientId };
+  }
+
+  /**
+   * Edits one of this user's messages. Sent at once when connected (false otherwise: nothing is
+   * queued, the user tries again); the change shows when the server's `chat.edit` comes back, and
+   * a refusal (someone else's message, past the edit window) lands in `changeRefused`.
+   */
+  edit(messageId: string, text: string): boolean {
+    if (textError(text) !== null) return false;
+    return this.#change({ type: 'chat.edit', id: messageId, text });
+  }
+
+  /** Deletes a message (this user's own, or any as a private room's owner); see `edit`. */
+  remove(messageId: string): boolean {
+    return this.#change({ type: 'chat.delete', id: messageId });
+  }
+
+  /** Puts on (`on`), takes off, or toggles this user's reaction `emoji` to a message; see `edit`. */
+  react(messageId: string, emoji: string, on?: boolean): boolean {
+    return this.#change({ type: 'chat.react', id: messageId, emoji, ...(on === undefined ? {} : { on }) });
+  }
+
+  #change(frame: Record<string, unknown>): boolean {
+    if (this.#snapshot.status !== 'open') return false;
+    const clientId = `x-${(this.#options.newClientId ?? randomClientId)()}`;
+    this.#changes.set(clientId, String(frame.id));
+    if (this.#changes.size > MAX_CHANGES_TRACKED) this.#changes.delete(this.#changes.keys().next().value!);
+    return this.#socket.sendText(JSON.stringify({ ...frame, client_id: clientId }));
   }
 
   /** Forgets a failed message (the user has read why). */
@@ -342,7 +374,12 @@ export class ChatClient {
         // older page asked for, or a reset, not for the newer messages a resume brings.
         const extendsBack = frame.reset === true || this.#snapshot.loadingOlder || this.#log.oldest === undefined;
         if (frame.reset) this.#log.clear();
-        for (const message of frame.messages) this.#log.add(message);
+        // A page asked for holds older messages: they say nothing of what came since.
+        const older = this.#snapshot.loadingOlder && frame.reset !== true && frame.head === undefined;
+        if (frame.head !== undefined) this.#log.reached(frame.head);
+        for (const message of frame.messages) this.#log.add(message, !older);
+        // Events after the messages: each is about an earlier message, maybe one in this frame.
+        for (const event of frame.events ?? []) this.#log.apply(event);
         this.#update({
           messages: this.#log.messages,
           hasMore: extendsBack ? frame.has_more : this.#snapshot.hasMore,
@@ -358,6 +395,11 @@ export class ChatClient {
         if (fresh) for (const listener of this.#messageListeners) listener(frame);
         return;
       }
+      case 'chat.edit':
+      case 'chat.delete':
+      case 'chat.reaction':
+        this.#applyEvent(frame);
+        return;
       case 'presence':
         this.#update({ presence: frame.users });
         return;
@@ -366,7 +408,10 @@ export class ChatClient {
         this.#update({ typing: this.#typing.people });
         return;
       case 'error':
-        if (frame.client_id !== undefined) this.#refused(frame.client_id, frame.code, frame.detail);
+        if (frame.client_id !== undefined && this.#changes.has(frame.client_id)) {
+          this.#update({ changeRefused: { id: this.#changes.get(frame.client_id)!, code: frame.code, detail: frame.detail } });
+          this.#changes.delete(frame.client_id);
+        } else if (frame.client_id !== undefined) this.#refused(frame.client_id, frame.code, frame.detail);
         else if (frame.code === 'unknown_type' && frame.detail.includes('"read"')) this.#readUnsupported = true;
         return;
       default:
@@ -376,9 +421,14 @@ export class ChatClient {
 
   // ---- messages ----
 
+  #applyEvent(event: EventFrame): void {
+    if (this.#log.apply(event)) this.#update({ messages: this.#log.messages });
+  }
+
   #transmit(pending: PendingMessage): void {
     if (!this.#welcomed) return;
-    if (this.#socket.sendText(JSON.stringify({ type: 'chat.message', message: pending.text, client_id: pending.clientId }))) {
+    const frame = { type: 'chat.message', message: pending.text, client_id: pending.clientId, ...(pending.replyTo === undefined ? {} : { reply_to: pending.replyTo }) };
+    if (this.#socket.sendText(JSON.stringify(frame))) {
       this.#outbox.markSent(pending.clientId);
     }
   }
@@ -415,6 +465,16 @@ export class ChatClient {
     this.#snapshot = { ...this.#snapshot, ...changes };
     for (const listener of this.#listeners) listener();
   }
+}
+
+/** Edits, deletions and reactions whose refusal is still told apart, at most. */
+const MAX_CHANGES_TRACKED = 100;
+
+/** Why the server would refuse a message's or an edit's text; `null` when it would not. */
+function textError(text: string): string | null {
+  if (text.trim() === '') return 'message is empty';
+  if (codePointLength(text, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) return `message is longer than ${MAX_MESSAGE_CHARS} characters`;
+  return null;
 }
 
 /** Why messages still in the outbox are given up when the server closes with a code. */

@@ -10,6 +10,8 @@ export {
   type ConnectionStatus,
 } from './chat-client';
 export type { FailedMessage, PendingMessage } from './outbox';
+export type { ChatMessageFrame, EventFrame, ReactionFrameCount, ReplyQuoteFrame } from '../chat/protocol';
+export { isEmoji, MAX_EMOJI_UNITS } from '../chat/protocol';
 export type { OutboxStorage } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';
 export { NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';

@@ -102,3 +102,17 @@ it('does not reconnect once the session ended (4401)', () => {
   timers.advance(60_000);
   assert.equal(sockets.length, 1);
 });
+
+it('takes away the notification of a message deleted before it was dismissed', () => {
+  const { client, sockets } = setup();
+  client.connect();
+  const socket = sockets[0]!;
+  socket.onopen?.(undefined as never);
+  const mention = (id: string) => JSON.stringify({ type: 'notification', kind: 'mention', title: 'Ana mentioned you', body: `@小明 ${id}`, room: 'lobby', message_id: id, ts: 1 });
+  socket.onmessage?.({ data: mention('7') });
+  socket.onmessage?.({ data: mention('8') });
+  socket.onmessage?.({ data: JSON.stringify({ type: 'notification.retract', room: 'other', message_id: '7' }) });
+  assert.equal(client.getSnapshot().length, 2, "another room's message 7 is not this one");
+  socket.onmessage?.({ data: JSON.stringify({ type: 'notification.retract', room: 'lobby', message_id: '7' }) });
+  assert.deepEqual(client.getSnapshot().map((shown) => shown.message_id), ['8']);
+});

@@ -36,6 +36,11 @@ export class NotificationClient {
     this.#socket.onText((text) => {
       const frame = parseServerFrame(text);
       if (frame?.type === 'notification') this.#set([...this.#shown, { ...frame, key: this.#nextKey++ }].slice(-this.#maxShown));
+      // The message it pointed to was deleted: its text must not stay on screen.
+      else if (frame?.type === 'notification.retract') {
+        const kept = this.#shown.filter((shown) => shown.room !== frame.room || shown.message_id !== frame.message_id);
+        if (kept.length !== this.#shown.length) this.#set(kept);
+      }
     });
   }
 

@@ -4,6 +4,8 @@ import type { ErrorCode } from '../chat/protocol';
 export interface PendingMessage {
   readonly clientId: string;
   readonly text: string;
+  /** The message it answers, when it is a reply. */
+  readonly replyTo?: string;
   /** `queued`: waiting for a connection or a retry; `sent`: on the wire, waiting for its echo. */
   readonly state: 'queued' | 'sent';
 }
@@ -27,8 +29,13 @@ export class Outbox {
   #failed: readonly FailedMessage[] = [];
 
   /** Starts with messages kept from before (a reload of the page): they are sent again. */
-  constructor(kept: readonly { readonly clientId: string; readonly text: string }[] = []) {
-    this.#pending = kept.map((entry) => ({ clientId: entry.clientId, text: entry.text, state: 'queued' }));
+  constructor(kept: readonly { readonly clientId: string; readonly text: string; readonly replyTo?: string }[] = []) {
+    this.#pending = kept.map((entry) => ({
+      clientId: entry.clientId,
+      text: entry.text,
+      ...(entry.replyTo === undefined ? {} : { replyTo: entry.replyTo }),
+      state: 'queued',
+    }));
   }
 
   get pending(): readonly PendingMessage[] {
@@ -39,8 +46,8 @@ export class Outbox {
     return this.#failed;
   }
 
-  add(clientId: string, text: string): PendingMessage {
-    const pending: PendingMessage = { clientId, text, state: 'queued' };
+  add(clientId: string, text: string, replyTo?: string): PendingMessage {
+    const pending: PendingMessage = { clientId, text, ...(replyTo === undefined ? {} : { replyTo }), state: 'queued' };
     this.#pending = [...this.#pending, pending];
     return pending;
   }

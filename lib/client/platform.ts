@@ -1,9 +1,16 @@
 /** What the chat's client keeps in the browser: the outbox's storage, and new client ids. */
 
+/** An unacknowledged message as kept: its key, its text, and the message it answers, if any. */
+export interface KeptMessage {
+  readonly clientId: string;
+  readonly text: string;
+  readonly replyTo?: string;
+}
+
 /** Where unacknowledged messages are kept, so they survive a reload of the page. */
 export interface OutboxStorage {
-  load(room: string): readonly { readonly clientId: string; readonly text: string }[];
-  save(room: string, pending: readonly { readonly clientId: string; readonly text: string }[]): void;
+  load(room: string): readonly KeptMessage[];
+  save(room: string, pending: readonly KeptMessage[]): void;
 }
 
 /**
@@ -16,7 +23,9 @@ export const browserOutboxStorage: OutboxStorage = {
       const raw = globalThis.sessionStorage?.getItem(`chat-outbox:${room}`);
       const value: unknown = raw ? JSON.parse(raw) : [];
       return Array.isArray(value)
-        ? value.filter((entry): entry is { clientId: string; text: string } => typeof entry?.clientId === 'string' && typeof entry?.text === 'string')
+        ? value
+            .filter((entry): entry is KeptMessage => typeof entry?.clientId === 'string' && typeof entry?.text === 'string')
+            .map(({ clientId, text, replyTo }) => (typeof replyTo === 'string' ? { clientId, text, replyTo } : { clientId, text }))
         : [];
     } catch {
       return [];
@@ -26,7 +35,7 @@ export const browserOutboxStorage: OutboxStorage = {
     try {
       const key = `chat-outbox:${room}`;
       if (pending.length === 0) globalThis.sessionStorage?.removeItem(key);
-      else globalThis.sessionStorage?.setItem(key, JSON.stringify(pending.map(({ clientId, text }) => ({ clientId, text }))));
+      else globalThis.sessionStorage?.setItem(key, JSON.stringify(pending.map(({ clientId, text, replyTo }) => ({ clientId, text, replyTo }))));
     } catch {
       // Storage full or blocked: the outbox still works for this page's life.
     }

@@ -9,6 +9,12 @@ export interface ChatSocket extends ChatSnapshot {
   readonly loadOlder: ChatClient['loadOlder'];
   readonly sendTyping: ChatClient['sendTyping'];
   readonly markRead: ChatClient['markRead'];
+  /** Edits one of this user's messages; see `ChatClient.edit`. */
+  readonly edit: ChatClient['edit'];
+  /** Deletes a message; see `ChatClient.remove`. */
+  readonly remove: ChatClient['remove'];
+  /** Puts on, takes off or toggles a reaction; see `ChatClient.react`. */
+  readonly react: ChatClient['react'];
 }
 
 export interface UseChatSocketOptions {
@@ -45,6 +51,9 @@ export function useChatSocket(room: string, options: UseChatSocketOptions = {}):
     loadOlder: client.loadOlder.bind(client),
     sendTyping: client.sendTyping.bind(client),
     markRead: client.markRead.bind(client),
+    edit: client.edit.bind(client),
+    remove: client.remove.bind(client),
+    react: client.react.bind(client),
   }));
   const onMessage = useEffectEvent((message: ChatMessageFrame) => options.onMessage?.(message));
 

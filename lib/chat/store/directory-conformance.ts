@@ -260,6 +260,22 @@ export function directoryConformance(name: string, makeStore: StoreFactory): voi
     });
 
     describe('room lists', () => {
+      it('counts and shows messages only: edits, reactions and deleted messages are not unread, a deleted last message is a tombstone', async () => {
+        const store = await open();
+        const { directory } = store;
+        await directory.createRoom(privateRoom('_事件', '事件', 'u_an'), [owner('u_an', '安'), member('u_bo', '波')]);
+        const first = await say(store, '_事件', 'u_bo', '第一条');
+        await say(store, '_事件', 'u_bo', '第二条：秘密');
+        await directory.markRead('_事件', 'u_an', first.id);
+        await store.edit({ room: '_事件', userId: 'u_bo', user: '波', target: first.id, text: '第一条（改）', editableSince: 0 });
+        await store.react({ room: '_事件', userId: 'u_bo', user: '波', target: first.id, emoji: '👍' });
+        let [entry] = await directory.roomsOf('u_an', 10);
+        assert.deepEqual([entry?.unread, entry?.last?.id, entry?.last?.text], [1, '2', '第二条：秘密']);
+        await store.remove({ room: '_事件', userId: 'u_bo', user: '波', target: '2', as: 'author' });
+        [entry] = await directory.roomsOf('u_an', 10);
+        assert.deepEqual([entry?.unread, entry?.last?.id, entry?.last?.text, entry?.last?.deleted], [0, '2', '', true]);
+      });
+
       it("tells each room's kind, title, role, read marker, newest message and unread count", async () => {
         const store = await open();
         const { directory } = store;

@@ -146,7 +146,7 @@ export class MemoryDirectory implements Directory {
       for (let index = messages.length - 1; index >= 0 && unread < MAX_UNREAD_COUNTED; index--) {
         const message = messages[index]!;
         if (BigInt(message.id) <= after) break;
-        if (message.userId !== userId) unread++;
+        if (message.userId !== userId && !message.deleted) unread++;
       }
       entries.push({
         room,

@@ -59,6 +59,8 @@ interface RoomListRow {
   last_body: string | null;
   last_ts: string | null;
   last_client_id: string | null;
+  last_deleted: boolean | null;
+  last_edited_at: string | null;
 }
 
 interface InviteRow {
@@ -208,15 +210,16 @@ export class PostgresDirectory implements Directory {
       `SELECT listed.*,
               (SELECT count(*)::integer FROM (
                  SELECT 1 FROM messages unread
-                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.user_id <> $1
+                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.kind = 'message' AND NOT unread.deleted AND unread.user_id <> $1
                   LIMIT ${MAX_UNREAD_COUNTED}) counted) AS unread
          FROM (SELECT m.room, r.kind, r.title, m.role, m.last_read, m.active_at,
                       newest.id AS last_id, newest.user_id AS last_user_id, newest.user_name AS last_user_name,
                       newest.body AS last_body, newest.ts AS last_ts, newest.client_id AS last_client_id,
+                      newest.deleted AS last_deleted, newest.edited_at AS last_edited_at,
                       GREATEST(COALESCE(newest.ts, 0), m.active_at) AS sort_at
                  FROM room_members m
                  LEFT JOIN rooms r ON r.room = m.room
-                 LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = m.room ORDER BY id DESC LIMIT 1) newest ON true
+                 LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = m.room AND kind = 'message' ORDER BY id DESC LIMIT 1) newest ON true
                 WHERE m.user_id = $1
                 ORDER BY sort_at DESC, m.room
                 LIMIT $2) listed
@@ -287,7 +290,12 @@ function lastMessage(row: RoomListRow): StoredMessage | null {
     text: row.last_body!,
     ts: Number(row.last_ts),
   };
-  return row.last_client_id === null ? message : { ...message, clientId: row.last_client_id };
+  const shown = {
+    ...message,
+    ...(row.last_edited_at === null ? {} : { editedAt: Number(row.last_edited_at) }),
+    ...(row.last_deleted === true ? { deleted: true as const } : {}),
+  };
+  return row.last_client_id === null ? shown : { ...shown, clientId: row.last_client_id };
 }
 
 function inviteFromRow(row: InviteRow): InviteRecord {

@@ -108,7 +108,7 @@ describe('PostgresMessageStore across processes', () => {
       versions.rows,
       MIGRATIONS.map((_, index) => ({ version: index + 1 })),
     );
-    assert.equal(MIGRATIONS.length, 6);
+    assert.equal(MIGRATIONS.length, 7);
   });
 
   it('creates an account once when two processes create it at once, telling the other which was taken', async () => {
@@ -190,6 +190,38 @@ describe('PostgresMessageStore across processes', () => {
     assert.equal(versions.rows[0]?.version, MIGRATIONS.length);
   });
 
+  it('opens a database of the schema before events: its rows are messages that can be edited, deleted and reacted to', async () => {
+    const url = await postgres.createDatabase();
+    const before = MIGRATIONS.findIndex((migration) => migration.includes('ADD COLUMN kind'));
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [index, migration] of MIGRATIONS.slice(0, before).entries()) {
+        await client.query(migration);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+      }
+      const append = 'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)';
+      await client.query(append, ['lobby', 'u_ana', '安娜', '旧的话', Date.now(), 'c-1']);
+      await client.query(append, ['lobby', 'u_bo', '波', '旧的秘密', Date.now(), null]);
+    } finally {
+      await client.end();
+    }
+    const store = await open(url);
+    assert.deepEqual((await store.after('lobby', '0', 10))?.map((entry) => ('kind' in entry ? entry.kind : 'message')), ['message', 'message']);
+    assert.equal((await store.edit({ room: 'lobby', userId: 'u_ana', user: '安娜', target: '1', text: '新的话', editableSince: 0 })).ok, true);
+    assert.equal((await store.remove({ room: 'lobby', userId: 'u_bo', user: '波', target: '2', as: 'author' })).ok, true);
+    assert.equal((await store.react({ room: 'lobby', userId: 'u_bo', user: '波', target: '1', emoji: '👍' })).ok, true);
+    const page = await store.latest('lobby', 10);
+    assert.deepEqual(page.messages.map((m) => [m.id, m.text, m.deleted ?? false, m.reactions?.[0]?.count ?? 0]), [
+      ['1', '新的话', false, 1],
+      ['2', '', true, 0],
+    ]);
+    assert.equal(page.head, '5');
+    const reply = await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '回复', replyTo: '2' });
+    assert.deepEqual(reply.message.replyTo, { id: '2', userId: 'u_bo', user: '波', text: '', deleted: true });
+  });
+
   it('refuses a database from a newer server, in one line', async () => {
     const url = await postgres.createDatabase();
     await open(url);
@@ -197,7 +229,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     await client.query('INSERT INTO schema_migrations (version) VALUES (99)');
     await client.end();
-    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(6\)/);
+    await assert.rejects(PostgresMessageStore.connect(url), new RegExp(`^Error: cannot use PostgreSQL at postgres://postgres@.*schema version 99, newer than this server knows \\(${MIGRATIONS.length}\\)`));
   });
 
   it('fails fast while PostgreSQL is down, writes nothing half, and works again when it is back', async () => {

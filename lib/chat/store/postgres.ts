@@ -9,7 +9,23 @@ import {
 import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
 import { PostgresDirectory } from './postgres-directory';
 import { HeadsConnection } from './postgres-heads';
-import { type HeadListener, type MessagePage, type MessageStore, type NewMessage, type StoredMessage, StoreUnavailable } from './types';
+import { aggregateReactions, quoteOf } from './events';
+import {
+  type DeleteInput,
+  type EditInput,
+  type EventRefusal,
+  type EventResult,
+  type HeadListener,
+  type LogEntry,
+  MAX_EMOJI_PER_MESSAGE,
+  type MessagePage,
+  type MessageStore,
+  type NewMessage,
+  type ReactInput,
+  type StoredEvent,
+  type StoredMessage,
+  StoreUnavailable,
+} from './types';
 
 /**
  * Schema migrations, applied in order and recorded in `schema_migrations`. Append only. Exported
@@ -182,6 +198,109 @@ export const MIGRATIONS: readonly string[] = [
         ORDER BY active_at DESC, room OFFSET p_keep);
    END
    $$;`,
+  // Edits, deletions and reactions are rows of the log too, with the room's next id: every row
+  // there is now a message (kind 'message', the default). A message row holds its current state
+  // (text after the last edit, edited_at, deleted); reactions holds who reacted with what.
+  // chat_append_reply is chat_append with the message a reply answers; chat_event stores an
+  // edit, a deletion or a reaction in one call, checking it under the room counter's lock.
+  `ALTER TABLE messages
+     ADD COLUMN kind text NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'edit', 'delete', 'reaction')),
+     ADD COLUMN target bigint,
+     ADD COLUMN reply_to bigint,
+     ADD COLUMN edited_at bigint,
+     ADD COLUMN deleted boolean NOT NULL DEFAULT false,
+     ADD COLUMN emoji text,
+     ADD COLUMN reaction_on boolean,
+     ADD COLUMN reaction_count integer;
+   CREATE INDEX messages_by_target ON messages (room, target) WHERE target IS NOT NULL;
+   CREATE TABLE reactions (
+     room       text   NOT NULL,
+     message_id bigint NOT NULL,
+     emoji      text   NOT NULL,
+     user_id    text   NOT NULL,
+     seq        bigint NOT NULL,
+     PRIMARY KEY (room, message_id, emoji, user_id)
+   );
+   CREATE FUNCTION chat_append_reply(p_room text, p_user_id text, p_user_name text, p_body text, p_ts bigint, p_client_id text, p_reply_to bigint)
+   RETURNS TABLE (o_id bigint, o_user_name text, o_body text, o_ts bigint, o_created boolean)
+   LANGUAGE plpgsql AS $$
+   DECLARE
+     last bigint;
+   BEGIN
+     INSERT INTO room_counters AS c (room, last_id) VALUES (p_room, 0)
+       ON CONFLICT (room) DO UPDATE SET last_id = c.last_id
+       RETURNING c.last_id INTO last;
+     IF p_client_id IS NOT NULL THEN
+       RETURN QUERY SELECT m.id, m.user_name, m.body, m.ts, false FROM messages m
+         WHERE m.room = p_room AND m.user_id = p_user_id AND m.client_id = p_client_id;
+       IF FOUND THEN RETURN; END IF;
+     END IF;
+     UPDATE room_counters SET last_id = last + 1 WHERE room = p_room;
+     INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id, reply_to)
+       VALUES (p_room, last + 1, p_user_id, p_user_name, p_body, p_ts, p_client_id, p_reply_to);
+     PERFORM pg_notify('chat_heads', p_room || ':' || (last + 1));
+     RETURN QUERY SELECT last + 1, p_user_name, p_body, p_ts, true;
+   END
+   $$;
+   CREATE FUNCTION chat_append_reply_batch(p_rooms text[], p_user_ids text[], p_user_names text[], p_bodies text[], p_ts bigint[], p_client_ids text[], p_reply_tos bigint[])
+   RETURNS TABLE (o_index integer, o_id bigint, o_user_name text, o_body text, o_ts bigint, o_created boolean)
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     FOR i IN 1 .. coalesce(array_length(p_rooms, 1), 0) LOOP
+       RETURN QUERY SELECT i, a.* FROM chat_append_reply(p_rooms[i], p_user_ids[i], p_user_names[i], p_bodies[i], p_ts[i], p_client_ids[i], p_reply_tos[i]) a;
+     END LOOP;
+   END
+   $$;
+   CREATE FUNCTION chat_event(p_room text, p_kind text, p_user_id text, p_user_name text, p_target bigint, p_text text, p_ts bigint,
+                              p_editable_since bigint, p_as_author boolean, p_emoji text, p_on boolean, p_max_emoji integer)
+   RETURNS TABLE (o_reason text, o_id bigint, o_on boolean, o_count integer)
+   LANGUAGE plpgsql AS $$
+   DECLARE
+     last bigint;
+     t messages%ROWTYPE;
+     had boolean;
+     turn_on boolean;
+     n integer;
+   BEGIN
+     -- The room counter's lock first, as an append takes it: events and appends of a room take turns.
+     INSERT INTO room_counters AS c (room, last_id) VALUES (p_room, 0)
+       ON CONFLICT (room) DO UPDATE SET last_id = c.last_id
+       RETURNING c.last_id INTO last;
+     SELECT * INTO t FROM messages WHERE room = p_room AND id = p_target AND kind = 'message';
+     IF NOT FOUND THEN RETURN QUERY SELECT 'not_found'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN; END IF;
+     IF t.deleted THEN RETURN QUERY SELECT 'deleted'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN; END IF;
+     IF p_kind = 'edit' THEN
+       IF t.user_id <> p_user_id THEN RETURN QUERY SELECT 'forbidden'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN; END IF;
+       IF t.ts < p_editable_since THEN RETURN QUERY SELECT 'too_late'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN; END IF;
+       UPDATE messages SET body = p_text, edited_at = p_ts WHERE room = p_room AND id = p_target;
+     ELSIF p_kind = 'delete' THEN
+       IF p_as_author AND t.user_id <> p_user_id THEN RETURN QUERY SELECT 'forbidden'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN; END IF;
+       UPDATE messages SET body = '', deleted = true WHERE room = p_room AND id = p_target;
+       UPDATE messages SET body = '' WHERE room = p_room AND target = p_target AND kind = 'edit';
+       DELETE FROM reactions WHERE room = p_room AND message_id = p_target;
+     ELSE
+       had := EXISTS (SELECT 1 FROM reactions WHERE room = p_room AND message_id = p_target AND emoji = p_emoji AND user_id = p_user_id);
+       turn_on := coalesce(p_on, NOT had);
+       IF turn_on = had THEN RETURN QUERY SELECT 'unchanged'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN; END IF;
+       IF turn_on THEN
+         IF NOT EXISTS (SELECT 1 FROM reactions WHERE room = p_room AND message_id = p_target AND emoji = p_emoji)
+            AND (SELECT count(DISTINCT emoji) FROM reactions WHERE room = p_room AND message_id = p_target) >= p_max_emoji THEN
+           RETURN QUERY SELECT 'too_many_reactions'::text, NULL::bigint, NULL::boolean, NULL::integer; RETURN;
+         END IF;
+         INSERT INTO reactions (room, message_id, emoji, user_id, seq) VALUES (p_room, p_target, p_emoji, p_user_id, last + 1);
+       ELSE
+         DELETE FROM reactions WHERE room = p_room AND message_id = p_target AND emoji = p_emoji AND user_id = p_user_id;
+       END IF;
+       SELECT count(*) INTO n FROM reactions WHERE room = p_room AND message_id = p_target AND emoji = p_emoji;
+     END IF;
+     UPDATE room_counters SET last_id = last + 1 WHERE room = p_room;
+     INSERT INTO messages (room, id, user_id, user_name, body, ts, kind, target, emoji, reaction_on, reaction_count)
+       VALUES (p_room, last + 1, p_user_id, p_user_name, CASE WHEN p_kind = 'edit' THEN p_text ELSE '' END, p_ts, p_kind, p_target,
+               p_emoji, turn_on, n);
+     PERFORM pg_notify('chat_heads', p_room || ':' || (last + 1));
+     RETURN QUERY SELECT NULL::text, last + 1, turn_on, n;
+   END
+   $$;`,
 ];
 
 /** Appends in one call at most; more wait for the next. */
@@ -219,7 +338,28 @@ interface Row {
   body: string;
   ts: string;
   client_id: string | null;
+  kind: 'message' | StoredEvent['kind'];
+  target: string | null;
+  edited_at: string | null;
+  deleted: boolean;
+  emoji: string | null;
+  reaction_on: boolean | null;
+  reaction_count: number | null;
+  /** The parent of a reply, as it is now. */
+  p_id: string | null;
+  p_user_id: string | null;
+  p_user_name: string | null;
+  p_body: string | null;
+  p_deleted: boolean | null;
+  /** One entry per person and emoji, in the order they were put on; null when none. */
+  reacted: { emoji: string; user_id: string }[] | null;
 }
+
+/** A message row with what is shown of it: its parent's quote and its reactions. */
+const HYDRATED = `m.*, p.id AS p_id, p.user_id AS p_user_id, p.user_name AS p_user_name, p.body AS p_body, p.deleted AS p_deleted,
+  (SELECT json_agg(json_build_object('emoji', r.emoji, 'user_id', r.user_id) ORDER BY r.seq)
+     FROM reactions r WHERE m.kind = 'message' AND r.room = m.room AND r.message_id = m.id) AS reacted`;
+const PARENT = 'LEFT JOIN messages p ON p.room = m.room AND p.id = m.reply_to';
 
 export interface PostgresMessageStoreOptions extends PostgresTimeouts {
   readonly now?: () => number;
@@ -354,10 +494,53 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   append(input: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
-    return new Promise((resolve, reject) => {
+    const appending = new Promise<Appended>((resolve, reject) => {
       this.#waiting.push({ input, ts: this.#now(), resolve, reject });
       if (this.#waiting.length === 1 && this.#batchInFlight === null) this.#pacer.flushSoon(this);
     });
+    if (input.replyTo === undefined) return appending;
+    // A reply is read back once stored, with the quote of its parent as it is then.
+    return appending.then(async (result) => ({ created: result.created, message: (await this.message(input.room, result.message.id)) ?? result.message }));
+  }
+
+  async edit(input: EditInput): Promise<EventResult> {
+    return this.#event(input, 'edit', { text: input.text, editableSince: input.editableSince });
+  }
+
+  async remove(input: DeleteInput): Promise<EventResult> {
+    return this.#event(input, 'delete', { asAuthor: input.as === 'author' });
+  }
+
+  async react(input: ReactInput): Promise<EventResult> {
+    return this.#event(input, 'reaction', { emoji: input.emoji, ...(input.on === undefined ? {} : { on: input.on }) });
+  }
+
+  /** One edit, deletion or reaction: checked and stored by `chat_event`, in one round trip. */
+  async #event(
+    input: { room: string; userId: string; user: string; target: string },
+    kind: StoredEvent['kind'],
+    fields: { text?: string; editableSince?: number; asAuthor?: boolean; emoji?: string; on?: boolean },
+  ): Promise<EventResult> {
+    if (!/^[1-9][0-9]{0,18}$/.test(input.target) || BigInt(input.target) > 9_223_372_036_854_775_807n) return { ok: false, reason: 'not_found' };
+    const ts = this.#now();
+    const editableSince = fields.editableSince === undefined ? null : Number.isFinite(fields.editableSince) ? Math.floor(fields.editableSince) : Number.MAX_SAFE_INTEGER;
+    const result = await this.#query<{ o_reason: EventRefusal | null; o_id: string | null; o_on: boolean | null; o_count: number | null }>(
+      'SELECT * FROM chat_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [input.room, kind, input.userId, input.user, input.target, fields.text ?? null, ts, editableSince, fields.asAuthor ?? false, fields.emoji ?? null, fields.on ?? null, MAX_EMOJI_PER_MESSAGE],
+    );
+    const row = result.rows[0]!;
+    if (row.o_reason !== null) return { ok: false, reason: row.o_reason };
+    const event: StoredEvent = { kind, id: row.o_id!, room: input.room, target: input.target, userId: input.userId, user: input.user, ts };
+    if (kind === 'edit') return { ok: true, event: { ...event, text: fields.text ?? '' } };
+    if (kind === 'reaction') return { ok: true, event: { ...event, emoji: fields.emoji ?? '', on: row.o_on ?? false, count: row.o_count ?? 0 } };
+    return { ok: true, event };
+  }
+
+  async message(room: string, id: string): Promise<StoredMessage | null> {
+    if (!/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) > 9_223_372_036_854_775_807n) return null;
+    const result = await this.#query<Row>(`SELECT ${HYDRATED} FROM messages m ${PARENT} WHERE m.room = $1 AND m.id = $2 AND m.kind = 'message'`, [room, id]);
+    const row = result.rows[0];
+    return row === undefined ? null : messageOf(row);
   }
 
   /** Sends what waits as one batch, unless one is already on its way (then after it); answers how many appends went. */
@@ -382,13 +565,14 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async #appendOne({ input, ts }: PendingAppend): Promise<Appended> {
-    const result = await this.#query<AppendRow>('SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)', [
+    const result = await this.#query<AppendRow>('SELECT * FROM chat_append_reply($1, $2, $3, $4, $5, $6, $7)', [
       input.room,
       input.userId,
       input.user,
       input.text,
       ts,
       input.clientId ?? null,
+      input.replyTo ?? null,
     ]);
     return appended(input, result.rows[0]!);
   }
@@ -397,13 +581,14 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   async #appendMany(batch: readonly PendingAppend[]): Promise<Appended[]> {
     const order = batch.map((_, index) => index).sort((a, b) => compareText(batch[a]!.input.room, batch[b]!.input.room) || a - b);
     const column = <T>(pick: (pending: PendingAppend) => T): T[] => order.map((index) => pick(batch[index]!));
-    const result = await this.#query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_batch($1, $2, $3, $4, $5, $6)', [
+    const result = await this.#query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_reply_batch($1, $2, $3, $4, $5, $6, $7)', [
       column((pending) => pending.input.room),
       column((pending) => pending.input.userId),
       column((pending) => pending.input.user),
       column((pending) => pending.input.text),
       column((pending) => pending.ts),
       column((pending) => pending.input.clientId ?? null),
+      column((pending) => pending.input.replyTo ?? null),
     ]);
     const results: Appended[] = new Array(batch.length);
     for (const row of result.rows) {
@@ -414,29 +599,35 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async latest(room: string, limit: number): Promise<MessagePage> {
-    const result = await this.#query<Row>('SELECT * FROM messages WHERE room = $1 ORDER BY id DESC LIMIT $2', [room, limit + 1]);
-    return page(result.rows, limit);
+    // One statement, one snapshot: the head read is the one the page reflects.
+    const result = await this.#query<Row & { head: string | null }>(
+      `SELECT ${HYDRATED}, (SELECT last_id FROM room_counters WHERE room = $1) AS head
+         FROM messages m ${PARENT} WHERE m.room = $1 AND m.kind = 'message' ORDER BY m.id DESC LIMIT $2`,
+      [room, limit + 1],
+    );
+    const head = result.rows[0]?.head;
+    const found = page(result.rows, limit);
+    return head ? { ...found, head } : found;
   }
 
   async before(room: string, id: string, limit: number): Promise<MessagePage> {
-    const result = await this.#query<Row>('SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
-      room,
-      id,
-      limit + 1,
-    ]);
+    const result = await this.#query<Row>(
+      `SELECT ${HYDRATED} FROM messages m ${PARENT} WHERE m.room = $1 AND m.kind = 'message' AND m.id < $2 ORDER BY m.id DESC LIMIT $3`,
+      [room, id, limit + 1],
+    );
     return page(result.rows, limit);
   }
 
-  async after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null> {
+  async after(room: string, id: string, limit: number): Promise<readonly LogEntry[] | null> {
     const result = await this.#query<Row & { newest: string | null }>(
-      `SELECT m.*, c.last_id AS newest
+      `SELECT e.*, c.last_id AS newest
          FROM (SELECT last_id FROM room_counters WHERE room = $1) c
-         LEFT JOIN LATERAL (SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3) m ON true`,
+         LEFT JOIN LATERAL (SELECT ${HYDRATED} FROM messages m ${PARENT} WHERE m.room = $1 AND m.id > $2 ORDER BY m.id LIMIT $3) e ON true`,
       [room, id, limit],
     );
     const newest = result.rows[0]?.newest ?? '0';
     if (BigInt(id) > BigInt(newest)) return null;
-    return result.rows.filter((row) => row.id !== null).map(fromRow);
+    return result.rows.filter((row) => row.id !== null).map((row) => (row.kind === 'message' ? messageOf(row) : eventOf(row)));
   }
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {
@@ -555,7 +746,38 @@ function compareText(a: string, b: string): number {
 
 /** Rows newest first, one more than `limit` when older ones exist → a page oldest first. */
 function page(rows: Row[], limit: number): MessagePage {
-  return { messages: rows.slice(0, limit).reverse().map(fromRow), hasMore: rows.length > limit };
+  return { messages: rows.slice(0, limit).reverse().map(messageOf), hasMore: rows.length > limit };
+}
+
+/** A hydrated message row in its current state, with its parent's quote and its reactions. */
+function messageOf(row: Row): StoredMessage {
+  const message = fromRow(row);
+  const parent =
+    row.p_id === null || row.p_user_id === null || row.p_user_name === null
+      ? null
+      : quoteOf({ id: row.p_id, userId: row.p_user_id, user: row.p_user_name, text: row.p_body ?? '', ...(row.p_deleted ? { deleted: true } : {}) });
+  return {
+    ...message,
+    ...(parent === null ? {} : { replyTo: parent }),
+    ...(row.edited_at === null ? {} : { editedAt: Number(row.edited_at) }),
+    ...(row.deleted ? { deleted: true } : {}),
+    ...(row.reacted === null ? {} : { reactions: aggregateReactions(row.reacted.map((r) => ({ emoji: r.emoji, userId: r.user_id }))) }),
+  };
+}
+
+function eventOf(row: Row): StoredEvent {
+  const event: StoredEvent = {
+    kind: row.kind as StoredEvent['kind'],
+    id: row.id,
+    room: row.room,
+    target: row.target ?? '0',
+    userId: row.user_id,
+    user: row.user_name,
+    ts: Number(row.ts),
+  };
+  if (row.kind === 'edit') return { ...event, text: row.body };
+  if (row.kind === 'reaction') return { ...event, emoji: row.emoji ?? '', on: row.reaction_on ?? false, count: row.reaction_count ?? 0 };
+  return event;
 }
 
 function fromRow(row: Row): StoredMessage {

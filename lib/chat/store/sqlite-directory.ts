@@ -56,6 +56,8 @@ interface RoomListRow {
   last_body: string | null;
   last_ts: number | null;
   last_client_id: string | null;
+  last_deleted: number | null;
+  last_edited_at: number | null;
 }
 
 interface InviteRow {
@@ -152,15 +154,16 @@ export class SqliteDirectory implements Directory {
       `SELECT listed.*,
               (SELECT COUNT(*) FROM (
                  SELECT 1 FROM messages unread
-                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.user_id <> @userId
+                  WHERE unread.room = listed.room AND unread.id > COALESCE(listed.last_read, 0) AND unread.kind = 'message' AND unread.deleted = 0 AND unread.user_id <> @userId
                   LIMIT ${MAX_UNREAD_COUNTED})) AS unread
          FROM (SELECT m.room, r.kind, r.title, m.role, m.last_read, m.active_at,
                       newest.id AS last_id, newest.user_id AS last_user_id, newest.user_name AS last_user_name,
                       newest.body AS last_body, newest.ts AS last_ts, newest.client_id AS last_client_id,
+                      newest.deleted AS last_deleted, newest.edited_at AS last_edited_at,
                       MAX(COALESCE(newest.ts, 0), m.active_at) AS sort_at
                  FROM room_members m
                  LEFT JOIN rooms r ON r.room = m.room
-                 LEFT JOIN messages newest ON newest.room = m.room AND newest.id = (SELECT MAX(id) FROM messages WHERE room = m.room)
+                 LEFT JOIN messages newest ON newest.room = m.room AND newest.id = (SELECT MAX(id) FROM messages WHERE room = m.room AND kind = 'message')
                 WHERE m.user_id = @userId
                 ORDER BY sort_at DESC, m.room
                 LIMIT @limit) listed
@@ -327,7 +330,12 @@ function lastMessage(row: RoomListRow): StoredMessage | null {
     text: row.last_body!,
     ts: row.last_ts!,
   };
-  return row.last_client_id === null ? message : { ...message, clientId: row.last_client_id };
+  const shown = {
+    ...message,
+    ...(row.last_edited_at === null ? {} : { editedAt: Number(row.last_edited_at) }),
+    ...(row.last_deleted === 1 ? { deleted: true as const } : {}),
+  };
+  return row.last_client_id === null ? shown : { ...shown, clientId: row.last_client_id };
 }
 
 function inviteFromRow(row: InviteRow): InviteRecord {

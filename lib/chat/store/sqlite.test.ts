@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -168,5 +168,38 @@ describe('SqliteMessageStore on disk', () => {
     const db = openSqlite(file);
     assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
     db.close();
+  });
+
+  it('opens a database of the schema before events: its rows are messages that can be edited, deleted and reacted to', async () => {
+    const file = await tempFile();
+    await new SqliteMessageStore(file).close();
+    rmSync(file);
+    const old = openSqlite(file);
+    const before = MIGRATIONS.findIndex((migration) => migration.includes("ADD COLUMN kind"));
+    for (const migration of MIGRATIONS.slice(0, before)) old.exec(migration);
+    old.pragma(`user_version = ${before}`);
+    const insert = old.prepare('INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('lobby', 1, 'u_ana', '安娜', '旧的话', Date.now(), 'c-1');
+    insert.run('lobby', 2, 'u_bo', '波', '旧的秘密', Date.now(), null);
+    old.close();
+
+    const store = new SqliteMessageStore(file);
+    try {
+      const kinds = (await store.after('lobby', '0', 10))?.map((entry) => ('kind' in entry ? entry.kind : 'message'));
+      assert.deepEqual(kinds, ['message', 'message']);
+      assert.equal((await store.edit({ room: 'lobby', userId: 'u_ana', user: '安娜', target: '1', text: '新的话', editableSince: 0 })).ok, true);
+      assert.equal((await store.remove({ room: 'lobby', userId: 'u_bo', user: '波', target: '2', as: 'author' })).ok, true);
+      assert.equal((await store.react({ room: 'lobby', userId: 'u_bo', user: '波', target: '1', emoji: '👍' })).ok, true);
+      const page = await store.latest('lobby', 10);
+      assert.deepEqual(page.messages.map((m) => [m.id, m.text, m.deleted ?? false, m.reactions?.[0]?.count ?? 0]), [
+        ['1', '新的话', false, 1],
+        ['2', '', true, 0],
+      ]);
+      assert.equal(page.head, '5');
+    } finally {
+      await store.close();
+    }
+    // Nothing of the deleted text is left in the file, the log folded in by the close.
+    assert.equal(readFileSync(file).includes(Buffer.from('旧的秘密')), false);
   });
 });

@@ -4,7 +4,20 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
-import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+import { aggregateReactions, quoteOf } from './events';
+import {
+  type DeleteInput,
+  type EditInput,
+  type EventResult,
+  type LogEntry,
+  MAX_EMOJI_PER_MESSAGE,
+  type MessagePage,
+  type MessageStore,
+  type NewMessage,
+  type ReactInput,
+  type StoredEvent,
+  type StoredMessage,
+} from './types';
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Append
@@ -76,6 +89,27 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO rooms (room, kind, title, owner_id, created_at)
      SELECT first.room, 'public', '', NULL, first.ts FROM messages first
       WHERE first.id = (SELECT MIN(id) FROM messages WHERE room = first.room);`,
+  // Edits, deletions and reactions are rows of the log too, with the room's next id: every row
+  // there is now a message (kind 'message', the default). A message row holds its current state
+  // (text after the last edit, edited_at, deleted); reactions holds who reacted with what.
+  `ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'edit', 'delete', 'reaction'));
+   ALTER TABLE messages ADD COLUMN target INTEGER;
+   ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+   ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+   ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE messages ADD COLUMN emoji TEXT;
+   ALTER TABLE messages ADD COLUMN reaction_on INTEGER;
+   ALTER TABLE messages ADD COLUMN reaction_count INTEGER;
+   UPDATE messages SET kind = 'message';
+   CREATE INDEX messages_by_target ON messages (room, target) WHERE target IS NOT NULL;
+   CREATE TABLE reactions (
+     room       TEXT    NOT NULL,
+     message_id INTEGER NOT NULL,
+     emoji      TEXT    NOT NULL,
+     user_id    TEXT    NOT NULL,
+     seq        INTEGER NOT NULL,
+     PRIMARY KEY (room, message_id, emoji, user_id)
+   ) WITHOUT ROWID;`,
 ];
 
 /**
@@ -100,6 +134,14 @@ interface Row {
   body: string;
   ts: number;
   client_id: string | null;
+  kind: 'message' | 'edit' | 'delete' | 'reaction';
+  target: number | null;
+  reply_to: number | null;
+  edited_at: number | null;
+  deleted: number;
+  emoji: string | null;
+  reaction_on: number | null;
+  reaction_count: number | null;
 }
 
 type Appended = { message: StoredMessage; created: boolean };
@@ -126,7 +168,20 @@ export class SqliteMessageStore implements MessageStore {
   readonly #now: () => number;
   readonly #findByClientId: Database.Statement<[string, string, string], Row>;
   readonly #newestId: Database.Statement<[string], { id: number | null }>;
-  readonly #insert: Database.Statement<[string, number, string, string, string, number, string | null]>;
+  readonly #insert: Database.Statement<[string, number, string, string, string, number, string | null, number | null]>;
+  readonly #insertEvent: Database.Statement<EventRow>;
+  readonly #messageRow: Database.Statement<[string, number], Row>;
+  readonly #setText: Database.Statement<[string, number, string, number]>;
+  readonly #wipe: Database.Statement<[string, number]>;
+  readonly #wipeEdits: Database.Statement<[string, number]>;
+  readonly #dropReactions: Database.Statement<[string, number]>;
+  readonly #hasReaction: Database.Statement<[string, number, string, string], { found: number }>;
+  readonly #emojiOn: Database.Statement<[string, number], { emoji: string }>;
+  readonly #addReaction: Database.Statement<[string, number, string, string, number]>;
+  readonly #removeReaction: Database.Statement<[string, number, string, string]>;
+  readonly #reactionCount: Database.Statement<[string, number, string], { count: number }>;
+  readonly #reactionsBetween: Database.Statement<[string, number, number], { message_id: number; emoji: string; user_id: string }>;
+  readonly #changeTx: Database.Transaction<(change: () => EventResult) => EventResult>;
   readonly #latest: Database.Statement<[string, number], Row>;
   readonly #before: Database.Statement<[string, number, number], Row>;
   readonly #after: Database.Statement<[string, number, number], Row>;
@@ -155,6 +210,8 @@ export class SqliteMessageStore implements MessageStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
+    // A deleted message's text is overwritten where it lay, not only unlinked.
+    this.#db.pragma('secure_delete = ON');
     migrate(this.#db, file);
     if (file !== ':memory:') {
       this.#db.pragma('wal_autocheckpoint = 0');
@@ -170,12 +227,32 @@ export class SqliteMessageStore implements MessageStore {
     this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
     this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
     this.#insert = this.#db.prepare(
-      'INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.#latest = this.#db.prepare('SELECT * FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?');
-    this.#before = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?');
+    this.#insertEvent = this.#db.prepare(
+      `INSERT INTO messages (room, id, user_id, user_name, body, ts, kind, target, emoji, reaction_on, reaction_count)
+       VALUES (@room, @id, @userId, @user, @body, @ts, @kind, @target, @emoji, @on, @count)`,
+    );
+    this.#messageRow = this.#db.prepare("SELECT * FROM messages WHERE room = ? AND id = ? AND kind = 'message'");
+    this.#setText = this.#db.prepare('UPDATE messages SET body = ?, edited_at = ? WHERE room = ? AND id = ?');
+    this.#wipe = this.#db.prepare("UPDATE messages SET body = '', deleted = 1 WHERE room = ? AND id = ?");
+    this.#wipeEdits = this.#db.prepare("UPDATE messages SET body = '' WHERE room = ? AND target = ? AND kind = 'edit'");
+    this.#dropReactions = this.#db.prepare('DELETE FROM reactions WHERE room = ? AND message_id = ?');
+    this.#hasReaction = this.#db.prepare(
+      'SELECT EXISTS (SELECT 1 FROM reactions WHERE room = ? AND message_id = ? AND emoji = ? AND user_id = ?) AS found',
+    );
+    this.#emojiOn = this.#db.prepare('SELECT DISTINCT emoji FROM reactions WHERE room = ? AND message_id = ?');
+    this.#addReaction = this.#db.prepare('INSERT INTO reactions (room, message_id, emoji, user_id, seq) VALUES (?, ?, ?, ?, ?)');
+    this.#removeReaction = this.#db.prepare('DELETE FROM reactions WHERE room = ? AND message_id = ? AND emoji = ? AND user_id = ?');
+    this.#reactionCount = this.#db.prepare('SELECT COUNT(*) AS count FROM reactions WHERE room = ? AND message_id = ? AND emoji = ?');
+    this.#reactionsBetween = this.#db.prepare(
+      'SELECT message_id, emoji, user_id FROM reactions WHERE room = ? AND message_id BETWEEN ? AND ? ORDER BY message_id, seq',
+    );
+    this.#changeTx = this.#db.transaction((change: () => EventResult) => change());
+    this.#latest = this.#db.prepare("SELECT * FROM messages WHERE room = ? AND kind = 'message' ORDER BY id DESC LIMIT ?");
+    this.#before = this.#db.prepare("SELECT * FROM messages WHERE room = ? AND kind = 'message' AND id < ? ORDER BY id DESC LIMIT ?");
     this.#after = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?');
-    this.#hasBefore = this.#db.prepare('SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND id < ?) AS found');
+    this.#hasBefore = this.#db.prepare("SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND kind = 'message' AND id < ?) AS found");
     this.#revoke = this.#db.prepare(
       'INSERT INTO revoked_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
     );
@@ -189,7 +266,9 @@ export class SqliteMessageStore implements MessageStore {
       }
       const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
       const ts = this.#now();
-      this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null);
+      const replyTo = input.replyTo === undefined ? null : Number(input.replyTo);
+      this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null, replyTo);
+      const parent = replyTo === null ? undefined : this.#messageRow.get(input.room, replyTo);
       const message: StoredMessage = {
         id: String(id),
         room: input.room,
@@ -198,6 +277,7 @@ export class SqliteMessageStore implements MessageStore {
         text: input.text,
         ts,
         ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+        ...(parent === undefined ? {} : { replyTo: quoteOf(messageOf(parent)) }),
       };
       return { message, created: true };
     });
@@ -266,19 +346,138 @@ export class SqliteMessageStore implements MessageStore {
     pending.resolve(appended);
   }
 
+  async edit(input: EditInput): Promise<EventResult> {
+    return this.#change(input.room, () => {
+      const target = this.#target(input.room, input.target);
+      if (target === null || target.deleted === 1) return { ok: false, reason: target === null ? 'not_found' : 'deleted' };
+      if (target.user_id !== input.userId) return { ok: false, reason: 'forbidden' };
+      if (target.ts < input.editableSince) return { ok: false, reason: 'too_late' };
+      const event = this.#event(input, { kind: 'edit', text: input.text });
+      this.#setText.run(input.text, event.ts, input.room, target.id);
+      return { ok: true, event };
+    });
+  }
+
+  async remove(input: DeleteInput): Promise<EventResult> {
+    return this.#change(input.room, () => {
+      const target = this.#target(input.room, input.target);
+      if (target === null || target.deleted === 1) return { ok: false, reason: target === null ? 'not_found' : 'deleted' };
+      if (input.as === 'author' && target.user_id !== input.userId) return { ok: false, reason: 'forbidden' };
+      const event = this.#event(input, { kind: 'delete' });
+      this.#wipe.run(input.room, target.id);
+      this.#wipeEdits.run(input.room, target.id);
+      this.#dropReactions.run(input.room, target.id);
+      return { ok: true, event };
+    });
+  }
+
+  async react(input: ReactInput): Promise<EventResult> {
+    return this.#change(input.room, () => {
+      const target = this.#target(input.room, input.target);
+      if (target === null || target.deleted === 1) return { ok: false, reason: target === null ? 'not_found' : 'deleted' };
+      const had = this.#hasReaction.get(input.room, target.id, input.emoji, input.userId)?.found === 1;
+      const on = input.on ?? !had;
+      if (on === had) return { ok: false, reason: 'unchanged' };
+      if (on) {
+        const emoji = this.#emojiOn.all(input.room, target.id).map((row) => row.emoji);
+        if (!emoji.includes(input.emoji) && emoji.length >= MAX_EMOJI_PER_MESSAGE) return { ok: false, reason: 'too_many_reactions' };
+      }
+      const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
+      if (on) this.#addReaction.run(input.room, target.id, input.emoji, input.userId, id);
+      else this.#removeReaction.run(input.room, target.id, input.emoji, input.userId);
+      const count = this.#reactionCount.get(input.room, target.id, input.emoji)?.count ?? 0;
+      return { ok: true, event: this.#event(input, { kind: 'reaction', emoji: input.emoji, on, count }) };
+    });
+  }
+
+  async message(room: string, id: string): Promise<StoredMessage | null> {
+    const row = this.#target(room, id);
+    return row === null ? null : (this.#hydrate(room, [row])[0] as StoredMessage);
+  }
+
+  /**
+   * Runs an edit, deletion or reaction in its own transaction, after the appends waiting (they
+   * came first); the room's cached page is dropped, its messages having changed.
+   */
+  #change(room: string, change: () => EventResult): Promise<EventResult> {
+    if (!this.#db.open) return Promise.reject(new Error('the message store is closed'));
+    this.#commitBatch();
+    const result = this.#changeTx.immediate(change);
+    this.#checkpointer?.committed();
+    if (result.ok) this.#recent.forget(room);
+    return Promise.resolve(result);
+  }
+
+  #target(room: string, id: string): Row | null {
+    const number = Number(id);
+    return Number.isSafeInteger(number) ? (this.#messageRow.get(room, number) ?? null) : null;
+  }
+
+  /** Stores an event with the room's next id (inside `#change`'s transaction). */
+  #event(input: { room: string; userId: string; user: string; target: string }, fields: Pick<StoredEvent, 'kind'> & Partial<StoredEvent>): StoredEvent {
+    const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
+    const ts = this.#now();
+    this.#insertEvent.run({
+      room: input.room,
+      id,
+      userId: input.userId,
+      user: input.user,
+      body: fields.text ?? '',
+      ts,
+      kind: fields.kind,
+      target: Number(input.target),
+      emoji: fields.emoji ?? null,
+      on: fields.on === undefined ? null : fields.on ? 1 : 0,
+      count: fields.count ?? null,
+    });
+    return { ...fields, id: String(id), room: input.room, target: input.target, userId: input.userId, user: input.user, ts };
+  }
+
+  /** Rows of a room → log entries, messages in their current state (quotes and reactions read here). */
+  #hydrate(room: string, rows: readonly Row[]): LogEntry[] {
+    const messageIds = rows.filter((row) => row.kind === 'message').map((row) => row.id);
+    const reactions = new Map<number, { emoji: string; userId: string }[]>();
+    if (messageIds.length > 0) {
+      for (const row of this.#reactionsBetween.all(room, Math.min(...messageIds), Math.max(...messageIds))) {
+        let list = reactions.get(row.message_id);
+        if (list === undefined) reactions.set(row.message_id, (list = []));
+        list.push({ emoji: row.emoji, userId: row.user_id });
+      }
+    }
+    const parents = new Map<number, Row | null>();
+    return rows.map((row) => {
+      if (row.kind !== 'message') return eventOf(row);
+      let parent: Row | null = null;
+      if (row.reply_to !== null) {
+        if (!parents.has(row.reply_to)) parents.set(row.reply_to, this.#messageRow.get(room, row.reply_to) ?? null);
+        parent = parents.get(row.reply_to) ?? null;
+      }
+      const counted = reactions.get(row.id);
+      return {
+        ...messageOf(row),
+        ...(parent === null ? {} : { replyTo: quoteOf(messageOf(parent)) }),
+        ...(counted === undefined ? {} : { reactions: aggregateReactions(counted) }),
+      };
+    });
+  }
+
   /** The newest messages of a room, from memory for rooms read or written lately. */
   async latest(room: string, limit: number): Promise<MessagePage> {
-    return this.#recent.latest(room, limit, (count) => this.#page(room, this.#latest.all(room, count)));
+    return this.#recent.latest(room, limit, (count) => {
+      const page = this.#page(room, this.#latest.all(room, count));
+      const head = this.#newestId.get(room)?.id;
+      return head ? { ...page, head: String(head) } : page;
+    });
   }
 
   async before(room: string, id: string, limit: number): Promise<MessagePage> {
     return this.#page(room, this.#before.all(room, Number(id), limit));
   }
 
-  async after(room: string, id: string, limit: number): Promise<readonly StoredMessage[] | null> {
+  async after(room: string, id: string, limit: number): Promise<readonly LogEntry[] | null> {
     const newest = this.#newestId.get(room)?.id ?? 0;
     if (Number(id) > newest) return null;
-    return this.#after.all(room, Number(id), limit).map(fromRow);
+    return this.#hydrate(room, this.#after.all(room, Number(id), limit));
   }
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {
@@ -316,7 +515,7 @@ export class SqliteMessageStore implements MessageStore {
   #page(room: string, newestFirst: Row[]): MessagePage {
     const oldest = newestFirst.at(-1);
     const hasMore = oldest !== undefined && this.#hasBefore.get(room, oldest.id)?.found === 1;
-    return { messages: newestFirst.reverse().map(fromRow), hasMore };
+    return { messages: this.#hydrate(room, newestFirst.reverse()) as StoredMessage[], hasMore };
   }
 }
 
@@ -328,13 +527,13 @@ export class SqliteMessageStore implements MessageStore {
 class RecentPages {
   static readonly PAGE = 50;
   static readonly ROOMS = 1_000;
-  readonly #rooms = new Map<string, { messages: StoredMessage[]; hasMore: boolean }>();
+  readonly #rooms = new Map<string, { messages: StoredMessage[]; hasMore: boolean; head: string | undefined }>();
 
   latest(room: string, limit: number, read: (count: number) => MessagePage): MessagePage {
     let entry = this.#rooms.get(room);
     if (entry === undefined || (entry.hasMore && entry.messages.length < limit)) {
       const page = read(Math.max(limit, RecentPages.PAGE));
-      entry = { messages: [...page.messages], hasMore: page.hasMore };
+      entry = { messages: [...page.messages], hasMore: page.hasMore, head: page.head };
       if (entry.messages.length > RecentPages.PAGE || limit > RecentPages.PAGE) return page;
     }
     // Most recently used last, so the first key is the one to drop.
@@ -342,12 +541,19 @@ class RecentPages {
     this.#rooms.set(room, entry);
     if (this.#rooms.size > RecentPages.ROOMS) this.#rooms.delete(this.#rooms.keys().next().value!);
     const messages = entry.messages.slice(-limit);
-    return { messages, hasMore: entry.hasMore || entry.messages.length > messages.length };
+    const page = { messages, hasMore: entry.hasMore || entry.messages.length > messages.length };
+    return entry.head === undefined ? page : { ...page, head: entry.head };
+  }
+
+  /** The room's messages changed (an edit, a deletion, a reaction): read it again next time. */
+  forget(room: string): void {
+    this.#rooms.delete(room);
   }
 
   appended(message: StoredMessage): void {
     const entry = this.#rooms.get(message.room);
     if (entry === undefined) return;
+    entry.head = message.id;
     entry.messages.push(message);
     if (entry.messages.length > RecentPages.PAGE) {
       entry.messages.shift();
@@ -367,6 +573,20 @@ function migrate(db: Database.Database, file: string): void {
   }).immediate();
 }
 
+interface EventRow {
+  room: string;
+  id: number;
+  userId: string;
+  user: string;
+  body: string;
+  ts: number;
+  kind: StoredEvent['kind'];
+  target: number;
+  emoji: string | null;
+  on: number | null;
+  count: number | null;
+}
+
 function fromRow(row: Row): StoredMessage {
   const message = {
     id: String(row.id),
@@ -377,4 +597,29 @@ function fromRow(row: Row): StoredMessage {
     ts: row.ts,
   };
   return row.client_id === null ? message : { ...message, clientId: row.client_id };
+}
+
+/** A message row in its current state, without its quote and reactions. */
+function messageOf(row: Row): StoredMessage {
+  const message = fromRow(row);
+  return {
+    ...message,
+    ...(row.edited_at === null ? {} : { editedAt: row.edited_at }),
+    ...(row.deleted === 1 ? { deleted: true } : {}),
+  };
+}
+
+function eventOf(row: Row): StoredEvent {
+  const event: StoredEvent = {
+    kind: row.kind as StoredEvent['kind'],
+    id: String(row.id),
+    room: row.room,
+    target: String(row.target),
+    userId: row.user_id,
+    user: row.user_name,
+    ts: row.ts,
+  };
+  if (row.kind === 'edit') return { ...event, text: row.body };
+  if (row.kind === 'reaction') return { ...event, emoji: row.emoji ?? '', on: row.reaction_on === 1, count: row.reaction_count ?? 0 };
+  return event;
 }
