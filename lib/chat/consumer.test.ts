@@ -235,6 +235,7 @@ describe('ChatConsumer: messages', () => {
       revokeSession: (id, expiresAt) => memory.revokeSession(id, expiresAt),
       isSessionRevoked: (id) => memory.isSessionRevoked(id),
       heads: (rooms) => memory.heads(rooms),
+      search: (rooms, query, options) => memory.search(rooms, query, options),
       append: (message) =>
         new Promise((resolve, reject) => {
           held.push(() => memory.append(message).then(resolve, reject));

@@ -1,5 +1,6 @@
 import { MemoryDirectory } from './memory-directory';
-import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+import { messageTokens, queryParts, tokensMatch } from '../search-text';
+import type { MessagePage, MessageStore, NewMessage, SearchCursor, SearchHit, SearchOptions, StoredMessage } from './types';
 
 /** Keeps messages in this process only: for tests, and until a durable store is configured. */
 export class MemoryMessageStore implements MessageStore {
@@ -58,6 +59,21 @@ export class MemoryMessageStore implements MessageStore {
     return messages.slice(start, start + limit);
   }
 
+  /** A scan of every message of `rooms`, with the tokenizer the other stores index with. */
+  async search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]> {
+    const parts = queryParts(query);
+    if (parts.length === 0 || options.limit <= 0) return [];
+    const hits: StoredMessage[] = [];
+    for (const room of new Set(rooms)) {
+      for (const message of this.#rooms.get(room) ?? []) {
+        if (options.before !== undefined && !olderThan(message, options.before)) continue;
+        if (tokensMatch(messageTokens(message.text), parts)) hits.push(message);
+      }
+    }
+    hits.sort((a, b) => (olderThan(a, b) ? 1 : olderThan(b, a) ? -1 : 0));
+    return hits.slice(0, options.limit).map((message) => ({ room: message.room, message }));
+  }
+
   async revokeSession(id: string, expiresAt: number): Promise<void> {
     this.#revoked.set(id, Math.max(expiresAt, this.#revoked.get(id) ?? 0));
   }
@@ -78,6 +94,13 @@ export class MemoryMessageStore implements MessageStore {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
+}
+
+/** Whether `message` comes after `cursor` in search order: (ts, room, id) descending. */
+function olderThan(message: StoredMessage, cursor: SearchCursor): boolean {
+  if (message.ts !== cursor.ts) return message.ts < cursor.ts;
+  if (message.room !== cursor.room) return message.room < cursor.room;
+  return Number(message.id) < Number(cursor.id);
 }
 
 function page(messages: readonly StoredMessage[], end: number, limit: number): MessagePage {

@@ -6,7 +6,9 @@ import { PostgresServer } from '../../testing/engines';
 import { messageStoreConformance } from './conformance';
 import { MAX_VISITED_ROOMS } from './directory';
 import { directoryConformance } from './directory-conformance';
+import { searchConformance } from './search-conformance';
 import { MIGRATIONS, PostgresMessageStore, StoreUnavailable } from './postgres';
+import { SEARCH_PUT, SEARCH_REMOVE, tsvectorLiteral } from './postgres-search';
 
 let postgres: PostgresServer;
 before(async () => {
@@ -18,6 +20,7 @@ after(async () => {
 
 messageStoreConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 directoryConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
+searchConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 
 describe('PostgresMessageStore across processes', () => {
   const stores: PostgresMessageStore[] = [];
@@ -108,7 +111,7 @@ describe('PostgresMessageStore across processes', () => {
       versions.rows,
       MIGRATIONS.map((_, index) => ({ version: index + 1 })),
     );
-    assert.equal(MIGRATIONS.length, 6);
+    assert.equal(MIGRATIONS.length, 7);
   });
 
   it('creates an account once when two processes create it at once, telling the other which was taken', async () => {
@@ -190,6 +193,43 @@ describe('PostgresMessageStore across processes', () => {
     assert.equal(versions.rows[0]?.version, MIGRATIONS.length);
   });
 
+  it('indexes the messages stored before search existed, in the migration, and those appended after', async () => {
+    const url = await postgres.createDatabase();
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [index, migration] of MIGRATIONS.slice(0, 6).entries()) {
+        await client.query(migration);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+      }
+      const append = 'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)';
+      await client.query(append, ['lobby', 'u_ana', '安娜', '明天在北京开会', 1_600_000_000_000, null]);
+      await client.query(append, ['_p1', 'u_bo', '波', '北京见', 1_600_000_001_000, null]);
+      await client.query(append, ['lobby', 'u_bo', '波', "See you in Beijing, it's late", 1_600_000_005_000, null]);
+    } finally {
+      await client.end();
+    }
+    const store = await open(url);
+    const found = async (query: string, rooms: string[]) => (await store.search(rooms, query, { limit: 10 })).map((hit) => `${hit.room}/${hit.message.id}`);
+    assert.deepEqual(await found('北京', ['lobby', '_p1']), ['_p1/1', 'lobby/1']);
+    assert.deepEqual(await found("beijing it's", ['lobby']), ['lobby/2']);
+    await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '北京 again' });
+    assert.deepEqual(await found('北京', ['lobby']), ['lobby/3', 'lobby/1']);
+
+    // What the writes that change a message's text run, in their transaction.
+    const writer = new pg.Client(url);
+    await writer.connect();
+    try {
+      await writer.query(SEARCH_PUT, ['lobby', '1', tsvectorLiteral('改过的 edited')]);
+      await writer.query(SEARCH_REMOVE, ['lobby', '3']);
+    } finally {
+      await writer.end();
+    }
+    assert.deepEqual(await found('北京', ['lobby']), []);
+    assert.deepEqual(await found('edited 改过', ['lobby']), ['lobby/1']);
+  });
+
   it('refuses a database from a newer server, in one line', async () => {
     const url = await postgres.createDatabase();
     await open(url);
@@ -197,7 +237,7 @@ describe('PostgresMessageStore across processes', () => {
     await client.connect();
     await client.query('INSERT INTO schema_migrations (version) VALUES (99)');
     await client.end();
-    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(6\)/);
+    await assert.rejects(PostgresMessageStore.connect(url), /^Error: cannot use PostgreSQL at postgres:\/\/postgres@.*schema version 99, newer than this server knows \(7\)/);
   });
 
   it('fails fast while PostgreSQL is down, writes nothing half, and works again when it is back', async () => {

@@ -9,7 +9,17 @@ import {
 import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
 import { PostgresDirectory } from './postgres-directory';
 import { HeadsConnection } from './postgres-heads';
-import { type HeadListener, type MessagePage, type MessageStore, type NewMessage, type StoredMessage, StoreUnavailable } from './types';
+import { APPEND_AND_INDEX, APPEND_BATCH_AND_INDEX, indexExistingMessages, SEARCH_MIGRATION, searchQuery, tsvectorLiteral } from './postgres-search';
+import {
+  type HeadListener,
+  type MessagePage,
+  type MessageStore,
+  type NewMessage,
+  type SearchHit,
+  type SearchOptions,
+  type StoredMessage,
+  StoreUnavailable,
+} from './types';
 
 /**
  * Schema migrations, applied in order and recorded in `schema_migrations`. Append only. Exported
@@ -182,7 +192,13 @@ export const MIGRATIONS: readonly string[] = [
         ORDER BY active_at DESC, room OFFSET p_keep);
    END
    $$;`,
+  // Search (see postgres-search.ts): a tsvector of every message's tokens; `migrate` indexes the
+  // existing messages in the same transaction.
+  SEARCH_MIGRATION,
 ];
+
+/** Migrations followed, in their transaction, by work their SQL cannot do alone. */
+const AFTER_MIGRATION: ReadonlyMap<string, (client: pg.PoolClient) => Promise<void>> = new Map([[SEARCH_MIGRATION, indexExistingMessages]]);
 
 /** Appends in one call at most; more wait for the next. */
 const MAX_BATCH = 256;
@@ -382,13 +398,14 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async #appendOne({ input, ts }: PendingAppend): Promise<Appended> {
-    const result = await this.#query<AppendRow>('SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)', [
+    const result = await this.#query<AppendRow>(APPEND_AND_INDEX, [
       input.room,
       input.userId,
       input.user,
       input.text,
       ts,
       input.clientId ?? null,
+      tsvectorLiteral(input.text),
     ]);
     return appended(input, result.rows[0]!);
   }
@@ -397,13 +414,14 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   async #appendMany(batch: readonly PendingAppend[]): Promise<Appended[]> {
     const order = batch.map((_, index) => index).sort((a, b) => compareText(batch[a]!.input.room, batch[b]!.input.room) || a - b);
     const column = <T>(pick: (pending: PendingAppend) => T): T[] => order.map((index) => pick(batch[index]!));
-    const result = await this.#query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_batch($1, $2, $3, $4, $5, $6)', [
+    const result = await this.#query<AppendRow & { o_index: number }>(APPEND_BATCH_AND_INDEX, [
       column((pending) => pending.input.room),
       column((pending) => pending.input.userId),
       column((pending) => pending.input.user),
       column((pending) => pending.input.text),
       column((pending) => pending.ts),
       column((pending) => pending.input.clientId ?? null),
+      column((pending) => tsvectorLiteral(pending.input.text)),
     ]);
     const results: Appended[] = new Array(batch.length);
     for (const row of result.rows) {
@@ -437,6 +455,13 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     const newest = result.rows[0]?.newest ?? '0';
     if (BigInt(id) > BigInt(newest)) return null;
     return result.rows.filter((row) => row.id !== null).map(fromRow);
+  }
+
+  async search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]> {
+    const search = searchQuery(rooms, query, options);
+    if (search === null) return [];
+    const result = await this.#query<Row>(search.text, search.values);
+    return result.rows.map((row) => ({ room: row.room, message: fromRow(row) }));
   }
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {
@@ -523,6 +548,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
     for (let index = version; index < MIGRATIONS.length; index++) {
       await client.query('BEGIN');
       await client.query(MIGRATIONS[index]!);
+      await AFTER_MIGRATION.get(MIGRATIONS[index]!)?.(client);
       await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
       await client.query('COMMIT');
     }

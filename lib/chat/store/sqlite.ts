@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
-import type { MessagePage, MessageStore, NewMessage, StoredMessage } from './types';
+import { registerSearchFunctions, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
+import type { MessagePage, MessageStore, NewMessage, SearchHit, SearchOptions, StoredMessage } from './types';
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Append
@@ -76,6 +77,8 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO rooms (room, kind, title, owner_id, created_at)
      SELECT first.room, 'public', '', NULL, first.ts FROM messages first
       WHERE first.id = (SELECT MIN(id) FROM messages WHERE room = first.room);`,
+  // Search: an FTS5 index of every message's tokens (see sqlite-search.ts), existing ones included.
+  SEARCH_MIGRATION,
 ];
 
 /**
@@ -137,6 +140,7 @@ export class SqliteMessageStore implements MessageStore {
   readonly #append: Database.Transaction<(input: NewMessage) => Appended>;
   readonly #appendAll: Database.Transaction<(inputs: readonly NewMessage[]) => Appended[]>;
   readonly #checkpointer: SqliteCheckpointer | null = null;
+  readonly #searchIndex: SqliteSearchIndex;
   /** Only this process writes the file, so what it appends is all there is to know. */
   readonly #recent = new RecentPages();
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
@@ -155,6 +159,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
+    registerSearchFunctions(this.#db);
     migrate(this.#db, file);
     if (file !== ':memory:') {
       this.#db.pragma('wal_autocheckpoint = 0');
@@ -167,6 +172,7 @@ export class SqliteMessageStore implements MessageStore {
     }
 
     this.directory = new SqliteDirectory(this.#db, this.#now);
+    this.#searchIndex = new SqliteSearchIndex(this.#db);
     this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
     this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
     this.#insert = this.#db.prepare(
@@ -190,6 +196,7 @@ export class SqliteMessageStore implements MessageStore {
       const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
       const ts = this.#now();
       this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null);
+      this.#searchIndex.put(input.room, id, input.text);
       const message: StoredMessage = {
         id: String(id),
         room: input.room,
@@ -279,6 +286,18 @@ export class SqliteMessageStore implements MessageStore {
     const newest = this.#newestId.get(room)?.id ?? 0;
     if (Number(id) > newest) return null;
     return this.#after.all(room, Number(id), limit).map(fromRow);
+  }
+
+  async search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]> {
+    return this.#searchIndex.search(rooms, query, options, fromRow);
+  }
+
+  /**
+   * The search index, for the writes that change a message's text: `put` after an edit, `remove`
+   * after a deletion, inside the same transaction as the change.
+   */
+  get searchIndex(): SqliteSearchIndex {
+    return this.#searchIndex;
   }
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {
