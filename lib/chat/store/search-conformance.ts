@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { messageTokens, queryParts, tokensMatch } from '../search-text';
 import type { StoreFactory } from './conformance';
 import type { MessageStore, SearchHit, SearchOptions } from './types';
 
@@ -140,6 +141,25 @@ export function searchConformance(name: string, makeStore: StoreFactory): void {
       assert.deepEqual(pages, [all.slice(0, 3), all.slice(3, 6), all.slice(6)]);
       assert.deepEqual((await store.search(['a', 'b'], '报告', { limit: 1 })).map(key), ['a/5@4000']);
       assert.deepEqual(await store.search(['a', 'b'], '报告', { limit: 0 }), []);
+    });
+
+    it('agrees with a scan of the tokens on random text and random queries', async () => {
+      // A fixed seed: the same texts and queries on every store and every run.
+      let seed = 21;
+      const random = (n: number): number => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      const alphabet = [...'北京会议开大学东京都ーミテカタ회의안녕abcABCｘｙ１2 。、，!?\'"*:()&|<->-_😀é'];
+      const pick = (length: number): string => Array.from({ length }, () => alphabet[random(alphabet.length)]!).join('');
+      const texts = Array.from({ length: 60 }, () => pick(1 + random(12)));
+      const store = await storeWith(texts);
+      const queries = [...Array.from({ length: 80 }, () => pick(1 + random(4))), '"', "'", '*', 'AND', 'a OR b', 'NEAR(a b)', '-a', '\\'];
+      for (const query of queries) {
+        const parts = queryParts(query);
+        const expected = texts.filter((text) => tokensMatch(messageTokens(text), parts)).reverse();
+        assert.deepEqual((await store.search(['r'], query, { limit: 100 })).map((hit) => hit.message.text), expected, JSON.stringify(query));
+      }
     });
 
     it('indexes a message as it is stored, an idempotent repeat once', async () => {
