@@ -34,6 +34,11 @@ describe('search tokens', () => {
     assert.deepEqual(messageTokens('a_b-c'), ['a', 'b', 'c']);
   });
 
+  it('counts 256 occurrences of a token; later ones hold their place and match nothing', () => {
+    const tokens = messageTokens(`${'ab '.repeat(258)}cd`);
+    assert.deepEqual(tokens.slice(254), ['ab', 'ab', '·', '·', 'cd']);
+  });
+
   it('cuts a very long word, in messages and queries alike', () => {
     const long = 'x'.repeat(200);
     assert.deepEqual(messageTokens(long), ['x'.repeat(MAX_TOKEN_CHARS)]);

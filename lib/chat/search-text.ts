@@ -20,6 +20,13 @@
 
 /** Characters of a word kept: a longer one is cut here, in messages and queries alike. */
 export const MAX_TOKEN_CHARS = 64;
+/**
+ * Occurrences of one token in a message that count: PostgreSQL keeps 256 positions per lexeme,
+ * so every store counts that many (`哈` said 300 times and then `笑` does not match `哈哈笑`).
+ */
+export const MAX_TOKEN_OCCURRENCES = 256;
+/** What stands at the place of an occurrence past the limit: no query makes it (`·` is punctuation), and positions after it stay where they were. */
+const SPENT = '·';
 /** Parts of a query used at most (the rest are ignored). */
 export const MAX_QUERY_PARTS = 16;
 
@@ -56,13 +63,19 @@ function* runs(text: string): Generator<Run> {
 /** The tokens of a message's text, in order (positions count for phrases). */
 export function messageTokens(text: string): string[] {
   const tokens: string[] = [];
+  const counts = new Map<string, number>();
+  const add = (token: string): void => {
+    const count = (counts.get(token) ?? 0) + 1;
+    counts.set(token, count);
+    tokens.push(count > MAX_TOKEN_OCCURRENCES ? SPENT : token);
+  };
   for (const run of runs(text)) {
     if (!run.cjk) {
-      tokens.push(run.chars.join(''));
+      add(run.chars.join(''));
       continue;
     }
-    for (let i = 0; i + 1 < run.chars.length; i++) tokens.push(run.chars[i]! + run.chars[i + 1]!);
-    tokens.push(run.chars.at(-1)!);
+    for (let i = 0; i + 1 < run.chars.length; i++) add(run.chars[i]! + run.chars[i + 1]!);
+    add(run.chars.at(-1)!);
   }
   return tokens;
 }
@@ -108,8 +121,8 @@ export function fts5Query(parts: readonly QueryPart[]): string {
   return parts.map((part) => (part.kind === 'prefix' ? `${quote(part.token)} *` : part.tokens.map(quote).join(' + '))).join(' AND ');
 }
 
-/** PostgreSQL keeps at most this many positions per lexeme (it drops the rest). */
-const PG_MAX_POSITIONS = 256;
+/** PostgreSQL keeps at most this many positions per lexeme, silently dropping the rest (only `SPENT` ever has more). */
+const PG_MAX_POSITIONS = MAX_TOKEN_OCCURRENCES;
 /** Positions above this are all counted as this one by PostgreSQL. */
 const PG_MAX_POSITION = 16_383;
 

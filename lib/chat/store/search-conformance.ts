@@ -162,6 +162,15 @@ export function searchConformance(name: string, makeStore: StoreFactory): void {
       }
     });
 
+    it('counts the first 256 occurrences of a token in a message, as PostgreSQL keeps them', async () => {
+      const store = await storeWith([`${'哈'.repeat(300)}笑`, `${'哈'.repeat(200)}笑`, `${'ok '.repeat(300)}fine`]);
+      assert.deepEqual(await texts(store, '哈哈笑'), [`${'哈'.repeat(200)}笑`]);
+      assert.deepEqual(await texts(store, '哈笑'), [`${'哈'.repeat(200)}笑`, `${'哈'.repeat(300)}笑`]);
+      assert.deepEqual(await texts(store, '哈哈哈'), [`${'哈'.repeat(200)}笑`, `${'哈'.repeat(300)}笑`]);
+      assert.deepEqual(await texts(store, 'ok fine'), [`${'ok '.repeat(300)}fine`]);
+      assert.deepEqual(await texts(store, '·'), []);
+    });
+
     it('indexes a message as it is stored, an idempotent repeat once', async () => {
       const store = await storeWith([]);
       await store.append({ room: 'r', userId: 'u', user: 'U', text: '第一次 once', clientId: 'c1' });
