@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { newSessionId } from 'next-channels';
 import { signUp } from './account-routes';
 import { newGuest } from './identity';
@@ -155,5 +156,30 @@ describe('GET /api/search', () => {
     for (let n = 0; n < 20; n++) byAddress.push((await w.search(w.guestCookie(), { q: 'x' }, '203.0.113.9')).status);
     assert.ok(byAddress.includes(429));
     assert.equal(byAddress.indexOf(429), 15);
+  });
+
+  it('answers any query string with 200 and frames, or a 4xx problem, never an error', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    await w.say('lobby', '明天在北京开会 meeting ＯＫ');
+    const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 120 }), fc.string({ unit: 'binary', maxLength: 120 }), fc.constantFrom('北京', '"', "'", '*', 'a AND b', '\\', 'x:*'));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ q: text, room: fc.option(fc.oneof(fc.constant('lobby'), fc.string({ maxLength: 70 }))), before: fc.option(fc.string({ maxLength: 40 })), limit: fc.option(fc.string({ maxLength: 4 })) }),
+        async ({ q, room, before, limit }) => {
+          w.advance(10_000);
+          const params: Record<string, string> = { q, ...(room === null ? {} : { room }), ...(before === null ? {} : { before }), ...(limit === null ? {} : { limit }) };
+          const response = await w.search(ana.cookie, params);
+          assert.equal(response.headers.get('cache-control'), 'no-store');
+          if (response.status === 200) {
+            const body = (await response.json()) as SearchAnswer;
+            assert.ok(body.results.every((frame) => frame.type === 'chat.message' && frame.room === 'lobby'));
+          } else {
+            assert.ok([400, 404].includes(response.status), `${response.status} for ${JSON.stringify(params)}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -69,11 +69,16 @@ export class SqliteSearchIndex {
     );
   }
 
+  /** Indexes a new message (`append`, inside its transaction). */
+  add(room: string, id: number, text: string): void {
+    const { doc } = this.#addDoc.get(room, id)!;
+    this.#addTokens.run(doc, fts5Document(text));
+  }
+
   /** Indexes a message's text, replacing what was indexed for it (an edit). Call inside the write's transaction. */
   put(room: string, id: number, text: string): void {
     this.remove(room, id);
-    const { doc } = this.#addDoc.get(room, id)!;
-    this.#addTokens.run(doc, fts5Document(text));
+    this.add(room, id, text);
   }
 
   /** Takes a message out of the index (a deletion). Call inside the write's transaction. */

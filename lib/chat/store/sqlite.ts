@@ -196,7 +196,7 @@ export class SqliteMessageStore implements MessageStore {
       const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
       const ts = this.#now();
       this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null);
-      this.#searchIndex.put(input.room, id, input.text);
+      this.#searchIndex.add(input.room, id, input.text);
       const message: StoredMessage = {
         id: String(id),
         room: input.room,
