@@ -246,6 +246,7 @@ describe('ChatConsumer: messages', () => {
       remove: (input) => memory.remove(input),
       react: (input) => memory.react(input),
       message: (room, id) => memory.message(room, id),
+      search: (rooms, query, options) => memory.search(rooms, query, options),
       append: (message) =>
         new Promise((resolve, reject) => {
           held.push(() => memory.append(message).then(resolve, reject));

@@ -3,6 +3,7 @@ import type { RoomAccess } from './access';
 import type { Accounts } from './accounts';
 import type { ChatService } from './chat-service';
 import type { Rooms } from './rooms';
+import type { MessageSearch } from './search';
 
 /** The live services of the running chat, as route handlers and server actions see them. */
 export interface ChatRuntime {
@@ -18,6 +19,8 @@ export interface ChatRuntime {
   readonly rooms: Rooms;
   /** Who may read which room. */
   readonly access: RoomAccess;
+  /** Search in the rooms a person may read (`GET /api/search`). */
+  readonly search: MessageSearch;
   /** WebSocket tickets for pages on another origin (`POST /api/session/ticket`). */
   readonly tickets: WebsocketTickets;
 }
@@ -60,6 +63,7 @@ export function chatRuntime(): ChatRuntime {
     accounts: services.accounts,
     rooms: services.rooms,
     access: services.access,
+    search: services.search,
     tickets: services.tickets,
   };
 }
@@ -69,5 +73,6 @@ export interface AccessServices {
   readonly accounts: Accounts;
   readonly rooms: Rooms;
   readonly access: RoomAccess;
+  readonly search: MessageSearch;
   readonly tickets: WebsocketTickets;
 }

@@ -47,7 +47,7 @@ export async function openChatServices(config: ServerConfig, options: { readonly
   metrics.collectProcessMetrics();
   // The rooms' newest ids from the store: connections fill any gap on their open sockets.
   const heads = new RoomHeads(store, { logger });
-  const { accounts, rooms, access, tickets } = accessServices({ store, sessions, limited: config.rateLimit !== null, ticketStore: backends.tickets });
+  const { accounts, rooms, access, search, tickets } = accessServices({ store, sessions, limited: config.rateLimit !== null, ticketStore: backends.tickets });
   const live = {
     access,
     tickets,
@@ -75,6 +75,7 @@ export async function openChatServices(config: ServerConfig, options: { readonly
     accounts,
     rooms,
     access,
+    search,
     tickets,
   });
   const ops = { store, layer, registry: metrics.registry, publicUrl: config.publicUrl };

@@ -1,5 +1,6 @@
 import { aggregateReactions, quoteOf } from './events';
 import { MemoryDirectory } from './memory-directory';
+import { messageTokens, queryParts, tokensMatch } from '../search-text';
 import {
   type DeleteInput,
   type EditInput,
@@ -9,6 +10,9 @@ import {
   type MessagePage,
   type MessageStore,
   type NewMessage,
+  type SearchCursor,
+  type SearchHit,
+  type SearchOptions,
   type ReactInput,
   type StoredEvent,
   type StoredMessage,
@@ -146,6 +150,21 @@ export class MemoryMessageStore implements MessageStore {
     return log.slice(start, start + limit).map((entry) => (entry.kind === 'message' ? this.#view(entry) : { ...entry }));
   }
 
+  /** A scan of every message of `rooms`, with the tokenizer the other stores index with. */
+  async search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]> {
+    const parts = queryParts(query);
+    if (parts.length === 0 || options.limit <= 0) return [];
+    const hits: MessageRecord[] = [];
+    for (const room of new Set(rooms)) {
+      for (const message of this.#messages.get(room) ?? []) {
+        if (message.deleted || (options.before !== undefined && !olderThan(message, options.before))) continue;
+        if (tokensMatch(messageTokens(message.text), parts)) hits.push(message);
+      }
+    }
+    hits.sort((a, b) => (olderThan(a, b) ? 1 : olderThan(b, a) ? -1 : 0));
+    return hits.slice(0, options.limit).map((message) => ({ room: message.room, message: this.#view(message) }));
+  }
+
   async revokeSession(id: string, expiresAt: number): Promise<void> {
     this.#revoked.set(id, Math.max(expiresAt, this.#revoked.get(id) ?? 0));
   }
@@ -227,4 +246,11 @@ export class MemoryMessageStore implements MessageStore {
       ...(withHead && head > 0 ? { head: String(head) } : {}),
     };
   }
+}
+
+/** Whether `message` comes after `cursor` in search order: (ts, room, id) descending. */
+function olderThan(message: { readonly ts: number; readonly room: string; readonly id: string }, cursor: SearchCursor): boolean {
+  if (message.ts !== cursor.ts) return message.ts < cursor.ts;
+  if (message.room !== cursor.room) return message.room < cursor.room;
+  return Number(message.id) < Number(cursor.id);
 }

@@ -6,6 +6,7 @@ import { PostgresServer } from '../../testing/engines';
 import { messageStoreConformance } from './conformance';
 import { MAX_VISITED_ROOMS } from './directory';
 import { directoryConformance } from './directory-conformance';
+import { searchConformance } from './search-conformance';
 import { MIGRATIONS, PostgresMessageStore, StoreUnavailable } from './postgres';
 
 let postgres: PostgresServer;
@@ -18,6 +19,7 @@ after(async () => {
 
 messageStoreConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 directoryConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
+searchConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 
 describe('PostgresMessageStore across processes', () => {
   const stores: PostgresMessageStore[] = [];
@@ -108,7 +110,7 @@ describe('PostgresMessageStore across processes', () => {
       versions.rows,
       MIGRATIONS.map((_, index) => ({ version: index + 1 })),
     );
-    assert.equal(MIGRATIONS.length, 7);
+    assert.equal(MIGRATIONS.length, 8);
   });
 
   it('creates an account once when two processes create it at once, telling the other which was taken', async () => {
@@ -220,6 +222,37 @@ describe('PostgresMessageStore across processes', () => {
     assert.equal(page.head, '5');
     const reply = await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '回复', replyTo: '2' });
     assert.deepEqual(reply.message.replyTo, { id: '2', userId: 'u_bo', user: '波', text: '', deleted: true });
+  });
+
+  it('indexes the messages stored before search existed, in the migration, and those appended after', async () => {
+    const url = await postgres.createDatabase();
+    const before = MIGRATIONS.findIndex((migration) => migration.includes('CREATE TABLE message_search'));
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [index, migration] of MIGRATIONS.slice(0, before).entries()) {
+        await client.query(migration);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+      }
+      const append = 'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)';
+      await client.query(append, ['lobby', 'u_ana', '安娜', '明天在北京开会', 1_600_000_000_000, null]);
+      await client.query(append, ['_p1', 'u_bo', '波', '北京见', 1_600_000_001_000, null]);
+      await client.query(append, ['lobby', 'u_bo', '波', "See you in Beijing, it's late", 1_600_000_005_000, null]);
+    } finally {
+      await client.end();
+    }
+    const store = await open(url);
+    const found = async (query: string, rooms: string[]) => (await store.search(rooms, query, { limit: 10 })).map((hit) => `${hit.room}/${hit.message.id}`);
+    assert.deepEqual(await found('北京', ['lobby', '_p1']), ['_p1/1', 'lobby/1']);
+    assert.deepEqual(await found("beijing it's", ['lobby']), ['lobby/2']);
+    await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '北京 again' });
+    assert.deepEqual(await found('北京', ['lobby']), ['lobby/3', 'lobby/1']);
+
+    assert.equal((await store.edit({ room: 'lobby', userId: 'u_ana', user: '安娜', target: '1', text: '改过的 edited', editableSince: 0 })).ok, true);
+    assert.equal((await store.remove({ room: 'lobby', userId: 'u_ana', user: '安娜', target: '3', as: 'author' })).ok, true);
+    assert.deepEqual(await found('北京', ['lobby']), []);
+    assert.deepEqual(await found('edited 改过', ['lobby']), ['lobby/1']);
   });
 
   it('refuses a database from a newer server, in one line', async () => {

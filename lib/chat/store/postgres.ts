@@ -9,6 +9,7 @@ import {
 import { connectionConfig, isUnreachable, type PostgresTimeouts } from './postgres-connection';
 import { PostgresDirectory } from './postgres-directory';
 import { HeadsConnection } from './postgres-heads';
+import { APPEND_AND_INDEX, APPEND_BATCH_AND_INDEX, EVENT_AND_INDEX, indexExistingMessages, SEARCH_MIGRATION, searchQuery, tsvectorLiteral } from './postgres-search';
 import { aggregateReactions, quoteOf } from './events';
 import {
   type DeleteInput,
@@ -21,6 +22,8 @@ import {
   type MessagePage,
   type MessageStore,
   type NewMessage,
+  type SearchHit,
+  type SearchOptions,
   type ReactInput,
   type StoredEvent,
   type StoredMessage,
@@ -301,7 +304,13 @@ export const MIGRATIONS: readonly string[] = [
      RETURN QUERY SELECT NULL::text, last + 1, turn_on, n;
    END
    $$;`,
+  // Search (see postgres-search.ts): a tsvector of every message's tokens; `migrate` indexes the
+  // existing messages in the same transaction.
+  SEARCH_MIGRATION,
 ];
+
+/** Migrations followed, in their transaction, by work their SQL cannot do alone. */
+const AFTER_MIGRATION: ReadonlyMap<string, (client: pg.PoolClient) => Promise<void>> = new Map([[SEARCH_MIGRATION, indexExistingMessages]]);
 
 /** Appends in one call at most; more wait for the next. */
 const MAX_BATCH = 256;
@@ -524,10 +533,21 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     if (!/^[1-9][0-9]{0,18}$/.test(input.target) || BigInt(input.target) > 9_223_372_036_854_775_807n) return { ok: false, reason: 'not_found' };
     const ts = this.#now();
     const editableSince = fields.editableSince === undefined ? null : Number.isFinite(fields.editableSince) ? Math.floor(fields.editableSince) : Number.MAX_SAFE_INTEGER;
-    const result = await this.#query<{ o_reason: EventRefusal | null; o_id: string | null; o_on: boolean | null; o_count: number | null }>(
-      'SELECT * FROM chat_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-      [input.room, kind, input.userId, input.user, input.target, fields.text ?? null, ts, editableSince, fields.asAuthor ?? false, fields.emoji ?? null, fields.on ?? null, MAX_EMOJI_PER_MESSAGE],
-    );
+    const result = await this.#query<{ o_reason: EventRefusal | null; o_id: string | null; o_on: boolean | null; o_count: number | null }>(EVENT_AND_INDEX, [
+      input.room,
+      kind,
+      input.userId,
+      input.user,
+      input.target,
+      fields.text ?? null,
+      ts,
+      editableSince,
+      fields.asAuthor ?? false,
+      fields.emoji ?? null,
+      fields.on ?? null,
+      MAX_EMOJI_PER_MESSAGE,
+      kind === 'edit' ? tsvectorLiteral(fields.text ?? '') : null,
+    ]);
     const row = result.rows[0]!;
     if (row.o_reason !== null) return { ok: false, reason: row.o_reason };
     const event: StoredEvent = { kind, id: row.o_id!, room: input.room, target: input.target, userId: input.userId, user: input.user, ts };
@@ -565,7 +585,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   }
 
   async #appendOne({ input, ts }: PendingAppend): Promise<Appended> {
-    const result = await this.#query<AppendRow>('SELECT * FROM chat_append_reply($1, $2, $3, $4, $5, $6, $7)', [
+    const result = await this.#query<AppendRow>(APPEND_AND_INDEX, [
       input.room,
       input.userId,
       input.user,
@@ -573,6 +593,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
       ts,
       input.clientId ?? null,
       input.replyTo ?? null,
+      tsvectorLiteral(input.text),
     ]);
     return appended(input, result.rows[0]!);
   }
@@ -581,7 +602,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
   async #appendMany(batch: readonly PendingAppend[]): Promise<Appended[]> {
     const order = batch.map((_, index) => index).sort((a, b) => compareText(batch[a]!.input.room, batch[b]!.input.room) || a - b);
     const column = <T>(pick: (pending: PendingAppend) => T): T[] => order.map((index) => pick(batch[index]!));
-    const result = await this.#query<AppendRow & { o_index: number }>('SELECT * FROM chat_append_reply_batch($1, $2, $3, $4, $5, $6, $7)', [
+    const result = await this.#query<AppendRow & { o_index: number }>(APPEND_BATCH_AND_INDEX, [
       column((pending) => pending.input.room),
       column((pending) => pending.input.userId),
       column((pending) => pending.input.user),
@@ -589,6 +610,7 @@ export class PostgresMessageStore implements MessageStore, Flushable {
       column((pending) => pending.ts),
       column((pending) => pending.input.clientId ?? null),
       column((pending) => pending.input.replyTo ?? null),
+      column((pending) => tsvectorLiteral(pending.input.text)),
     ]);
     const results: Appended[] = new Array(batch.length);
     for (const row of result.rows) {
@@ -628,6 +650,13 @@ export class PostgresMessageStore implements MessageStore, Flushable {
     const newest = result.rows[0]?.newest ?? '0';
     if (BigInt(id) > BigInt(newest)) return null;
     return result.rows.filter((row) => row.id !== null).map((row) => (row.kind === 'message' ? messageOf(row) : eventOf(row)));
+  }
+
+  async search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]> {
+    const search = searchQuery(rooms, query, options, { columns: HYDRATED, join: PARENT });
+    if (search === null) return [];
+    const result = await this.#query<Row>(search.text, search.values);
+    return result.rows.map((row) => ({ room: row.room, message: messageOf(row) }));
   }
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {
@@ -714,6 +743,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
     for (let index = version; index < MIGRATIONS.length; index++) {
       await client.query('BEGIN');
       await client.query(MIGRATIONS[index]!);
+      await AFTER_MIGRATION.get(MIGRATIONS[index]!)?.(client);
       await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
       await client.query('COMMIT');
     }

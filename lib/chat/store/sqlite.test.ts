@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { messageStoreConformance } from './conformance';
 import { directoryConformance } from './directory-conformance';
+import { searchConformance } from './search-conformance';
 import { MIGRATIONS, SqliteMessageStore } from './sqlite';
 import { openSqlite } from './sqlite-driver';
 
@@ -21,6 +22,7 @@ after(async () => {
 
 messageStoreConformance('SqliteMessageStore', async (options) => new SqliteMessageStore(await tempFile(), options));
 directoryConformance('SqliteMessageStore', async (options) => new SqliteMessageStore(await tempFile(), options));
+searchConformance('SqliteMessageStore', async (options) => new SqliteMessageStore(await tempFile(), options));
 
 describe('SqliteMessageStore on disk', () => {
   it('keeps messages across a reopen, and goes on numbering after them', async () => {
@@ -133,6 +135,61 @@ describe('SqliteMessageStore on disk', () => {
     db.pragma('user_version = 99');
     db.close();
     assert.throws(() => new SqliteMessageStore(file), new RegExp(`schema version 99, newer than this server knows \\(${MIGRATIONS.length}\\)`));
+  });
+
+  it('indexes the messages stored before search existed, as the migration runs', async () => {
+    const file = await tempFile();
+    await new SqliteMessageStore(file).close();
+    rmSync(file);
+    const old = openSqlite(file);
+    for (const migration of MIGRATIONS.slice(0, 3)) old.exec(migration);
+    old.pragma('user_version = 3');
+    const insert = old.prepare('INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('lobby', 1, 'u_ana', '安娜', '明天在北京开会', 1_600_000_000_000, null);
+    insert.run('lobby', 2, 'u_bo', '波', 'See you in Beijing', 1_600_000_005_000, null);
+    insert.run('_p1', 1, 'u_bo', '波', '北京见', 1_600_000_001_000, null);
+    old.close();
+
+    const store = new SqliteMessageStore(file);
+    try {
+      const found = async (query: string, rooms: string[]) => (await store.search(rooms, query, { limit: 10 })).map((hit) => `${hit.room}/${hit.message.id}`);
+      assert.deepEqual(await found('北京', ['lobby', '_p1']), ['_p1/1', 'lobby/1']);
+      assert.deepEqual(await found('beijing', ['lobby']), ['lobby/2']);
+      await store.append({ room: 'lobby', userId: 'u_ana', user: '安娜', text: '北京 again' });
+      assert.deepEqual(await found('北京', ['lobby']), ['lobby/3', 'lobby/1']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the search index in step with the messages: an append that fails leaves no index row', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    const settled = await Promise.allSettled([
+      store.append({ room: 'r', userId: 'u', user: 'U', text: '北京 one' }),
+      store.append({ room: 'r', userId: 'u', user: 'U', text: {} as unknown as string }),
+    ]);
+    assert.deepEqual(settled.map((result) => result.status), ['fulfilled', 'rejected']);
+    await store.close();
+    const db = openSqlite(file);
+    assert.deepEqual(db.prepare('SELECT room, id FROM search_docs').all(), [{ room: 'r', id: 1 }]);
+    assert.deepEqual(db.prepare('SELECT rowid, tokens FROM search_index').all(), [{ rowid: 1, tokens: '北京 京 one' }]);
+    db.close();
+  });
+
+  it('leaves no token of a deleted message in the file, index included', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    await store.append({ room: 'r', userId: 'u', user: 'U', text: '留下 kept' });
+    await store.append({ room: 'r', userId: 'u', user: 'U', text: 'zqxsecretword 绝密暗号' });
+    assert.equal((await store.remove({ room: 'r', userId: 'u', user: 'U', target: '2', as: 'author' })).ok, true);
+    await store.close();
+    const db = openSqlite(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const bytes = readFileSync(file);
+    for (const secret of ['zqxsecretword', '绝密', '暗号']) assert.equal(bytes.includes(Buffer.from(secret)), false, secret);
+    assert.equal(bytes.includes(Buffer.from('留下')), true);
   });
 
   it('opens a database of the schema before the directory, keeping its messages, and records its rooms as public', async () => {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
+import { registerSearchFunctions, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
 import { aggregateReactions, quoteOf } from './events';
 import {
   type DeleteInput,
@@ -14,6 +15,8 @@ import {
   type MessagePage,
   type MessageStore,
   type NewMessage,
+  type SearchHit,
+  type SearchOptions,
   type ReactInput,
   type StoredEvent,
   type StoredMessage,
@@ -110,6 +113,8 @@ export const MIGRATIONS: readonly string[] = [
      seq        INTEGER NOT NULL,
      PRIMARY KEY (room, message_id, emoji, user_id)
    ) WITHOUT ROWID;`,
+  // Search: an FTS5 index of every message's tokens (see sqlite-search.ts), existing ones included.
+  SEARCH_MIGRATION,
 ];
 
 /**
@@ -192,6 +197,7 @@ export class SqliteMessageStore implements MessageStore {
   readonly #append: Database.Transaction<(input: NewMessage) => Appended>;
   readonly #appendAll: Database.Transaction<(inputs: readonly NewMessage[]) => Appended[]>;
   readonly #checkpointer: SqliteCheckpointer | null = null;
+  readonly #searchIndex: SqliteSearchIndex;
   /** Only this process writes the file, so what it appends is all there is to know. */
   readonly #recent = new RecentPages();
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
@@ -212,6 +218,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#db.pragma('busy_timeout = 5000');
     // A deleted message's text is overwritten where it lay, not only unlinked.
     this.#db.pragma('secure_delete = ON');
+    registerSearchFunctions(this.#db);
     migrate(this.#db, file);
     if (file !== ':memory:') {
       this.#db.pragma('wal_autocheckpoint = 0');
@@ -224,6 +231,7 @@ export class SqliteMessageStore implements MessageStore {
     }
 
     this.directory = new SqliteDirectory(this.#db, this.#now);
+    this.#searchIndex = new SqliteSearchIndex(this.#db);
     this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
     this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
     this.#insert = this.#db.prepare(
@@ -268,6 +276,7 @@ export class SqliteMessageStore implements MessageStore {
       const ts = this.#now();
       const replyTo = input.replyTo === undefined ? null : Number(input.replyTo);
       this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null, replyTo);
+      this.#searchIndex.add(input.room, id, input.text);
       const parent = replyTo === null ? undefined : this.#messageRow.get(input.room, replyTo);
       const message: StoredMessage = {
         id: String(id),
@@ -354,6 +363,7 @@ export class SqliteMessageStore implements MessageStore {
       if (target.ts < input.editableSince) return { ok: false, reason: 'too_late' };
       const event = this.#event(input, { kind: 'edit', text: input.text });
       this.#setText.run(input.text, event.ts, input.room, target.id);
+      this.#searchIndex.put(input.room, target.id, input.text);
       return { ok: true, event };
     });
   }
@@ -367,6 +377,7 @@ export class SqliteMessageStore implements MessageStore {
       this.#wipe.run(input.room, target.id);
       this.#wipeEdits.run(input.room, target.id);
       this.#dropReactions.run(input.room, target.id);
+      this.#searchIndex.remove(input.room, target.id);
       return { ok: true, event };
     });
   }
@@ -478,6 +489,10 @@ export class SqliteMessageStore implements MessageStore {
     const newest = this.#newestId.get(room)?.id ?? 0;
     if (Number(id) > newest) return null;
     return this.#hydrate(room, this.#after.all(room, Number(id), limit));
+  }
+
+  async search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]> {
+    return this.#searchIndex.search(rooms, query, options, (row: Row) => this.#hydrate(row.room, [row])[0] as StoredMessage);
   }
 
   async revokeSession(id: string, expiresAt: number): Promise<void> {

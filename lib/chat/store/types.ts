@@ -134,6 +134,29 @@ export interface MessagePage {
 }
 
 /**
+ * Where a search page ends: results are ordered newest first by (`ts`, `room`, `id`), all three
+ * descending (rooms by code units), and the next page starts after this one.
+ */
+export interface SearchCursor {
+  readonly ts: number;
+  readonly room: string;
+  readonly id: string;
+}
+
+export interface SearchOptions {
+  /** Hits at most. */
+  readonly limit: number;
+  /** Only hits older than this one (the last hit of the previous page). */
+  readonly before?: SearchCursor;
+}
+
+/** A message that matched a search, with its room. */
+export interface SearchHit {
+  readonly room: string;
+  readonly message: StoredMessage;
+}
+
+/**
  * Keeps every acknowledged message. A message is acknowledged only once `append` resolves. It
  * also keeps the ended sessions (`SessionRevocations`): the one database every process shares.
  */
@@ -175,6 +198,12 @@ export interface MessageStore extends SessionRevocations {
    * room never reached `id` (the store was reset since the client saw it).
    */
   after(room: string, id: string, limit: number): Promise<readonly LogEntry[] | null>;
+  /**
+   * The messages of `rooms` that match `query` (see search-text.ts: the same tokens in every
+   * store), newest first, in their current state (a deleted message is found by nothing). The caller passes only rooms the person may read. A query with nothing
+   * to search for (only punctuation) finds nothing.
+   */
+  search(rooms: readonly string[], query: string, options: SearchOptions): Promise<SearchHit[]>;
   /** The newest id (of any kind) of each of `rooms` that holds a message. */
   heads(rooms: readonly string[]): Promise<ReadonlyMap<string, string>>;
   /**

@@ -1,0 +1,150 @@
+/**
+ * The one tokenization search uses, in JavaScript, whatever the store: SQLite, PostgreSQL and the
+ * memory store are given the same tokens, so they find the same messages.
+ *
+ * - Text is NFKC-normalised and lower-cased first: full-width `ＡＢＣ１` is `abc1`, half-width
+ *   `ｶﾀｶﾅ` is `カタカナ`, `Hello` is `hello`.
+ * - A run of Han, Hiragana, Katakana or Hangul (scripts written without spaces between words)
+ *   becomes its overlapping bigrams, then its last character alone: `去北京` is `去北 北京 京`.
+ *   No dictionary is needed to find a two-character word like 北京 or 会议 inside a sentence, and
+ *   a query of several characters is the phrase of its bigrams, so `北京大学` matches only those
+ *   four characters in a row, never `北京` and `大学` apart.
+ * - A single-character query (`京`) matches every token that starts with that character: each
+ *   character of a run starts a token (a bigram, or the run's last character alone), so nothing is
+ *   missed, at the cost of one extra token per run rather than one per character.
+ * - Any other run of letters, digits and marks is one word, matched whole (`meet` does not find
+ *   `meeting`); punctuation, spaces, symbols and emoji separate tokens and are never matched.
+ *
+ * A query is the AND of its parts: each word, each CJK run (as a phrase), in any order.
+ */
+
+/** Characters of a word kept: a longer one is cut here, in messages and queries alike. */
+export const MAX_TOKEN_CHARS = 64;
+/**
+ * Occurrences of one token in a message that count: PostgreSQL keeps 256 positions per lexeme,
+ * so every store counts that many (`哈` said 300 times and then `笑` does not match `哈哈笑`).
+ */
+export const MAX_TOKEN_OCCURRENCES = 256;
+/** What stands at the place of an occurrence past the limit: no query makes it (`·` is punctuation), and positions after it stay where they were. */
+const SPENT = '·';
+/** Parts of a query used at most (the rest are ignored). */
+export const MAX_QUERY_PARTS = 16;
+
+/** The scripts written without spaces between words (and the marks they share with no other). */
+const CJK = String.raw`[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]`;
+/** Letters, digits and marks: punctuation such as 。 and 、 shares the CJK scripts but separates. */
+const WORD_CHAR = String.raw`[\p{L}\p{N}\p{M}]`;
+const RUN = new RegExp(String.raw`((?:(?=${WORD_CHAR})${CJK})+)|((?:(?!${CJK})${WORD_CHAR})+)`, 'gu');
+
+/** One part of a query; a message matches a query when it matches every part. */
+export type QueryPart =
+  /** A whole token, or the consecutive tokens of a CJK run (a phrase of its bigrams). */
+  | { readonly kind: 'phrase'; readonly tokens: readonly string[] }
+  /** Any token starting with this (a single CJK character). */
+  | { readonly kind: 'prefix'; readonly token: string };
+
+/** Text as search compares it: NFKC, lower case. */
+export function foldText(text: string): string {
+  return text.normalize('NFKC').toLowerCase().normalize('NFKC');
+}
+
+interface Run {
+  readonly cjk: boolean;
+  readonly chars: readonly string[];
+}
+
+function* runs(text: string): Generator<Run> {
+  for (const match of foldText(text).matchAll(RUN)) {
+    if (match[1] !== undefined) yield { cjk: true, chars: [...match[1]] };
+    else if (match[2] !== undefined) yield { cjk: false, chars: [...match[2]].slice(0, MAX_TOKEN_CHARS) };
+  }
+}
+
+/** The tokens of a message's text, in order (positions count for phrases). */
+export function messageTokens(text: string): string[] {
+  const tokens: string[] = [];
+  const counts = new Map<string, number>();
+  const add = (token: string): void => {
+    const count = (counts.get(token) ?? 0) + 1;
+    counts.set(token, count);
+    tokens.push(count > MAX_TOKEN_OCCURRENCES ? SPENT : token);
+  };
+  for (const run of runs(text)) {
+    if (!run.cjk) {
+      add(run.chars.join(''));
+      continue;
+    }
+    for (let i = 0; i + 1 < run.chars.length; i++) add(run.chars[i]! + run.chars[i + 1]!);
+    add(run.chars.at(-1)!);
+  }
+  return tokens;
+}
+
+/** A query's parts (empty: nothing to search for, e.g. only punctuation); repeats are dropped. */
+export function queryParts(query: string): QueryPart[] {
+  const parts: QueryPart[] = [];
+  const seen = new Set<string>();
+  for (const run of runs(query)) {
+    let part: QueryPart;
+    if (!run.cjk) part = { kind: 'phrase', tokens: [run.chars.join('')] };
+    else if (run.chars.length === 1) part = { kind: 'prefix', token: run.chars[0]! };
+    else part = { kind: 'phrase', tokens: run.chars.slice(1).map((char, i) => run.chars[i]! + char) };
+    const key = JSON.stringify(part);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    parts.push(part);
+    if (parts.length === MAX_QUERY_PARTS) break;
+  }
+  return parts;
+}
+
+/** Whether a message's tokens match every part: what SQLite's and PostgreSQL's indexes answer, as a scan. */
+export function tokensMatch(tokens: readonly string[], parts: readonly QueryPart[]): boolean {
+  return parts.length > 0 && parts.every((part) => (part.kind === 'prefix' ? tokens.some((token) => token.startsWith(part.token)) : hasPhrase(tokens, part.tokens)));
+}
+
+function hasPhrase(tokens: readonly string[], phrase: readonly string[]): boolean {
+  for (let start = 0; start + phrase.length <= tokens.length; start++) {
+    if (phrase.every((token, i) => tokens[start + i] === token)) return true;
+  }
+  return false;
+}
+
+/** The text SQLite's FTS5 index keeps for a message: its tokens, one space between (its `ascii` tokenizer splits there, changing nothing else). */
+export function fts5Document(text: string): string {
+  return messageTokens(text).join(' ');
+}
+
+/** A query in FTS5's syntax: every token quoted, phrases joined by `+`, prefixes with `*`, parts by `AND`. */
+export function fts5Query(parts: readonly QueryPart[]): string {
+  const quote = (token: string) => `"${token.replaceAll('"', '""')}"`;
+  return parts.map((part) => (part.kind === 'prefix' ? `${quote(part.token)} *` : part.tokens.map(quote).join(' + '))).join(' AND ');
+}
+
+/** PostgreSQL keeps at most this many positions per lexeme, silently dropping the rest (only `SPENT` ever has more). */
+const PG_MAX_POSITIONS = MAX_TOKEN_OCCURRENCES;
+/** Positions above this are all counted as this one by PostgreSQL. */
+const PG_MAX_POSITION = 16_383;
+
+/**
+ * A message's `tsvector` as a literal (cast with `::tsvector`): no PostgreSQL parser or dictionary
+ * sees the text, so its tokens are exactly ours, each with its positions for phrase queries.
+ */
+export function tsvectorLiteral(text: string): string {
+  const positions = new Map<string, number[]>();
+  messageTokens(text).forEach((token, index) => {
+    let list = positions.get(token);
+    if (list === undefined) positions.set(token, (list = []));
+    if (list.length < PG_MAX_POSITIONS) list.push(Math.min(index + 1, PG_MAX_POSITION));
+  });
+  return [...positions].map(([token, list]) => `${pgQuote(token)}:${list.join(',')}`).join(' ');
+}
+
+/** A query as a `tsquery` literal: phrases with `<->`, prefixes with `:*`, parts joined by `&`. */
+export function tsqueryLiteral(parts: readonly QueryPart[]): string {
+  return parts.map((part) => (part.kind === 'prefix' ? `${pgQuote(part.token)}:*` : `(${part.tokens.map(pgQuote).join(' <-> ')})`)).join(' & ');
+}
+
+function pgQuote(token: string): string {
+  return `'${token.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}
