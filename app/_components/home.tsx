@@ -5,12 +5,15 @@ import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
 import { isValidRoomName } from '@/lib/chat/protocol';
 import { SESSION_CHANGED_EVENT } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
 import { blockComposingEnter } from './composing';
 import { useRecentRooms } from './use-recent-rooms';
 import { useSession } from './use-session';
 
 export function Home({ initialName }: { readonly initialName: string }) {
   const router = useRouter();
+  const { t: messages } = useI18n();
+  const t = messages.home;
   const recentRooms = useRecentRooms();
   const session = useSession();
   // A signed-in person is shown by their user name: there is no display name to change.
@@ -31,7 +34,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
     });
     const body = (await response.json()) as { user?: string; detail?: string };
     if (!response.ok || body.user === undefined) {
-      setError(`Display name not saved: ${body.detail ?? response.statusText}`);
+      setError(t.nameNotSaved(body.detail ?? response.statusText));
       return false;
     }
     setName(body.user);
@@ -45,11 +48,11 @@ export function Home({ initialName }: { readonly initialName: string }) {
     const target = room.trim() || 'lobby';
     setPrivateName(false);
     if (!isValidRoomName(target)) {
-      setError('Room names use letters, digits, "-" and "_" (up to 64).');
+      setError(t.badRoomName);
       return;
     }
     if (target.startsWith('_')) {
-      setError('Names starting with "_" are for private rooms: make one, or open one you are in, from your rooms:');
+      setError(t.privateRoomName);
       setPrivateName(true);
       return;
     }
@@ -58,7 +61,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
     try {
       if (await saveName()) router.push(`/chat/${target}/`);
     } catch {
-      setError('The server cannot be reached; try again.');
+      setError(t.unreachable);
     } finally {
       setBusy(false);
     }
@@ -66,9 +69,9 @@ export function Home({ initialName }: { readonly initialName: string }) {
 
   return (
     <main className="home">
-      <h1>Channels Chat</h1>
+      <h1>{messages.appName}</h1>
       <form onSubmit={enter} className="home-form">
-        <label htmlFor="display-name-input">Display name</label>
+        <label htmlFor="display-name-input">{t.displayName}</label>
         <input
           id="display-name-input"
           value={account ? account.username : name}
@@ -82,10 +85,10 @@ export function Home({ initialName }: { readonly initialName: string }) {
         />
         {account && (
           <p id="display-name-account" className="hint">
-            Signed in: you are shown by your user name.
+            {t.signedInName}
           </p>
         )}
-        <label htmlFor="room-name-input">What chat room would you like to enter?</label>
+        <label htmlFor="room-name-input">{t.roomQuestion}</label>
         <div className="row">
           <input
             id="room-name-input"
@@ -101,22 +104,22 @@ export function Home({ initialName }: { readonly initialName: string }) {
             onKeyDown={blockComposingEnter}
           />
           <button id="room-name-submit" type="submit" disabled={busy}>
-            Enter
+            {t.enter}
           </button>
         </div>
         <p id="room-rules" className="hint">
-          Letters, digits, &quot;-&quot; and &quot;_&quot;.
+          {t.roomRules}
         </p>
         {error && (
           <p role="alert" className="error">
             {error}{' '}
-            {privateName && <Link href="/rooms/">Your rooms</Link>}
+            {privateName && <Link href="/rooms/">{t.yourRooms}</Link>}
           </p>
         )}
       </form>
       {recentRooms.length > 0 && (
         <nav aria-labelledby="recent-rooms-heading">
-          <h2 id="recent-rooms-heading">Recent rooms</h2>
+          <h2 id="recent-rooms-heading">{t.recentRooms}</h2>
           <ul className="recent-rooms">
             {recentRooms.map((recent) => (
               <li key={recent}>
