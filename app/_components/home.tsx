@@ -6,9 +6,12 @@ import { type FormEvent, useState } from 'react';
 import { isValidRoomName } from '@/lib/chat/protocol';
 import { SESSION_CHANGED_EVENT } from '@/lib/client';
 import { useI18n } from '../_i18n/i18n';
+import type { Messages } from '../_i18n/messages';
 import { blockComposingEnter } from './composing';
 import { useRecentRooms } from './use-recent-rooms';
 import { useSession } from './use-session';
+
+type HomeError = (home: Messages['home']) => string;
 
 export function Home({ initialName }: { readonly initialName: string }) {
   const router = useRouter();
@@ -21,7 +24,9 @@ export function Home({ initialName }: { readonly initialName: string }) {
   const [name, setName] = useState(initialName);
   const [savedName, setSavedName] = useState(initialName);
   const [room, setRoom] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // Kept as words to say, not said: the language switch changes a message already shown.
+  const [error, setError] = useState<HomeError | null>(null);
+  const say = (words: HomeError): void => setError(() => words);
   const [busy, setBusy] = useState(false);
   const [privateName, setPrivateName] = useState(false);
 
@@ -34,7 +39,8 @@ export function Home({ initialName }: { readonly initialName: string }) {
     });
     const body = (await response.json()) as { user?: string; detail?: string };
     if (!response.ok || body.user === undefined) {
-      setError(t.nameNotSaved(body.detail ?? response.statusText));
+      const detail = body.detail ?? response.statusText;
+      say((home) => home.nameNotSaved(detail));
       return false;
     }
     setName(body.user);
@@ -48,11 +54,11 @@ export function Home({ initialName }: { readonly initialName: string }) {
     const target = room.trim() || 'lobby';
     setPrivateName(false);
     if (!isValidRoomName(target)) {
-      setError(t.badRoomName);
+      say((home) => home.badRoomName);
       return;
     }
     if (target.startsWith('_')) {
-      setError(t.privateRoomName);
+      say((home) => home.privateRoomName);
       setPrivateName(true);
       return;
     }
@@ -61,7 +67,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
     try {
       if (await saveName()) router.push(`/chat/${target}/`);
     } catch {
-      setError(t.unreachable);
+      say((home) => home.unreachable);
     } finally {
       setBusy(false);
     }
@@ -112,7 +118,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
         </p>
         {error && (
           <p role="alert" className="error">
-            {error}{' '}
+            {error(t)}{' '}
             {privateName && <Link href="/rooms/">{t.yourRooms}</Link>}
           </p>
         )}
