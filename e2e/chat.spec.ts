@@ -61,6 +61,29 @@ test.describe('chatting in the React UI', () => {
   });
 });
 
+test.describe('links', () => {
+  test('http and https addresses become safe links on every page; other schemes and punctuation stay text', async ({ openPage }) => {
+    const ana = await openPage('/chat/e2e-links/');
+    const bo = await openPage('/chat/e2e-links/');
+    for (const page of [ana, bo]) await expect(page.locator('#connection-status')).toHaveText('Online');
+    const text = '看这个：https://example.com/路径。 or http://example.org/a?b=1, not javascript:alert(1) nor data:text/html,x nor mailto:a@example.com';
+    await ana.locator('#chat-message-input').fill(text);
+    await ana.locator('#chat-message-input').press('Enter');
+    for (const page of [ana, bo]) {
+      const message = page.locator('#chat-log li[data-id] .text');
+      await expect(message).toHaveText([text]);
+      const links = message.locator('a');
+      await expect(links).toHaveText(['https://example.com/路径', 'http://example.org/a?b=1']);
+      const first = links.first();
+      await expect(first).toHaveAttribute('href', 'https://example.com/%E8%B7%AF%E5%BE%84');
+      await expect(first).toHaveAttribute('title', 'https://example.com/%E8%B7%AF%E5%BE%84');
+      await expect(first).toHaveAttribute('rel', 'noopener noreferrer nofollow');
+      await expect(first).toHaveAttribute('target', '_blank');
+      expect(await links.evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).protocol))).toEqual(['https:', 'http:']);
+    }
+  });
+});
+
 test.describe('hostile text', () => {
   test('renders script tags, bidirectional overrides and endless words as inert text in their place', async ({ openPage }) => {
     const page = await openPage('/chat/e2e-hostile/');

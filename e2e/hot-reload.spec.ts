@@ -6,7 +6,7 @@ import { countChatSockets, expect, test } from './support/fixtures';
 const COMPONENT = path.join(PROJECT_ROOT, 'app', '_components', 'chat-room.tsx');
 /** The send button as chat-room.tsx writes it: the edit below replaces its label. */
 const BUTTON = `      <button id="chat-message-submit" type="submit" disabled={disabledBecause !== null}>
-        Send
+        {t.chat.send}
       </button>`;
 
 test('editing a client component updates the page in place: no reload, state kept, same chat socket', async ({ openPage }) => {
@@ -24,7 +24,7 @@ test('editing a client component updates the page in place: no reload, state kep
   const original = await readFile(COMPONENT, 'utf8');
   expect(original).toContain(BUTTON);
   try {
-    await writeFile(COMPONENT, original.replace(BUTTON, BUTTON.replace('Send', 'Send it')));
+    await writeFile(COMPONENT, original.replace(BUTTON, BUTTON.replace('{t.chat.send}', '{t.chat.send} it')));
     await expect(page.locator('#chat-message-submit')).toHaveText('Send it', { timeout: 60_000 });
   } finally {
     await writeFile(COMPONENT, original);

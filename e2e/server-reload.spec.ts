@@ -10,7 +10,7 @@ const SERVER = path.join(PROJECT_ROOT, 'server.ts');
 const COMPONENT = path.join(PROJECT_ROOT, 'app', '_components', 'chat-room.tsx');
 /** The send button as chat-room.tsx writes it: the edit below replaces its label. */
 const BUTTON = `      <button id="chat-message-submit" type="submit" disabled={disabledBecause !== null}>
-        Send
+        {t.chat.send}
       </button>`;
 
 const stored = (page: Page) => page.locator('#chat-log li.message:not(.pending) .text');
@@ -83,7 +83,7 @@ test('a change that cannot be reloaded in place restarts the server: pages recon
   const component = await readFile(COMPONENT, 'utf8');
   expect(component).toContain(BUTTON);
   try {
-    await writeFile(COMPONENT, component.replace(BUTTON, BUTTON.replace('Send', 'Send now')));
+    await writeFile(COMPONENT, component.replace(BUTTON, BUTTON.replace('{t.chat.send}', '{t.chat.send} now')));
     await expect(ana.locator('#chat-message-submit')).toHaveText('Send now', { timeout: 60_000 });
   } finally {
     await writeFile(COMPONENT, component);

@@ -2,37 +2,11 @@
 
 import { type FormEvent, useState } from 'react';
 import { ApiError, chatApi, sameSitePath } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
+import type { Messages } from '../_i18n/messages';
 import { blockComposingEnter } from './composing';
 import { useSession } from './use-session';
 
-const TEXT = {
-  heading: 'Account',
-  loading: 'Loading…',
-  loadFailed: (detail: string) => `Who you are could not be loaded: ${detail}`,
-  signedInAs: 'Signed in as',
-  displayName: 'Display name',
-  signOut: 'Sign out',
-  signingOut: 'Signing out…',
-  continue: 'Continue where you were',
-  guestIntro: 'You are chatting as a guest. With an account you can make private rooms, be invited to them, and send direct messages; your name and what you wrote as a guest stay yours.',
-  signInHeading: 'Sign in',
-  signUpHeading: 'Sign up',
-  username: 'User name',
-  password: 'Password',
-  usernameRules: '3 to 32 letters (any script), digits, "_", "." or "-".',
-  passwordRules: 'At least 8 characters.',
-  signInButton: 'Sign in',
-  signUpButton: 'Sign up',
-  working: 'One moment…',
-  errors: {
-    bad_credentials: 'Wrong user name or password.',
-    username_taken: 'That user name is taken; choose another.',
-    already_signed_in: 'You are already signed in: reload the page.',
-    rate_limited: 'Too many attempts: wait a minute, then try again.',
-    network: 'The server cannot be reached; try again.',
-  } as Readonly<Record<string, string>>,
-  failed: (detail: string) => `That did not work: ${detail}`,
-} as const;
 
 /**
  * Loads a whole new page (not a client-side navigation): every socket of the app, the chat's and
@@ -42,7 +16,7 @@ export function fullPageLoad(path: string): void {
   window.location.assign(new URL(path, window.location.href).href);
 }
 
-function explain(error: unknown): string {
+function explain(TEXT: Messages['account'], error: unknown): string {
   if (!(error instanceof ApiError)) return TEXT.failed(String(error));
   // invalid_username and invalid_password: the server's detail says what is wrong.
   return TEXT.errors[error.code] ?? (error.detail ? error.detail : TEXT.failed(error.code));
@@ -54,6 +28,7 @@ function explain(error: unknown): string {
  * with the new session cookie; `next` (a path on this site) is where to go after signing in.
  */
 export function AccountPage({ next }: { readonly next: string | null }) {
+  const TEXT = useI18n().t.account;
   const state = useSession();
   const [signingOut, setSigningOut] = useState(false);
   const [signOutError, setSignOutError] = useState<string | null>(null);
@@ -67,7 +42,7 @@ export function AccountPage({ next }: { readonly next: string | null }) {
       await chatApi.signOut();
       fullPageLoad('/account/');
     } catch (error) {
-      setSignOutError(explain(error));
+      setSignOutError(explain(TEXT, error));
       setSigningOut(false);
     }
   }
@@ -134,6 +109,7 @@ export function AccountPage({ next }: { readonly next: string | null }) {
 }
 
 function CredentialsForm({ kind, onDone }: { readonly kind: 'sign-in' | 'sign-up'; readonly onDone: () => void }) {
+  const TEXT = useI18n().t.account;
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -149,7 +125,7 @@ function CredentialsForm({ kind, onDone }: { readonly kind: 'sign-in' | 'sign-up
       await (signUp ? chatApi.signUp(username.trim(), password) : chatApi.signIn(username.trim(), password));
       onDone();
     } catch (failure) {
-      setError(explain(failure));
+      setError(explain(TEXT, failure));
       setBusy(false);
     }
   }

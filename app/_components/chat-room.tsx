@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Fragment, type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ChatMessageFrame, PresenceUser } from '@/lib/chat/protocol';
+import { type ChatMessageFrame, codePointLength, MAX_MESSAGE_CHARS, type PresenceUser } from '@/lib/chat/protocol';
 import {
   ApiError,
   chatApi,
@@ -12,33 +12,16 @@ import {
   ROOM_NOT_FOUND_CLOSE_CODE,
   type RoomDetails,
   SESSION_ENDED_CLOSE_CODE,
+  splitLinks,
   useChatSocket,
 } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
 import { RoomMembers } from './room-members';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
 import { isPrivateRoomName, useRoomInfo } from './use-room-info';
 import { readySession, useSession } from './use-session';
 
-const TEXT = {
-  privateRoom: 'private room',
-  direct: 'direct message',
-  removed: 'You were removed from this room',
-  left: 'You left this room',
-  notFound: 'No such room, or you are not a member',
-  shutOutHint: 'What was shown stays here; nothing more can be sent.',
-  guestHint: 'Invited to it? Sign in first:',
-  signIn: 'sign in or sign up',
-  rooms: 'Your rooms',
-  messagePrivately: 'Message privately',
-  opening: 'Opening…',
-  personActions: (name: string) => `Actions for ${name}`,
-  dmErrors: {
-    unknown_user: (name: string) => `${name} has no account, so cannot get private messages.`,
-    sign_in_required: () => 'Sign in to send private messages.',
-  } as Readonly<Record<string, (name: string) => string>>,
-  dmFailed: (detail: string) => `The conversation did not open: ${detail}`,
-} as const;
 
 /** The name a room goes by: a private room's title, the other person of a direct message, or the room's name. */
 function roomTitle(room: string, info: RoomDetails | null, myId: string | undefined): string {
@@ -47,10 +30,10 @@ function roomTitle(room: string, info: RoomDetails | null, myId: string | undefi
   return info.title || room;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-
 /** The chat of one room: the log, the composer, who is here, and the connection status. */
 export function ChatRoom({ room }: { readonly room: string }) {
+  const { t: messages, format } = useI18n();
+  const TEXT = messages.chat;
   const visible = usePageVisible();
   const timesHidden = useTimesHidden();
   // Messages that arrive while the tab is hidden: counted in the title, and marked in the log by
@@ -92,8 +75,8 @@ export function ChatRoom({ room }: { readonly room: string }) {
 
   const unread = !visible && unseen.spell === timesHidden ? unseen.count : 0;
   useEffect(() => {
-    document.title = unread > 0 ? `(${unread}) ${title} · Channels Chat` : `${title} · Channels Chat`;
-  }, [title, unread]);
+    document.title = unread > 0 ? messages.unreadTitle(format.number(unread), title) : messages.pageTitle(title);
+  }, [title, unread, messages, format]);
 
   const canMessagePrivately = session?.account != null && info?.kind !== 'direct' && !shutOut;
   async function messagePrivately(person: PresenceUser): Promise<string | null> {
@@ -111,7 +94,7 @@ export function ChatRoom({ room }: { readonly room: string }) {
     <main className="chat">
       <header className="chat-header">
         <h1>
-          <Link href="/" aria-label="All rooms">
+          <Link href="/" aria-label={TEXT.allRooms}>
             ←
           </Link>{' '}
           <bdi id="room-name">{title}</bdi>
@@ -124,7 +107,8 @@ export function ChatRoom({ room }: { readonly room: string }) {
           {TEXT.shutOutHint}{' '}
           {closedWith === ROOM_NOT_FOUND_CLOSE_CODE && session && !session.account && (
             <>
-              {TEXT.guestHint} <Link href={`/account/?next=${encodeURIComponent(`/chat/${room}/`)}`}>{TEXT.signIn}</Link>.{' '}
+              {TEXT.guestHint} <Link href={`/account/?next=${encodeURIComponent(`/chat/${room}/`)}`}>{TEXT.signIn}</Link>
+              {TEXT.guestHintEnd}{' '}
             </>
           )}
           <Link href="/rooms/">{TEXT.rooms}</Link>
@@ -142,7 +126,7 @@ export function ChatRoom({ room }: { readonly room: string }) {
       <Composer chat={chat} disabledBecause={shutOut ? (left ? TEXT.left : closedWith === REMOVED_CLOSE_CODE ? TEXT.removed : TEXT.notFound) : null} />
       {chat.me && (
         <p className="whoami">
-          You are{' '}
+          {TEXT.youAre}{' '}
           <strong id="my-name">
             <bdi>{chat.me.name}</bdi>
           </strong>
@@ -153,29 +137,31 @@ export function ChatRoom({ room }: { readonly room: string }) {
 }
 
 function ConnectionStatus({ chat, left }: { readonly chat: ChatSocket; readonly left: boolean }) {
+  const { t, format } = useI18n();
+  const TEXT = t.chat;
   const now = useNow(chat.retryAt !== null);
   let text: string;
   switch (chat.status) {
     case 'connecting':
-      text = 'Connecting…';
+      text = TEXT.connecting;
       break;
     case 'open':
-      text = 'Online';
+      text = TEXT.online;
       break;
     case 'reconnecting':
-      text = chat.retryAt === null ? 'Reconnecting…' : `Reconnecting in ${Math.max(1, Math.ceil((chat.retryAt - now) / 1000))} s…`;
+      text = chat.retryAt === null ? TEXT.reconnecting : format.plural(TEXT.reconnectingIn, Math.max(1, Math.ceil((chat.retryAt - now) / 1000)));
       break;
     case 'closed':
       text =
         chat.closeCode === SESSION_ENDED_CLOSE_CODE
-          ? 'Signed out: reload the page to chat again'
+          ? TEXT.signedOut
           : left
             ? TEXT.left
             : chat.closeCode === REMOVED_CLOSE_CODE
               ? TEXT.removed
               : chat.closeCode === ROOM_NOT_FOUND_CLOSE_CODE
                 ? TEXT.notFound
-                : 'Offline';
+                : TEXT.offline;
       break;
   }
   return (
@@ -197,14 +183,15 @@ function useNow(ticking: boolean): number {
 }
 
 function PresenceList({ people, myId }: { readonly people: readonly PresenceUser[]; readonly myId: string | undefined }) {
+  const { t, format } = useI18n();
   return (
     <section className="presence" aria-labelledby="presence-heading">
-      <h2 id="presence-heading">Here now ({people.length})</h2>
+      <h2 id="presence-heading">{t.chat.hereNow(format.number(people.length))}</h2>
       <ul id="presence-list">
         {people.map((person) => (
           <li key={person.user_id} data-user-id={person.user_id}>
             <bdi>{person.user}</bdi>
-            {person.user_id === myId && ' (you)'}
+            {person.user_id === myId && ` ${t.chat.you}`}
           </li>
         ))}
       </ul>
@@ -214,11 +201,12 @@ function PresenceList({ people, myId }: { readonly people: readonly PresenceUser
 
 /** Names are isolated (`<bdi>`): one in a right-to-left script, or with digits, cannot reorder the words around it. */
 function TypingIndicator({ typing }: { readonly typing: readonly PresenceUser[] }) {
+  const { t, format } = useI18n();
   const [first, second] = typing;
   let text: ReactNode = '';
-  if (typing.length === 1) text = <><bdi>{first!.user}</bdi> is typing…</>;
-  else if (typing.length === 2) text = <><bdi>{first!.user}</bdi> and <bdi>{second!.user}</bdi> are typing…</>;
-  else if (typing.length > 2) text = `${typing.length} people are typing…`;
+  if (typing.length === 1) text = <><bdi>{first!.user}</bdi> {t.chat.typingOne}</>;
+  else if (typing.length === 2) text = <><bdi>{first!.user}</bdi> {t.chat.typingTwoJoin} <bdi>{second!.user}</bdi> {t.chat.typingTwo}</>;
+  else if (typing.length > 2) text = format.plural(t.chat.typingMany, typing.length);
   return (
     <p id="typing-indicator" className="typing" aria-live="polite">
       {text}
@@ -240,6 +228,8 @@ function ChatLog({
   /** Opens a direct message with an author (null: not offered, as to guests). */
   readonly messagePrivately: MessagePrivately | null;
 }) {
+  const { t } = useI18n();
+  const TEXT = t.chat;
   const scroller = useRef<HTMLDivElement>(null);
   const pinnedToBottom = useRef(true);
   const previousHeight = useRef(0);
@@ -284,15 +274,15 @@ function ChatLog({
     >
       {chat.hasMore && (
         <button type="button" className="load-older" disabled={chat.loadingOlder} onClick={() => chat.loadOlder()}>
-          {chat.loadingOlder ? 'Loading…' : 'Load older messages'}
+          {chat.loadingOlder ? TEXT.loading : TEXT.loadOlder}
         </button>
       )}
-      <ol id="chat-log" role="log" aria-live="polite" aria-label="Messages">
+      <ol id="chat-log" role="log" aria-live="polite" aria-label={TEXT.messages}>
         {chat.messages.map((message) => (
           <Fragment key={message.id}>
             {message.id === dividerBefore && (
-              <li className="unseen-divider" role="separator" aria-label="New messages">
-                New messages
+              <li className="unseen-divider" role="separator" aria-label={TEXT.newMessages}>
+                {TEXT.newMessages}
               </li>
             )}
             <MessageItem
@@ -311,16 +301,16 @@ function ChatLog({
         {chat.outbox.map((pending) => (
           <li key={pending.clientId} className="message own pending" data-client-id={pending.clientId}>
             <p className="text">{pending.text}</p>
-            <span className="meta">{chat.status === 'open' ? 'Sending…' : 'Waiting for the connection…'}</span>
+            <span className="meta">{chat.status === 'open' ? TEXT.sending : TEXT.waiting}</span>
           </li>
         ))}
         {chat.failed.map((failed) => (
           <li key={failed.clientId} className="message own failed" data-client-id={failed.clientId}>
             <p className="text">{failed.text}</p>
             <span className="meta" role="alert">
-              Not sent: {failed.detail}{' '}
+              {TEXT.notSent(TEXT.sendErrors[failed.code] ?? failed.detail)}{' '}
               <button type="button" onClick={() => chat.dismiss(failed.clientId)}>
-                Dismiss
+                {TEXT.dismiss}
               </button>
             </span>
           </li>
@@ -349,6 +339,7 @@ function MessageItem({
   readonly toggleMenu: (() => void) | null;
   readonly messagePrivately: MessagePrivately | null;
 }) {
+  const { t, format } = useI18n();
   const time = new Date(message.ts);
   const system = message.user_id === 'system';
   const menuId = `person-menu-${message.id}`;
@@ -362,7 +353,7 @@ function MessageItem({
               className="author-button"
               aria-expanded={menuOpen}
               aria-controls={menuOpen ? menuId : undefined}
-              aria-label={TEXT.personActions(message.user)}
+              aria-label={t.chat.personActions(message.user)}
               onClick={toggleMenu}
             >
               <bdi>{message.user}</bdi>
@@ -370,19 +361,22 @@ function MessageItem({
           ) : (
             <bdi>{message.user}</bdi>
           )}
-          {own && ' (you)'}
+          {own && ` ${t.chat.you}`}
         </span>{' '}
-        <time dateTime={time.toISOString()}>{timeFormat.format(time)}</time>
+        <time dateTime={time.toISOString()} title={format.dateTime(message.ts)}>
+          {format.time(message.ts)}
+        </time>
       </span>
       {menuOpen && messagePrivately && (
         <PersonMenu id={menuId} person={{ user_id: message.user_id, user: message.user }} messagePrivately={messagePrivately} />
       )}
-      <p className="text">{message.message}</p>
+      <MessageText text={message.message} />
     </li>
   );
 }
 
 function PersonMenu({ id, person, messagePrivately }: { readonly id: string; readonly person: PresenceUser; readonly messagePrivately: MessagePrivately }) {
+  const { t } = useI18n();
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   return (
@@ -397,7 +391,7 @@ function PersonMenu({ id, person, messagePrivately }: { readonly id: string; rea
           setBusy(false);
         }}
       >
-        {busy ? TEXT.opening : TEXT.messagePrivately}
+        {busy ? t.chat.opening : t.chat.messagePrivately}
       </button>
       {problem && (
         <span role="alert" className="error">
@@ -410,12 +404,18 @@ function PersonMenu({ id, person, messagePrivately }: { readonly id: string; rea
 }
 
 function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readonly disabledBecause: string | null }) {
+  const { t, format } = useI18n();
   const [text, setText] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const composingText = useRef(false);
 
   function submit(): void {
     if (disabledBecause !== null || text.trim() === '') return;
+    // Told here, in the reader's language; the client refuses the same text.
+    if (codePointLength(text, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
+      setProblem(t.chat.tooLong(format.number(MAX_MESSAGE_CHARS)));
+      return;
+    }
     const result = chat.send(text);
     if (result.ok) {
       setText('');
@@ -442,7 +442,7 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
       }}
     >
       <label htmlFor="chat-message-input" className="visually-hidden">
-        Message
+        {t.chat.messageLabel}
       </label>
       <textarea
         id="chat-message-input"
@@ -450,7 +450,7 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
         rows={2}
         autoFocus
         disabled={disabledBecause !== null}
-        placeholder={disabledBecause ?? 'Message (Enter to send, Shift+Enter for a new line)'}
+        placeholder={disabledBecause ?? t.chat.placeholder}
         aria-describedby={problem ? 'composer-problem' : undefined}
         onChange={(event) => {
           setText(event.target.value);
@@ -461,7 +461,7 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
         onCompositionEnd={() => (composingText.current = false)}
       />
       <button id="chat-message-submit" type="submit" disabled={disabledBecause !== null}>
-        Send
+        {t.chat.send}
       </button>
       {problem && (
         <p id="composer-problem" role="alert" className="error">
@@ -469,5 +469,25 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
         </p>
       )}
     </form>
+  );
+}
+
+/**
+ * A message's text with its http(s) addresses as links (splitLinks): React elements, never HTML.
+ * The title shows the whole address the link goes to, however it was written.
+ */
+function MessageText({ text }: { readonly text: string }) {
+  return (
+    <p className="text">
+      {splitLinks(text).map((part, index) =>
+        part.kind === 'link' ? (
+          <a key={index} href={part.href} title={part.href} target="_blank" rel="noopener noreferrer nofollow">
+            {part.text}
+          </a>
+        ) : (
+          <Fragment key={index}>{part.text}</Fragment>
+        ),
+      )}
+    </p>
   );
 }

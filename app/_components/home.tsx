@@ -5,12 +5,18 @@ import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
 import { isValidRoomName } from '@/lib/chat/protocol';
 import { SESSION_CHANGED_EVENT } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
+import type { Messages } from '../_i18n/messages';
 import { blockComposingEnter } from './composing';
 import { useRecentRooms } from './use-recent-rooms';
 import { useSession } from './use-session';
 
+type HomeError = (home: Messages['home']) => string;
+
 export function Home({ initialName }: { readonly initialName: string }) {
   const router = useRouter();
+  const { t: messages } = useI18n();
+  const t = messages.home;
   const recentRooms = useRecentRooms();
   const session = useSession();
   // A signed-in person is shown by their user name: there is no display name to change.
@@ -18,7 +24,9 @@ export function Home({ initialName }: { readonly initialName: string }) {
   const [name, setName] = useState(initialName);
   const [savedName, setSavedName] = useState(initialName);
   const [room, setRoom] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // Kept as words to say, not said: the language switch changes a message already shown.
+  const [error, setError] = useState<HomeError | null>(null);
+  const say = (words: HomeError): void => setError(() => words);
   const [busy, setBusy] = useState(false);
   const [privateName, setPrivateName] = useState(false);
 
@@ -31,7 +39,8 @@ export function Home({ initialName }: { readonly initialName: string }) {
     });
     const body = (await response.json()) as { user?: string; detail?: string };
     if (!response.ok || body.user === undefined) {
-      setError(`Display name not saved: ${body.detail ?? response.statusText}`);
+      const detail = body.detail ?? response.statusText;
+      say((home) => home.nameNotSaved(detail));
       return false;
     }
     setName(body.user);
@@ -45,11 +54,11 @@ export function Home({ initialName }: { readonly initialName: string }) {
     const target = room.trim() || 'lobby';
     setPrivateName(false);
     if (!isValidRoomName(target)) {
-      setError('Room names use letters, digits, "-" and "_" (up to 64).');
+      say((home) => home.badRoomName);
       return;
     }
     if (target.startsWith('_')) {
-      setError('Names starting with "_" are for private rooms: make one, or open one you are in, from your rooms:');
+      say((home) => home.privateRoomName);
       setPrivateName(true);
       return;
     }
@@ -58,7 +67,7 @@ export function Home({ initialName }: { readonly initialName: string }) {
     try {
       if (await saveName()) router.push(`/chat/${target}/`);
     } catch {
-      setError('The server cannot be reached; try again.');
+      say((home) => home.unreachable);
     } finally {
       setBusy(false);
     }
@@ -66,9 +75,9 @@ export function Home({ initialName }: { readonly initialName: string }) {
 
   return (
     <main className="home">
-      <h1>Channels Chat</h1>
+      <h1>{messages.appName}</h1>
       <form onSubmit={enter} className="home-form">
-        <label htmlFor="display-name-input">Display name</label>
+        <label htmlFor="display-name-input">{t.displayName}</label>
         <input
           id="display-name-input"
           value={account ? account.username : name}
@@ -82,10 +91,10 @@ export function Home({ initialName }: { readonly initialName: string }) {
         />
         {account && (
           <p id="display-name-account" className="hint">
-            Signed in: you are shown by your user name.
+            {t.signedInName}
           </p>
         )}
-        <label htmlFor="room-name-input">What chat room would you like to enter?</label>
+        <label htmlFor="room-name-input">{t.roomQuestion}</label>
         <div className="row">
           <input
             id="room-name-input"
@@ -101,22 +110,22 @@ export function Home({ initialName }: { readonly initialName: string }) {
             onKeyDown={blockComposingEnter}
           />
           <button id="room-name-submit" type="submit" disabled={busy}>
-            Enter
+            {t.enter}
           </button>
         </div>
         <p id="room-rules" className="hint">
-          Letters, digits, &quot;-&quot; and &quot;_&quot;.
+          {t.roomRules}
         </p>
         {error && (
           <p role="alert" className="error">
-            {error}{' '}
-            {privateName && <Link href="/rooms/">Your rooms</Link>}
+            {error(t)}{' '}
+            {privateName && <Link href="/rooms/">{t.yourRooms}</Link>}
           </p>
         )}
       </form>
       {recentRooms.length > 0 && (
         <nav aria-labelledby="recent-rooms-heading">
-          <h2 id="recent-rooms-heading">Recent rooms</h2>
+          <h2 id="recent-rooms-heading">{t.recentRooms}</h2>
           <ul className="recent-rooms">
             {recentRooms.map((recent) => (
               <li key={recent}>

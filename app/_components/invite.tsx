@@ -2,26 +2,15 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { type ReactNode, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ApiError, chatApi } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
 import { readySession, useSession } from './use-session';
 
-const TEXT = {
-  heading: 'You are invited to a private room',
-  headingWithTitle: (title: ReactNode) => <>Join {title}?</>,
-  loading: 'Loading…',
-  question: 'Its members will see you among them, and you will see what they write.',
-  join: 'Join room',
-  joining: 'Joining…',
-  guest: 'Private rooms need an account: sign in or sign up first, then come back here to join.',
-  signIn: 'Sign in or sign up',
-  notFound: 'This invite link does not work: it may be mistyped, expired or revoked. Ask for a new one.',
-  failed: (detail: string) => `Could not join: ${detail}`,
-  rooms: 'Your rooms',
-} as const;
 
 /** `/invite/<token>/`: joins the private room an invite link is for (signed-in people only). */
 export function InviteJoin({ token }: { readonly token: string }) {
+  const TEXT = useI18n().t.invite;
   const router = useRouter();
   const state = useSession();
   const session = readySession(state);
@@ -66,7 +55,11 @@ export function InviteJoin({ token }: { readonly token: string }) {
         {title === null ? (
           TEXT.heading
         ) : (
-          TEXT.headingWithTitle(<bdi>{title}</bdi>)
+          <>
+            {TEXT.joinBefore}
+            <bdi>{title}</bdi>
+            {TEXT.joinAfter}
+          </>
         )}
       </h1>
       {state.status === 'loading' ? (

@@ -4,41 +4,23 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, chatApi, type RoomSummary, UNREAD_CAP } from '@/lib/client';
+import { type Formats, useI18n } from '../_i18n/i18n';
 import { blockComposingEnter } from './composing';
 import { usePageVisible } from './use-page-visible';
 import { readySession, useSession } from './use-session';
 
-const TEXT = {
-  heading: 'Your rooms',
-  loading: 'Loading your rooms…',
-  loadFailed: (detail: string) => `Your rooms could not be loaded: ${detail}`,
-  none: 'No rooms yet: enter one from the home page, or make a private room.',
-  enterRoom: 'Enter a public room',
-  noMessages: 'No messages yet',
-  unread: (count: string) => `${count} unread`,
-  privateRoom: 'private room',
-  direct: 'direct message',
-  newRoomHeading: 'New private room',
-  newRoomLabel: 'Title',
-  newRoomHint: 'Only people you invite can read or write in it.',
-  create: 'Create',
-  creating: 'Creating…',
-  createFailed: (detail: string) => `The room was not made: ${detail}`,
-  guestPrompt: 'Private rooms and direct messages need an account:',
-  signIn: 'sign in or sign up',
-} as const;
 
 /** How often the list is asked for again while the page is visible. */
 const REFRESH_MS = 10_000;
 /** Characters of the last message shown. */
 const PREVIEW_CHARS = 80;
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const HOUR_MS = 3_600_000;
 
-function shortTime(ts: number): string {
-  const date = new Date(ts);
-  return date.toDateString() === new Date().toDateString() ? timeFormat.format(date) : dateFormat.format(date);
+/** "5 minutes ago" within the hour, the time today, the date before. */
+function shortTime(format: Formats, ts: number, now: number): string {
+  if (now - ts < HOUR_MS && now >= ts) return format.relative(ts, now);
+  return new Date(ts).toDateString() === new Date(now).toDateString() ? format.time(ts) : format.shortDate(ts);
 }
 
 function preview(text: string): string {
@@ -54,11 +36,14 @@ export function roomListTitle(room: RoomSummary): string {
 
 /** `/rooms/`: the rooms of this person, most recent first, with unread counts; and a new private room. */
 export function RoomList() {
+  const TEXT = useI18n().t.rooms;
   const router = useRouter();
   const session = readySession(useSession());
   const visible = usePageVisible();
   const [rooms, setRooms] = useState<readonly RoomSummary[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
+  // When the list came: times within the hour are told relative to it.
+  const [loadedAt, setLoadedAt] = useState(0);
 
   useEffect(() => {
     if (!visible) return;
@@ -69,6 +54,7 @@ export function RoomList() {
         (list) => {
           if (!live) return;
           setRooms(list);
+          setLoadedAt(Date.now());
           setLoadError(null);
         },
         (error: unknown) => {
@@ -97,7 +83,7 @@ export function RoomList() {
       {rooms !== null && rooms.length > 0 && (
         <ul id="room-list" className="room-list">
           {rooms.map((room) => (
-            <RoomItem key={room.room} room={room} />
+            <RoomItem key={room.room} room={room} now={loadedAt} />
           ))}
         </ul>
       )}
@@ -117,8 +103,10 @@ export function RoomList() {
   );
 }
 
-function RoomItem({ room }: { readonly room: RoomSummary }) {
-  const count = room.unread >= UNREAD_CAP ? '99+' : String(room.unread);
+function RoomItem({ room, now }: { readonly room: RoomSummary; readonly now: number }) {
+  const TEXT = useI18n().t.rooms;
+  const { format } = useI18n();
+  const count = room.unread >= UNREAD_CAP ? `${format.number(UNREAD_CAP)}+` : format.number(room.unread);
   return (
     <li className="room-item" data-room={room.room} data-kind={room.kind}>
       <Link href={`/chat/${room.room}/`} className="room-link">
@@ -127,7 +115,7 @@ function RoomItem({ room }: { readonly room: RoomSummary }) {
           {room.kind !== 'public' && <span className="room-kind"> · {room.kind === 'direct' ? TEXT.direct : TEXT.privateRoom}</span>}
         </span>
         {room.unread > 0 && (
-          <span className="unread-badge" aria-label={TEXT.unread(count)}>
+          <span className="unread-badge" aria-label={room.unread >= UNREAD_CAP ? TEXT.unread.other(count) : format.plural(TEXT.unread, room.unread)}>
             {count}
           </span>
         )}
@@ -141,8 +129,8 @@ function RoomItem({ room }: { readonly room: RoomSummary }) {
           )}
         </span>
         {room.last && (
-          <time className="room-time" dateTime={new Date(room.last.ts).toISOString()}>
-            {shortTime(room.last.ts)}
+          <time className="room-time" dateTime={new Date(room.last.ts).toISOString()} title={format.dateTime(room.last.ts)}>
+            {shortTime(format, room.last.ts, now)}
           </time>
         )}
       </Link>
@@ -151,6 +139,7 @@ function RoomItem({ room }: { readonly room: RoomSummary }) {
 }
 
 function NewRoomForm({ onCreated }: { readonly onCreated: (room: string) => void }) {
+  const TEXT = useI18n().t.rooms;
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);

@@ -2,48 +2,17 @@
 
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, chatApi, type CreatedInvite, type InviteSummary, type RoomDetails } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
+import type { Messages } from '../_i18n/messages';
 import { blockComposingEnter } from './composing';
 
-const TEXT = {
-  members: (count: number) => `Members (${count})`,
-  owner: 'owner',
-  you: 'you',
-  remove: 'Remove',
-  removeLabel: (name: string) => `Remove ${name} from the room`,
-  leave: 'Leave room',
-  leaving: 'Leaving…',
-  inviteLabel: 'Invite by user name',
-  invite: 'Invite',
-  invited: (name: string) => `${name} is now a member.`,
-  linksHeading: 'Invite links',
-  linksHint: 'Anyone signed in who opens a link joins the room, until you revoke it or it expires.',
-  createLink: 'Create invite link',
-  linkLabel: 'Invite link',
-  copy: 'Copy',
-  copied: 'Copied',
-  revoke: 'Revoke',
-  revokeLabel: (expires: string) => `Revoke the link that expires ${expires}`,
-  expires: (when: string) => `expires ${when}`,
-  noLinks: 'No invite links.',
-  errors: {
-    unknown_user: 'Nobody has an account with that user name.',
-    forbidden: 'Only the owner of the room can do that.',
-    owner_cannot_leave: 'The owner cannot leave the room.',
-    not_found: 'The room, or that person in it, is gone.',
-    sign_in_required: 'Sign in first.',
-    network: 'The server cannot be reached; try again.',
-  } as Readonly<Record<string, string>>,
-  failed: (detail: string) => `That did not work: ${detail}`,
-} as const;
 
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-function when(value: number | string): string {
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : dateTimeFormat.format(date);
+function timestamp(value: number | string): number | null {
+  const time = new Date(value).getTime();
+  return Number.isNaN(time) ? null : time;
 }
 
-function explain(error: unknown): string {
+function explain(TEXT: Messages['members'], error: unknown): string {
   if (!(error instanceof ApiError)) return TEXT.failed(String(error));
   return TEXT.errors[error.code] ?? TEXT.failed(error.detail || error.code);
 }
@@ -65,6 +34,8 @@ export function RoomMembers({
   readonly reload: () => void;
   readonly onLeft: () => void;
 }) {
+  const TEXT = useI18n().t.members;
+  const { format } = useI18n();
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const owner = info.role === 'owner';
@@ -77,7 +48,7 @@ export function RoomMembers({
       await action();
       then();
     } catch (error) {
-      setProblem(explain(error));
+      setProblem(explain(TEXT, error));
     } finally {
       setBusy(false);
     }
@@ -85,7 +56,7 @@ export function RoomMembers({
 
   return (
     <details id="members-panel" className="members-panel">
-      <summary>{TEXT.members(info.members.length)}</summary>
+      <summary>{TEXT.members(format.number(info.members.length))}</summary>
       <ul id="member-list">
         {info.members.map((member) => (
           <li key={member.user_id} data-user-id={member.user_id} data-role={member.role}>
@@ -129,6 +100,7 @@ export function RoomMembers({
 }
 
 function InviteByName({ room, onInvited }: { readonly room: string; readonly onInvited: () => void }) {
+  const TEXT = useI18n().t.members;
   const [username, setUsername] = useState('');
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ readonly ok: boolean; readonly text: string } | null>(null);
@@ -144,7 +116,7 @@ function InviteByName({ room, onInvited }: { readonly room: string; readonly onI
       setMessage({ ok: true, text: TEXT.invited(person.user) });
       onInvited();
     } catch (error) {
-      setMessage({ ok: false, text: explain(error) });
+      setMessage({ ok: false, text: explain(TEXT, error) });
     } finally {
       setBusy(false);
     }
@@ -180,6 +152,8 @@ function InviteByName({ room, onInvited }: { readonly room: string; readonly onI
 }
 
 function InviteLinks({ room }: { readonly room: string }) {
+  const TEXT = useI18n().t.members;
+  const { format } = useI18n();
   const [invites, setInvites] = useState<readonly InviteSummary[] | null>(null);
   // Tokens are shown once, when made: the list from the server has none.
   const [made, setMade] = useState<ReadonlyMap<string, CreatedInvite>>(new Map());
@@ -187,21 +161,25 @@ function InviteLinks({ room }: { readonly room: string }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  // When the list came: the "expires in …" of each link counts from it.
+  const [loadedAt, setLoadedAt] = useState(0);
 
   useEffect(() => {
     let live = true;
     chatApi.invites(room).then(
       (list) => {
-        if (live) setInvites(list);
+        if (!live) return;
+        setInvites(list);
+        setLoadedAt(Date.now());
       },
       (error: unknown) => {
-        if (live) setProblem(explain(error));
+        if (live) setProblem(explain(TEXT, error));
       },
     );
     return () => {
       live = false;
     };
-  }, [room, version]);
+  }, [room, version, TEXT]);
 
   async function act(action: () => Promise<void>): Promise<void> {
     setBusy(true);
@@ -210,7 +188,7 @@ function InviteLinks({ room }: { readonly room: string }) {
       await action();
       setVersion((previous) => previous + 1);
     } catch (error) {
-      setProblem(explain(error));
+      setProblem(explain(TEXT, error));
     } finally {
       setBusy(false);
     }
@@ -241,7 +219,8 @@ function InviteLinks({ room }: { readonly room: string }) {
         {(invites ?? []).map((invite) => {
           const created = made.get(invite.id);
           const url = created ? new URL(created.path, window.location.origin).href : null;
-          const expires = when(invite.expires_at);
+          const at = timestamp(invite.expires_at);
+          const expires = at === null ? String(invite.expires_at) : format.dateTime(at);
           return (
             <li key={invite.id} data-invite-id={invite.id} data-path={created?.path}>
               {url && (
@@ -252,7 +231,9 @@ function InviteLinks({ room }: { readonly room: string }) {
                   </button>
                 </>
               )}
-              <span className="hint">{TEXT.expires(expires)}</span>
+              <span className="hint" title={expires}>
+                {TEXT.expires(at === null ? expires : format.relative(at, loadedAt))}
+              </span>
               <button
                 type="button"
                 className="small-button danger-button"

@@ -3,14 +3,16 @@
 import Link from 'next/link';
 import { useEffect } from 'react';
 import { type ShownNotification, useNotifications } from '@/lib/client';
+import { useI18n } from '../_i18n/i18n';
 
 const SHOWN_MS = 10_000;
 
 /** Notifications for this person (mentions, messages from the app), as toasts in a corner. */
 export function Toasts() {
   const { notifications, dismiss } = useNotifications();
+  const { t } = useI18n();
   return (
-    <section className="toasts" aria-label="Notifications" aria-live="polite">
+    <section className="toasts" aria-label={t.toasts.label} aria-live="polite">
       {notifications.map((notification) => (
         <Toast key={notification.key} notification={notification} dismiss={dismiss} />
       ))}
@@ -19,6 +21,7 @@ export function Toasts() {
 }
 
 function Toast({ notification, dismiss }: { readonly notification: ShownNotification; readonly dismiss: (key: number) => void }) {
+  const { t } = useI18n();
   useEffect(() => {
     const timer = setTimeout(() => dismiss(notification.key), SHOWN_MS);
     return () => clearTimeout(timer);
@@ -29,7 +32,7 @@ function Toast({ notification, dismiss }: { readonly notification: ShownNotifica
         {notification.room ? <Link href={`/chat/${notification.room}/`}>{notification.title}</Link> : notification.title}
       </p>
       {notification.body && <p className="toast-body">{notification.body}</p>}
-      <button type="button" className="toast-dismiss" aria-label="Dismiss" onClick={() => dismiss(notification.key)}>
+      <button type="button" className="toast-dismiss" aria-label={t.toasts.dismiss} onClick={() => dismiss(notification.key)}>
         ×
       </button>
     </div>

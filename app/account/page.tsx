@@ -1,9 +1,13 @@
 import type { Metadata } from 'next';
+import { serverMessages } from '../_i18n/request-locale';
 import { AccountPage } from '../_components/account';
 
 export const dynamic = 'force-dynamic';
 
-export const metadata: Metadata = { title: 'Account · Channels Chat' };
+export async function generateMetadata(): Promise<Metadata> {
+  const t = await serverMessages();
+  return { title: t.pageTitle(t.account.heading) };
+}
 
 type Props = { readonly searchParams: Promise<{ next?: string | string[] }> };
 

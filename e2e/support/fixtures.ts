@@ -11,8 +11,11 @@ interface WorkerFixtures {
 }
 
 interface TestFixtures {
-  /** Opens a new page (its own browser context, so its own session) on the shared server. */
-  openPage: (path: string) => Promise<Page>;
+  /**
+   * Opens a new page (its own browser context, so its own session) on the shared server;
+   * `locale` (such as "zh-CN") is the browser's language: navigator.languages and Accept-Language.
+   */
+  openPage: (path: string, options?: { readonly locale?: string }) => Promise<Page>;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
@@ -27,8 +30,8 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   ],
   openPage: async ({ browser, app }, provide) => {
     const contexts: Array<Awaited<ReturnType<typeof browser.newContext>>> = [];
-    await provide(async (path) => {
-      const context = await browser.newContext({ baseURL: app.origin });
+    await provide(async (path, options) => {
+      const context = await browser.newContext({ baseURL: app.origin, locale: options?.locale });
       contexts.push(context);
       const page = await context.newPage();
       await page.goto(path);

@@ -32,3 +32,5 @@ export {
   type SessionInfo,
   UNREAD_CAP,
 } from './api';
+export { splitLinks, type TextPart } from './linkify';
+export { HTML_LANG, isLocale, type Locale, LOCALE_COOKIE, localeCookie, localeFromAcceptLanguage, localeFromLanguages, LOCALES, requestLocale } from './locale';

@@ -1,9 +1,13 @@
 import type { Metadata } from 'next';
+import { serverMessages } from '../../_i18n/request-locale';
 import { InviteJoin } from '../../_components/invite';
 
 export const dynamic = 'force-dynamic';
 
-export const metadata: Metadata = { title: 'Invitation · Channels Chat' };
+export async function generateMetadata(): Promise<Metadata> {
+  const t = await serverMessages();
+  return { title: t.pageTitle(t.invite.title) };
+}
 
 type Props = { readonly params: Promise<{ token: string }> };
 
