@@ -34,6 +34,8 @@ test('a route handler pushes a notification to every tab of a user', async ({ op
   const first = await openPage('/');
   const me = (await (await first.request.get('/api/session')).json()) as { user_id: string };
   await expect(first.locator('#room-name-input')).toBeFocused();
+  // Notifications are not stored: one sent before the page's notification socket is open is missed.
+  await expect(first.locator('.toasts')).toHaveAttribute('data-connected', 'true');
   const response = await first.request.post(`/api/users/${me.user_id}/notify`, {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     data: { title: 'Deploy at 22:00', body: '服务器将在十点维护' },

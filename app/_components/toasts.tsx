@@ -9,10 +9,10 @@ const SHOWN_MS = 10_000;
 
 /** Notifications for this person (mentions, messages from the app), as toasts in a corner. */
 export function Toasts() {
-  const { notifications, dismiss } = useNotifications();
+  const { notifications, dismiss, connected } = useNotifications();
   const { t } = useI18n();
   return (
-    <section className="toasts" aria-label={t.toasts.label} aria-live="polite">
+    <section className="toasts" aria-label={t.toasts.label} aria-live="polite" data-connected={connected}>
       {notifications.map((notification) => (
         <Toast key={notification.key} notification={notification} dismiss={dismiss} />
       ))}

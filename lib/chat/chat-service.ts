@@ -210,6 +210,11 @@ export class ChatService {
     this.#editWindowMs = options.editWindowMs ?? DEFAULT_EDIT_WINDOW_MS;
     this.#now = options.now ?? Date.now;
   }
+  /** How long after sending it an author may edit a message (0: never). */
+  get editWindowMs(): number {
+    return Math.max(0, this.#editWindowMs);
+  }
+
 
   /** Runs a store call, timed when there are metrics. */
   #timed<T>(operation: StoreOperation, work: () => Promise<T>): Promise<T> {

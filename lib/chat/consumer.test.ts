@@ -148,7 +148,7 @@ describe('ChatConsumer: joining', () => {
       room: 'lobby',
       user_id: 'u_ana',
       user: 'Ana',
-      limits: { max_message_chars: 2000, max_frame_bytes: 65536, history_page_size: 50, rate: { messages: 20, per_ms: 10000, burst: 10 } },
+      limits: { max_message_chars: 2000, max_frame_bytes: 65536, history_page_size: 50, rate: { messages: 20, per_ms: 10000, burst: 10 }, edit_window_ms: 900000 },
     });
     assert.deepEqual(history, { type: 'history', messages: [], has_more: false });
   });

@@ -492,6 +492,7 @@ export class ChatConsumer
         max_frame_bytes: this.options.maxFrameBytes,
         history_page_size: HISTORY_PAGE_SIZE,
         rate: limit ? { messages: limit.rate, per_ms: limit.perMs, burst: limit.burst } : null,
+        edit_window_ms: this.options.service.editWindowMs,
       };
       announcedLimits.set(this.options, limits);
     }

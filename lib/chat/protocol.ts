@@ -44,6 +44,8 @@ export type Limits = {
   readonly history_page_size: number;
   /** `null` when the server runs without a rate limit. */
   readonly rate: { readonly messages: number; readonly per_ms: number; readonly burst: number } | null;
+  /** How long after sending it an author may edit a message (0: never). */
+  readonly edit_window_ms: number;
 };
 
 export type WelcomeFrame = {

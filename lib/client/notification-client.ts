@@ -51,6 +51,12 @@ export class NotificationClient {
     return () => this.#listeners.delete(listener);
   };
 
+  /** Whether the notification socket is open now (notifications sent while it is not are missed). */
+  getConnected = (): boolean => this.#socket.getSnapshot().status === 'open';
+
+  /** Calls `listener` when the socket's state may have changed (for `getConnected`). */
+  subscribeConnected = (listener: () => void): (() => void) => this.#socket.subscribe(listener);
+
   connect(): void {
     this.#socket.connect();
   }

@@ -15,9 +15,15 @@ export function notificationSocketUrl(location: Pick<Location, 'protocol' | 'hos
  * This person's notifications, pushed from anywhere in the app: the latest few, and a way to
  * dismiss one. One socket per component; it survives re-renders and StrictMode.
  */
-export function useNotifications(): { readonly notifications: readonly ShownNotification[]; readonly dismiss: (key: number) => void } {
+export function useNotifications(): {
+  readonly notifications: readonly ShownNotification[];
+  readonly dismiss: (key: number) => void;
+  /** Whether notifications are arriving now (the socket is open). */
+  readonly connected: boolean;
+} {
   const [client] = useState(() => new NotificationClient({ url: () => notificationSocketUrl(window.location) }));
   const notifications = useSyncExternalStore(client.subscribe, client.getSnapshot, () => NONE);
+  const connected = useSyncExternalStore(client.subscribeConnected, client.getConnected, () => false);
   useEffect(() => {
     client.connect();
     const reconnect = (): void => client.reconnect();
@@ -28,5 +34,5 @@ export function useNotifications(): { readonly notifications: readonly ShownNoti
     };
   }, [client]);
   const [dismiss] = useState(() => (key: number) => client.dismiss(key));
-  return { notifications, dismiss };
+  return { notifications, dismiss, connected };
 }
