@@ -133,8 +133,13 @@ test('two accounts share a private room and a direct message; others see no such
   await expect(ming).toHaveURL(new RegExp(`${directPath}$`));
   await expect(ming.locator('#room-name')).toHaveText(names.ana);
   await expect(ming.locator('#chat-log li[data-id] .text')).toContainText(['私聊：你还好吗？', '周六改到下午']);
+  // Ming has read them: Ana sees "Seen" under her last message, and only there.
+  await expect(ana.locator('#chat-log li.seen')).toHaveCount(1);
+  await expect(ana.locator('#chat-log li[data-id]:has-text("周六改到下午") + li.seen')).toHaveText('Seen');
   await send(ming, '我很好，下午可以');
   await expect(ana.locator('#chat-log li[data-id] .text')).toContainText(['我很好，下午可以']);
+  await expect(ming.locator('#chat-log li[data-id]:has-text("我很好，下午可以") + li.seen')).toHaveText('Seen');
+  await expect(ming.locator('#chat-log li.seen')).toHaveCount(1);
   await ming.getByRole('link', { name: 'Your rooms' }).click();
   await expect(ming).toHaveURL(/\/rooms\/$/);
   await expect(direct.locator('.room-last')).toHaveText(`${names.ming}: 我很好，下午可以`);

@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Fragment, type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { type ChatMessageFrame, codePointLength, MAX_MESSAGE_CHARS, type PresenceUser } from '@/lib/chat/protocol';
+import { type ChatMessageFrame, codePointLength, compareMessageIds, MAX_MESSAGE_CHARS, type PresenceUser } from '@/lib/chat/protocol';
 import {
   ApiError,
   chatApi,
@@ -36,16 +36,17 @@ export function ChatRoom({ room }: { readonly room: string }) {
   const TEXT = messages.chat;
   const visible = usePageVisible();
   const timesHidden = useTimesHidden();
-  // Messages that arrive while the tab is hidden: counted in the title, and marked in the log by
-  // a divider that stays, once the reader is back, until the tab is hidden again.
-  const [unseen, setUnseen] = useState({ spell: -1, firstId: null as string | null, count: 0 });
+  // Messages that arrive while the tab is hidden: counted in the title (until read here or in
+  // another tab), and marked in the log by a divider that stays, once the reader is back, until
+  // the tab is hidden again.
+  const [unseen, setUnseen] = useState({ spell: -1, firstId: null as string | null, ids: [] as readonly string[] });
   const chat = useChatSocket(room, {
     onMessage: (message) => {
       if (visible) return;
       setUnseen((previous) =>
         previous.spell === timesHidden
-          ? { ...previous, count: previous.count + 1 }
-          : { spell: timesHidden, firstId: message.id, count: 1 },
+          ? { ...previous, ids: [...previous.ids, message.id] }
+          : { spell: timesHidden, firstId: message.id, ids: [message.id] },
       );
     },
   });
@@ -55,6 +56,13 @@ export function ChatRoom({ room }: { readonly room: string }) {
   const { info, reload } = useRoomInfo(room);
   const [left, setLeft] = useState(false);
   const myId = chat.me?.userId ?? session?.user_id;
+  const myMarker = myId === undefined ? undefined : chat.readMarkers.get(myId);
+  // Where this person had read to when the room opened here: the "new messages" divider goes
+  // before the first message of someone else after it, and stays while the room is open.
+  const [markerAtOpen, setMarkerAtOpen] = useState<string | null>(null);
+  if (markerAtOpen === null && myMarker !== undefined) setMarkerAtOpen(myMarker);
+  const unreadSinceOpen =
+    markerAtOpen === null ? undefined : chat.messages.find((message) => compareMessageIds(message.id, markerAtOpen) > 0 && message.user_id !== myId && message.user_id !== 'system');
   const privateInfo = info !== null && info.kind !== 'public' ? info : null;
   const title = roomTitle(room, info, myId);
   const closedWith = chat.status === 'closed' ? chat.closeCode : null;
@@ -73,7 +81,8 @@ export function ChatRoom({ room }: { readonly room: string }) {
     if (presenceKey !== '') reload();
   }
 
-  const unread = !visible && unseen.spell === timesHidden ? unseen.count : 0;
+  const unread =
+    !visible && unseen.spell === timesHidden ? unseen.ids.filter((id) => myMarker === undefined || compareMessageIds(id, myMarker) > 0).length : 0;
   useEffect(() => {
     document.title = unread > 0 ? messages.unreadTitle(format.number(unread), title) : messages.pageTitle(title);
   }, [title, unread, messages, format]);
@@ -119,7 +128,9 @@ export function ChatRoom({ room }: { readonly room: string }) {
       <ChatLog
         chat={chat}
         visible={visible}
-        dividerBefore={unseen.spell === timesHidden || visible ? unseen.firstId : null}
+        dividerBefore={(unseen.spell === timesHidden || visible ? unseen.firstId : null) ?? unreadSinceOpen?.id ?? null}
+        seen={privateInfo ? seenUnder(chat.messages, chat.readMarkers, privateInfo.members, myId) : NO_SEEN}
+        seenInDirect={privateInfo?.kind === 'direct'}
         messagePrivately={canMessagePrivately ? messagePrivately : null}
       />
       <TypingIndicator typing={chat.typing} />
@@ -134,6 +145,31 @@ export function ChatRoom({ room }: { readonly room: string }) {
       )}
     </main>
   );
+}
+
+const NO_SEEN: ReadonlyMap<string, readonly string[]> = new Map();
+
+/**
+ * Who has read up to each message, for "seen" in private rooms and direct messages: every other
+ * member under the newest message at or before their marker (their names, by message id).
+ */
+function seenUnder(
+  messages: readonly ChatMessageFrame[],
+  markers: ReadonlyMap<string, string>,
+  members: readonly { readonly user_id: string; readonly user: string }[],
+  myId: string | undefined,
+): ReadonlyMap<string, readonly string[]> {
+  const seen = new Map<string, string[]>();
+  if (messages.length === 0) return seen;
+  for (const member of members) {
+    const marker = markers.get(member.user_id);
+    if (member.user_id === myId || marker === undefined || compareMessageIds(marker, messages[0]!.id) < 0) continue;
+    let index = messages.length - 1;
+    while (index > 0 && compareMessageIds(messages[index]!.id, marker) > 0) index--;
+    const id = messages[index]!.id;
+    seen.set(id, [...(seen.get(id) ?? []), member.user]);
+  }
+  return seen;
 }
 
 function ConnectionStatus({ chat, left }: { readonly chat: ChatSocket; readonly left: boolean }) {
@@ -220,11 +256,17 @@ function ChatLog({
   chat,
   visible,
   dividerBefore,
+  seen,
+  seenInDirect,
   messagePrivately,
 }: {
   readonly chat: ChatSocket;
   readonly visible: boolean;
   readonly dividerBefore: string | null;
+  /** Others who have read up to each message (by id), in private rooms and direct messages. */
+  readonly seen: ReadonlyMap<string, readonly string[]>;
+  /** A direct message: "Seen", without the one name. */
+  readonly seenInDirect: boolean;
   /** Opens a direct message with an author (null: not offered, as to guests). */
   readonly messagePrivately: MessagePrivately | null;
 }) {
@@ -277,7 +319,7 @@ function ChatLog({
           {chat.loadingOlder ? TEXT.loading : TEXT.loadOlder}
         </button>
       )}
-      <ol id="chat-log" role="log" aria-live="polite" aria-label={TEXT.messages}>
+      <ol id="chat-log" role="log" aria-live="polite" aria-label={TEXT.messages} data-read-up-to={chat.me ? chat.readMarkers.get(chat.me.userId) : undefined}>
         {chat.messages.map((message) => (
           <Fragment key={message.id}>
             {message.id === dividerBefore && (
@@ -296,6 +338,7 @@ function ChatLog({
               }
               messagePrivately={messagePrivately}
             />
+            {seen.has(message.id) && <SeenBy names={seen.get(message.id)!} direct={seenInDirect} />}
           </Fragment>
         ))}
         {chat.outbox.map((pending) => (
@@ -371,6 +414,23 @@ function MessageItem({
         <PersonMenu id={menuId} person={{ user_id: message.user_id, user: message.user }} messagePrivately={messagePrivately} />
       )}
       <MessageText text={message.message} />
+    </li>
+  );
+}
+
+/** "Seen by 小明 and Bo" under a message; a lone reader of a direct message is just "Seen". */
+function SeenBy({ names, direct }: { readonly names: readonly string[]; readonly direct: boolean }) {
+  const { t, format } = useI18n();
+  return (
+    <li className="seen" data-seen-by={names.join('\n')}>
+      {direct ? (
+        t.chat.seen
+      ) : (
+        <>
+          {t.chat.seenBy}{' '}
+          {format.listParts(names).map((part, index) => (part.type === 'element' ? <bdi key={index}>{part.value}</bdi> : <Fragment key={index}>{part.value}</Fragment>))}
+        </>
+      )}
     </li>
   );
 }

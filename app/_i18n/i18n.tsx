@@ -17,6 +17,8 @@ export interface Formats {
   readonly number: (n: number) => string;
   /** The form of a counted phrase for `n`, with `n` formatted. */
   readonly plural: (forms: Plural, n: number) => string;
+  /** "A, B and C": the pieces of a list of names, each name an `element` part (to isolate it in a `<bdi>`). */
+  readonly listParts: (items: readonly string[]) => ReadonlyArray<{ readonly type: 'element' | 'literal'; readonly value: string }>;
 }
 
 export interface I18n {
@@ -45,6 +47,7 @@ export function formatsFor(locale: Locale): Formats {
   const relative = new Intl.RelativeTimeFormat(tag, { numeric: 'auto' });
   const number = new Intl.NumberFormat(tag);
   const plurals = new Intl.PluralRules(tag);
+  const list = new Intl.ListFormat(tag, { style: 'long', type: 'conjunction' });
   return {
     time: (ts) => time.format(ts),
     shortDate: (ts) => shortDate.format(ts),
@@ -59,6 +62,7 @@ export function formatsFor(locale: Locale): Formats {
     },
     number: (n) => number.format(n),
     plural: (forms, n) => (forms[plurals.select(n)] ?? forms.other)(number.format(n)),
+    listParts: (items) => list.formatToParts(items),
   };
 }
 

@@ -384,16 +384,73 @@ describe('the room list', () => {
 
     const boSocket = await w.join(room, bo.cookie);
     // A marker past what this connection was sent is held to what it was sent.
+    // The marker is told back once stored (to every member: see "seen" below).
     boSocket.sendJson({ type: 'read', id: '2' });
-    boSocket.sendJson({ type: 'ping' });
-    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'pong');
+    assert.deepEqual(await boSocket.receiveJson(), { type: 'read', user_id: bo.userId, id: '2' });
     assert.equal((await list(bo.cookie))[0]?.unread, 1);
     boSocket.sendJson({ type: 'read', id: '999' });
-    boSocket.sendJson({ type: 'ping' });
-    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'pong');
+    assert.deepEqual(await boSocket.receiveJson(), { type: 'read', user_id: bo.userId, id: '3' });
     assert.equal((await list(bo.cookie))[0]?.unread, 0);
     boSocket.sendJson({ type: 'read', id: 'x' });
     assert.equal((await boSocket.receiveJson<{ code: string }>()).code, 'invalid_message');
+  });
+
+  it("syncs a public room's read marker to the person's other tabs only, and tells it on joining", async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const tab1 = await w.join('reading', ana.cookie);
+    const tab2 = await w.join('reading', ana.cookie);
+    const elsewhere = await w.join('elsewhere', ana.cookie);
+    const boSocket = await w.join('reading', bo.cookie);
+    for (const socket of [tab1, tab2]) assert.equal((await socket.receiveJson<{ type: string }>()).type, 'presence');
+    boSocket.sendJson({ type: 'chat.message', message: '读完了吗', client_id: 'b1' });
+    const sent = await boSocket.receiveJson<ChatMessageFrame>();
+    for (const socket of [tab1, tab2]) assert.equal((await socket.receiveJson<ChatMessageFrame>()).id, sent.id);
+
+    tab1.sendJson({ type: 'read', id: sent.id });
+    for (const socket of [tab1, tab2]) assert.deepEqual(await socket.receiveJson(), { type: 'read', user_id: ana.userId, id: sent.id });
+    // Not the others of a public room, nor the same person's connection to another room.
+    assert.equal(await boSocket.receiveNothing({ timeoutMs: 50 }), true);
+    assert.equal(await elsewhere.receiveNothing({ timeoutMs: 50 }), true);
+    // The same marker again moves nothing and tells nobody.
+    tab2.sendJson({ type: 'read', id: sent.id });
+    assert.equal(await tab1.receiveNothing({ timeoutMs: 50 }), true);
+
+    const later = w.socket('/ws/chat/reading/', ana.cookie);
+    await later.connect();
+    const types: string[] = [];
+    let frame: { type: string; user_id?: string; id?: string };
+    do {
+      frame = await later.receiveJson();
+      types.push(frame.type);
+    } while (frame.type !== 'read');
+    assert.deepEqual(types, ['welcome', 'history', 'read']);
+    assert.deepEqual(frame, { type: 'read', user_id: ana.userId, id: sent.id });
+  });
+
+  it("tells every member of a private room each other's read markers: live, and on joining", async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const room = await w.privateRoom(ana.cookie, '读书会');
+    await addMember(w.request('POST', ana.cookie, { username: 'bo' }), room, w.chat);
+    const anaSocket = await w.join(room, ana.cookie);
+    anaSocket.sendJson({ type: 'chat.message', message: '第一章', client_id: 'a1' });
+    const sent = await anaSocket.receiveJson<ChatMessageFrame>();
+    anaSocket.sendJson({ type: 'read', id: sent.id });
+    assert.deepEqual(await anaSocket.receiveJson(), { type: 'read', user_id: ana.userId, id: sent.id });
+
+    const boSocket = await w.socket(`/ws/chat/${room}/`, bo.cookie);
+    await boSocket.connect();
+    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'welcome');
+    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'history');
+    // Bo has read nothing yet: only Ana's marker.
+    assert.deepEqual(await boSocket.receiveJson(), { type: 'read', user_id: ana.userId, id: sent.id });
+    assert.equal((await boSocket.receiveJson<{ type: string }>()).type, 'presence');
+    assert.equal((await anaSocket.receiveJson<{ type: string }>()).type, 'presence');
+    boSocket.sendJson({ type: 'read', id: sent.id });
+    for (const socket of [anaSocket, boSocket]) assert.deepEqual(await socket.receiveJson(), { type: 'read', user_id: bo.userId, id: sent.id });
   });
 
   it('keeps the public rooms a person opened, guests included', async () => {

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { ChannelLayer, Logger, SessionUser } from 'next-channels';
-import { RoomAccess } from './access';
+import { isPrivateNamespace, RoomAccess } from './access';
 import type { ChatMetrics, StoreOperation } from './metrics';
 import { notifyUser } from './notifications';
 import {
@@ -11,10 +12,12 @@ import {
   mentionKey,
   type NotificationFrame,
   type PresenceUser,
+  type ReadFrame,
   type RetractFrame,
   type TypingFrame,
 } from './protocol';
 import { ReadPacer } from './store/read-pacer';
+import { MAX_ROOM_MEMBERS } from './store/directory';
 import { type EventRefusal, type EventResult, isEvent, type LogEntry, type MessageStore, type StoredEvent, type StoredMessage } from './store/types';
 
 /** The layer events of the chat, by type: what travels from one connection to its room. */
@@ -25,11 +28,21 @@ export type ChatEvents = {
   'chat.typing': { readonly frame: TypingFrame };
   /** A member was removed from the room (or left): their connections to it close. */
   'chat.member_removed': { readonly user_id: string };
+  /** A person's read marker in `room` moved to `frame.id`. */
+  'chat.read': { readonly room: string; readonly frame: ReadFrame };
 };
 
 /** The channel-layer group of a room's connections. */
 export function roomGroup(room: string): string {
   return `chat.${room}`;
+}
+
+/**
+ * The group of one person's room connections in every room, for their read markers: a marker
+ * that moves in a public room reaches that person's other tabs and devices, not the whole room.
+ */
+export function readerGroup(userId: string): string {
+  return `chat.reader.${/^[A-Za-z0-9_-]{1,80}$/.test(userId) ? userId : createHash('sha256').update(userId).digest('hex').slice(0, 32)}`;
 }
 
 /** Rooms whose group list is shared by their consumers (the most recently joined). */
@@ -411,9 +424,29 @@ export class ChatService {
     if ((await this.access.kind(room)) === 'public') await this.#store.directory.recordVisit(room, user.id, user.name, now);
   }
 
-  /** Moves a person's read marker in a room forward to `id`. */
-  markRead(room: string, userId: string, id: string): Promise<void> {
-    return this.#store.directory.markRead(room, userId, id);
+  /**
+   * Moves a person's read marker in a room forward to `id`; when it moved, tells their
+   * connections to the room (every process) and, in a private room or direct message, the other
+   * members' too ("seen").
+   */
+  async markRead(room: string, userId: string, id: string): Promise<void> {
+    if (!(await this.#store.directory.markRead(room, userId, id))) return;
+    const event = { type: 'chat.read', room, frame: { type: 'read', user_id: userId, id } } as const;
+    await (isPrivateNamespace(room) ? this.#layer.groupSend(roomGroup(room), event) : this.#layer.groupSend(readerGroup(userId), event));
+  }
+
+  /**
+   * The read markers a connection to `room` is told on joining: the person's own, and in a
+   * private room or direct message every member's.
+   */
+  async readMarkers(room: string, userId: string): Promise<ReadFrame[]> {
+    const directory = this.#store.directory;
+    const members = isPrivateNamespace(room) ? await directory.members(room, MAX_ROOM_MEMBERS) : [await directory.member(room, userId)];
+    const frames: ReadFrame[] = [];
+    for (const member of members) {
+      if (member?.lastReadId != null) frames.push({ type: 'read', user_id: member.userId, id: member.lastReadId });
+    }
+    return frames;
   }
 
   /**

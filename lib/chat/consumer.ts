@@ -8,7 +8,8 @@ import {
   type Scope,
   type SessionUser,
 } from 'next-channels';
-import { type ChatEvents, type ChatService, roomGroup, roomGroups } from './chat-service';
+import { type ChatEvents, type ChatService, readerGroup, roomGroup, roomGroups } from './chat-service';
+import { isPrivateNamespace } from './access';
 import { DeliveredIds } from './delivered-ids';
 import type { ChatMetrics } from './metrics';
 import { presenceFrame, presenceMeta, TypingPacer } from './presence';
@@ -141,6 +142,9 @@ export class ChatConsumer
    * nothing falls between the history and the live messages; any message in both is sent once.
    */
   override async connect(): Promise<void> {
+    // This person's read markers of public rooms come through their own group (those of private
+    // rooms through the room's): joined first, so no marker falls between the join frames and it.
+    if (!isPrivateNamespace(this.room)) await this.groupAdd(readerGroup(this.user.id));
     await this.accept();
     this.sendJson({
       type: 'welcome',
@@ -151,6 +155,7 @@ export class ChatConsumer
       limits: this.limits(),
     });
     await this.sendHistory();
+    await this.sendReadMarkers();
     this.options.service.visit(this.room, this.user).catch((error: unknown) => this.logger.debug('could not record a visit', { room: this.room, error }));
     this.options.heads?.watch(this.room, this);
     await this.track(roomGroup(this.room), this.user.id, presenceMeta(this.user.name));
@@ -197,6 +202,15 @@ export class ChatConsumer
   /** The chat's own presence frame, the whole list sorted by name, on join and on every change. */
   override presenceChanged(_group: string, change: PresenceChange): void {
     this.sendJson(presenceFrame(change.entries));
+  }
+
+  /** The read markers known on joining (a store that cannot answer now costs them, not the join). */
+  private async sendReadMarkers(): Promise<void> {
+    try {
+      for (const frame of await this.options.service.readMarkers(this.room, this.user.id)) this.sendJson(frame);
+    } catch (error) {
+      this.logger.debug('could not read the read markers', { room: this.room, error });
+    }
   }
 
   /**
@@ -376,6 +390,11 @@ export class ChatConsumer
     } catch (error) {
       this.logger.debug('could not keep a read marker', { room: this.room, error });
     }
+  }
+
+  /** A read marker moved: this person's (another tab or device), or in a private room a member's. */
+  'chat.read'(event: EventOf<ChatEvents, 'chat.read'>): void {
+    if (event.room === this.room) this.sendJson(event.frame);
   }
 
   /** Removed from the room (or left it), in any process: this connection to it closes at once. */

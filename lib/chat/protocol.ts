@@ -163,6 +163,17 @@ export type RetractFrame = {
   readonly message_id: string;
 };
 
+/**
+ * A person has read the room up to `id` (a message or event id): sent on join (their own marker;
+ * in private rooms and direct messages every member's), and whenever a marker moves, to that
+ * person's connections to the room and, in private rooms and direct messages, to every member.
+ */
+export type ReadFrame = {
+  readonly type: 'read';
+  readonly user_id: string;
+  readonly id: string;
+};
+
 /** The @names of one message that count: the first ten different ones. */
 export const MAX_MENTIONS = 10;
 
@@ -194,6 +205,7 @@ export type ServerFrame =
   | PresenceFrame
   | TypingFrame
   | PongFrame
+  | ReadFrame
   | ErrorFrame;
 
 /** Permanent errors mean "do not send this again"; transient ones "retry later". */
@@ -379,6 +391,10 @@ export function parseServerFrame(text: string): ServerFrame | null {
     case 'chat.delete':
     case 'chat.reaction':
       return isEventFrame(frame) ? frame : null;
+    case 'read': {
+      const read = frame as { user_id?: unknown; id?: unknown };
+      return typeof read.user_id === 'string' && isMessageId(read.id) ? (frame as ReadFrame) : null;
+    }
     case 'notification.retract':
     case 'notification':
     case 'welcome':

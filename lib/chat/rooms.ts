@@ -4,11 +4,10 @@ import { type RoomAccess, directRoomName, newPrivateRoomName } from './access';
 import { roomGroup } from './chat-service';
 import { codePointLength } from './protocol';
 import { Refused } from './refused';
-import type { Account, Directory, InviteRecord, MemberRecord, RoomListEntry, RoomRecord } from './store/directory';
+import { type Account, type Directory, type InviteRecord, MAX_ROOM_MEMBERS, type MemberRecord, type RoomListEntry, type RoomRecord } from './store/directory';
 import { normaliseUsername } from './usernames';
 
-/** People in one private room at most. */
-export const MAX_ROOM_MEMBERS = 500;
+export { MAX_ROOM_MEMBERS } from './store/directory';
 export const MAX_ROOM_TITLE_CHARS = 64;
 /** How long an invitation link works (7 days), and how many a room may have at once. */
 export const INVITE_TTL_MS = 7 * 86_400_000;

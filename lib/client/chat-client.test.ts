@@ -579,6 +579,31 @@ describe('ChatClient read markers and private rooms', () => {
     assert.deepEqual(reads(last()), ['4']);
   });
 
+  it("keeps everyone's read markers, forward only, and does not send again what another tab read", () => {
+    const { client, timers, last } = setup();
+    client.connect();
+    last().welcome('u_me');
+    last().receive({ type: 'read', user_id: 'u_me', id: '4' });
+    last().receive({ type: 'read', user_id: 'u_bo', id: '7' });
+    last().receive({ type: 'read', user_id: 'u_bo', id: '6' });
+    last().receive({ type: 'read', user_id: 'u_bo', id: 'x' });
+    assert.deepEqual([...client.getSnapshot().readMarkers], [
+      ['u_me', '4'],
+      ['u_bo', '7'],
+    ]);
+    client.markRead('3');
+    client.markRead('4');
+    assert.deepEqual(reads(last()), [], 'already read here or elsewhere');
+    client.markRead('5');
+    assert.deepEqual(reads(last()), ['5']);
+    // Another tab reads further while this one waits to send: nothing more is sent.
+    client.markRead('8');
+    last().receive({ type: 'read', user_id: 'u_me', id: '9' });
+    timers.advance(5_000);
+    assert.deepEqual(reads(last()), ['5']);
+    assert.equal(client.getSnapshot().readMarkers.get('u_me'), '9');
+  });
+
   it('stops on 4403 (removed) and 4404 (no such room), giving up what waits to be sent', () => {
     for (const code of [4403, 4404]) {
       const { client, timers, sockets, last } = setup();

@@ -58,6 +58,12 @@ export interface ChatSnapshot {
   readonly closeCode: number | null;
   /** The server's reason with `closeCode`. */
   readonly closeReason: string | null;
+  /**
+   * How far people have read the room, by user id (a message or event id): this person's own
+   * marker, kept in step across their tabs and devices, and in private rooms and direct messages
+   * every member's. Markers only move forward.
+   */
+  readonly readMarkers: ReadonlyMap<string, string>;
   /** The last edit, deletion or reaction of this user that the server refused, and why. */
   readonly changeRefused: { readonly id: string; readonly code: ErrorCode; readonly detail: string } | null;
 }
@@ -184,6 +190,7 @@ export class ChatClient {
       closeCode: null,
       closeReason: null,
       changeRefused: null,
+      readMarkers: new Map(),
     };
   }
 
@@ -403,6 +410,17 @@ export class ChatClient {
       case 'presence':
         this.#update({ presence: frame.users });
         return;
+      case 'read': {
+        const known = this.#snapshot.readMarkers.get(frame.user_id);
+        if (known !== undefined && compareMessageIds(frame.id, known) <= 0) return;
+        this.#update({ readMarkers: new Map(this.#snapshot.readMarkers).set(frame.user_id, frame.id) });
+        if (frame.user_id === this.#snapshot.me?.userId && (this.#readSent === null || compareMessageIds(frame.id, this.#readSent) > 0)) {
+          // Read in another tab: there is no need to say so again from here.
+          this.#readSent = frame.id;
+          if (this.#readWanted !== null && compareMessageIds(this.#readWanted, frame.id) <= 0) this.#readWanted = null;
+        }
+        return;
+      }
       case 'typing':
         this.#typing.start({ user_id: frame.user_id, user: frame.user });
         this.#update({ typing: this.#typing.people });

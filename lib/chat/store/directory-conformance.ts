@@ -236,22 +236,23 @@ export function directoryConformance(name: string, makeStore: StoreFactory): voi
       it('moves a read marker forward only, comparing ids as numbers', async () => {
         const { directory } = await open();
         await directory.createRoom(privateRoom('_书房', '书房', 'u_zhou'), [owner('u_zhou', '周')]);
-        await directory.markRead('_书房', 'u_zhou', '3');
+        assert.equal(await directory.markRead('_书房', 'u_zhou', '3'), true);
         assert.equal((await directory.member('_书房', 'u_zhou'))?.lastReadId, '3');
-        await directory.markRead('_书房', 'u_zhou', '2');
+        assert.equal(await directory.markRead('_书房', 'u_zhou', '2'), false);
+        assert.equal(await directory.markRead('_书房', 'u_zhou', '3'), false);
         assert.equal((await directory.member('_书房', 'u_zhou'))?.lastReadId, '3');
         await directory.markRead('_书房', 'u_zhou', '9');
-        await directory.markRead('_书房', 'u_zhou', '10');
+        assert.equal(await directory.markRead('_书房', 'u_zhou', '10'), true);
         assert.equal((await directory.member('_书房', 'u_zhou'))?.lastReadId, '10');
-        await directory.markRead('_书房', 'u_zhou', '9');
+        assert.equal(await directory.markRead('_书房', 'u_zhou', '9'), false);
         assert.equal((await directory.member('_书房', 'u_zhou'))?.lastReadId, '10', "'9' is before '10'");
       });
 
       it('marks nothing for someone not in the room', async () => {
         const { directory } = await open();
         await directory.createRoom(privateRoom('_书房', '书房', 'u_zhou'), [owner('u_zhou', '周')]);
-        await directory.markRead('_书房', 'u_an', '5');
-        await directory.markRead('大厅', 'u_an', '5');
+        assert.equal(await directory.markRead('_书房', 'u_an', '5'), false);
+        assert.equal(await directory.markRead('大厅', 'u_an', '5'), false);
         assert.equal(await directory.member('_书房', 'u_an'), null);
         assert.equal(await directory.member('大厅', 'u_an'), null);
         assert.equal(await directory.memberCount('_书房'), 1);

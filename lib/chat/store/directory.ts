@@ -78,6 +78,9 @@ export interface InviteRecord {
 /** Unread counts stop here: a list shows "99+" past it, and counting costs no more. */
 export const MAX_UNREAD_COUNTED = 100;
 
+/** People in one private room at most. */
+export const MAX_ROOM_MEMBERS = 500;
+
 /** Public rooms a person visited that their list keeps; older visits are forgotten. */
 export const MAX_VISITED_ROOMS = 100;
 
@@ -119,8 +122,11 @@ export interface Directory {
    * more. Keeps at most `MAX_VISITED_ROOMS` visited rooms per person, forgetting the oldest.
    */
   recordVisit(room: string, userId: string, name: string, at: number): Promise<void>;
-  /** Moves a member's read marker forward to `id` (never back); nothing for a non-member. */
-  markRead(room: string, userId: string, id: string): Promise<void>;
+  /**
+   * Moves a member's read marker forward to `id` (never back); nothing for a non-member.
+   * Answers whether it moved.
+   */
+  markRead(room: string, userId: string, id: string): Promise<boolean>;
   /** A person's rooms, most recently active first (the later of the newest message's time and `activeAt`), at most `limit`. */
   roomsOf(userId: string, limit: number): Promise<readonly RoomListEntry[]>;
 

@@ -129,9 +129,11 @@ export class MemoryDirectory implements Directory {
     for (const [forgotten] of visited.slice(MAX_VISITED_ROOMS)) this.#members.get(forgotten)!.delete(userId);
   }
 
-  async markRead(room: string, userId: string, id: string): Promise<void> {
+  async markRead(room: string, userId: string, id: string): Promise<boolean> {
     const found = this.#members.get(room)?.get(userId);
-    if (found && (found.lastReadId === null || BigInt(id) > BigInt(found.lastReadId))) found.lastReadId = id;
+    if (!found || (found.lastReadId !== null && BigInt(id) <= BigInt(found.lastReadId))) return false;
+    found.lastReadId = id;
+    return true;
   }
 
   async roomsOf(userId: string, limit: number): Promise<readonly RoomListEntry[]> {

@@ -195,12 +195,13 @@ export class PostgresDirectory implements Directory {
     await this.#query('SELECT chat_record_visit($1, $2, $3, $4, $5)', [room, userId, name, at, MAX_VISITED_ROOMS]);
   }
 
-  async markRead(room: string, userId: string, id: string): Promise<void> {
-    await this.#query('UPDATE room_members SET last_read = $3 WHERE room = $1 AND user_id = $2 AND (last_read IS NULL OR last_read < $3)', [
+  async markRead(room: string, userId: string, id: string): Promise<boolean> {
+    const result = await this.#query('UPDATE room_members SET last_read = $3 WHERE room = $1 AND user_id = $2 AND (last_read IS NULL OR last_read < $3)', [
       room,
       userId,
       id,
     ]);
+    return (result.rowCount ?? 0) > 0;
   }
 
   async roomsOf(userId: string, limit: number): Promise<readonly RoomListEntry[]> {

@@ -265,8 +265,8 @@ export class SqliteDirectory implements Directory {
     this.#recordVisit.immediate(room, userId, name, at);
   }
 
-  async markRead(room: string, userId: string, id: string): Promise<void> {
-    this.#markRead.run({ id: Number(id), room, userId });
+  async markRead(room: string, userId: string, id: string): Promise<boolean> {
+    return this.#markRead.run({ id: Number(id), room, userId }).changes > 0;
   }
 
   async roomsOf(userId: string, limit: number): Promise<readonly RoomListEntry[]> {
