@@ -15,11 +15,11 @@ import { TestSocket } from './support/ws-client';
 /** Every client a test made: closed after the tests, even when one failed (an open one keeps the run alive). */
 const opened = new Set<ChatClient>();
 
-function client(server: AppServer, room: string): ChatClient {
+function client(server: AppServer, room: string, cookie?: string): ChatClient {
   const chat = new ChatClient({
     room,
     url: `${server.ws}/ws/chat/${room}/`,
-    createSocket: (url) => new WebSocket(url, { headers: { origin: server.origin } }) as unknown as WebSocketLike,
+    createSocket: (url) => new WebSocket(url, { headers: { origin: server.origin, ...(cookie === undefined ? {} : { cookie }) } }) as unknown as WebSocketLike,
     backoff: () => 100,
   });
   chat.connect();
@@ -83,6 +83,59 @@ describe('two processes, one Redis, one PostgreSQL', () => {
     assert.deepEqual(seenA.messages.map((m) => m.id), ['1', '2']);
     onA.close();
     onB.close();
+  });
+
+  it('carries edits, deletions, reactions, replies and read markers across processes, to a client that was away too', async () => {
+    const [a, b] = cluster.servers;
+    const room = 'events-across';
+    const cookie = ((await fetch(`${a!.http}/`)).headers.get('set-cookie') ?? '').split(';')[0]!;
+    // One person with a tab on each process; someone else writes on B.
+    const tabA = client(a!, room, cookie);
+    const tabB = client(b!, room, cookie);
+    const writer = client(b!, room);
+    await until(writer, (s) => s.presence.length === 2, 'the writer sees both people');
+    writer.send('原文 original');
+    writer.send('要删的话 doomed');
+    await until(tabB, (s) => s.messages.length === 2, 'B has both messages');
+    const [first, second] = (await until(tabA, (s) => s.messages.length === 2, 'A has both messages')).messages;
+
+    tabB.close();
+    assert.equal(writer.edit(first!.id, '改过的 edited'), true);
+    assert.equal(writer.remove(second!.id), true);
+    assert.equal(tabA.react(first!.id, '👍'), true);
+    writer.send('回复 reply', { replyTo: first!.id });
+    const shown = await until(tabA, (s) => s.messages.length === 3 && s.messages[0]!.reactions?.[0]?.count === 1 && s.messages[1]!.deleted === true, 'A shows every change');
+    assert.equal(shown.messages[0]!.message, '改过的 edited');
+
+    // B comes back: it resumes after what it had, and shows the final state, never the old text.
+    tabB.connect();
+    const back = await until(tabB, (s) => s.status === 'open' && s.messages.length === 3 && s.messages[0]!.reactions?.[0]?.count === 1, 'B shows the final state');
+    assert.deepEqual(
+      back.messages.map((m) => [m.message, m.deleted ?? false, m.edited_at !== undefined, m.reply_to?.id ?? null]),
+      [
+        ['改过的 edited', false, true, null],
+        ['', true, false, null],
+        ['回复 reply', false, false, first!.id],
+      ],
+    );
+    assert.equal(JSON.stringify(back).includes('doomed'), false);
+    assert.equal(JSON.stringify(back).includes('original'), false);
+
+    // What the tab on A reads, the tab on B hears of; the writer, in a public room, does not.
+    const newest = back.messages.at(-1)!.id;
+    const head = (await until(tabA, (s) => s.messages.length === 3, 'A has the reply')).messages.at(-1)!.id;
+    assert.equal(head, newest);
+    tabA.markRead(newest);
+    await until(tabB, (s) => [...s.readMarkers.values()].includes(newest), "B follows A's read marker");
+    assert.equal(writer.getSnapshot().readMarkers.size, 0);
+
+    // Search, on B, finds the new text and neither the old nor the deleted.
+    const search = async (q: string) =>
+      ((await (await fetch(`${b!.http}/api/search?q=${encodeURIComponent(q)}`, { headers: { cookie } })).json()) as { results: Array<{ id: string }> }).results.map((r) => r.id);
+    assert.deepEqual(await search('改过'), [first!.id]);
+    assert.deepEqual(await search('原文'), []);
+    assert.deepEqual(await search('要删'), []);
+    for (const chat of [tabA, tabB, writer]) chat.close();
   });
 
   it("closes a signed-out session's sockets in every process, and every process refuses its cookie soon after", async () => {
