@@ -253,6 +253,26 @@ describe('deleting and changing messages, through sockets and routes', () => {
     assert.deepEqual(await problemOf(await deleteMessage(w.request('DELETE', null, undefined, auth), 'lobby', '2', w.chat)), [409, 'deleted']);
     assert.equal(JSON.stringify(await w.store.after('lobby', '0', 10)).includes('1234'), false);
   });
+
+  it('takes back the mention notifications of a message when it is edited, since they quote the old text', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const boSocket = await w.join('lobby', bo.cookie);
+    boSocket.sendJson({ message: 'here' });
+    await until(boSocket, 'chat.message');
+    const notifications = w.socket('/ws/notifications/', bo.cookie);
+    await notifications.connect();
+    const anaSocket = await w.join('lobby', ana.cookie);
+    anaSocket.sendJson({ message: '@bo 旧的说法', client_id: 'c1' });
+    const sent = await until<ChatMessageFrame>(anaSocket, 'chat.message');
+    assert.equal((await notifications.receiveJson<NotificationFrame>()).body, '@bo 旧的说法');
+    anaSocket.sendJson({ type: 'chat.edit', id: sent.id, text: '@bo 新的说法', client_id: 'e1' });
+    assert.deepEqual(await notifications.receiveJson<RetractFrame>(), { type: 'notification.retract', room: 'lobby', message_id: sent.id });
+    // The edit notifies nobody again.
+    assert.equal((await until<{ type: string; text: string }>(boSocket, 'chat.edit')).text, '@bo 新的说法');
+    assert.equal(await notifications.receiveNothing({ timeoutMs: 50 }), true);
+  });
 });
 
 describe('tickets and bearer tokens', () => {

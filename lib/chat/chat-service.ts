@@ -273,12 +273,18 @@ export class ChatService {
 
   /**
    * Edits `author`'s own message, within the edit window: stored first (an `edit` event with the
-   * room's next id), then sent to the room.
+   * room's next id), then sent to the room. Mention notifications of the old text not yet
+   * dismissed are taken back (they quote it); an edit notifies nobody new.
    */
   async edit(room: string, author: SessionUser, target: string, text: string): Promise<EventOutcome> {
     if ((await this.access.check(room, author.id)) === null) return refusal('not_found');
     const editableSince = this.#editWindowMs <= 0 ? Number.POSITIVE_INFINITY : this.#now() - this.#editWindowMs;
-    return this.#settle(await this.#timed('append', () => this.#store.edit({ room, userId: author.id, user: author.name, target, text, editableSince })));
+    const before = await this.#timed('history', () => this.#store.message(room, target));
+    const outcome = await this.#settle(await this.#timed('append', () => this.#store.edit({ room, userId: author.id, user: author.name, target, text, editableSince })));
+    if (outcome.ok && before !== null && mentionedNames(before.text).length > 0) {
+      this.#retractMentions(messageFrame(before)).catch((error: unknown) => this.#logger.warn('could not retract mention notifications', { room, error }));
+    }
+    return outcome;
   }
 
   /**
