@@ -21,6 +21,28 @@ messageStoreConformance('PostgresMessageStore', async (options) => PostgresMessa
 directoryConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 searchConformance('PostgresMessageStore', async (options) => PostgresMessageStore.connect(await postgres.createDatabase(), options));
 
+/**
+ * A new database at the schema just before the first migration that includes `marker`, holding
+ * `messages` appended through that schema's `chat_append` (room, user id, name, text, ts, client id).
+ */
+async function databaseBefore(marker: string, messages: ReadonlyArray<readonly [string, string, string, string, number, string | null]>): Promise<string> {
+  const url = await postgres.createDatabase();
+  const before = MIGRATIONS.findIndex((migration) => migration.includes(marker));
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    for (const [index, migration] of MIGRATIONS.slice(0, before).entries()) {
+      await client.query(migration);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+    }
+    for (const message of messages) await client.query('SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)', [...message]);
+  } finally {
+    await client.end();
+  }
+  return url;
+}
+
 describe('PostgresMessageStore across processes', () => {
   const stores: PostgresMessageStore[] = [];
   const open = async (url: string): Promise<PostgresMessageStore> => {
@@ -193,22 +215,10 @@ describe('PostgresMessageStore across processes', () => {
   });
 
   it('opens a database of the schema before events: its rows are messages that can be edited, deleted and reacted to', async () => {
-    const url = await postgres.createDatabase();
-    const before = MIGRATIONS.findIndex((migration) => migration.includes('ADD COLUMN kind'));
-    const client = new pg.Client(url);
-    await client.connect();
-    try {
-      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      for (const [index, migration] of MIGRATIONS.slice(0, before).entries()) {
-        await client.query(migration);
-        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
-      }
-      const append = 'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)';
-      await client.query(append, ['lobby', 'u_ana', '安娜', '旧的话', Date.now(), 'c-1']);
-      await client.query(append, ['lobby', 'u_bo', '波', '旧的秘密', Date.now(), null]);
-    } finally {
-      await client.end();
-    }
+    const url = await databaseBefore('ADD COLUMN kind', [
+      ['lobby', 'u_ana', '安娜', '旧的话', Date.now(), 'c-1'],
+      ['lobby', 'u_bo', '波', '旧的秘密', Date.now(), null]
+    ]);
     const store = await open(url);
     assert.deepEqual((await store.after('lobby', '0', 10))?.map((entry) => ('kind' in entry ? entry.kind : 'message')), ['message', 'message']);
     assert.equal((await store.edit({ room: 'lobby', userId: 'u_ana', user: '安娜', target: '1', text: '新的话', editableSince: 0 })).ok, true);
@@ -225,23 +235,11 @@ describe('PostgresMessageStore across processes', () => {
   });
 
   it('indexes the messages stored before search existed, in the migration, and those appended after', async () => {
-    const url = await postgres.createDatabase();
-    const before = MIGRATIONS.findIndex((migration) => migration.includes('CREATE TABLE message_search'));
-    const client = new pg.Client(url);
-    await client.connect();
-    try {
-      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      for (const [index, migration] of MIGRATIONS.slice(0, before).entries()) {
-        await client.query(migration);
-        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
-      }
-      const append = 'SELECT * FROM chat_append($1, $2, $3, $4, $5, $6)';
-      await client.query(append, ['lobby', 'u_ana', '安娜', '明天在北京开会', 1_600_000_000_000, null]);
-      await client.query(append, ['_p1', 'u_bo', '波', '北京见', 1_600_000_001_000, null]);
-      await client.query(append, ['lobby', 'u_bo', '波', "See you in Beijing, it's late", 1_600_000_005_000, null]);
-    } finally {
-      await client.end();
-    }
+    const url = await databaseBefore('CREATE TABLE message_search', [
+      ['lobby', 'u_ana', '安娜', '明天在北京开会', 1_600_000_000_000, null],
+      ['_p1', 'u_bo', '波', '北京见', 1_600_000_001_000, null],
+      ['lobby', 'u_bo', '波', "See you in Beijing, it's late", 1_600_000_005_000, null]
+    ]);
     const store = await open(url);
     const found = async (query: string, rooms: string[]) => (await store.search(rooms, query, { limit: 10 })).map((hit) => `${hit.room}/${hit.message.id}`);
     assert.deepEqual(await found('北京', ['lobby', '_p1']), ['_p1/1', 'lobby/1']);
