@@ -241,3 +241,68 @@ test('a browser away while a message is edited and another deleted sees only the
   expect(html).not.toContain(before.gone);
   expect(html).not.toContain('4711');
 });
+
+test("the owner of a private room may delete others' messages; a member may not delete the owner's", async ({ openPage }) => {
+  test.slow();
+  const tag = Math.random().toString(36).slice(2, 8);
+  const names = { ana: `ana_${tag}`, ming: `小明${tag}` };
+  const ana = await openPage('/account/');
+  const ming = await openPage('/account/');
+  for (const [page, name] of [[ana, names.ana], [ming, names.ming]] as const) {
+    const form = page.locator('#sign-up-form');
+    await form.getByLabel('User name').fill(name);
+    await form.getByLabel('Password').fill('正确的马 battery staple');
+    await form.getByRole('button', { name: 'Sign up' }).click();
+    await expect(page.locator('#nav-account')).toHaveText(name);
+  }
+  await ana.goto('/rooms/');
+  await ana.getByLabel('Title').fill(`Moderated ${tag}`);
+  await ana.getByRole('button', { name: 'Create' }).click();
+  await expect(ana).toHaveURL(/\/chat\/_[A-Za-z0-9_-]+\/$/);
+  await ana.locator('#members-panel summary').click();
+  await ana.getByLabel('Invite by user name').fill(names.ming);
+  await ana.getByRole('button', { name: 'Invite', exact: true }).click();
+  await expect(ana.locator('#invite-result')).toHaveText(`${names.ming} is now a member.`);
+  await ming.goto(new URL(ana.url()).pathname);
+  await expect(ming.locator('#connection-status')).toHaveText('Online');
+
+  const anaId = await send(ana, 'House rules: be kind');
+  const mingId = await send(ming, 'Something the owner will take down');
+  const actions = (page: Page, id: string) => message(page, id).getByRole('group', { name: 'Message actions' });
+  // Ana may delete Ming's message (not edit it); Ming may do neither to Ana's.
+  await expectButtons(actions(ana, mingId), ['Reply', 'React', 'Delete']);
+  await expectButtons(actions(ming, anaId), ['Reply', 'React']);
+  await actions(ana, mingId).getByRole('button', { name: 'Delete' }).click();
+  await message(ana, mingId).getByRole('group', { name: 'Delete this message?' }).getByRole('button', { name: 'Delete' }).click();
+  for (const page of [ana, ming]) {
+    await expect(textOf(message(page, mingId))).toHaveText('Message deleted');
+    expect(await page.content()).not.toContain('take down');
+  }
+});
+
+test('a change the server refuses is told beside its message, in the reader’s language, until dismissed', async ({ openPage }) => {
+  const path = roomPath('actions-refused');
+  const page = await openPage(path, ZH);
+  // Stands in for a server whose edit window closed between the click and the frame: every edit
+  // is answered `too_late`, echoing its client_id, as the server does.
+  await page.routeWebSocket(/\/ws\/chat\//, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((data) => {
+      const frame = typeof data === 'string' ? (JSON.parse(data) as { type?: string; client_id?: string }) : {};
+      if (frame.type === 'chat.edit') socket.send(JSON.stringify({ type: 'error', code: 'too_late', detail: 'too late', client_id: frame.client_id }));
+      else server.send(data);
+    });
+  });
+  await page.reload();
+  await expect(page.locator('#connection-status')).toHaveText('在线');
+  const id = await send(page, '原来的话');
+  const item = message(page, id);
+  await item.getByRole('group', { name: '消息操作' }).getByRole('button', { name: '编辑' }).click();
+  await item.getByRole('textbox', { name: '编辑消息' }).fill('改过的话');
+  await item.getByRole('textbox', { name: '编辑消息' }).press('Enter');
+  const alert = item.getByRole('alert');
+  await expect(alert).toContainText('未完成：已超过可编辑的时间');
+  await expect(textOf(item)).toHaveText('原来的话');
+  await alert.getByRole('button', { name: '关闭' }).click();
+  await expect(alert).toHaveCount(0);
+});
