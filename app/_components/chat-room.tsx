@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { Fragment, type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { Fragment, type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { type ChatMessageFrame, codePointLength, compareMessageIds, MAX_MESSAGE_CHARS, type PresenceUser } from '@/lib/chat/protocol';
 import {
   ApiError,
@@ -16,6 +16,7 @@ import {
   useChatSocket,
 } from '@/lib/client';
 import { useI18n } from '../_i18n/i18n';
+import { type ChangeRefusal, EditedMark, MessageBody, type MessageActionsContext, ReplyBar } from './message-actions';
 import { RoomMembers } from './room-members';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
@@ -55,6 +56,8 @@ export function ChatRoom({ room }: { readonly room: string }) {
   const session = readySession(useSession());
   const { info, reload } = useRoomInfo(room);
   const [left, setLeft] = useState(false);
+  // The message the next one sent answers (the bar above the composer).
+  const [replyTo, setReplyTo] = useState<ChatMessageFrame | null>(null);
   const myId = chat.me?.userId ?? session?.user_id;
   const myMarker = myId === undefined ? undefined : chat.readMarkers.get(myId);
   // Where this person had read to when the room opened here: the "new messages" divider goes
@@ -132,9 +135,20 @@ export function ChatRoom({ room }: { readonly room: string }) {
         seen={privateInfo ? seenUnder(chat.messages, chat.readMarkers, privateInfo.members, myId) : NO_SEEN}
         seenInDirect={privateInfo?.kind === 'direct'}
         messagePrivately={canMessagePrivately ? messagePrivately : null}
+        moderator={info?.kind === 'private' && info.role === 'owner'}
+        canAct={!shutOut}
+        onReply={(message) => {
+          setReplyTo(message);
+          document.getElementById('chat-message-input')?.focus();
+        }}
       />
       <TypingIndicator typing={chat.typing} />
-      <Composer chat={chat} disabledBecause={shutOut ? (left ? TEXT.left : closedWith === REMOVED_CLOSE_CODE ? TEXT.removed : TEXT.notFound) : null} />
+      <Composer
+        chat={chat}
+        disabledBecause={shutOut ? (left ? TEXT.left : closedWith === REMOVED_CLOSE_CODE ? TEXT.removed : TEXT.notFound) : null}
+        replyTo={replyTo && !shutOut ? (chat.messages.find((message) => message.id === replyTo.id) ?? replyTo) : null}
+        cancelReply={() => setReplyTo(null)}
+      />
       {chat.me && (
         <p className="whoami">
           {TEXT.youAre}{' '}
@@ -259,6 +273,9 @@ function ChatLog({
   seen,
   seenInDirect,
   messagePrivately,
+  moderator,
+  canAct,
+  onReply,
 }: {
   readonly chat: ChatSocket;
   readonly visible: boolean;
@@ -269,6 +286,11 @@ function ChatLog({
   readonly seenInDirect: boolean;
   /** Opens a direct message with an author (null: not offered, as to guests). */
   readonly messagePrivately: MessagePrivately | null;
+  /** May delete anyone's message (the owner of a private room). */
+  readonly moderator: boolean;
+  /** Messages can be replied to, reacted to, edited and deleted (false once shut out of the room). */
+  readonly canAct: boolean;
+  readonly onReply: (message: ChatMessageFrame) => void;
 }) {
   const { t } = useI18n();
   const TEXT = t.chat;
@@ -303,6 +325,47 @@ function ChatLog({
   }, [visible, lastId, markRead]);
 
   const ownId = chat.me?.userId;
+  // A refusal stays in the snapshot: the reader dismisses it (or acts again).
+  const [dismissedRefusal, setDismissedRefusal] = useState<ChangeRefusal | null>(null);
+  const refusal = chat.changeRefused !== dismissedRefusal ? chat.changeRefused : null;
+  const names = useMemo(() => {
+    const known = new Map<string, string>();
+    for (const message of chat.messages) {
+      if (message.reply_to) known.set(message.reply_to.user_id, message.reply_to.user);
+      known.set(message.user_id, message.user);
+    }
+    for (const person of chat.presence) known.set(person.user_id, person.user);
+    if (chat.me) known.set(chat.me.userId, chat.me.name);
+    return known;
+  }, [chat.messages, chat.presence, chat.me]);
+  const ids = useMemo(() => new Set(chat.messages.map((message) => message.id)), [chat.messages]);
+  const actions: MessageActionsContext = {
+    myId: ownId,
+    editWindowMs: chat.limits?.edit_window_ms ?? null,
+    moderator,
+    enabled: canAct,
+    names,
+    edit: chat.edit,
+    remove: chat.remove,
+    react: chat.react,
+    reply: onReply,
+    inLog: (id) => ids.has(id),
+    jumpTo: (id) => {
+      const element = scroller.current?.querySelector<HTMLElement>(`li[data-id="${CSS.escape(id)}"]`);
+      if (!element) return false;
+      const reduceMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      element.scrollIntoView({ block: 'center', behavior: reduceMotion ? 'auto' : 'smooth' });
+      element.focus({ preventScroll: true });
+      // A short glow says which message it is (restarted when jumped to again).
+      element.classList.remove('jumped');
+      void element.offsetWidth;
+      element.classList.add('jumped');
+      element.addEventListener('animationend', () => element.classList.remove('jumped'), { once: true });
+      return true;
+    },
+    refusal,
+    dismissRefusal: () => setDismissedRefusal(chat.changeRefused),
+  };
   return (
     <div
       ref={scroller}
@@ -337,6 +400,7 @@ function ChatLog({
                   : null
               }
               messagePrivately={messagePrivately}
+              actions={actions}
             />
             {seen.has(message.id) && <SeenBy names={seen.get(message.id)!} direct={seenInDirect} />}
           </Fragment>
@@ -359,6 +423,14 @@ function ChatLog({
           </li>
         ))}
       </ol>
+      {refusal && !ids.has(refusal.id) && (
+        <p className="error change-problem" role="alert">
+          {t.messageActions.refused(TEXT.sendErrors[refusal.code] ?? refusal.detail)}{' '}
+          <button type="button" className="small-button" onClick={() => setDismissedRefusal(refusal)}>
+            {TEXT.dismiss}
+          </button>
+        </p>
+      )}
     </div>
   );
 }
@@ -374,6 +446,7 @@ function MessageItem({
   menuOpen,
   toggleMenu,
   messagePrivately,
+  actions,
 }: {
   readonly message: ChatMessageFrame;
   readonly own: boolean;
@@ -381,13 +454,21 @@ function MessageItem({
   /** Opens or closes the actions for the author (null: the name is not a button). */
   readonly toggleMenu: (() => void) | null;
   readonly messagePrivately: MessagePrivately | null;
+  /** Reply, react, edit, delete (see message-actions.tsx). */
+  readonly actions: MessageActionsContext;
 }) {
   const { t, format } = useI18n();
   const time = new Date(message.ts);
   const system = message.user_id === 'system';
   const menuId = `person-menu-${message.id}`;
   return (
-    <li className={`message${own ? ' own' : ''}${system ? ' system' : ''}`} data-id={message.id} data-user-id={message.user_id}>
+    <li
+      className={`message${own ? ' own' : ''}${system ? ' system' : ''}${message.deleted ? ' deleted' : ''}`}
+      data-id={message.id}
+      data-user-id={message.user_id}
+      // Focused when a reply's quote leads here.
+      tabIndex={-1}
+    >
       <span className="meta">
         <span className="author">
           {toggleMenu ? (
@@ -409,11 +490,12 @@ function MessageItem({
         <time dateTime={time.toISOString()} title={format.dateTime(message.ts)}>
           {format.time(message.ts)}
         </time>
+        <EditedMark message={message} />
       </span>
       {menuOpen && messagePrivately && (
         <PersonMenu id={menuId} person={{ user_id: message.user_id, user: message.user }} messagePrivately={messagePrivately} />
       )}
-      <MessageText text={message.message} />
+      <MessageBody message={message} text={<MessageText text={message.message} />} context={actions} />
     </li>
   );
 }
@@ -463,7 +545,18 @@ function PersonMenu({ id, person, messagePrivately }: { readonly id: string; rea
   );
 }
 
-function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readonly disabledBecause: string | null }) {
+function Composer({
+  chat,
+  disabledBecause,
+  replyTo,
+  cancelReply,
+}: {
+  readonly chat: ChatSocket;
+  readonly disabledBecause: string | null;
+  /** The message the next one answers, as it reads now. */
+  readonly replyTo: ChatMessageFrame | null;
+  readonly cancelReply: () => void;
+}) {
   const { t, format } = useI18n();
   const [text, setText] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
@@ -476,16 +569,22 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
       setProblem(t.chat.tooLong(format.number(MAX_MESSAGE_CHARS)));
       return;
     }
-    const result = chat.send(text);
+    const result = chat.send(text, replyTo ? { replyTo: replyTo.id } : {});
     if (result.ok) {
       setText('');
       setProblem(null);
+      cancelReply();
     } else {
       setProblem(result.error);
     }
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>): void {
+    if (event.key === 'Escape' && replyTo && !composingText.current && !event.nativeEvent.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      cancelReply();
+      return;
+    }
     if (event.key !== 'Enter' || event.shiftKey) return;
     // An input method uses Enter to pick characters: while it composes, Enter is not "send".
     if (composingText.current || event.nativeEvent.isComposing || event.keyCode === 229) return;
@@ -501,6 +600,15 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
         submit();
       }}
     >
+      {replyTo && (
+        <ReplyBar
+          message={replyTo}
+          onCancel={() => {
+            cancelReply();
+            document.getElementById('chat-message-input')?.focus();
+          }}
+        />
+      )}
       <label htmlFor="chat-message-input" className="visually-hidden">
         {t.chat.messageLabel}
       </label>
@@ -511,7 +619,7 @@ function Composer({ chat, disabledBecause }: { readonly chat: ChatSocket; readon
         autoFocus
         disabled={disabledBecause !== null}
         placeholder={disabledBecause ?? t.chat.placeholder}
-        aria-describedby={problem ? 'composer-problem' : undefined}
+        aria-describedby={[replyTo ? 'reply-bar' : '', problem ? 'composer-problem' : ''].filter(Boolean).join(' ') || undefined}
         onChange={(event) => {
           setText(event.target.value);
           if (event.target.value.trim() !== '') chat.sendTyping();

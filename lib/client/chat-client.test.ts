@@ -708,6 +708,24 @@ describe('ChatClient edits, deletions, reactions and replies', () => {
     assert.equal(client.getSnapshot().messages.length, 2, 'events are never shown as messages');
   });
 
+  it('requotes replies when the message they answer is edited, cut as the server cuts quotes', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().welcome();
+    last().receive(message('1', { message: '旧的话' }));
+    last().receive(message('2', { message: 'reply', reply_to: { id: '1', user_id: 'u_other', user: 'Other', text: '旧的话' } }));
+    last().receive(event('chat.edit', '3', '1', { text: '新'.repeat(150) }));
+    assert.deepEqual(client.getSnapshot().messages[1]?.reply_to, { id: '1', user_id: 'u_other', user: 'Other', text: `${'新'.repeat(100)}…` });
+    assert.equal(JSON.stringify(client.getSnapshot().messages).includes('旧'), false, 'the old text is shown nowhere');
+    // A reply to a message this client never loaded is requoted all the same.
+    last().receive(message('5', { message: 'late reply', reply_to: { id: '4', user_id: 'u_other', user: 'Other', text: 'before' } }));
+    last().receive(event('chat.edit', '6', '4', { text: 'after' }));
+    assert.equal(client.getSnapshot().messages[2]?.reply_to?.text, 'after');
+    last().receive(event('chat.delete', '7', '4'));
+    last().receive(event('chat.edit', '6', '4', { text: 'again' }));
+    assert.deepEqual(client.getSnapshot().messages[2]?.reply_to, { id: '4', user_id: 'u_other', user: 'Other', text: '', deleted: true });
+  });
+
   it('counts reactions from the events, the same however often one arrives', () => {
     const { client, last } = setup();
     client.connect();

@@ -33,4 +33,5 @@ export {
   UNREAD_CAP,
 } from './api';
 export { splitLinks, type TextPart } from './linkify';
+export { quoteSnippet } from './message-log';
 export { HTML_LANG, isLocale, type Locale, LOCALE_COOKIE, localeCookie, localeFromAcceptLanguage, localeFromLanguages, LOCALES, requestLocale } from './locale';

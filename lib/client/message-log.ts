@@ -2,6 +2,14 @@ import { type ChatMessageFrame, compareMessageIds, type EventFrame, type Reactio
 
 /** People listed per emoji, as the server lists them (it counts them all). */
 const REACTORS_LISTED = 20;
+/** A reply quotes this many code points of its parent, as the server quotes it (docs/protocol.md). */
+const QUOTE_CHARS = 100;
+
+/** How a reply quotes a text: its first 100 code points, and "…" when cut (as the server does). */
+export function quoteSnippet(text: string): string {
+  const points = Array.from(text.slice(0, QUOTE_CHARS * 2 + 2));
+  return points.length > QUOTE_CHARS ? `${points.slice(0, QUOTE_CHARS).join('')}…` : text;
+}
 
 /**
  * The messages shown: unique by id and in id order, whatever order they arrive in (history pages,
@@ -81,6 +89,16 @@ export class MessageLog {
       messages.forEach((message, at) => {
         if (message.reply_to?.id === event.target && !message.reply_to.deleted) {
           messages[at] = { ...message, reply_to: { id: message.reply_to.id, user_id: message.reply_to.user_id, user: message.reply_to.user, text: '', deleted: true } };
+          changed = true;
+        }
+      });
+    }
+    if (event.type === 'chat.edit' && !target?.deleted) {
+      // Replies quote it as it reads now, as a page from the server would: the old text goes.
+      const text = quoteSnippet(event.text);
+      messages.forEach((message, at) => {
+        if (message.reply_to?.id === event.target && !message.reply_to.deleted && message.reply_to.text !== text) {
+          messages[at] = { ...message, reply_to: { ...message.reply_to, text } };
           changed = true;
         }
       });
