@@ -28,7 +28,10 @@ export {
   type RoomMember,
   type RoomRole,
   type RoomSummary,
+  retryAfterSeconds,
   sameSitePath,
+  searchPath,
+  type SearchResults,
   type SessionInfo,
   UNREAD_CAP,
 } from './api';
