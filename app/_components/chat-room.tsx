@@ -17,6 +17,7 @@ import {
 } from '@/lib/client';
 import { useI18n } from '../_i18n/i18n';
 import { RoomMembers } from './room-members';
+import { useMessageTarget } from './use-message-target';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
 import { isPrivateRoomName, useRoomInfo } from './use-room-info';
@@ -31,7 +32,7 @@ function roomTitle(room: string, info: RoomDetails | null, myId: string | undefi
 }
 
 /** The chat of one room: the log, the composer, who is here, and the connection status. */
-export function ChatRoom({ room }: { readonly room: string }) {
+export function ChatRoom({ room, at = null }: { readonly room: string; /** A message to show in its place (`?at=`). */ readonly at?: string | null }) {
   const { t: messages, format } = useI18n();
   const TEXT = messages.chat;
   const visible = usePageVisible();
@@ -59,6 +60,7 @@ export function ChatRoom({ room }: { readonly room: string }) {
   const title = roomTitle(room, info, myId);
   const closedWith = chat.status === 'closed' ? chat.closeCode : null;
   const shutOut = left || closedWith === REMOVED_CLOSE_CODE || closedWith === ROOM_NOT_FOUND_CLOSE_CODE;
+  const target = useMessageTarget(chat, at);
 
   // Private rooms (named "_…") are not listed among the recent public rooms of the home page.
   useEffect(() => {
@@ -100,6 +102,9 @@ export function ChatRoom({ room }: { readonly room: string }) {
           <bdi id="room-name">{title}</bdi>
           {privateInfo && <span className="room-kind"> · {privateInfo.kind === 'direct' ? TEXT.direct : TEXT.privateRoom}</span>}
         </h1>
+        <Link href={`/search/?room=${encodeURIComponent(room)}`} id="search-room-link" className="search-room-link">
+          {TEXT.searchRoom}
+        </Link>
         <ConnectionStatus chat={chat} left={left} />
       </header>
       {shutOut && (
@@ -116,8 +121,15 @@ export function ChatRoom({ room }: { readonly room: string }) {
       )}
       {privateInfo && !shutOut && <RoomMembers info={privateInfo} myId={myId} reload={reload} onLeft={() => setLeft(true)} />}
       <PresenceList people={chat.presence} myId={chat.me?.userId} />
+      {(target.state === 'seeking' || target.state === 'missing') && (
+        <p id="target-notice" className="target-notice" role="status">
+          {target.state === 'seeking' ? TEXT.findingTarget : TEXT.targetMissing}
+        </p>
+      )}
       <ChatLog
         chat={chat}
+        target={target.id}
+        holdScroll={target.state === 'seeking'}
         visible={visible}
         dividerBefore={unseen.spell === timesHidden || visible ? unseen.firstId : null}
         messagePrivately={canMessagePrivately ? messagePrivately : null}
@@ -218,11 +230,17 @@ type MessagePrivately = (person: PresenceUser) => Promise<string | null>;
 
 function ChatLog({
   chat,
+  target,
+  holdScroll,
   visible,
   dividerBefore,
   messagePrivately,
 }: {
   readonly chat: ChatSocket;
+  /** The message shown highlighted (a search result opened), if any. */
+  readonly target: string | null;
+  /** Older pages are loading to reach `target`: do not follow new messages to the bottom. */
+  readonly holdScroll: boolean;
   readonly visible: boolean;
   readonly dividerBefore: string | null;
   /** Opens a direct message with an author (null: not offered, as to guests). */
@@ -243,6 +261,7 @@ function ChatLog({
   useLayoutEffect(() => {
     const element = scroller.current;
     if (!element) return;
+    if (holdScroll) pinnedToBottom.current = false;
     if (previousFirstId.current !== undefined && firstId !== previousFirstId.current && !pinnedToBottom.current) {
       // An older page went in above: keep the reader's place.
       element.scrollTop += element.scrollHeight - previousHeight.current;
@@ -252,7 +271,7 @@ function ChatLog({
     }
     previousHeight.current = element.scrollHeight;
     previousFirstId.current = firstId;
-  }, [count, firstId]);
+  }, [count, firstId, holdScroll]);
 
   // The newest message is shown to someone looking at the page: the server marks the room read
   // up to it (the client paces the frames).
@@ -287,6 +306,7 @@ function ChatLog({
             )}
             <MessageItem
               message={message}
+              target={message.id === target}
               own={message.user_id === ownId}
               menuOpen={menuFor === message.id}
               toggleMenu={
@@ -327,12 +347,15 @@ function ChatLog({
  */
 function MessageItem({
   message,
+  target,
   own,
   menuOpen,
   toggleMenu,
   messagePrivately,
 }: {
   readonly message: ChatMessageFrame;
+  /** The message opened from a search: highlighted. */
+  readonly target: boolean;
   readonly own: boolean;
   readonly menuOpen: boolean;
   /** Opens or closes the actions for the author (null: the name is not a button). */
@@ -344,7 +367,12 @@ function MessageItem({
   const system = message.user_id === 'system';
   const menuId = `person-menu-${message.id}`;
   return (
-    <li className={`message${own ? ' own' : ''}${system ? ' system' : ''}`} data-id={message.id} data-user-id={message.user_id}>
+    <li
+      className={`message${own ? ' own' : ''}${system ? ' system' : ''}${target ? ' target' : ''}`}
+      aria-current={target ? 'true' : undefined}
+      data-id={message.id}
+      data-user-id={message.user_id}
+    >
       <span className="meta">
         <span className="author">
           {toggleMenu ? (
