@@ -63,13 +63,17 @@ const layerRules = [
     ),
     ignores: ['**/*.test.ts'],
   },
-  restrict(
-    ['app/_components/**/*.ts', 'app/_components/**/*.tsx'],
-    [
-      { group: ['node:*'], message: 'client components run in the browser.' },
-      { regex: '^(@/lib/(?!client$|client/|chat/protocol$)|(\\.\\./)+lib/)', message: 'client components import lib/client and lib/chat/protocol only.' },
-    ],
-  ),
+  {
+    ...restrict(
+      ['app/_components/**/*.ts', 'app/_components/**/*.tsx'],
+      [
+        { group: ['node:*'], message: 'client components run in the browser.' },
+        { regex: '^(@/lib/(?!client$|client/|chat/protocol$)|(\\.\\./)+lib/)', message: 'client components import lib/client and lib/chat/protocol only.' },
+      ],
+    ),
+    // Unit tests of their pure logic run in Node.
+    ignores: ['**/*.test.ts'],
+  },
   restrict(
     ['lib/chat/protocol.ts'],
     [noUi, { group: ['node:*', '**/channels', '**/channels/**', './*', '../*'], message: 'the protocol runs in the browser too: no Node or server imports.' }],

@@ -30,6 +30,32 @@ test('a person @mentioned in a room they joined gets a notification in another, 
   await expect(ming.locator('#chat-log li .text')).toContainText(['lunch, @小明?']);
 });
 
+test('a mention is told in the language of the person mentioned', async ({ openPage }) => {
+  const hong = await openPage('/', { locale: 'zh-CN' });
+  await hong.getByLabel('显示名称').fill('小红');
+  await hong.locator('#room-name-input').fill('e2e-kitchen-zh');
+  await hong.locator('#room-name-input').press('Enter');
+  await expect(hong.locator('#my-name')).toHaveText('小红');
+  await expect(hong.locator('#connection-status')).toHaveText('在线');
+  await hong.locator('#chat-message-input').fill('我在');
+  await hong.locator('#chat-message-input').press('Enter');
+  await expect(hong.locator('#chat-log li[data-id] .text')).toContainText(['我在']);
+  await hong.goto('/rooms/');
+  await expect(hong.locator('.toasts')).toHaveAttribute('data-connected', 'true');
+
+  // Written by someone reading English: the toast is in Chinese all the same.
+  const ana = await openPage('/chat/e2e-kitchen-zh/', { locale: 'en-US' });
+  await expect(ana.locator('#connection-status')).toHaveText('Online');
+  const anaName = await ana.locator('#my-name').textContent();
+  await ana.locator('#chat-message-input').fill('@小红 开会了');
+  await ana.locator('#chat-message-input').press('Enter');
+
+  const toast = hong.locator('.toast');
+  await expect(toast.locator('.toast-title')).toHaveText(`${anaName} 在 #e2e-kitchen-zh 中提到了你`);
+  await expect(toast.locator('.toast-title bdi')).toHaveText([anaName ?? '', 'e2e-kitchen-zh']);
+  await expect(toast.locator('.toast-body')).toHaveText('@小红 开会了');
+});
+
 test('a route handler pushes a notification to every tab of a user', async ({ openPage, app }) => {
   const first = await openPage('/');
   const me = (await (await first.request.get('/api/session')).json()) as { user_id: string };

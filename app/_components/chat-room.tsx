@@ -12,12 +12,13 @@ import {
   ROOM_NOT_FOUND_CLOSE_CODE,
   type RoomDetails,
   SESSION_ENDED_CLOSE_CODE,
-  splitLinks,
   useChatSocket,
 } from '@/lib/client';
 import { useI18n } from '../_i18n/i18n';
 import { type ChangeRefusal, EditedMark, MessageBody, type MessageActionsContext, ReplyBar } from './message-actions';
+import { MessageText } from './message-text';
 import { RoomMembers } from './room-members';
+import { useMessageTarget } from './use-message-target';
 import { useRememberRoom } from './use-recent-rooms';
 import { usePageVisible, useTimesHidden } from './use-page-visible';
 import { isPrivateRoomName, useRoomInfo } from './use-room-info';
@@ -32,7 +33,7 @@ function roomTitle(room: string, info: RoomDetails | null, myId: string | undefi
 }
 
 /** The chat of one room: the log, the composer, who is here, and the connection status. */
-export function ChatRoom({ room }: { readonly room: string }) {
+export function ChatRoom({ room, at = null }: { readonly room: string; /** A message to show in its place (`?at=`). */ readonly at?: string | null }) {
   const { t: messages, format } = useI18n();
   const TEXT = messages.chat;
   const visible = usePageVisible();
@@ -70,6 +71,7 @@ export function ChatRoom({ room }: { readonly room: string }) {
   const title = roomTitle(room, info, myId);
   const closedWith = chat.status === 'closed' ? chat.closeCode : null;
   const shutOut = left || closedWith === REMOVED_CLOSE_CODE || closedWith === ROOM_NOT_FOUND_CLOSE_CODE;
+  const target = useMessageTarget(chat, at);
 
   // Private rooms (named "_…") are not listed among the recent public rooms of the home page.
   useEffect(() => {
@@ -112,6 +114,9 @@ export function ChatRoom({ room }: { readonly room: string }) {
           <bdi id="room-name">{title}</bdi>
           {privateInfo && <span className="room-kind"> · {privateInfo.kind === 'direct' ? TEXT.direct : TEXT.privateRoom}</span>}
         </h1>
+        <Link href={`/search/?room=${encodeURIComponent(room)}`} id="search-room-link" className="search-room-link">
+          {TEXT.searchRoom}
+        </Link>
         <ConnectionStatus chat={chat} left={left} />
       </header>
       {shutOut && (
@@ -128,8 +133,15 @@ export function ChatRoom({ room }: { readonly room: string }) {
       )}
       {privateInfo && !shutOut && <RoomMembers info={privateInfo} myId={myId} reload={reload} onLeft={() => setLeft(true)} />}
       <PresenceList people={chat.presence} myId={chat.me?.userId} />
+      {(target.state === 'seeking' || target.state === 'missing') && (
+        <p id="target-notice" className="target-notice" role="status">
+          {target.state === 'seeking' ? TEXT.findingTarget : TEXT.targetMissing}
+        </p>
+      )}
       <ChatLog
         chat={chat}
+        target={target.id}
+        holdScroll={target.state === 'seeking'}
         visible={visible}
         dividerBefore={(unseen.spell === timesHidden || visible ? unseen.firstId : null) ?? unreadSinceOpen?.id ?? null}
         seen={privateInfo ? seenUnder(chat.messages, chat.readMarkers, privateInfo.members, myId) : NO_SEEN}
@@ -268,6 +280,8 @@ type MessagePrivately = (person: PresenceUser) => Promise<string | null>;
 
 function ChatLog({
   chat,
+  target,
+  holdScroll,
   visible,
   dividerBefore,
   seen,
@@ -278,6 +292,10 @@ function ChatLog({
   onReply,
 }: {
   readonly chat: ChatSocket;
+  /** The message shown highlighted (a search result opened), if any. */
+  readonly target: string | null;
+  /** Older pages are loading to reach `target`: do not follow new messages to the bottom. */
+  readonly holdScroll: boolean;
   readonly visible: boolean;
   readonly dividerBefore: string | null;
   /** Others who have read up to each message (by id), in private rooms and direct messages. */
@@ -307,6 +325,7 @@ function ChatLog({
   useLayoutEffect(() => {
     const element = scroller.current;
     if (!element) return;
+    if (holdScroll) pinnedToBottom.current = false;
     if (previousFirstId.current !== undefined && firstId !== previousFirstId.current && !pinnedToBottom.current) {
       // An older page went in above: keep the reader's place.
       element.scrollTop += element.scrollHeight - previousHeight.current;
@@ -316,7 +335,7 @@ function ChatLog({
     }
     previousHeight.current = element.scrollHeight;
     previousFirstId.current = firstId;
-  }, [count, firstId]);
+  }, [count, firstId, holdScroll]);
 
   // The newest message is shown to someone looking at the page: the server marks the room read
   // up to it (the client paces the frames).
@@ -392,6 +411,7 @@ function ChatLog({
             )}
             <MessageItem
               message={message}
+              target={message.id === target}
               own={message.user_id === ownId}
               menuOpen={menuFor === message.id}
               toggleMenu={
@@ -442,6 +462,7 @@ function ChatLog({
  */
 function MessageItem({
   message,
+  target,
   own,
   menuOpen,
   toggleMenu,
@@ -449,6 +470,8 @@ function MessageItem({
   actions,
 }: {
   readonly message: ChatMessageFrame;
+  /** The message opened from a search: highlighted. */
+  readonly target: boolean;
   readonly own: boolean;
   readonly menuOpen: boolean;
   /** Opens or closes the actions for the author (null: the name is not a button). */
@@ -463,7 +486,8 @@ function MessageItem({
   const menuId = `person-menu-${message.id}`;
   return (
     <li
-      className={`message${own ? ' own' : ''}${system ? ' system' : ''}${message.deleted ? ' deleted' : ''}`}
+      className={`message${own ? ' own' : ''}${system ? ' system' : ''}${message.deleted ? ' deleted' : ''}${target ? ' target' : ''}`}
+      aria-current={target ? 'true' : undefined}
       data-id={message.id}
       data-user-id={message.user_id}
       // Focused when a reply's quote leads here.
@@ -637,25 +661,5 @@ function Composer({
         </p>
       )}
     </form>
-  );
-}
-
-/**
- * A message's text with its http(s) addresses as links (splitLinks): React elements, never HTML.
- * The title shows the whole address the link goes to, however it was written.
- */
-function MessageText({ text }: { readonly text: string }) {
-  return (
-    <p className="text">
-      {splitLinks(text).map((part, index) =>
-        part.kind === 'link' ? (
-          <a key={index} href={part.href} title={part.href} target="_blank" rel="noopener noreferrer nofollow">
-            {part.text}
-          </a>
-        ) : (
-          <Fragment key={index}>{part.text}</Fragment>
-        ),
-      )}
-    </p>
   );
 }

@@ -12,7 +12,7 @@ const LANGUAGE_NAMES: ReadonlyArray<readonly [Locale, string, string]> = [
   ['en', 'English', 'en'],
 ];
 
-/** The bar above every page: home, the room list, "Sign in" or the account's user name, and the language. */
+/** The bar above every page: home, the room list, search, "Sign in" or the account's user name, and the language. */
 export function SiteNav() {
   const state = useSession();
   const { t, locale, setLocale } = useI18n();
@@ -23,6 +23,9 @@ export function SiteNav() {
       <Link href="/">{t.nav.home}</Link>
       <Link href="/rooms/" id="nav-rooms">
         {t.nav.rooms}
+      </Link>
+      <Link href="/search/" id="nav-search">
+        {t.nav.search}
       </Link>
       <span className="site-nav-end">
         <span id="language-switch" role="group" aria-label={t.nav.language} className="language-switch">

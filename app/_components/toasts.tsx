@@ -1,9 +1,11 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect } from 'react';
-import { type ShownNotification, useNotifications } from '@/lib/client';
+import { type ReactNode, useEffect } from 'react';
+import { mentionParts, type ShownNotification, useNotifications } from '@/lib/client';
+import { type Messages } from '../_i18n/messages';
 import { useI18n } from '../_i18n/i18n';
+import { Isolated } from '../_i18n/isolated';
 
 const SHOWN_MS = 10_000;
 
@@ -29,7 +31,7 @@ function Toast({ notification, dismiss }: { readonly notification: ShownNotifica
   return (
     <div className="toast" role="status" data-kind={notification.kind}>
       <p className="toast-title">
-        {notification.room ? <Link href={`/chat/${notification.room}/`}>{notification.title}</Link> : notification.title}
+        {notification.room ? <Link href={`/chat/${notification.room}/`}>{toastTitle(notification, t)}</Link> : toastTitle(notification, t)}
       </p>
       {notification.body && <p className="toast-body">{notification.body}</p>}
       <button type="button" className="toast-dismiss" aria-label={t.toasts.dismiss} onClick={() => dismiss(notification.key)}>
@@ -37,4 +39,18 @@ function Toast({ notification, dismiss }: { readonly notification: ShownNotifica
       </button>
     </div>
   );
+}
+
+/** A mention in the reader's language, the names isolated; anything else as the server titled it. */
+function toastTitle(notification: ShownNotification, t: Messages): ReactNode {
+  const mention = mentionParts(notification);
+  if (!mention) return notification.title;
+  switch (mention.roomKind) {
+    case 'public':
+      return <Isolated message={t.toasts.mentionPublic} values={[mention.from, mention.room]} />;
+    case 'private':
+      return <Isolated message={t.toasts.mentionPrivate} values={[mention.from, mention.title]} />;
+    case 'direct':
+      return <Isolated message={t.toasts.mentionDirect} values={[mention.from]} />;
+  }
 }

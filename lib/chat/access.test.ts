@@ -169,6 +169,7 @@ describe('private rooms, through sockets and routes', () => {
     anaSocket.sendJson({ type: 'chat.message', message: '@bo 看这里', client_id: 'a1' });
     const mention = await notifications.receiveJson<NotificationFrame>();
     assert.deepEqual([mention.kind, mention.title], ['mention', 'ana mentioned you in "项目 Alpha"']);
+    assert.deepEqual([mention.from, mention.room_kind, mention.room_title], ['ana', 'private', '项目 Alpha']);
 
     await removeMember(w.request('DELETE', ana.cookie), room, bo.userId, w.chat);
     // Bo is still among the room's recent authors: the mention must stop at the access check.
@@ -381,6 +382,26 @@ describe('direct messages', () => {
 
     const list = (await (await listRooms(w.request('GET', ana.cookie), w.chat)).json()) as { rooms: Array<{ kind: string; peer: unknown }> };
     assert.deepEqual(list.rooms.map((entry) => [entry.kind, entry.peer]), [['direct', { user_id: bo.userId, user: 'bo' }]]);
+  });
+
+  it('names a direct message in a mention notification as such, never by its name', async () => {
+    const w = world();
+    const ana = await w.person('ana');
+    const bo = await w.person('bo');
+    const { room } = (await (await openDirect(w.request('POST', ana.cookie, { user_id: bo.userId }), w.chat)).json()) as { room: string };
+    const notifications = w.socket('/ws/notifications/', bo.cookie);
+    await notifications.connect();
+    // Mentions reach the room's recent authors (or those in it now).
+    const boSocket = await w.join(room, bo.cookie);
+    boSocket.sendJson({ type: 'chat.message', message: 'hi', client_id: 'b1' });
+    await boSocket.receiveJson();
+    const anaSocket = await w.join(room, ana.cookie);
+    anaSocket.sendJson({ type: 'chat.message', message: '@bo 你好', client_id: 'a1' });
+    const mention = await notifications.receiveJson<NotificationFrame>();
+    assert.deepEqual(
+      [mention.title, mention.from, mention.room_kind, mention.room_title, mention.room],
+      ['ana mentioned you in a direct message', 'ana', 'direct', undefined, room],
+    );
   });
 });
 

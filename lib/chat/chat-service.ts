@@ -360,14 +360,19 @@ export class ChatService {
   async #notifyMentions(frame: ChatMessageFrame): Promise<void> {
     const recipients = await this.#mentioned(frame);
     if (recipients.length === 0) return;
+    const where = await this.#roomLabel(frame.room);
     const notification: NotificationFrame = {
       type: 'notification',
       kind: 'mention',
-      title: `${frame.user} mentioned you in ${await this.#roomLabel(frame.room)}`,
+      title: `${frame.user} mentioned you in ${where.label}`,
       body: [...frame.message].slice(0, 200).join(''),
       room: frame.room,
       message_id: frame.id,
       ts: frame.ts,
+      // For a client to say it in its reader's language.
+      from: frame.user,
+      room_kind: where.kind,
+      ...(where.kind === 'private' ? { room_title: where.title } : {}),
     };
     await Promise.all(recipients.map((userId) => notifyUser(this.#layer, userId, notification)));
   }
@@ -410,11 +415,14 @@ export class ChatService {
   }
 
   /** How a notification names a room: `#name`, a private room's title, or "a direct message". */
-  async #roomLabel(room: string): Promise<string> {
+  async #roomLabel(room: string): Promise<{ kind: 'public' | 'private' | 'direct'; title: string; label: string }> {
     const kind = await this.access.kind(room);
-    if (kind === 'direct') return 'a direct message';
-    if (kind === 'private') return `"${(await this.#store.directory.room(room))?.title ?? room}"`;
-    return `#${room}`;
+    if (kind === 'direct') return { kind, title: '', label: 'a direct message' };
+    if (kind === 'private') {
+      const title = (await this.#store.directory.room(room))?.title ?? room;
+      return { kind, title, label: `"${title}"` };
+    }
+    return { kind: 'public', title: room, label: `#${room}` };
   }
 
   /**

@@ -73,6 +73,8 @@ describe('NotificationConsumer', () => {
     const notification = await mingNotifications.receiveJson<NotificationFrame>();
     assert.equal(notification.kind, 'mention');
     assert.equal(notification.title, 'Ana mentioned you in #kitchen');
+    // The parts of the title, for a client to word it in its reader's language.
+    assert.deepEqual([notification.from, notification.room_kind, notification.room_title], ['Ana', 'public', undefined]);
     assert.equal(notification.body, 'lunch, @小明? and @ana');
     assert.equal(notification.room, 'kitchen');
     assert.equal(await anaNotifications.receiveNothing(), true);

@@ -148,12 +148,19 @@ export type NotificationFrame = {
   readonly type: 'notification';
   /** `mention` (someone wrote @name), or what the app that sent it says. */
   readonly kind: string;
+  /** In English; a client that knows `kind` may compose its own from the fields below. */
   readonly title: string;
   readonly body: string;
   /** The room it points to, if any. */
   readonly room?: string;
   readonly message_id?: string;
   readonly ts: number;
+  /** A `mention`'s author, by display name. */
+  readonly from?: string;
+  /** A `mention`'s room kind: the title is `#room`, the private room's title, or "a direct message". */
+  readonly room_kind?: 'public' | 'private' | 'direct';
+  /** A `mention` in a private room: its title. */
+  readonly room_title?: string;
 };
 
 /** Sent on `/ws/notifications/`: the message a notification pointed to was deleted; take it away. */

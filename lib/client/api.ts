@@ -75,14 +75,41 @@ export class ApiError extends Error {
   /** The server's code (`username_taken`, `not_found`, …), or `http_<status>`, or `network`. */
   readonly code: string;
   readonly detail: string;
+  /** Seconds to wait before trying again, from `Retry-After` (429, 503); null without one. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, code: string, detail: string) {
+  constructor(status: number, code: string, detail: string, retryAfter: number | null = null) {
     super(`${code}: ${detail}`);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.retryAfter = retryAfter;
   }
+}
+
+/** One page of `GET /api/search`: messages, newest first, each with its room; `next` for the following page. */
+export interface SearchResults {
+  readonly results: readonly ChatMessageFrame[];
+  readonly next: string | null;
+}
+
+/** The search of `q`, in `room` only if given, from the page `before` (a `next`). */
+export function searchPath(q: string, options: { readonly room?: string | null; readonly before?: string | null } = {}): string {
+  const params = new URLSearchParams({ q });
+  if (options.room) params.set('room', options.room);
+  if (options.before) params.set('before', options.before);
+  return `/api/search?${params.toString()}`;
+}
+
+/** A `Retry-After` header as whole seconds from `now` (at least 1): delay-seconds or an HTTP date; null if absent or unreadable. */
+export function retryAfterSeconds(header: string | null, now: number = Date.now()): number | null {
+  if (header === null) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Math.max(1, Number(value));
+  // An HTTP date names its day and month: "-3" or "2" is no date (Date.parse would take it for a year).
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - now) / 1000));
 }
 
 async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -111,6 +138,7 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: u
       response.status,
       typeof fields.error === 'string' ? fields.error : `http_${response.status}`,
       typeof fields.detail === 'string' ? fields.detail : response.statusText,
+      retryAfterSeconds(response.headers.get('retry-after')),
     );
   }
   if (typeof value !== 'object' || value === null) throw new ApiError(response.status, 'bad_response', 'the answer is not JSON');
@@ -146,6 +174,10 @@ export const chatApi = {
   invitation: (token: string) => call<{ room: string; title: string }>('GET', `/api/invites/${encodeURIComponent(token)}`),
   acceptInvite: (token: string) => call<{ room: string; title: string }>('POST', `/api/invites/${encodeURIComponent(token)}`, {}),
   openDirect: (userId: string) => call<{ room: string }>('POST', '/api/dms', { user_id: userId }),
+  async search(q: string, options: { readonly room?: string | null; readonly before?: string | null } = {}): Promise<SearchResults> {
+    const value = await call<Partial<SearchResults>>('GET', searchPath(q, options));
+    return { results: Array.isArray(value.results) ? value.results : [], next: typeof value.next === 'string' ? value.next : null };
+  },
 };
 
 /**

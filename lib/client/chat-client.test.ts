@@ -338,6 +338,17 @@ describe('ChatClient messages', () => {
     assert.equal(client.getSnapshot().hasMore, false);
   });
 
+  it('says when the latest page has come, an empty room too', () => {
+    const { client, last } = setup();
+    client.connect();
+    last().open();
+    last().receive({ type: 'welcome', protocol: 1, room: 'lobby', user_id: 'u_me', user: 'Me', limits: null });
+    assert.equal(client.getSnapshot().historyLoaded, false, 'welcomed, the page is still to come');
+    last().receive({ type: 'history', messages: [], has_more: false });
+    assert.equal(client.getSnapshot().historyLoaded, true);
+    assert.deepEqual(client.getSnapshot().messages, []);
+  });
+
   it('keeps "older messages exist" through a resume, which brings only newer ones', () => {
     const { client, timers, last } = setup();
     client.connect();

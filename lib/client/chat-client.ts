@@ -49,6 +49,8 @@ export interface ChatSnapshot {
   readonly hasMore: boolean;
   /** An older page has been asked for and has not arrived yet. */
   readonly loadingOlder: boolean;
+  /** The room's latest page has come (once a connection was welcomed): `messages` then says what the room holds. */
+  readonly historyLoaded: boolean;
   /** The people in the room (one entry per person, however many tabs). */
   readonly presence: readonly PresenceUser[];
   /** Others typing right now. */
@@ -184,6 +186,7 @@ export class ChatClient {
       failed: [],
       hasMore: false,
       loadingOlder: false,
+      historyLoaded: false,
       presence: [],
       typing: [],
       limits: null,
@@ -391,6 +394,7 @@ export class ChatClient {
           messages: this.#log.messages,
           hasMore: extendsBack ? frame.has_more : this.#snapshot.hasMore,
           loadingOlder: false,
+          historyLoaded: true,
         });
         return;
       }

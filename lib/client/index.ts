@@ -14,7 +14,7 @@ export type { ChatMessageFrame, EventFrame, ReactionFrameCount, ReplyQuoteFrame 
 export { isEmoji, MAX_EMOJI_UNITS } from '../chat/protocol';
 export type { OutboxStorage } from './platform';
 export { chatSocketUrl, useChatSocket, type ChatSocket, type UseChatSocketOptions } from './use-chat-socket';
-export { NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';
+export { type MentionParts, mentionParts, NotificationClient, type NotificationClientOptions, type ShownNotification } from './notification-client';
 export { notificationSocketUrl, SESSION_CHANGED_EVENT, useNotifications } from './use-notifications';
 export {
   type Account,
@@ -28,7 +28,10 @@ export {
   type RoomMember,
   type RoomRole,
   type RoomSummary,
+  retryAfterSeconds,
   sameSitePath,
+  searchPath,
+  type SearchResults,
   type SessionInfo,
   UNREAD_CAP,
 } from './api';

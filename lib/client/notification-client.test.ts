@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { NotificationClient } from './notification-client';
+import type { NotificationFrame } from '../chat/protocol';
+import { mentionParts, NotificationClient } from './notification-client';
 import type { Timers, WebSocketLike } from 'next-channels/client';
 
 class FakeTimers implements Timers {
@@ -115,4 +116,18 @@ it('takes away the notification of a message deleted before it was dismissed', (
   assert.equal(client.getSnapshot().length, 2, "another room's message 7 is not this one");
   socket.onmessage?.({ data: JSON.stringify({ type: 'notification.retract', room: 'lobby', message_id: '7' }) });
   assert.deepEqual(client.getSnapshot().map((shown) => shown.message_id), ['8']);
+});
+
+it("reads a mention's title parts, and leaves a frame without them (an older server) to its title", () => {
+  const base: NotificationFrame = { type: 'notification', kind: 'mention', title: 'Ana mentioned you in #lobby', body: '@小明', room: 'lobby', message_id: '7', ts: 1 };
+  assert.deepEqual(mentionParts({ ...base, from: 'Ana', room_kind: 'public' }), { from: 'Ana', roomKind: 'public', room: 'lobby' });
+  assert.deepEqual(mentionParts({ ...base, from: '安娜', room: '_x', room_kind: 'private', room_title: '读书会' }), { from: '安娜', roomKind: 'private', title: '读书会' });
+  assert.deepEqual(mentionParts({ ...base, from: 'Ana', room: '_dm', room_kind: 'direct' }), { from: 'Ana', roomKind: 'direct' });
+  assert.equal(mentionParts(base), null, 'no parts: the title is shown');
+  assert.equal(mentionParts({ ...base, kind: 'message', from: 'Ana', room_kind: 'public' }), null);
+  assert.equal(mentionParts({ ...base, from: 'Ana', room_kind: 'private' }), null, 'a private room without its title');
+  assert.equal(mentionParts({ ...base, from: '', room_kind: 'public' }), null);
+  // What a newer server might send that this client does not know.
+  assert.equal(mentionParts({ ...base, from: 'Ana', room_kind: 'thread' } as unknown as NotificationFrame), null);
+  assert.equal(mentionParts({ ...base, from: 42, room_kind: 'public' } as unknown as NotificationFrame), null);
 });

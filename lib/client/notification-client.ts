@@ -6,6 +6,31 @@ export interface ShownNotification extends NotificationFrame {
   readonly key: number;
 }
 
+/** What a mention's title is made of, for a client to say it in its reader's language. */
+export type MentionParts =
+  | { readonly from: string; readonly roomKind: 'public'; readonly room: string }
+  | { readonly from: string; readonly roomKind: 'private'; readonly title: string }
+  | { readonly from: string; readonly roomKind: 'direct' };
+
+/**
+ * The parts of a mention notification's title (`from`, `room_kind`, `room_title`), or null when
+ * it is not a mention or a server that does not send them wrote it: then show its `title`.
+ */
+export function mentionParts(notification: NotificationFrame): MentionParts | null {
+  const { kind, from, room, room_kind: roomKind, room_title: title } = notification;
+  if (kind !== 'mention' || typeof from !== 'string' || from === '') return null;
+  switch (roomKind) {
+    case 'public':
+      return typeof room === 'string' && room !== '' ? { from, roomKind, room } : null;
+    case 'private':
+      return typeof title === 'string' && title !== '' ? { from, roomKind, title } : null;
+    case 'direct':
+      return { from, roomKind };
+    default:
+      return null;
+  }
+}
+
 export interface NotificationClientOptions {
   /** The socket URL, such as `ws://localhost:3000/ws/notifications/` (a function: read when connecting). */
   readonly url: string | (() => string);
