@@ -26,8 +26,9 @@ test('a person @mentioned in a room they joined gets a notification in another, 
   await expect(toast.locator('.toast-body')).toHaveText('lunch, @小明?');
   await expect(ana.locator('.toast')).toHaveCount(0);
   await toast.getByRole('link').click();
-  await expect(ming).toHaveURL(/\/chat\/e2e-kitchen\/$/);
-  await expect(ming.locator('#chat-log li .text')).toContainText(['lunch, @小明?']);
+  await expect(ming).toHaveURL(/\/chat\/e2e-kitchen\/\?at=\d+$/);
+  // It opens at the message, highlighted.
+  await expect(ming.locator('#chat-log li.message.target .text')).toHaveText('lunch, @小明?');
 });
 
 test('a mention is told in the language of the person mentioned', async ({ openPage }) => {

@@ -31,7 +31,7 @@ function Toast({ notification, dismiss }: { readonly notification: ShownNotifica
   return (
     <div className="toast" role="status" data-kind={notification.kind}>
       <p className="toast-title">
-        {notification.room ? <Link href={`/chat/${notification.room}/`}>{toastTitle(notification, t)}</Link> : toastTitle(notification, t)}
+        {notification.room ? <Link href={toastHref(notification.room, notification.message_id)}>{toastTitle(notification, t)}</Link> : toastTitle(notification, t)}
       </p>
       {notification.body && <p className="toast-body">{notification.body}</p>}
       <button type="button" className="toast-dismiss" aria-label={t.toasts.dismiss} onClick={() => dismiss(notification.key)}>
@@ -53,4 +53,9 @@ function toastTitle(notification: ShownNotification, t: Messages): ReactNode {
     case 'direct':
       return <Isolated message={t.toasts.mentionDirect} values={[mention.from]} />;
   }
+}
+
+/** Where a toast leads: its room, opened at its message when it names one (as a search result opens). */
+function toastHref(room: string, messageId: string | undefined): string {
+  return messageId === undefined ? `/chat/${room}/` : `/chat/${room}/?at=${encodeURIComponent(messageId)}`;
 }
