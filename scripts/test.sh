@@ -54,7 +54,14 @@ mapfile -t unit < <(find lib app docs bench -type f \( -name '*.test.ts' -o -nam
 run_tests unit "${unit[@]}"
 
 step "production build"
-npm run --silent build
+build_log=$(mktemp)
+npm run --silent build 2>&1 | tee "$build_log"
+# Next only warns about a stylesheet it cannot parse, and the rules after the error are lost.
+if grep -q 'Parsing CSS source code failed' "$build_log"; then
+  echo "the production build could not parse a stylesheet (see above)" >&2
+  exit 1
+fi
+rm -f "$build_log"
 
 mapfile -t e2e < <(find e2e -type f -name '*.test.ts' | sort)
 run_tests end-to-end "${e2e[@]}"
