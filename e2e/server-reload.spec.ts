@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from './support/app-server';
 import { countChatSockets, expect, test } from './support/fixtures';
 
 const CONSUMER = path.join(PROJECT_ROOT, 'lib', 'chat', 'consumer.ts');
-const POST = 'this.post(frame.message, frame.clientId)';
+const POST = 'this.post(frame.message, frame.clientId, frame.replyTo)';
 const SERVER = path.join(PROJECT_ROOT, 'server.ts');
 const COMPONENT = path.join(PROJECT_ROOT, 'app', '_components', 'chat-room.tsx');
 /** The send button as chat-room.tsx writes it: the edit below replaces its label. */
@@ -40,7 +40,7 @@ test('editing the chat consumer changes the next message of pages already chatti
   expect(original).toContain(POST);
   const reloads = (app.output().match(/"msg":"server code reloaded"/g) ?? []).length;
   try {
-    await writeFile(CONSUMER, original.replace(POST, 'this.post(`${frame.message} (edited live)`, frame.clientId)'));
+    await writeFile(CONSUMER, original.replace(POST, 'this.post(`${frame.message} (edited live)`, frame.clientId, frame.replyTo)'));
     await app.waitForOutput(new RegExp(`("msg":"server code reloaded"[^\\n]*\\n[^]*){${reloads + 1}}`));
     await say(ana, 'after the edit');
     for (const page of [ana, bo]) await expect(stored(page)).toHaveText(['before the edit', 'after the edit (edited live)']);
