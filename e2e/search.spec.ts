@@ -64,6 +64,10 @@ test('in Chinese: a word is found, and its result opens the message in its place
   await expect(ana.locator('#search-results')).toHaveCount(0);
 
   // Two of the word's characters find it (Chinese is matched as characters in a row).
+  const searches: string[] = [];
+  ana.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/api/search') searches.push(request.url());
+  });
   await ana.getByLabel('搜索内容').fill(word.slice(0, 2));
   await ana.getByRole('button', { name: '搜索', exact: true }).click();
   await expect(ana).toHaveURL(new RegExp(`/search/\\?q=${encodeURIComponent(word.slice(0, 2))}$`));
@@ -75,6 +79,8 @@ test('in Chinese: a word is found, and its result opens the message in its place
   await expect(result.locator('time')).toHaveAttribute('title', /\d/);
   await expect(result.locator('.text')).toHaveText(text);
   await expect(result.locator('.text a')).toHaveText('https://example.com/议程');
+  // One request per search, in development too (where React runs effects twice): each spends the person's budget.
+  expect(searches).toHaveLength(1);
 
   // A word nobody wrote.
   await ana.getByLabel('搜索内容').fill(`${word}不存在`);

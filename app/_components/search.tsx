@@ -27,6 +27,22 @@ type SearchState =
   | ({ readonly status: 'found' } & Found);
 
 /**
+ * Searches in flight, by what they ask: React runs an effect twice in development (StrictMode),
+ * and each request would spend the person's search budget (a burst of 5).
+ */
+const inFlight = new Map<string, ReturnType<typeof chatApi.search>>();
+
+function searchOnce(query: string, room: string | null, attempt: number): ReturnType<typeof chatApi.search> {
+  const key = JSON.stringify([query, room, attempt]);
+  let searching = inFlight.get(key);
+  if (searching === undefined) {
+    searching = chatApi.search(query, { room }).finally(() => inFlight.delete(key));
+    inFlight.set(key, searching);
+  }
+  return searching;
+}
+
+/**
  * `/search/`: a search form, and the messages that match its query in this person's rooms (or
  * in `room` only), newest first, each a link to the message in its place in the log. The query
  * is the page's address (`?q=`, `?room=`): the page is made afresh for each (see app/search/page.tsx).
@@ -48,7 +64,7 @@ export function Search({ q, room }: { readonly q: string; readonly room: string 
   useEffect(() => {
     if (query === '' || queryTooLong(query)) return;
     let live = true;
-    chatApi.search(query, { room }).then(
+    searchOnce(query, room, attempt).then(
       (page) => {
         if (live) setState({ status: 'found', results: page.results, next: page.next, at: Date.now() });
       },
