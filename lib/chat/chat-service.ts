@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { ChannelLayer, Logger, SessionUser } from 'next-channels';
 import { isPrivateNamespace, RoomAccess } from './access';
 import type { ChatMetrics, StoreOperation } from './metrics';
-import { notifyUser } from './notifications';
+import { groupSafe, notifyUser } from './notifications';
 import {
   type ChatMessageFrame,
   type ErrorCode,
@@ -42,7 +41,7 @@ export function roomGroup(room: string): string {
  * that moves in a public room reaches that person's other tabs and devices, not the whole room.
  */
 export function readerGroup(userId: string): string {
-  return `chat.reader.${/^[A-Za-z0-9_-]{1,80}$/.test(userId) ? userId : createHash('sha256').update(userId).digest('hex').slice(0, 32)}`;
+  return `chat.reader.${groupSafe(userId)}`;
 }
 
 /** Rooms whose group list is shared by their consumers (the most recently joined). */

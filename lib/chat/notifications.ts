@@ -64,6 +64,7 @@ export class NotificationConsumer
   }
 }
 
-function groupSafe(id: string): string {
+/** A user id as a group name may hold it: as it is when it fits, else a hash of it. */
+export function groupSafe(id: string): string {
   return /^[A-Za-z0-9_-]{1,80}$/.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 32);
 }
