@@ -3,22 +3,16 @@
  * sockets go through it, and a conversation spans both processes.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readFile, rm, watch, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { freePort } from '../lib/testing/engines';
-import { PROJECT_ROOT } from './support/app-server';
 import { type Cluster, startCluster } from './support/cluster';
+import { type Nginx, startNginx } from './support/nginx';
 import { TestSocket } from './support/ws-client';
 
 describe('docs/nginx.conf in front of two processes', () => {
   let cluster: Cluster;
-  let nginx: ChildProcess;
-  let folder: string;
+  let nginx: Nginx;
   let port: number;
   const origin = (): string => `http://localhost:${port}`;
 
@@ -26,45 +20,11 @@ describe('docs/nginx.conf in front of two processes', () => {
     port = await freePort();
     // The processes see nginx at 127.0.0.1. Two sockets per client address and process.
     cluster = await startCluster(2, { TRUST_PROXY: '127.0.0.1', MAX_CONNECTIONS_PER_IP: '2', PUBLIC_URL: `http://localhost:${port}` });
-    folder = await mkdtemp(path.join(tmpdir(), 'nginx-test-'));
-    const site = (await readFile(path.join(PROJECT_ROOT, 'docs', 'nginx.conf'), 'utf8'))
-      .replace('server 127.0.0.1:3001;', `server 127.0.0.1:${cluster.servers[0]!.port};`)
-      .replace('server 127.0.0.1:3002;', `server 127.0.0.1:${cluster.servers[1]!.port};`)
-      .replace('listen 80;', `listen 127.0.0.1:${port};`);
-    assert.match(site, new RegExp(`listen 127.0.0.1:${port};`), 'the test rewrote the listen line');
-    await writeFile(path.join(folder, 'chat.conf'), site);
-    await writeFile(
-      path.join(folder, 'nginx.conf'),
-      `daemon off;\nworker_processes 1;\npid ${folder}/nginx.pid;\nerror_log stderr warn;\nevents {}\n` +
-        `http {\n  access_log off;\n  client_body_temp_path ${folder}/body;\n  proxy_temp_path ${folder}/proxy;\n` +
-        `  fastcgi_temp_path ${folder}/fastcgi;\n  uwsgi_temp_path ${folder}/uwsgi;\n  scgi_temp_path ${folder}/scgi;\n` +
-        `  include ${folder}/chat.conf;\n}\n`,
-    );
-    // nginx prints nothing when it is up; it writes its pid file once its port is bound.
-    const stopWatching = new AbortController();
-    const watcher = watch(folder, { signal: stopWatching.signal });
-    nginx = spawn('nginx', ['-p', folder, '-c', path.join(folder, 'nginx.conf')], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const exited = once(nginx, 'exit').then(([code]) => {
-      throw new Error(`nginx exited with ${code}`);
-    });
-    try {
-      await Promise.race([
-        (async () => {
-          for await (const change of watcher) if (change.filename === 'nginx.pid') return;
-        })(),
-        exited,
-      ]);
-    } finally {
-      stopWatching.abort();
-    }
+    nginx = await startNginx(cluster.servers.map((server) => server.port), { port });
   });
   after(async () => {
-    if (nginx && nginx.exitCode === null) {
-      nginx.kill('SIGQUIT');
-      await once(nginx, 'exit');
-    }
+    await nginx?.dispose();
     await cluster?.dispose();
-    if (folder) await rm(folder, { recursive: true, force: true });
   });
 
   it('serves pages and gives a session cookie through nginx', async () => {

@@ -95,6 +95,9 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     ...transport,
   });
   server.on('upgrade', (req, socket, head: Buffer) => sockets.handleUpgrade(req, socket, head));
+  server.on('request', (req, res) => {
+    if (!sockets.handleHttp(req, res)) res.writeHead(404).end();
+  });
   return {
     url: `ws://127.0.0.1:${port}`,
     origin,

@@ -12,6 +12,12 @@ export type JsonObject = { readonly [key: string]: JsonValue | undefined };
  */
 export type ConnectionState = 'handshake' | 'open' | 'closing' | 'closed';
 
+/**
+ * How a connection reaches its client: a WebSocket, or the HTTP fallback (a server-sent-events
+ * stream down, POSTs up) that a client uses where the upgrade is refused.
+ */
+export type Transport = 'websocket' | 'fallback';
+
 /** Receives what arrives on an accepted connection. */
 export interface ConnectionListener {
   /** A text frame, decoded as UTF-8. */
@@ -25,13 +31,16 @@ export interface ConnectionListener {
 }
 
 /**
- * The transport as the core sees it: one WebSocket, before and after its handshake. The `ws`
- * adapter (`transport/ws-connection.ts`) maps a socket onto it and the test communicator has an
+ * The transport as the core sees it: one connection, before and after its handshake. The `ws`
+ * adapter (`transport/ws-connection.ts`) maps a WebSocket onto it, the fallback
+ * (`transport/sse-connection.ts`) a stream and its POSTs, and the test communicator has an
  * in-memory one, so consumers never touch a socket directly.
  */
 export interface Connection {
   /** Where the connection is; sending is possible while it is `open`. */
   readonly state: ConnectionState;
+  /** Which transport carries it; frames, limits and close codes are the same on both. */
+  readonly transport: Transport;
   /** Bytes queued for this peer and not yet handed to the operating system. */
   readonly bufferedAmount: number;
   /**

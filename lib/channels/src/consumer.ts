@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Application, Environment } from './application';
 import { closeAfterAccept, CloseCode } from './close-codes';
-import type { Connection, ConnectionListener, JsonObject, JsonValue, OutgoingFrame } from './connection';
+import type { Connection, ConnectionListener, JsonObject, JsonValue, OutgoingFrame, Transport } from './connection';
 import { ConnectionRefused, HandshakeError, NoHandler } from './errors';
 import { FRAMEWORK_FRAME_PREFIX, type FrameworkErrorCode, parseClientFrameworkFrame } from './framework-frames';
 import { registerLiveConsumer } from './live-consumers';
@@ -417,6 +417,14 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
    */
   protected requestResync(): void {
     this.#layer.resync();
+  }
+
+  /**
+   * Which transport carries this connection: `websocket`, or `fallback` where the client's
+   * network refused the upgrade. Nothing else differs; a consumer need not ask.
+   */
+  get transport(): Transport {
+    return this.#connection?.transport ?? 'websocket';
   }
 
   /** Whether the connection is open (it may close while a hook awaits). */

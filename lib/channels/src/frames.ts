@@ -6,9 +6,24 @@ import type { OutgoingFrame } from './connection';
 // only those: a frame that lives long (a room's presence list) keeps no bytes alive with it,
 // and a frame sent to one connection (a welcome) costs no cache entry that outlives it.
 const REMEMBERED = 4;
-const recentObjects: (object | null)[] = new Array<object | null>(REMEMBERED).fill(null);
-const recentBytes: (Buffer | null)[] = new Array<Buffer | null>(REMEMBERED).fill(null);
-let nextSlot = 0;
+
+/** An encoder that remembers the bytes of the last few objects it encoded, as described above. */
+function rememberingEncoder(encode: (text: string) => Buffer): (frame: OutgoingFrame) => Buffer {
+  const recentObjects: (object | null)[] = new Array<object | null>(REMEMBERED).fill(null);
+  const recentBytes: (Buffer | null)[] = new Array<Buffer | null>(REMEMBERED).fill(null);
+  let nextSlot = 0;
+  return (frame) => {
+    if (typeof frame === 'string') return encode(frame);
+    for (let slot = 0; slot < REMEMBERED; slot++) {
+      if (recentObjects[slot] === frame) return recentBytes[slot]!;
+    }
+    const bytes = encode(JSON.stringify(frame));
+    recentObjects[nextSlot] = frame;
+    recentBytes[nextSlot] = bytes;
+    nextSlot = (nextSlot + 1) % REMEMBERED;
+    return bytes;
+  };
+}
 
 /** The JSON text of a frame. */
 export function encodePayload(frame: OutgoingFrame): string {
@@ -19,16 +34,21 @@ export function encodePayload(frame: OutgoingFrame): string {
  * The wire bytes of a frame as one unmasked WebSocket text frame (RFC 6455 §5.2, the way a
  * server sends); an object sent to several sockets in a row is framed once.
  */
-export function encodeTextFrame(frame: OutgoingFrame): Buffer {
-  if (typeof frame === 'string') return textFrame(frame);
-  for (let slot = 0; slot < REMEMBERED; slot++) {
-    if (recentObjects[slot] === frame) return recentBytes[slot]!;
-  }
-  const bytes = textFrame(JSON.stringify(frame));
-  recentObjects[nextSlot] = frame;
-  recentBytes[nextSlot] = bytes;
-  nextSlot = (nextSlot + 1) % REMEMBERED;
-  return bytes;
+export const encodeTextFrame: (frame: OutgoingFrame) => Buffer = rememberingEncoder(textFrame);
+
+/**
+ * The wire bytes of a frame as one unnamed server-sent event (`data: …` and a blank line), what
+ * the HTTP fallback streams; an object sent to several streams in a row is encoded once.
+ */
+export const encodeSseFrame: (frame: OutgoingFrame) => Buffer = rememberingEncoder(sseFrame);
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+function sseFrame(text: string): Buffer {
+  // JSON never holds a raw line break; a text frame that does is sent as several `data:` lines,
+  // which the client joins with "\n".
+  const body = LINE_BREAK.test(text) ? text.split(LINE_BREAK).join('\ndata: ') : text;
+  return Buffer.from(`data: ${body}\n\n`, 'utf8');
 }
 
 function textFrame(text: string): Buffer {

@@ -18,7 +18,7 @@ export {
   type WebsocketTicketOptions,
 } from './auth';
 export { closeAfterAccept, CloseCode, isFinalCloseCode } from './close-codes';
-export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame } from './connection';
+export type { Connection, ConnectionListener, ConnectionState, JsonObject, JsonValue, OutgoingFrame, Transport } from './connection';
 export { JsonWebsocketConsumer } from './json-consumer';
 export {
   WebsocketConsumer,

@@ -23,4 +23,13 @@ describe('createScope', () => {
     }
     assert.equal(createScope('/ws/chat/', {}, client).query.size, 0);
   });
+
+  it('keeps the transport parameter from the consumer, and the query read-only', () => {
+    const scope = createScope('/ws/chat/lobby/?after=42&_channels=sse', {}, client);
+    assert.equal(scope.query.get('_channels'), null);
+    assert.equal(scope.query.get('after'), '42');
+    assert.equal(scope.query.size, 1);
+    assert.throws(() => (scope.query as URLSearchParams).set('x', '1'), TypeError);
+    assert.equal(createScope('/ws/chat/?_channels=sse', {}, client).query.size, 0);
+  });
 });

@@ -130,13 +130,27 @@ export function createScope(url: string, headers: IncomingHttpHeaders, client: S
     path,
     pathRemaining: path,
     params: {},
-    query: queryStart === -1 || queryStart === url.length - 1 ? NO_QUERY : new FixedQuery(url.slice(queryStart + 1)),
+    query: queryStart === -1 || queryStart === url.length - 1 ? NO_QUERY : queryOf(url.slice(queryStart + 1)),
     headers,
     cookies: cookiesOf(headers),
     client,
     user: null,
     sessionId: null,
   };
+}
+
+/**
+ * The query parameter the framework keeps for its transport (`_channels=sse`, `_channels=probe`);
+ * consumers never see it, and a client's resume parameters may not use it.
+ */
+export const TRANSPORT_PARAMETER = '_channels';
+
+function queryOf(search: string): FixedQuery {
+  const query = new FixedQuery(search);
+  if (!query.has(TRANSPORT_PARAMETER)) return query;
+  const kept = new URLSearchParams(search);
+  kept.delete(TRANSPORT_PARAMETER);
+  return kept.size === 0 ? NO_QUERY : new FixedQuery(kept);
 }
 
 function withoutHandshakeHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {

@@ -73,7 +73,8 @@ export interface ServeNextOptions {
   readonly hostname?: string;
   /**
    * Upgrade requests whose path starts with one of these go to the application, which answers
-   * 404 for a path it has no route for (default: every path but Next's `/_next/`).
+   * 404 for a path it has no route for (default: every path but Next's `/_next/`); so do the
+   * HTTP fallback's requests (`?_channels=`) on these paths.
    */
   readonly webSocketPaths?: readonly string[];
   /**
@@ -210,6 +211,9 @@ export async function serveNext(options: ServeNextOptions): Promise<ChannelsNext
       const toNext = (handled: boolean): void => {
         if (!handled) web.handle(req, res).catch(failed);
       };
+      // The HTTP fallback of the sockets (`?_channels=`) is the transport's, like an upgrade.
+      const url = req.url ?? '/';
+      if (!url.startsWith('/_next/') && (paths === null || paths.some((prefix) => url.startsWith(prefix))) && sockets.handleHttp(req, res)) return;
       // Called in the same turn as the request event: a hook that reads or discards the body
       // sees all of it.
       let handled: boolean | Promise<boolean>;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Application, Environment } from '../application';
 import { CloseCode } from '../close-codes';
-import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame } from '../connection';
+import type { Connection, ConnectionListener, ConnectionState, OutgoingFrame, Transport } from '../connection';
 import { HandshakeError } from '../errors';
 import { encodePayload } from '../frames';
 import { silentLogger } from '../logger';
@@ -30,6 +30,8 @@ export interface CommunicatorOptions {
    * shared by every communicator on that layer; without, none).
    */
   readonly presence?: PresenceTracker | null;
+  /** The transport the consumer is told it runs on (default `websocket`). */
+  readonly transport?: Transport;
 }
 
 /** The default presence of the communicators on one layer, so that they see each other. */
@@ -83,12 +85,13 @@ export class WebsocketCommunicator {
   readonly #application: Application;
   readonly #path: string;
   readonly #options: CommunicatorOptions;
-  readonly #connection = new InMemoryConnection();
+  readonly #connection: InMemoryConnection;
 
   constructor(application: Application, path: string, options: CommunicatorOptions = {}) {
     this.#application = application;
     this.#path = path;
     this.#options = options;
+    this.#connection = new InMemoryConnection(options.transport ?? 'websocket');
   }
 
   /** Opens the connection; resolves with the outcome of the handshake. */
@@ -166,11 +169,16 @@ export class WebsocketCommunicator {
 /** Both ends of a connection in memory: the application's `Connection`, the test's queue. */
 class InMemoryConnection implements Connection {
   state: ConnectionState = 'handshake';
+  readonly transport: Transport;
   refusal: { status: number; reason: string } | null = null;
   readonly bufferedAmount = 0;
   #listener: ConnectionListener | null = null;
   readonly #outputs: Output[] = [];
   #waiting: ((output: Output) => void) | null = null;
+
+  constructor(transport: Transport) {
+    this.transport = transport;
+  }
 
   get pending(): number {
     return this.#outputs.length;

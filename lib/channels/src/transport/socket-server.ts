@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Application, Environment } from '../application';
@@ -12,8 +12,11 @@ import type { PresenceTracker } from '../presence/types';
 import type { TransportMetrics } from '../metrics';
 import { ProxyTrust } from './proxy-trust';
 import { refuseUpgrade } from './refuse-upgrade';
-import { scopeFromRequest } from '../scope';
-import { type ConnectionServer, ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
+import { type Scope, scopeFromRequest, TRANSPORT_PARAMETER } from '../scope';
+import type { Connection } from '../connection';
+import { answer, FallbackPosts } from './fallback-posts';
+import { SseConnection } from './sse-connection';
+import { type ConnectionServer, type ServerConnection, ServerWebSocket, type TransportLimits, WsConnection } from './ws-connection';
 
 /** How a {@link SocketServer} is set up: the application, and the transport's limits. */
 export interface SocketServerOptions {
@@ -52,7 +55,22 @@ export interface SocketServerOptions {
   readonly trustProxy?: ProxyTrust;
   /** Counts connections, refusals, closes and frames. */
   readonly metrics?: TransportMetrics;
+  /**
+   * Serve the HTTP fallback (a server-sent-events stream and POSTs, for clients whose network
+   * refuses the upgrade) through `handleHttp` (default true).
+   */
+  readonly fallback?: boolean;
+  /** Largest fallback POST body; a bigger one gets 413 and is not read (default 512 KiB). */
+  readonly maxPostBytes?: number;
+  /** How long a fallback POST relayed to the process holding its stream waits for it (default 5 s). */
+  readonly relayAckTimeoutMs?: number;
 }
+
+/** What `_channels=` asks of a request: open a stream, take a batch, or answer a probe. */
+type FallbackRequest = 'sse' | 'send' | 'probe';
+
+/** Bytes the body of a stream's opening POST may have (it carries nothing). */
+const MAX_OPEN_BODY_BYTES = 1024;
 
 const SEC_WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 /** The slices a ping interval is cut into, each pinging its share of the connections. */
@@ -74,10 +92,15 @@ export class SocketServer {
   readonly #wss: WebSocketServer;
   /** What every connection shares, handed to each. */
   readonly #shared: ConnectionServer;
-  readonly #connections = new Set<WsConnection>();
+  readonly #connections = new Set<ServerConnection>();
   readonly #perAddress = new Map<string, number>();
-  /** Connections still in their handshake, by socket: one timer checks their deadlines. */
-  readonly #handshaking = new Map<Duplex, WsConnection>();
+  /**
+   * Connections still in their handshake, by socket (an upgrade) or by themselves (a fallback
+   * stream): one timer checks their deadlines.
+   */
+  readonly #handshaking = new Map<object, ServerConnection>();
+  /** The fallback's POSTs; null when the fallback is off. */
+  readonly #fallback: FallbackPosts | null;
   /**
    * One listener for every socket in its handshake (called with the socket as `this`), on 'end'
    * as well as 'close': an HTTP server's sockets allow half-open, so a client that goes away
@@ -87,7 +110,7 @@ export class SocketServer {
   #handshakeTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
   /** The pass of pings under way: where it is, and how many connections each slice pings. */
-  #pingPass: { readonly next: Iterator<WsConnection>; readonly perSlice: number } | null = null;
+  #pingPass: { readonly next: Iterator<ServerConnection>; readonly perSlice: number } | null = null;
   #lastPassAt = Number.NEGATIVE_INFINITY;
   #accepting = true;
 
@@ -123,13 +146,25 @@ export class SocketServer {
       metrics: this.#metrics,
       pacer: options.pacer ?? new FlushPacer(),
       handshakeOver: (connection, socket) => {
-        if (this.#handshaking.get(socket) !== connection) return;
-        this.#handshaking.delete(socket);
+        const key = socket ?? connection;
+        if (this.#handshaking.get(key) !== connection) return;
+        this.#handshaking.delete(key);
+        if (socket === undefined) return;
         socket.off('close', this.#onCloseDuringHandshake);
         socket.off('end', this.#onCloseDuringHandshake);
       },
       released: this.#released,
     };
+    this.#fallback =
+      options.fallback === false
+        ? null
+        : new FallbackPosts({
+            layer: options.layer,
+            maxPostBytes: options.maxPostBytes ?? 512 * 1024,
+            maxPayloadBytes: this.#options.maxPayloadBytes,
+            relayAckTimeoutMs: options.relayAckTimeoutMs ?? 5_000,
+            clientAddress: (req) => this.#options.trustProxy.clientAddress(req),
+          });
   }
 
   /** Open and opening connections. */
@@ -142,6 +177,11 @@ export class SocketServer {
     socket.on('error', this.#onSocketError);
     if (!this.#accepting) return this.#refuse(socket, 503, 'the server is shutting down');
     if (!isWebsocketUpgrade(req)) return this.#refuse(socket, 400, 'not a valid WebSocket upgrade request');
+    if (fallbackRequest(req) === 'probe') {
+      // A client that lost its connection asks whether an upgrade gets through at all: it does.
+      this.#wss.handleUpgrade(req, socket, head, (probe) => probe.close(CloseCode.Normal, 'probe'));
+      return;
+    }
 
     const scope = scopeFromRequest(req, { trustProxy: this.#options.trustProxy });
     const address = scope.client.address;
@@ -160,6 +200,79 @@ export class SocketServer {
     this.#startHandshakeTimer();
     this.#startPinging();
 
+    this.#run(scope, connection);
+  }
+
+  /**
+   * Handles a request of the HTTP fallback (its query holds `_channels`) and answers `true`;
+   * answers `false`, touching nothing, for any other request, which is the app's to answer.
+   * Call it first thing in the HTTP server's `request` handler, for the consumers' paths.
+   */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    const kind = fallbackRequest(req);
+    if (kind === null || this.#fallback === null) return false;
+    res.on('error', this.#onSocketError);
+    switch (kind) {
+      case 'probe':
+        answerProbe(req, res);
+        break;
+      case 'send':
+        this.#fallback.handle(req, res);
+        break;
+      case 'sse':
+        this.#openStream(req, res, this.#fallback);
+        break;
+    }
+    return true;
+  }
+
+  #openStream(req: IncomingMessage, res: ServerResponse, fallback: FallbackPosts): void {
+    if (req.method !== 'POST' && req.method !== 'GET') return answer(res, 405, 'open a stream with POST or GET', { Allow: 'GET, POST' });
+    if (!this.#accepting) return this.#refuseStream(res, 503, 'the server is shutting down');
+    if (Number(req.headers['content-length'] ?? 0) > MAX_OPEN_BODY_BYTES) return this.#refuseStream(res, 413, 'a stream is opened with an empty body');
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes > MAX_OPEN_BODY_BYTES) req.socket.destroy();
+    });
+    if (req.headers.origin === undefined && req.headers['sec-fetch-site'] === 'same-origin') {
+      // A browser's same-origin GET (an EventSource) carries no Origin: its own host is its origin,
+      // which the app's Origin check then judges as it would the header.
+      req.headers.origin = `${this.#schemeOf(req)}://${req.headers.host ?? ''}`;
+    }
+    const scope = scopeFromRequest(req, { trustProxy: this.#options.trustProxy });
+    const address = scope.client.address;
+    const count = this.#perAddress.get(address) ?? 0;
+    if (count >= this.#options.maxConnectionsPerAddress) {
+      this.#env.logger.warn('too many connections from one address', { address });
+      return this.#refuseStream(res, 429, 'too many connections from your address');
+    }
+    this.#perAddress.set(address, count + 1);
+    const origin = req.headers.origin;
+    const connection = new SseConnection(this.#shared, res, address, fallback.newConnectionId(), typeof origin === 'string' ? origin : null);
+    this.#connections.add(connection);
+    this.#handshaking.set(connection, connection);
+    fallback.register(connection);
+    this.#startHandshakeTimer();
+    this.#startPinging();
+    this.#run(scope, connection);
+  }
+
+  #schemeOf(req: IncomingMessage): string {
+    const forwarded = req.headers['x-forwarded-proto'];
+    if (typeof forwarded === 'string' && this.#options.trustProxy.trusts(req.socket.remoteAddress ?? '')) {
+      return forwarded.split(',')[0]!.trim().toLowerCase() === 'https' ? 'https' : 'http';
+    }
+    return 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+  }
+
+  #refuseStream(res: ServerResponse, status: number, reason: string): void {
+    this.#metrics?.refused(status);
+    answer(res, status, reason);
+  }
+
+  /** Runs the application on a new connection, and answers what it throws as the handshake allows. */
+  #run(scope: Scope, connection: Connection): void {
     this.#application(scope, connection, this.#env).catch((error: unknown) => {
       if (connection.state !== 'handshake') {
         this.#env.logger.error('application error after the handshake', { path: scope.path, error });
@@ -179,8 +292,9 @@ export class SocketServer {
   // One of each for all sockets, rather than a closure per socket.
   readonly #onSocketError = (error: Error): void => this.#env.logger.debug('socket error', { error });
 
-  readonly #released = (connection: WsConnection): void => {
+  readonly #released = (connection: ServerConnection): void => {
     this.#connections.delete(connection);
+    if (connection instanceof SseConnection) this.#fallback?.forget(connection);
     const left = (this.#perAddress.get(connection.address) ?? 1) - 1;
     if (left > 0) this.#perAddress.set(connection.address, left);
     else this.#perAddress.delete(connection.address);
@@ -205,6 +319,7 @@ export class SocketServer {
     if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
     this.#handshakeTimer = null;
     this.#wss.close();
+    this.#fallback?.close();
     await this.#ownPresence?.close();
   }
 
@@ -263,6 +378,21 @@ export class SocketServer {
       next.value.heartbeat();
     }
   }
+}
+
+/** Which fallback request `req` is, by its `_channels` query parameter; null for none. */
+function fallbackRequest(req: IncomingMessage): FallbackRequest | null {
+  const url = req.url ?? '';
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1 || !url.includes(TRANSPORT_PARAMETER, queryStart)) return null;
+  const kind = new URLSearchParams(url.slice(queryStart + 1)).get(TRANSPORT_PARAMETER);
+  return kind === 'sse' || kind === 'send' || kind === 'probe' ? kind : null;
+}
+
+/** The HTTP half of the probe: it answers, so an upgrade that fails is being refused on the way. */
+function answerProbe(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  res.writeHead(204, { 'X-Channels-Probe': '1', 'Cache-Control': 'no-store' }).end();
 }
 
 function isWebsocketUpgrade(req: IncomingMessage): boolean {

@@ -23,6 +23,20 @@ export interface TransportLimits {
   readonly trustProxy: ProxyTrust;
 }
 
+/** What the server asks of each of its connections, whichever the transport. */
+export interface ServerConnection {
+  /** The client's address, as the per-address cap counts it. */
+  readonly address: string;
+  /** When an unfinished handshake is abandoned (`Date.now()` time). */
+  readonly handshakeDeadline: number;
+  /** One tick of the liveness check. */
+  heartbeat(): void;
+  /** Closes with `code` and resolves when the connection and its consumer are done. */
+  shutdown(code: number): Promise<void>;
+  /** Drops a connection whose handshake did not complete. */
+  abandon(reason: string): void;
+}
+
 /** What every connection of one server shares: one object, referenced by each. */
 export interface ConnectionServer {
   readonly wss: WebSocketServer;
@@ -30,10 +44,13 @@ export interface ConnectionServer {
   readonly metrics: TransportMetrics | null;
   /** The process's write pacer: every connection's writes go out in its flushes. */
   readonly pacer: FlushPacer;
-  /** A connection's handshake is over, however it ended (accepted, refused, abandoned). */
-  handshakeOver(connection: WsConnection, socket: Duplex): void;
+  /**
+   * A connection's handshake is over, however it ended (accepted, refused, abandoned); `key` is
+   * what the server tracks the handshake by (the socket of an upgrade).
+   */
+  handshakeOver(connection: ServerConnection, key?: Duplex): void;
   /** Called once when a connection is gone, however it went. */
-  released(connection: WsConnection): void;
+  released(connection: ServerConnection): void;
 }
 
 /**
@@ -88,8 +105,9 @@ interface Handshake {
  * (a busy room) gets them in one write; on loopback and in virtual machines the system call and
  * the wake-up it causes on the other side cost far more than the bytes. ws only reads.
  */
-export class WsConnection implements Connection, Flushable {
+export class WsConnection implements Connection, ServerConnection, Flushable {
   state: ConnectionState = 'handshake';
+  readonly transport = 'websocket';
   /** The client's address, as the transport counts connections per address. */
   readonly address: string;
   readonly #server: ConnectionServer;
