@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, watch, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../lib/testing/engines';
@@ -55,6 +55,8 @@ export async function startNginx(upstreams: readonly number[], options: NginxOpt
     await rm(folder, { recursive: true, force: true });
   };
   try {
+    // nginx's workers run as nobody, and write request bodies that spill over into temp folders here.
+    await chmod(folder, 0o755);
     await writeFile(path.join(folder, 'chat.conf'), await siteConfig(upstreams, port, options));
     await writeFile(
       path.join(folder, 'nginx.conf'),

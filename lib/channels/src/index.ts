@@ -40,7 +40,7 @@ export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './layers
 export type { ChannelLayer, ChannelLayerOptions, ChannelReceiver, GroupSendOptions, LayerMessage } from './layers/types';
 export { jsonLogger, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LogLevel } from './logger';
 export { FlushPacer, type Flushable, type Pacing } from './flush-pacer';
-export type { TransportMetrics } from './metrics';
+export type { FallbackPostOutcome, TransportMetrics } from './metrics';
 export { AllowedOrigins, originValidator } from './middleware/origin';
 export { KeyedBuckets, TokenBucket, type KeyedBucketsOptions, type RateLimit } from './rate-limit';
 export { Reachability } from './reachability';

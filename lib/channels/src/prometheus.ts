@@ -3,7 +3,7 @@
  * (an optional peer dependency).
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { TransportMetrics } from './metrics';
+import type { FallbackPostOutcome, TransportMetrics } from './metrics';
 
 /**
  * What the transport counts, in Prometheus metrics on a registry of its own (not prom-client's
@@ -26,6 +26,8 @@ export class PrometheusMetrics implements TransportMetrics {
   readonly #refused: Counter<'status'>;
   readonly #closed: Counter<'code'>;
   readonly #httpDropped: Counter<'reason'>;
+  readonly #fallbackOpen: Gauge;
+  readonly #fallbackPosts: Counter<'outcome'>;
   readonly #received = new FrameCount();
   readonly #sent = new FrameCount();
 
@@ -50,6 +52,17 @@ export class PrometheusMetrics implements TransportMetrics {
       name: 'channels_http_connections_dropped_total',
       help: 'HTTP connections dropped for their address having too many with no request in progress: refused (answered 429) or idle_closed (a keep-alive one, to make room)',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.#fallbackOpen = new Gauge({
+      name: 'channels_fallback_connections_open',
+      help: 'Connections on the HTTP fallback (event stream and POSTs) open now; counted in channels_connections_open too',
+      registers: [registry],
+    });
+    this.#fallbackPosts = new Counter({
+      name: 'channels_fallback_posts_total',
+      help: 'HTTP fallback POSTs answered: local (the stream is in this process), relayed (in another, through the layer), refused',
+      labelNames: ['outcome'],
       registers: [registry],
     });
     this.#received.register({ name: 'channels_frames_received_total', help: 'Frames received from clients', registers: [registry] });
@@ -80,6 +93,16 @@ export class PrometheusMetrics implements TransportMetrics {
   /** An HTTP connection dropped by `createGuardedServer`'s per-address cap. */
   httpDropped(reason: 'refused' | 'idle_closed'): void {
     this.#httpDropped.labels(reason).inc();
+  }
+
+  /** A connection of the HTTP fallback opened or closed. */
+  fallbackOpen(change: 1 | -1): void {
+    this.#fallbackOpen.inc(change);
+  }
+
+  /** A fallback POST was answered. */
+  fallbackPost(outcome: FallbackPostOutcome): void {
+    this.#fallbackPosts.labels(outcome).inc();
   }
 
   received(): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode } from '../close-codes';
 import type { ChannelLayer, LayerMessage } from '../layers/types';
+import type { TransportMetrics } from '../metrics';
 import { KeyedBuckets } from '../rate-limit';
 import { type BatchOutcome, type PostedBatch, type SseConnection, tokenHash } from './sse-connection';
 
@@ -15,6 +16,8 @@ export interface FallbackPostsOptions {
   readonly relayAckTimeoutMs: number;
   /** The client address a request counts against. */
   readonly clientAddress: (req: IncomingMessage) => string;
+  /** Counts the POSTs by where they went. */
+  readonly metrics: TransportMetrics | null;
 }
 
 const CONNECTION_ID = /^[A-Za-z0-9_\-.]{1,100}(![A-Za-z0-9_\-.]{1,100})?$/;
@@ -114,9 +117,16 @@ export class FallbackPosts {
     const onEnd = (): void => {
       const parsed = this.#parse(Buffer.concat(chunks, size), tokenHash(token), originOf(req));
       if (typeof parsed === 'string') return answer(res, 400, parsed);
+      const relayed = !this.#local.has(id);
       this.#deliver(id, parsed).then(
-        (outcome) => respond(res, outcome),
-        () => answer(res, 503, 'try again'),
+        (outcome) => {
+          this.#options.metrics?.fallbackPost?.(outcome === null || outcome.status !== 204 ? 'refused' : relayed ? 'relayed' : 'local');
+          respond(res, outcome);
+        },
+        () => {
+          this.#options.metrics?.fallbackPost?.('refused');
+          answer(res, 503, 'try again');
+        },
       );
     };
     req.on('data', onData);

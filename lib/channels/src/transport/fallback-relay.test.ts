@@ -7,6 +7,7 @@ import Redis from 'ioredis';
 import { RedisServer } from '../../../testing/engines';
 import { WebsocketConsumer } from '../consumer';
 import { silentLogger } from '../logger';
+import { PrometheusMetrics } from '../prometheus';
 import { RedisChannelLayer } from '../redis/redis-layer';
 import { route, urlRouter } from '../routing';
 import { SocketServer } from './socket-server';
@@ -31,13 +32,14 @@ after(async () => {
 let prefixes = 0;
 
 /** Two processes' worth of servers sharing one Redis, and nothing else: no sticky sessions. */
-async function cluster(relayAckTimeoutMs = 5_000): Promise<{ a: string; b: string; stopB: () => Promise<void> }> {
+async function cluster(relayAckTimeoutMs = 5_000): Promise<{ a: string; b: string; stopB: () => Promise<void>; metrics: PrometheusMetrics[] }> {
   const prefix = `relay-${++prefixes}`;
   const bases: string[] = [];
   const stops: Array<() => Promise<void>> = [];
+  const metrics = [new PrometheusMetrics(), new PrometheusMetrics()];
   for (let n = 0; n < 2; n++) {
     const layer = await RedisChannelLayer.connect({ url: redis.url, prefix });
-    const sockets = new SocketServer({ application: urlRouter([route('/ws/echo/', Echo)]), layer, logger: silentLogger, relayAckTimeoutMs });
+    const sockets = new SocketServer({ application: urlRouter([route('/ws/echo/', Echo)]), layer, logger: silentLogger, relayAckTimeoutMs, metrics: metrics[n] });
     const server: Server = createServer((req, res) => {
       if (!sockets.handleHttp(req, res)) res.writeHead(404).end();
     });
@@ -56,12 +58,12 @@ async function cluster(relayAckTimeoutMs = 5_000): Promise<{ a: string; b: strin
     stops.push(stop);
     closers.push(stop);
   }
-  return { a: bases[0]!, b: bases[1]!, stopB: stops[1]! };
+  return { a: bases[0]!, b: bases[1]!, stopB: stops[1]!, metrics };
 }
 
 describe('the HTTP fallback across processes', () => {
   it('delivers batches POSTed to either process in order, once', async () => {
-    const { a, b } = await cluster();
+    const { a, b, metrics } = await cluster();
     const stream = await TestStream.open(a);
     closers.push(async () => stream.abort());
     const sent: string[] = [];
@@ -79,6 +81,10 @@ describe('the HTTP fallback across processes', () => {
     assert.deepEqual(received, sent);
     await stream.sendVia(b, 'last');
     assert.equal(await stream.frame(), 'last');
+    const [onA, onB] = await Promise.all(metrics.map((each) => each.registry.metrics()));
+    assert.match(onA!, /channels_fallback_posts_total\{outcome="local"\} 30\n/);
+    assert.match(onB!, /channels_fallback_posts_total\{outcome="relayed"\} 32\n/);
+    assert.match(onA!, /channels_fallback_connections_open 1\n/);
   });
 
   it('refuses a wrong token through the other process, and sends only the token hash through Redis', async () => {

@@ -164,6 +164,7 @@ export class SocketServer {
             maxPayloadBytes: this.#options.maxPayloadBytes,
             relayAckTimeoutMs: options.relayAckTimeoutMs ?? 5_000,
             clientAddress: (req) => this.#options.trustProxy.clientAddress(req),
+            metrics: this.#metrics,
           });
   }
 

@@ -123,6 +123,7 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
     // The open event waits for the consumer's first frames (welcome, history): one write for all.
     this.#queue(Buffer.from(`retry: 3000\nevent: open\ndata: ${JSON.stringify(open)}\n\n`));
     this.#server.metrics?.opened();
+    this.#server.metrics?.fallbackOpen?.(1);
     return Promise.resolve();
   }
 
@@ -292,6 +293,7 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     const code = this.#closedWith ?? CloseCode.Abnormal;
     this.#server.metrics?.closed(code);
+    this.#server.metrics?.fallbackOpen?.(-1);
     this.state = 'closed';
     this.#discard();
     this.#listener?.closed(code);
