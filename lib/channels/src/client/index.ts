@@ -17,12 +17,15 @@ export {
   type SocketSnapshot,
   type SocketStatus,
 } from './channel-socket';
+export { FallbackSocket, fallbackSocket, type FallbackSocketOptions } from './fallback-socket';
 export { exponentialBackoff, type Backoff, type BackoffOptions } from './backoff';
 export {
   browserSocket,
   browserWakeUpSignals,
+  globalFetch,
   globalTimers,
   socketUrl,
+  type FetchLike,
   type Timers,
   type WakeUpSignals,
   type WebSocketFactory,
