@@ -18,6 +18,17 @@ export {
   type SocketStatus,
 } from './channel-socket';
 export { FallbackSocket, fallbackSocket, type FallbackSocketOptions } from './fallback-socket';
+export {
+  browserTransportMemory,
+  memoryTransportMemory,
+  probeUpgrade,
+  type FallbackMode,
+  type ProbeUpgradeOptions,
+  type StorageLike,
+  type Transport,
+  type TransportMemory,
+  type UpgradeProbe,
+} from './transport-choice';
 export { exponentialBackoff, type Backoff, type BackoffOptions } from './backoff';
 export {
   browserSocket,
