@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Frames } from '../protocol';
 import { type ChannelSocketOptions, ChannelSocket, RequestError } from './channel-socket';
-import { FakeTimers, socketFactory } from './test-doubles';
+import { fallbackSocket } from './fallback-socket';
+import { FakeFetch, FakeTimers, settle, socketFactory } from './test-doubles';
+import { memoryTransportMemory, type UpgradeProbe } from './transport-choice';
 
 type Poll = {
   client: Frames<{ vote: { option: string }; tally: object }>;
@@ -278,5 +280,234 @@ describe('ChannelSocket', () => {
     assert.equal(socket.getSnapshot().status, 'reconnecting');
     timers.advance(1_000);
     assert.equal(factory.sockets.length, 2);
+  });
+});
+
+/** A probe the test answers, one call at a time. */
+function probeDouble() {
+  const calls: Array<{ wsUrl: string; answer: (result: UpgradeProbe) => void }> = [];
+  return {
+    calls,
+    probe: (wsUrl: string) => new Promise<UpgradeProbe>((answer) => calls.push({ wsUrl, answer })),
+    /** Answers the latest call, and lets the socket act on it. */
+    async answer(result: UpgradeProbe): Promise<void> {
+      const call = calls.at(-1);
+      if (!call) throw new Error('no probe ran');
+      call.answer(result);
+      await settle();
+    },
+  };
+}
+
+const REMEMBER_MS = 15 * 60_000;
+
+function fallbackSetup(options: Partial<ChannelSocketOptions> = {}) {
+  const fallbacks = socketFactory();
+  const probe = probeDouble();
+  const memory = memoryTransportMemory();
+  const context = setup({ createFallback: fallbacks.create, probe: probe.probe, transportMemory: memory, ...options });
+  return { ...context, fallbacks, probe, memory };
+}
+
+describe('ChannelSocket over the HTTP fallback', () => {
+  it('moves to the fallback at once when the probe finds the upgrade blocked, without counting another failure', async () => {
+    const { socket, factory, fallbacks, probe, memory, timers, attempts } = fallbackSetup({ resume: () => ({ after: '41' }) });
+    socket.connect();
+    factory.last.drop(1006);
+    assert.deepEqual(probe.calls.map((call) => call.wsUrl), ['ws://example.test/ws/poll/']);
+    assert.equal(socket.getSnapshot().failures, 1);
+    await probe.answer('blocked');
+    assert.equal(memory.get(), timers.now + REMEMBER_MS);
+    assert.equal(fallbacks.sockets.length, 1);
+    assert.equal(fallbacks.last.url, 'ws://example.test/ws/poll/?after=41');
+    const snapshot = socket.getSnapshot();
+    assert.deepEqual([snapshot.status, snapshot.transport, snapshot.failures, snapshot.retryAt], ['reconnecting', 'fallback', 1, null]);
+    timers.advance(5_000); // past the backoff's delay, whose timer was cancelled; before the connect timeout
+    assert.equal(factory.sockets.length, 1);
+    fallbacks.last.open();
+    assert.deepEqual([socket.getSnapshot().status, socket.getSnapshot().transport], ['open', 'fallback']);
+    assert.deepEqual(attempts, [1]);
+  });
+
+  it('goes on backing off on WebSocket when the probe says the server is down (a restart)', async () => {
+    const { socket, factory, fallbacks, probe, memory, timers } = fallbackSetup();
+    socket.connect();
+    factory.last.drop(1006);
+    await probe.answer('down');
+    timers.advance(1_000);
+    assert.equal(factory.sockets.length, 2);
+    assert.equal(fallbacks.sockets.length, 0);
+    assert.equal(memory.get(), null);
+    assert.equal(socket.getSnapshot().transport, 'websocket');
+  });
+
+  it('stays on WebSocket when the probe gets through, and probes again at the next refusal', async () => {
+    const { socket, factory, fallbacks, probe, timers } = fallbackSetup();
+    socket.connect();
+    factory.last.drop(1006);
+    await probe.answer('reachable');
+    timers.advance(1_000);
+    assert.equal(fallbacks.sockets.length, 0);
+    factory.last.drop(1006);
+    assert.equal(probe.calls.length, 2);
+  });
+
+  it('probes after a handshake that hangs, but not after a connection that was open, nor one closed with a code', async () => {
+    const { socket, factory, probe, timers } = fallbackSetup({ connectTimeoutMs: 300 });
+    socket.connect();
+    factory.last.open();
+    factory.last.drop(1006);
+    timers.advance(1_000);
+    factory.last.drop(1011);
+    assert.equal(probe.calls.length, 0);
+    timers.advance(2_000);
+    timers.advance(300);
+    assert.equal(probe.calls.length, 1);
+  });
+
+  it('runs one probe at a time, and acts on its answer while a newer attempt is still connecting', async () => {
+    const { socket, factory, fallbacks, probe, timers } = fallbackSetup();
+    socket.connect();
+    factory.last.drop(1006);
+    timers.advance(1_000);
+    factory.last.drop(1006);
+    timers.advance(2_000);
+    assert.equal(probe.calls.length, 1);
+    assert.equal(factory.sockets.length, 3);
+    await probe.answer('blocked');
+    assert.equal(factory.sockets[2]!.closedWith, 4000, 'the WebSocket attempt under way was given up');
+    assert.equal(fallbacks.sockets.length, 1);
+    assert.equal(socket.getSnapshot().failures, 2);
+  });
+
+  it("ignores a probe's answer that comes after close(), reconnect() or a newer attempt that opened", async () => {
+    for (const after of ['close', 'reconnect', 'opened'] as const) {
+      const { socket, factory, fallbacks, probe, memory, timers } = fallbackSetup();
+      socket.connect();
+      factory.last.drop(1006);
+      if (after === 'close') socket.close();
+      if (after === 'reconnect') socket.reconnect();
+      if (after === 'opened') {
+        timers.advance(1_000);
+        factory.last.open();
+      }
+      await probe.answer('blocked');
+      assert.equal(fallbacks.sockets.length, 0, after);
+      assert.equal(memory.get(), null, after);
+    }
+  });
+
+  it('connects over the fallback while the memory holds a time to come, and tries WebSocket first once it has passed', () => {
+    const remembered = fallbackSetup();
+    remembered.memory.set(remembered.timers.now + 60_000);
+    remembered.socket.connect();
+    assert.equal(remembered.factory.sockets.length, 0);
+    assert.equal(remembered.fallbacks.sockets.length, 1);
+    assert.equal(remembered.socket.getSnapshot().transport, 'fallback');
+
+    const expired = fallbackSetup();
+    expired.memory.set(expired.timers.now - 1);
+    expired.socket.connect();
+    assert.equal(expired.factory.sockets.length, 1);
+    assert.equal(expired.fallbacks.sockets.length, 0);
+    assert.equal(expired.socket.getSnapshot().transport, 'websocket');
+  });
+
+  it('probes again while on the fallback, and goes back to WebSocket once one gets through', async () => {
+    // The fake socket answers no ping: the heartbeat is kept out of the way.
+    const { socket, factory, fallbacks, probe, memory, timers } = fallbackSetup({ pingAfterMs: REMEMBER_MS * 4 });
+    memory.set(timers.now + REMEMBER_MS);
+    socket.connect();
+    fallbacks.last.open();
+    timers.advance(REMEMBER_MS - 1);
+    assert.equal(probe.calls.length, 0);
+    timers.advance(1);
+    assert.equal(probe.calls.length, 1);
+    await probe.answer('blocked');
+    assert.equal(memory.get(), timers.now + REMEMBER_MS, 'still blocked: remembered for longer');
+    assert.equal(socket.getSnapshot().transport, 'fallback');
+    timers.advance(REMEMBER_MS);
+    assert.equal(probe.calls.length, 2);
+    await probe.answer('reachable');
+    assert.equal(memory.get(), null);
+    assert.equal(fallbacks.last.closedWith, 4000);
+    assert.equal(factory.sockets.length, 1);
+    assert.equal(socket.getSnapshot().transport, 'websocket');
+    factory.last.open();
+    assert.deepEqual([socket.getSnapshot().status, socket.getSnapshot().transport], ['open', 'websocket']);
+  });
+
+  it('does not probe again on the fallback once the connection is gone', async () => {
+    const { socket, fallbacks, probe, memory, timers } = fallbackSetup({ pingAfterMs: REMEMBER_MS * 2 });
+    memory.set(timers.now + REMEMBER_MS * 10);
+    socket.connect();
+    fallbacks.last.open();
+    fallbacks.last.drop(1006);
+    timers.advance(REMEMBER_MS);
+    assert.equal(probe.calls.length, 0, 'a fallback refused is not a blocked upgrade, and the re-probe timer went with the connection');
+    assert.ok(fallbacks.sockets.length > 1);
+  });
+
+  it('stops on a final close code over the fallback, as over WebSocket', () => {
+    const { socket, fallbacks, probe, timers } = fallbackSetup({ fallback: 'only' });
+    assert.equal(socket.getSnapshot().transport, 'fallback');
+    socket.connect();
+    fallbacks.last.open();
+    fallbacks.last.drop(4401, 'session ended');
+    assert.deepEqual([socket.getSnapshot().status, socket.getSnapshot().closeCode, socket.getSnapshot().closeReason], ['closed', 4401, 'session ended']);
+    timers.advance(60 * 60_000);
+    assert.equal(fallbacks.sockets.length, 1);
+    assert.equal(probe.calls.length, 0);
+    assert.equal(timers.pending, 0);
+  });
+
+  it('never uses the fallback when given createSocket alone, or with fallback off', () => {
+    for (const options of [{}, { fallback: 'off' as const, createFallback: socketFactory().create }]) {
+      const probe = probeDouble();
+      const { socket, factory, timers } = setup({ probe: probe.probe, transportMemory: memoryTransportMemory(), ...options });
+      socket.connect();
+      factory.last.drop(1006);
+      timers.advance(1_000);
+      assert.equal(probe.calls.length, 0);
+      assert.equal(factory.sockets.length, 2);
+      assert.equal(socket.getSnapshot().transport, 'websocket');
+    }
+  });
+
+  it('carries frames, requests and the resume query over a FallbackSocket', async () => {
+    const server = new FakeFetch();
+    const timers = new FakeTimers();
+    const socket = new ChannelSocket<Poll>({
+      url: 'ws://example.test/ws/poll/',
+      resume: () => ({ after: '41' }),
+      fallback: 'only',
+      createFallback: (url) => fallbackSocket(url, { fetch: server.fetch, timers, now: () => timers.now }),
+      offline: 'keep',
+      timers,
+      now: () => timers.now,
+      wakeUpSignals: () => () => {},
+    });
+    const votes: unknown[] = [];
+    socket.on('votes', (frame) => votes.push(frame.counts));
+    socket.connect();
+    assert.equal(server.last('sse').url, 'http://example.test/ws/poll/?after=41&_channels=sse');
+    socket.send({ type: 'vote', option: 'tea' });
+    const stream = server.last('sse').stream();
+    stream.write('event: open\ndata: {"connection":"c","token":"t","ping_ms":25000}\n\n');
+    await settle();
+    assert.equal(socket.getSnapshot().status, 'open');
+    assert.deepEqual(server.last('send').body, { seq: 1, frames: ['{"type":"vote","option":"tea"}'] });
+    const answer = socket.request({ type: 'tally' });
+    server.last('send').respond(204, { 'X-Channels-Next': '2' });
+    await settle();
+    const request = JSON.parse((server.last('send').body.frames as string[])[0]!) as { $: string; ref: string };
+    assert.equal(request.$, 'req');
+    stream.write(`data: {"type":"votes","counts":{"tea":1}}\n\ndata: {"$":"reply","ref":"${request.ref}","ok":true,"body":{"total":1}}\n\n`);
+    await settle();
+    assert.deepEqual(await answer, { total: 1 });
+    assert.deepEqual(votes, [{ tea: 1 }]);
+    socket.close();
+    assert.deepEqual(server.last('send').body, { seq: 3, frames: [], close: 1000 });
+    assert.ok(stream.aborted);
   });
 });

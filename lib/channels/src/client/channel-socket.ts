@@ -8,6 +8,7 @@ import {
 } from '../framework-frames';
 import type { OfType, ReplyOf, SocketProtocol, TypedFrame } from '../protocol';
 import { type Backoff, exponentialBackoff } from './backoff';
+import { fallbackSocket } from './fallback-socket';
 import { Heartbeat } from './heartbeat';
 import {
   browserSocket,
@@ -19,6 +20,7 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from './platform';
+import { browserTransportMemory, type FallbackMode, probeUpgrade, type Transport, type TransportMemory, type UpgradeProbe } from './transport-choice';
 
 /**
  * Where a {@link ChannelSocket} is:
@@ -45,6 +47,8 @@ export interface SocketSnapshot {
   readonly closeReason: string | null;
   /** Attempts that failed in a row; counting starts again after a connection that stayed open. */
   readonly failures: number;
+  /** How the current attempt (or the last one) carries frames: a WebSocket or the HTTP fallback. */
+  readonly transport: Transport;
 }
 
 /** What happens to frames sent and requests made while the socket is not open. */
@@ -83,6 +87,33 @@ export interface ChannelSocketOptions {
   readonly maxInFlight?: number;
   /** Makes sockets; defaults to the global `WebSocket` (Node 20 has none: pass `ws`). */
   readonly createSocket?: WebSocketFactory;
+  /**
+   * When to carry frames over the HTTP fallback (a server-sent-events stream and POSTs, for
+   * networks that refuse the WebSocket upgrade) rather than a WebSocket: `auto` switches when a
+   * WebSocket attempt fails and the probe finds the upgrade blocked, and remembers it for
+   * `rememberFallbackMs`; `off` never; `only` always. The default is `auto`, or `off` when
+   * `createSocket` is given without `createFallback` (a socket made with `ws` in Node).
+   */
+  readonly fallback?: FallbackMode;
+  /** Makes fallback sockets (default `fallbackSocket` with the global `fetch`). */
+  readonly createFallback?: WebSocketFactory;
+  /**
+   * Where `auto` keeps the time until which it uses the fallback (default
+   * `browserTransportMemory()`: `localStorage`, so the next page load and other tabs know).
+   */
+  readonly transportMemory?: TransportMemory;
+  /**
+   * How long `auto` uses the fallback after the probe found the upgrade blocked; while on it, it
+   * probes again this often and goes back to WebSocket once one gets through (default 15 min).
+   */
+  readonly rememberFallbackMs?: number;
+  /** The default probe's timeout (default 5 s). */
+  readonly probeTimeoutMs?: number;
+  /**
+   * Tells a blocked upgrade from a server that is down, for `auto` (default `probeUpgrade` with
+   * `createSocket`, the global `fetch` and `probeTimeoutMs`).
+   */
+  readonly probe?: (wsUrl: string) => Promise<UpgradeProbe>;
   /** Delay before attempt n (1, 2, …) after failures; capped exponential with full jitter by default. */
   readonly backoff?: Backoff;
   /** An open that ends sooner than this counts as a failure for the backoff (default 5 s). */
@@ -151,7 +182,9 @@ const MAX_LATEST_TYPES = 100;
  * reconnects with jittered exponential backoff, stops on the close codes that say "do not come
  * back" (4401 sign in, 4403 not allowed, 4404, 4410, 1008, … see `isFinalCloseCode`) and says
  * why, notices a dead line with the framework's ping (every consumer answers it), and carries
- * typed frames, requests with answers and presence lists.
+ * typed frames, requests with answers and presence lists. On a network that refuses the WebSocket
+ * upgrade it carries the same frames over the server's HTTP fallback (see the `fallback` option);
+ * `transport` in the snapshot says which.
  *
  * ```ts
  * const poll = new ChannelSocket<PollProtocol>({ url: '/ws/poll/' });
@@ -181,7 +214,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   readonly #requests = new Map<string, PendingRequest>();
   readonly #kept: string[] = [];
   #socket: WebSocketLike | null = null;
-  #snapshot: SocketSnapshot = { status: 'closed', retryAt: null, closeCode: null, closeReason: null, failures: 0 };
+  #snapshot: SocketSnapshot;
   #openedAt: number | null = null;
   #retryTimer: unknown = null;
   #connectTimer: unknown = null;
@@ -189,9 +222,27 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   #holders = 0;
   #nextRef = 1;
   #stopWakeUps: (() => void) | null = null;
+  readonly #fallbackMode: FallbackMode;
+  #memory: TransportMemory | null = null;
+  /**
+   * Moves on at each connect, close, reconnect and open: a probe's answer that comes after one
+   * of those is about a connection that is over, and is not acted on.
+   */
+  #probeGeneration = 0;
+  #probing = false;
+  #reprobeTimer: unknown = null;
 
   constructor(options: ChannelSocketOptions) {
     this.#options = options;
+    this.#fallbackMode = options.fallback ?? (options.createSocket !== undefined && options.createFallback === undefined ? 'off' : 'auto');
+    this.#snapshot = {
+      status: 'closed',
+      retryAt: null,
+      closeCode: null,
+      closeReason: null,
+      failures: 0,
+      transport: this.#fallbackMode === 'only' ? 'fallback' : 'websocket',
+    };
     this.#timers = options.timers ?? globalTimers;
     this.#now = options.now ?? Date.now;
     this.#backoff = options.backoff ?? exponentialBackoff();
@@ -223,6 +274,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   connect(): void {
     if (this.#snapshot.status !== 'closed') return;
     this.#stopWakeUps = (this.#options.wakeUpSignals ?? browserWakeUpSignals)((reason) => this.#wakeUp(reason));
+    this.#probeGeneration++;
     this.#update({ status: 'connecting', retryAt: null, closeCode: null, closeReason: null, failures: 0 });
     this.#open();
   }
@@ -232,6 +284,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
    * offline are dropped. `connect` starts again.
    */
   close(): void {
+    this.#probeGeneration++;
     this.#stop();
     this.#dropSocket(1000);
     this.#kept.length = 0;
@@ -285,6 +338,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       this.connect();
       return;
     }
+    this.#probeGeneration++;
     this.#dropSocket(4000);
     this.#clearTimers();
     this.#connectionGone();
@@ -397,9 +451,11 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   // ---- connection ----
 
   #open(): void {
+    const transport = this.#chooseTransport();
+    if (transport !== this.#snapshot.transport) this.#update({ transport });
     let socket: WebSocketLike;
     try {
-      socket = (this.#options.createSocket ?? browserSocket)(this.#url());
+      socket = (transport === 'fallback' ? this.#createFallback : this.#createSocket)(this.#url());
     } catch {
       this.#lost(1006, null);
       return;
@@ -425,8 +481,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   }
 
   #url(): string {
-    const option = this.#options.url;
-    const base = socketUrl(typeof option === 'function' ? option() : option);
+    const base = this.#baseUrl();
     const params = this.#options.resume?.();
     if (!params) return base;
     const query = Object.entries(params)
@@ -436,10 +491,17 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     return query === '' ? base : `${base}${base.includes('?') ? '&' : '?'}${query}`;
   }
 
+  #baseUrl(): string {
+    const option = this.#options.url;
+    return socketUrl(typeof option === 'function' ? option() : option);
+  }
+
   #opened(): void {
     this.#clearConnectTimer();
     this.#openedAt = this.#now();
+    this.#probeGeneration++;
     this.#heartbeat.start();
+    if (this.#snapshot.transport === 'fallback' && this.#fallbackMode === 'auto') this.#armReprobe();
     // Kept frames, then kept requests, in the order they were made; then the listeners hear of it.
     const socket = this.#socket;
     this.#snapshot = { ...this.#snapshot, status: 'open', retryAt: null };
@@ -524,8 +586,11 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
 
   /** The connection is gone: reconnect after a backoff, or stop for good on a final code. */
   #lost(code: number, reason: string | null): void {
+    // A WebSocket refused or hung before it opened: perhaps a network that blocks the upgrade.
+    const refusedUpgrade = code === 1006 && this.#openedAt === null && this.#snapshot.transport === 'websocket';
     this.#dropSocket(4000);
     this.#clearConnectTimer();
+    this.#clearReprobeTimer();
     this.#heartbeat.stop();
     const stable = this.#openedAt !== null && this.#now() - this.#openedAt >= (this.#options.stableAfterMs ?? 5_000);
     if (isFinalCloseCode(code)) {
@@ -542,6 +607,99 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     this.#retryTimer = this.#timers.setTimeout(() => this.#retryNow(), delay);
     this.#connectionGone();
     this.#update({ status: 'reconnecting', retryAt: this.#now() + delay, failures });
+    if (refusedUpgrade && this.#fallbackMode === 'auto') this.#probeAfterRefusal();
+  }
+
+  // ---- transport ----
+
+  get #createSocket(): WebSocketFactory {
+    return this.#options.createSocket ?? browserSocket;
+  }
+
+  get #createFallback(): WebSocketFactory {
+    return this.#options.createFallback ?? ((url) => fallbackSocket(url, { timers: this.#timers, now: this.#now }));
+  }
+
+  get #transportMemory(): TransportMemory {
+    this.#memory ??= this.#options.transportMemory ?? browserTransportMemory();
+    return this.#memory;
+  }
+
+  get #rememberFallbackMs(): number {
+    return this.#options.rememberFallbackMs ?? 15 * 60_000;
+  }
+
+  #chooseTransport(): Transport {
+    switch (this.#fallbackMode) {
+      case 'only':
+        return 'fallback';
+      case 'off':
+        return 'websocket';
+      case 'auto': {
+        const until = this.#transportMemory.get();
+        return until !== null && until > this.#now() ? 'fallback' : 'websocket';
+      }
+    }
+  }
+
+  /**
+   * Probes beside the backoff, which goes on meanwhile: a server restarting fails the HTTP probe
+   * too (`down`) and is waited for on WebSocket as before; only `blocked` moves to the fallback.
+   * A newer attempt still connecting does not make the answer stale (it is on the same blocked
+   * network, and the backoff's short first delays would otherwise void every answer); one that
+   * opened does.
+   */
+  #probeAfterRefusal(): void {
+    if (this.#probing) return;
+    this.#probing = true;
+    const generation = this.#probeGeneration;
+    void this.#probe().then((result) => {
+      this.#probing = false;
+      const { status, transport } = this.#snapshot;
+      if (result !== 'blocked' || generation !== this.#probeGeneration || status !== 'reconnecting' || transport !== 'websocket') return;
+      this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
+      this.#dropSocket(4000);
+      this.#clearConnectTimer();
+      // Not a failure of its own: the retry comes now, on the fallback, with the count as it was.
+      this.#retryNow();
+    });
+  }
+
+  /** While on the fallback: every `rememberFallbackMs`, WebSocket again once one gets through. */
+  #armReprobe(): void {
+    this.#clearReprobeTimer();
+    this.#reprobeTimer = this.#timers.setTimeout(() => {
+      this.#reprobeTimer = null;
+      const generation = this.#probeGeneration;
+      void this.#probe().then((result) => {
+        const { status, transport } = this.#snapshot;
+        if (generation !== this.#probeGeneration || status !== 'open' || transport !== 'fallback') return;
+        if (result === 'reachable') {
+          this.#transportMemory.clear();
+          this.reconnect();
+          return;
+        }
+        if (result === 'blocked') this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
+        this.#armReprobe();
+      });
+    }, this.#rememberFallbackMs);
+  }
+
+  /** The probe's answer; `null` when the probe itself failed (which says nothing). */
+  #probe(): Promise<UpgradeProbe | null> {
+    const probe =
+      this.#options.probe ??
+      ((wsUrl: string) => probeUpgrade({ wsUrl, createSocket: this.#createSocket, timeoutMs: this.#options.probeTimeoutMs ?? 5_000, timers: this.#timers }));
+    try {
+      return probe(this.#baseUrl()).catch(() => null);
+    } catch {
+      return Promise.resolve(null);
+    }
+  }
+
+  #clearReprobeTimer(): void {
+    if (this.#reprobeTimer !== null) this.#timers.clearTimeout(this.#reprobeTimer);
+    this.#reprobeTimer = null;
   }
 
   /** Closed by the server with a code that says "do not come back" (not by `close()`). */
@@ -626,6 +784,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
 
   #clearTimers(): void {
     this.#clearConnectTimer();
+    this.#clearReprobeTimer();
     this.#heartbeat.stop();
     if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;

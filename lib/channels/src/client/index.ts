@@ -2,6 +2,9 @@
  * next-channels/client: the browser side of any consumer. A {@link ChannelSocket} reconnects with
  * backoff, stops on the close codes that say why (sign in, not allowed), pings through the
  * framework's own frames, and carries typed frames, requests with answers and presence lists.
+ * Where a network refuses the WebSocket upgrade it moves to an HTTP fallback of the same server
+ * ({@link fallbackSocket}: server-sent events and POSTs), after {@link probeUpgrade} told that
+ * apart from a server that is down.
  * No React and no Node imports: it runs in any browser (and in Node with `ws`).
  *
  * @packageDocumentation
@@ -17,12 +20,26 @@ export {
   type SocketSnapshot,
   type SocketStatus,
 } from './channel-socket';
+export { FallbackSocket, fallbackSocket, type FallbackSocketOptions } from './fallback-socket';
+export {
+  browserTransportMemory,
+  memoryTransportMemory,
+  probeUpgrade,
+  type FallbackMode,
+  type ProbeUpgradeOptions,
+  type StorageLike,
+  type Transport,
+  type TransportMemory,
+  type UpgradeProbe,
+} from './transport-choice';
 export { exponentialBackoff, type Backoff, type BackoffOptions } from './backoff';
 export {
   browserSocket,
   browserWakeUpSignals,
+  globalFetch,
   globalTimers,
   socketUrl,
+  type FetchLike,
   type Timers,
   type WakeUpSignals,
   type WebSocketFactory,

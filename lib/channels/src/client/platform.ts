@@ -29,6 +29,21 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * What the client needs of `fetch`: the global one by default, a fake in tests. The
+ * `fallbackSocket` transport and the `probeUpgrade` probe use it.
+ */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * The global `fetch`, looked up at each call (a page may wrap it later) and called as a plain
+ * function, which browsers require.
+ */
+export const globalFetch: FetchLike = (url, init) => {
+  if (typeof globalThis.fetch !== 'function') return Promise.reject(new TypeError('no global fetch here: pass fetch'));
+  return globalThis.fetch(url, init);
+};
+
 /** Browser signals that make a reconnect worth trying at once; returns an unsubscribe. */
 export type WakeUpSignals = (wake: (reason: 'online' | 'visible') => void) => () => void;
 

@@ -1,4 +1,4 @@
-import type { Timers, WebSocketLike } from './platform';
+import type { FetchLike, Timers, WebSocketLike } from './platform';
 
 /** Timers that run only when the test advances the clock. (Test support; not in the build.) */
 export class FakeTimers implements Timers {
@@ -86,4 +86,103 @@ export function socketFactory(): { sockets: FakeSocket[]; create: (url: string) 
       return socket;
     },
   };
+}
+
+/** One request a {@link FakeFetch} holds until the test answers it. */
+export interface FakeRequest {
+  readonly url: string;
+  readonly init: RequestInit;
+  /** The body, parsed as JSON. */
+  readonly body: Record<string, unknown>;
+  /** The request's headers, by lower-case name. */
+  readonly headers: Record<string, string>;
+  /** Answers with `status`, `headers` and `body`. */
+  respond(status: number, headers?: Record<string, string>, body?: string | null): void;
+  /** Answers 200 with an event stream the test writes to. */
+  stream(): EventStreamWriter;
+  /** Fails as a network error does (a `TypeError`). */
+  fail(): void;
+  /** Whether it was answered (or failed, or aborted). */
+  readonly settled: boolean;
+}
+
+/** The server's end of an event stream a {@link FakeFetch} answered with. */
+export interface EventStreamWriter {
+  /** Sends text (any part of an event: the test splits as it likes). */
+  write(text: string): void;
+  /** Ends the stream as a server does that closes the response. */
+  end(): void;
+  /** Whether the client aborted the request that reads it. */
+  readonly aborted: boolean;
+}
+
+/** A `fetch` whose server the test plays: every call waits in `requests` until answered. */
+export class FakeFetch {
+  readonly requests: FakeRequest[] = [];
+
+  fetch: FetchLike = (url, init) =>
+    new Promise<Response>((resolve, reject) => {
+      let settled = false;
+      const signal = init.signal ?? null;
+      const settle = (answer: () => void): void => {
+        if (settled) return;
+        settled = true;
+        answer();
+      };
+      signal?.addEventListener('abort', () => settle(() => reject(new DOMException('aborted', 'AbortError'))));
+      const headers: Record<string, string> = {};
+      new Headers(init.headers).forEach((value, name) => {
+        headers[name] = value;
+      });
+      this.requests.push({
+        url,
+        init,
+        headers,
+        body: JSON.parse(typeof init.body === 'string' ? init.body : 'null') as Record<string, unknown>,
+        respond: (status, responseHeaders = {}, body = null) => settle(() => resolve(new Response(body, { status, headers: responseHeaders }))),
+        stream: () => {
+          let controller!: ReadableStreamDefaultController<Uint8Array>;
+          let open = true;
+          const body = new ReadableStream<Uint8Array>({ start: (given) => (controller = given) });
+          signal?.addEventListener('abort', () => {
+            if (open) controller.error(new DOMException('aborted', 'AbortError'));
+            open = false;
+          });
+          settle(() => resolve(new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8' } })));
+          return {
+            write: (text) => {
+              if (open) controller.enqueue(new TextEncoder().encode(text));
+            },
+            end: () => {
+              if (open) controller.close();
+              open = false;
+            },
+            get aborted() {
+              return signal?.aborted ?? false;
+            },
+          };
+        },
+        fail: () => settle(() => reject(new TypeError('fetch failed'))),
+        get settled() {
+          return settled;
+        },
+      });
+    });
+
+  /** The requests whose URL asks for `_channels=<kind>` (sse, send, probe). */
+  to(kind: string): FakeRequest[] {
+    return this.requests.filter((request) => new URL(request.url).searchParams.get('_channels') === kind);
+  }
+
+  /** The latest request for `_channels=<kind>`; throws when there is none. */
+  last(kind: string): FakeRequest {
+    const request = this.to(kind).at(-1);
+    if (!request) throw new Error(`no ${kind} request made`);
+    return request;
+  }
+}
+
+/** Lets every promise and stream read that can settle now settle. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -29,7 +29,7 @@ import type { OfType, ReplyOf, SocketProtocol } from '../protocol';
 const shared = new Map<string, ChannelSocket<SocketProtocol>>();
 
 /** What the server renders and hydration starts from: the first attempt, not yet open. */
-const SERVER_SNAPSHOT: SocketSnapshot = Object.freeze({ status: 'connecting', retryAt: null, closeCode: null, closeReason: null, failures: 0 });
+const SERVER_SNAPSHOT: SocketSnapshot = Object.freeze({ status: 'connecting', retryAt: null, closeCode: null, closeReason: null, failures: 0, transport: 'websocket' });
 const NO_ENTRIES: readonly PresenceEntry[] = Object.freeze([]);
 
 /** Options of the shared socket of a path: read when the first component asks for it. */
@@ -67,7 +67,7 @@ export function useChannelSocket<Protocol extends SocketProtocol>(path: string, 
   return socket;
 }
 
-/** A socket's status, retry time and final close (see {@link SocketSnapshot}), as React state. */
+/** A socket's status, retry time, final close and transport (see {@link SocketSnapshot}), as React state. */
 export function useSocketStatus<Protocol extends SocketProtocol>(socket: ChannelSocket<Protocol>): SocketSnapshot {
   return useSyncExternalStore(socket.subscribe, socket.getSnapshot, () => SERVER_SNAPSHOT);
 }
@@ -183,3 +183,4 @@ export function useRequest<Protocol extends SocketProtocol, K extends Protocol['
 }
 
 export { ChannelSocket, RequestError, type PresenceEntry, type RequestOptions, type SocketSnapshot } from '../client/channel-socket';
+export type { Transport } from '../client/transport-choice';
