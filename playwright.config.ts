@@ -26,7 +26,8 @@ export default defineConfig<{ mode: ServerMode }>({
   },
   projects: [
     { name: 'production', use: { mode: 'production' }, testIgnore: ['**/hot-reload.spec.ts', '**/server-reload.spec.ts'] },
-    // Next's development server locks its folder to one process: the scale-out tests run in production only.
-    { name: 'development', use: { mode: 'development' }, testIgnore: '**/scale-out.spec.ts' },
+    // Next's development server locks its folder to one process: the scale-out tests run in production only,
+    // and so does the fallback's (its own server behind nginx, beside the worker's).
+    { name: 'development', use: { mode: 'development' }, testIgnore: ['**/scale-out.spec.ts', '**/fallback.spec.ts'] },
   ],
 });

@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { type Browser, chromium, type Page, type WebSocket as PageSocket } from '@playwright/test';
 import { freePort } from '../lib/testing/engines';
 import { chromiumLaunchOptions } from './support/chromium';
+import { startNginx } from './support/nginx';
 
 const run = promisify(execFile);
 const REPOSITORY = path.resolve(__dirname, '..');
@@ -372,6 +373,49 @@ describe('examples/minimal, installed from the packed package outside the reposi
 
     assert.equal(await server.stop(), 0);
     for (const poll of [anonymous, ana, bo]) await poll.page.context().close();
+  });
+
+  it('works behind a proxy that refuses upgrades with no setting changed: the fallback, and back by itself after a restart', { timeout: 240_000 }, async () => {
+    // The server on 127.0.0.2 and nginx on 127.0.0.1 with the same port: the page's Origin is then
+    // one of the example's local defaults, as when it is served directly.
+    const port = await freePort();
+    const start = () => new ExampleServer(process.execPath, ['--import', 'tsx', 'server.ts'], app, port, { ...PRODUCTION, HOSTNAME: '127.0.0.2' });
+    let server = start();
+    servers.push(server);
+    await server.waitFor(/"msg":"listening".*"mode":"production"/);
+    const nginx = await startNginx([`127.0.0.2:${port}`], { port, blockUpgrades: true });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const page = await (await browser!.newContext()).newPage();
+      const upgrades: string[] = [];
+      page.on('websocket', (socket) => upgrades.push(socket.url()));
+      await page.goto(`${url}/`, { timeout: 120_000 });
+      await waitForText(page.locator('#status'), 'open \\(fallback\\)');
+      const say = async (text: string): Promise<void> => {
+        await page.locator('#message').fill(text);
+        await page.locator('#message').press('Enter');
+        await page.locator('#messages li', { hasText: text }).waitFor({ timeout: 15_000 });
+      };
+      await say('hello through the blocking proxy 你好');
+      const response = await fetch(`${url}/api/rooms/lobby`, { method: 'POST', body: 'from the route handler' });
+      assert.equal(response.status, 204, await response.text());
+      await page.locator('#messages li', { hasText: 'from the route handler' }).waitFor({ timeout: 15_000 });
+      const tried = upgrades.length;
+      assert.ok(tried >= 1, 'the page tried a WebSocket first');
+
+      assert.equal(await server.stop(), 0);
+      await waitForText(page.locator('#status'), 'reconnecting \\(fallback\\)');
+      server = start();
+      servers.push(server);
+      await server.waitFor(/"msg":"listening".*"mode":"production"/);
+      await waitForText(page.locator('#status'), 'open \\(fallback\\)');
+      await say('and again after the restart');
+      assert.equal(upgrades.length, tried, 'once it knew, the page went straight to the fallback');
+      assert.equal(await server.stop(), 0);
+      await page.context().close();
+    } finally {
+      await nginx.dispose();
+    }
   });
 
   it('refuses to start in production without SESSION_PASSWORD, in one line', { timeout: 60_000 }, async () => {

@@ -208,7 +208,7 @@ function ConnectionStatus({ chat, left }: { readonly chat: ChatSocket; readonly 
       text = TEXT.connecting;
       break;
     case 'open':
-      text = TEXT.online;
+      text = chat.transport === 'fallback' ? TEXT.onlineFallback : TEXT.online;
       break;
     case 'reconnecting':
       text = chat.retryAt === null ? TEXT.reconnecting : format.plural(TEXT.reconnectingIn, Math.max(1, Math.ceil((chat.retryAt - now) / 1000)));
@@ -227,7 +227,14 @@ function ConnectionStatus({ chat, left }: { readonly chat: ChatSocket; readonly 
       break;
   }
   return (
-    <p id="connection-status" role="status" data-status={chat.status} className={`status status-${chat.status}`}>
+    <p
+      id="connection-status"
+      role="status"
+      data-status={chat.status}
+      data-transport={chat.transport}
+      className={`status status-${chat.status}`}
+      title={chat.status === 'open' && chat.transport === 'fallback' ? TEXT.fallbackHint : undefined}
+    >
       {text}
     </p>
   );

@@ -28,13 +28,17 @@ export interface NginxOptions {
   readonly port?: number;
 }
 
-/** docs/nginx.conf with the given upstream ports and listen port; upgrades stripped when asked. */
-export async function siteConfig(upstreams: readonly number[], port: number, options: NginxOptions = {}): Promise<string> {
+/**
+ * docs/nginx.conf with the given upstreams (a port at 127.0.0.1, or `host:port`) and listen port;
+ * upgrades stripped when asked.
+ */
+export async function siteConfig(upstreams: readonly (number | string)[], port: number, options: NginxOptions = {}): Promise<string> {
+  const addresses = upstreams.map((upstream) => (typeof upstream === 'number' ? `127.0.0.1:${upstream}` : upstream));
   let site = (await readFile(path.join(PROJECT_ROOT, 'docs', 'nginx.conf'), 'utf8'))
-    .replace(/( *)server 127\.0\.0\.1:3001;\n *server 127\.0\.0\.1:3002;/, (_whole, indent: string) => upstreams.map((upstream) => `${indent}server 127.0.0.1:${upstream};`).join('\n'))
+    .replace(/( *)server 127\.0\.0\.1:3001;\n *server 127\.0\.0\.1:3002;/, (_whole, indent: string) => addresses.map((address) => `${indent}server ${address};`).join('\n'))
     .replace('listen 80;', `listen 127.0.0.1:${port};`);
-  assert.match(site, new RegExp(`listen 127.0.0.1:${port};`), 'the test rewrote the listen line');
-  assert.match(site, new RegExp(`server 127.0.0.1:${upstreams[0]};`), 'the test rewrote the upstreams');
+  assert.ok(site.includes(`listen 127.0.0.1:${port};`), 'the test rewrote the listen line');
+  assert.ok(site.includes(`server ${addresses[0]};`), 'the test rewrote the upstreams');
   if (options.blockUpgrades) {
     site = site.replace('proxy_set_header Upgrade $http_upgrade;', 'proxy_set_header Upgrade "";').replace('proxy_set_header Connection $connection_upgrade;', 'proxy_set_header Connection "";');
     assert.match(site, /proxy_set_header Upgrade "";/, 'the test stripped the upgrade headers');
@@ -43,7 +47,7 @@ export async function siteConfig(upstreams: readonly number[], port: number, opt
 }
 
 /** Starts nginx with docs/nginx.conf in front of `upstreams`; resolves once its port is bound. */
-export async function startNginx(upstreams: readonly number[], options: NginxOptions = {}): Promise<Nginx> {
+export async function startNginx(upstreams: readonly (number | string)[], options: NginxOptions = {}): Promise<Nginx> {
   const port = options.port ?? (await freePort());
   const folder = await mkdtemp(path.join(tmpdir(), 'nginx-test-'));
   let nginx: ChildProcess | null = null;
@@ -60,7 +64,7 @@ export async function startNginx(upstreams: readonly number[], options: NginxOpt
     await writeFile(path.join(folder, 'chat.conf'), await siteConfig(upstreams, port, options));
     await writeFile(
       path.join(folder, 'nginx.conf'),
-      `daemon off;\nworker_processes 1;\npid ${folder}/nginx.pid;\nerror_log stderr warn;\nevents {}\n` +
+      `daemon off;\nworker_processes 1;\npid ${folder}/nginx.pid;\nerror_log stderr crit;\nevents {}\n` +
         `http {\n  access_log off;\n  client_body_temp_path ${folder}/body;\n  proxy_temp_path ${folder}/proxy;\n` +
         `  fastcgi_temp_path ${folder}/fastcgi;\n  uwsgi_temp_path ${folder}/uwsgi;\n  scgi_temp_path ${folder}/scgi;\n` +
         `  include ${folder}/chat.conf;\n}\n`,

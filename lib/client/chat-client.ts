@@ -16,8 +16,10 @@ import {
   ChannelSocket,
   CloseCode,
   globalTimers,
+  type FallbackMode,
   type SocketStatus,
   type Timers,
+  type Transport,
   type WakeUpSignals,
   type WebSocketFactory,
 } from 'next-channels/client';
@@ -37,6 +39,8 @@ export type ConnectionStatus = SocketStatus;
 
 export interface ChatSnapshot {
   readonly status: ConnectionStatus;
+  /** Which transport carries the connection: `fallback` where the network refused the WebSocket upgrade. */
+  readonly transport: Transport;
   /** When the next reconnect attempt starts (ms since the epoch), while waiting for it. */
   readonly retryAt: number | null;
   readonly room: string;
@@ -76,6 +80,10 @@ export interface ChatClientOptions {
   readonly url: string | (() => string);
   /** Makes sockets; defaults to the global `WebSocket` (Node 20 has none: pass `ws`). */
   readonly createSocket?: WebSocketFactory;
+  /** Makes the HTTP fallback's sockets (default: the framework's, over `fetch`). */
+  readonly createFallback?: WebSocketFactory;
+  /** When to use the HTTP fallback (default: `auto` in a browser; see `ChannelSocketOptions.fallback`). */
+  readonly fallback?: FallbackMode;
   /** Delay before reconnect attempt n (1, 2, ...); capped exponential with full jitter by default. */
   readonly backoff?: Backoff;
   /** After this long without a frame, ask the server for a pong (default 20 s). */
@@ -162,6 +170,8 @@ export class ChatClient {
       timers: this.#timers,
       now: this.#now,
       ...(options.createSocket ? { createSocket: options.createSocket } : {}),
+      ...(options.createFallback ? { createFallback: options.createFallback } : {}),
+      ...(options.fallback ? { fallback: options.fallback } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.wakeUpSignals ? { wakeUpSignals: options.wakeUpSignals } : {}),
       pingAfterMs: options.pingAfterMs ?? 20_000,
@@ -178,6 +188,7 @@ export class ChatClient {
     this.#typing = new TypingTracker(this.#timers, options.typingShownMs ?? 5_000, () => this.#update({ typing: this.#typing.people }));
     this.#snapshot = {
       status: 'closed',
+      transport: 'websocket',
       retryAt: null,
       room: options.room,
       me: null,
@@ -350,8 +361,13 @@ export class ChatClient {
       }, this.#options.connectTimeoutMs ?? 10_000);
     }
     const status = socket.status === 'open' && !this.#welcomed ? (this.#snapshot.status === 'open' ? 'reconnecting' : this.#snapshot.status) : socket.status;
-    if (status !== this.#snapshot.status || socket.retryAt !== this.#snapshot.retryAt || socket.closeCode !== this.#snapshot.closeCode) {
-      this.#update({ status, retryAt: socket.retryAt, closeCode: socket.closeCode, closeReason: socket.closeReason });
+    if (
+      status !== this.#snapshot.status ||
+      socket.retryAt !== this.#snapshot.retryAt ||
+      socket.closeCode !== this.#snapshot.closeCode ||
+      socket.transport !== this.#snapshot.transport
+    ) {
+      this.#update({ status, retryAt: socket.retryAt, closeCode: socket.closeCode, closeReason: socket.closeReason, transport: socket.transport });
     }
   }
 

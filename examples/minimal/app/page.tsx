@@ -7,7 +7,7 @@ const ROOM = 'lobby';
 
 /** The room's page: what the room says, and a box to say something. The socket reconnects by itself. */
 export default function Room() {
-  const { status, socket, send } = useSocket<RoomProtocol>(`/ws/room/${ROOM}/`);
+  const { status, transport, socket, send } = useSocket<RoomProtocol>(`/ws/room/${ROOM}/`);
   const [messages, setMessages] = useState<string[]>([]);
   const [draft, setDraft] = useState('');
 
@@ -21,7 +21,10 @@ export default function Room() {
   return (
     <main>
       <h1>Room {ROOM}</h1>
-      <p id="status">{status}</p>
+      <p id="status" data-transport={transport}>
+        {status}
+        {transport === 'fallback' && ' (fallback)'}
+      </p>
       <form onSubmit={submit}>
         <input id="message" aria-label="Message" value={draft} onChange={(event) => setDraft(event.target.value)} />
         <button type="submit">Send</button>

@@ -7,11 +7,14 @@ const POLL = '/ws/poll/';
 
 /** The votes as they change, and buttons to vote. */
 function Votes() {
-  const { socket, send, status } = useSocket<PollProtocol>(POLL);
+  const { socket, send, status, transport } = useSocket<PollProtocol>(POLL);
   const votes = useLatest(socket, 'votes');
   return (
     <section>
-      <p id="status">{status}</p>
+      <p id="status" data-transport={transport}>
+        {status}
+        {transport === 'fallback' && ' (fallback)'}
+      </p>
       {OPTIONS.map((option) => (
         <button key={option} id={`vote-${option}`} onClick={() => send({ type: 'vote', option })} disabled={status !== 'open'}>
           {option}: <span id={`count-${option}`}>{votes?.counts[option] ?? 0}</span>
