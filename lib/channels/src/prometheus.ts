@@ -34,8 +34,8 @@ export class PrometheusMetrics implements TransportMetrics {
   /** @param registry where the metrics go (a new one by default). */
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
-    this.#open = new Gauge({ name: 'channels_connections_open', help: 'WebSocket connections open now', registers: [registry] });
-    this.#opened = new Counter({ name: 'channels_connections_total', help: 'WebSocket connections accepted', registers: [registry] });
+    this.#open = new Gauge({ name: 'channels_connections_open', help: 'Connections open now, WebSockets and HTTP fallback streams', registers: [registry] });
+    this.#opened = new Counter({ name: 'channels_connections_total', help: 'Connections accepted, WebSockets and HTTP fallback streams', registers: [registry] });
     this.#refused = new Counter({
       name: 'channels_handshakes_refused_total',
       help: 'WebSocket handshakes refused, by HTTP status',
