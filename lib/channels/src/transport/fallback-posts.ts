@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode } from '../close-codes';
 import type { ChannelLayer, LayerMessage } from '../layers/types';
@@ -20,7 +21,16 @@ export interface FallbackPostsOptions {
   readonly metrics: TransportMetrics | null;
 }
 
-const CONNECTION_ID = /^[A-Za-z0-9_\-.]{1,100}(![A-Za-z0-9_\-.]{1,100})?$/;
+/**
+ * A fallback connection's id: its layer channel, `fallback-<16 random>.<process>!<n>`. Nothing
+ * else is ever relayed to, so a POST cannot reach a consumer's own channel, and the random part
+ * keeps one id from telling the next.
+ */
+const CONNECTION_ID = /^fallback-[A-Za-z0-9_-]{16}\.[A-Za-z0-9]{1,32}![0-9a-z]{1,16}$/;
+/** POST bodies one address may be sending at once; more are refused before they are read. */
+const UNFINISHED_BODIES_PER_ADDRESS = 32;
+/** A POST body must be in within this long. */
+const BODY_TIMEOUT_MS = 10_000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** Frames in one batch at most: a client batches up to 64 KiB, so this is not a limit it meets. */
 const MAX_FRAMES_PER_BATCH = 1_000;
@@ -45,6 +55,8 @@ export class FallbackPosts {
   readonly #local = new Map<string, SseConnection>();
   readonly #pending = new Map<number, PendingRelay>();
   readonly #perAddress = new KeyedBuckets(POSTS_PER_ADDRESS);
+  /** POST bodies being received, by client address. */
+  readonly #unfinished = new Map<string, number>();
   readonly #replyChannel: string | null;
   /** The process part of this process's channel names: a connection id with another is elsewhere. */
   readonly #processTag: string | null;
@@ -65,7 +77,8 @@ export class FallbackPosts {
 
   /** A new connection id: its layer channel, so that other processes can relay to it. */
   newConnectionId(): string {
-    return this.#options.layer ? this.#options.layer.newChannel('fallback') : `fallback.local!${(this.#nextRef++).toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    const prefix = `fallback-${randomBytes(12).toString('base64url')}`;
+    return this.#options.layer ? this.#options.layer.newChannel(prefix) : `${prefix}.local!${(this.#nextRef++).toString(36)}`;
   }
 
   /** Starts taking batches for `connection`, here and through the layer. */
@@ -100,7 +113,32 @@ export class FallbackPosts {
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return answer(res, 415, 'send application/json');
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.#options.maxPostBytes) return tooLarge(req, res);
-    if (!this.#perAddress.take(this.#options.clientAddress(req))) return answer(res, 429, 'too many requests from your address');
+    const hash = tokenHash(token);
+    const origin = originOf(req);
+    // What can be refused without the body is, before a byte of it is read.
+    const local = this.#local.get(id);
+    if (local ? !local.owns(hash, origin) : processTag(id) === this.#processTag) {
+      return answer(res, local ? 403 : 404, local ? 'not your connection' : 'no such connection', { Connection: 'close' });
+    }
+    const address = this.#options.clientAddress(req);
+    if (!this.#perAddress.take(address)) return answer(res, 429, 'too many requests from your address', { Connection: 'close' });
+    const receiving = this.#unfinished.get(address) ?? 0;
+    if (receiving >= UNFINISHED_BODIES_PER_ADDRESS) return answer(res, 429, 'too many requests in progress from your address', { Connection: 'close' });
+    this.#unfinished.set(address, receiving + 1);
+    let counted = true;
+    const received = (): void => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.#unfinished.get(address) ?? 1) - 1;
+      if (left > 0) this.#unfinished.set(address, left);
+      else this.#unfinished.delete(address);
+    };
+    req.once('close', received);
+    req.setTimeout(BODY_TIMEOUT_MS, () => {
+      received();
+      answer(res, 408, 'the batch took too long to arrive', { Connection: 'close' });
+      res.once('finish', () => req.socket.destroy());
+    });
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -109,13 +147,16 @@ export class FallbackPosts {
       if (size > this.#options.maxPostBytes) {
         req.off('data', onData);
         req.off('end', onEnd);
+        received();
         tooLarge(req, res);
         return;
       }
       chunks.push(chunk);
     };
     const onEnd = (): void => {
-      const parsed = this.#parse(Buffer.concat(chunks, size), tokenHash(token), originOf(req));
+      received();
+      req.setTimeout(0);
+      const parsed = this.#parse(Buffer.concat(chunks, size), hash, origin);
       if (typeof parsed === 'string') return answer(res, 400, parsed);
       const relayed = !this.#local.has(id);
       this.#deliver(id, parsed).then(

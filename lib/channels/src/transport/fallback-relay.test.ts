@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
+import WebSocket from 'ws';
 import { RedisServer } from '../../../testing/engines';
 import { WebsocketConsumer } from '../consumer';
 import { silentLogger } from '../logger';
@@ -43,6 +44,7 @@ async function cluster(relayAckTimeoutMs = 5_000): Promise<{ a: string; b: strin
     const server: Server = createServer((req, res) => {
       if (!sockets.handleHttp(req, res)) res.writeHead(404).end();
     });
+    server.on('upgrade', (req, socket, head: Buffer) => sockets.handleUpgrade(req, socket, head));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     bases.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}/ws/echo/`);
@@ -112,5 +114,23 @@ describe('the HTTP fallback across processes', () => {
     const stream = await TestStream.open(b);
     await stopB();
     assert.equal((await stream.post({ seq: 1, frames: ['x'] }, {}, a)).status, 504);
+  });
+
+  it("relays to fallback connections only: a consumer's own channel on the other process is out of reach", async () => {
+    const { a, b } = await cluster();
+    const victim = new WebSocket(a.replace('http', 'ws'));
+    await once(victim, 'open');
+    closers.push(async () => victim.terminate());
+    // A stream's id names its process; a consumer's channel there is `specific.<process>!<n>`.
+    const stream = await TestStream.open(a);
+    closers.push(async () => stream.abort());
+    const processTag = /\.([^.!]+)!/.exec(stream.open!.connection)![1]!;
+    for (let n = 0; n < 4; n++) {
+      const answer = await stream.post({ seq: 1, frames: ['x'] }, { 'x-channels-connection': `specific.${processTag}!${n.toString(36)}` }, b);
+      assert.equal(answer.status, 403);
+    }
+    victim.send('still here');
+    const [echo] = (await once(victim, 'message')) as [Buffer];
+    assert.equal(echo.toString(), 'still here');
   });
 });

@@ -5,6 +5,7 @@ import type { Application, Environment } from '../application';
 import { CloseCode } from '../close-codes';
 import { HandshakeError } from '../errors';
 import { FlushPacer } from '../flush-pacer';
+import { KeyedBuckets } from '../rate-limit';
 import type { ChannelLayer } from '../layers/types';
 import type { Logger } from '../logger';
 import { InMemoryPresence } from '../presence/in-memory';
@@ -60,7 +61,7 @@ export interface SocketServerOptions {
    * refuses the upgrade) through `handleHttp` (default true).
    */
   readonly fallback?: boolean;
-  /** Largest fallback POST body; a bigger one gets 413 and is not read (default 512 KiB). */
+  /** Largest fallback POST body; a bigger one gets 413 and is not read (default 256 KiB). */
   readonly maxPostBytes?: number;
   /** How long a fallback POST relayed to the process holding its stream waits for it (default 5 s). */
   readonly relayAckTimeoutMs?: number;
@@ -68,6 +69,11 @@ export interface SocketServerOptions {
 
 /** What `_channels=` asks of a request: open a stream, take a batch, or answer a probe. */
 type FallbackRequest = 'sse' | 'send' | 'probe';
+
+/** WebSocket probes one address may make: a client probes once per failed attempt, at most. */
+const PROBES_PER_ADDRESS = { rate: 60, perMs: 10_000, burst: 60 } as const;
+/** How long a probe's socket waits for the client's close frame before it is dropped. */
+const PROBE_LINGER_MS = 1_000;
 
 /** Bytes the body of a stream's opening POST may have (it carries nothing). */
 const MAX_OPEN_BODY_BYTES = 1024;
@@ -101,6 +107,7 @@ export class SocketServer {
   readonly #handshaking = new Map<object, ServerConnection>();
   /** The fallback's POSTs; null when the fallback is off. */
   readonly #fallback: FallbackPosts | null;
+  readonly #probes = new KeyedBuckets(PROBES_PER_ADDRESS);
   /**
    * One listener for every socket in its handshake (called with the socket as `this`), on 'end'
    * as well as 'close': an HTTP server's sockets allow half-open, so a client that goes away
@@ -160,7 +167,7 @@ export class SocketServer {
         ? null
         : new FallbackPosts({
             layer: options.layer,
-            maxPostBytes: options.maxPostBytes ?? 512 * 1024,
+            maxPostBytes: options.maxPostBytes ?? 256 * 1024,
             maxPayloadBytes: this.#options.maxPayloadBytes,
             relayAckTimeoutMs: options.relayAckTimeoutMs ?? 5_000,
             clientAddress: (req) => this.#options.trustProxy.clientAddress(req),
@@ -180,7 +187,12 @@ export class SocketServer {
     if (!isWebsocketUpgrade(req)) return this.#refuse(socket, 400, 'not a valid WebSocket upgrade request');
     if (fallbackRequest(req) === 'probe') {
       // A client that lost its connection asks whether an upgrade gets through at all: it does.
-      this.#wss.handleUpgrade(req, socket, head, (probe) => probe.close(CloseCode.Normal, 'probe'));
+      // Probes are few (one per failed attempt), are not counted as connections, and go at once.
+      if (!this.#probes.take(this.#options.trustProxy.clientAddress(req))) return this.#refuse(socket, 429, 'too many probes from your address');
+      this.#wss.handleUpgrade(req, socket, head, (probe) => {
+        probe.close(CloseCode.Normal, 'probe');
+        setTimeout(() => probe.terminate(), PROBE_LINGER_MS).unref();
+      });
       return;
     }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
-import { createServer, get, type Server } from 'node:http';
+import { createServer, get, request, type Server } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
@@ -315,5 +316,71 @@ describe('the HTTP fallback', () => {
     const { base } = await start();
     assert.equal((await fetch(`${base}/ws/echo/`)).status, 418);
     assert.equal((await fetch(`${base}/ws/echo/?_channels=other`)).status, 418);
+  });
+
+  it('drops a client that closes and then reads nothing, after the close timeout', async () => {
+    const { base, sockets } = await start({ closeTimeoutMs: 100, maxBufferedBytes: 256 * 1024 * 1024 });
+    const { port } = new URL(base);
+    // A raw client that stops reading once it has the token: the server's writes back up.
+    const raw = connect(Number(port), '127.0.0.1');
+    raw.write(`POST /ws/echo/?_channels=sse HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ${ORIGIN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+    let head = '';
+    while (!/"token":"[^"]+"/.test(head)) head += String((await once(raw, 'data'))[0]);
+    raw.pause();
+    const open = JSON.parse(/data: (\{"connection".*\})/.exec(head)![1]!) as { connection: string; token: string };
+    const post = (body: unknown) =>
+      fetch(`${base}/ws/echo/?_channels=send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: ORIGIN, 'x-channels-connection': open.connection, 'x-channels-token': open.token },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await post({ seq: 1, frames: ['flood'] })).status, 204);
+    const gone = once(disconnected, 'code');
+    assert.equal((await post({ seq: 2, frames: [], close: 1000 })).status, 204);
+    assert.deepEqual(await gone, [1000]);
+    assert.equal(sockets.connectionCount, 0);
+    raw.destroy();
+  });
+
+  it('refuses a POST with the wrong token for a stream it holds before reading its body', async () => {
+    const { base } = await start();
+    const echo = await stream(`${base}/ws/echo/`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const post = request(`${base}/ws/echo/?_channels=send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: ORIGIN, 'content-length': 200_000, 'x-channels-connection': echo.open!.connection, 'x-channels-token': 'C'.repeat(43) },
+      });
+      post.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      post.on('error', reject);
+      // Only a little of the body, and never the rest.
+      post.write('{"seq":1,');
+    });
+    assert.equal(status, 403);
+  });
+
+  it('refuses probes past their budget, and drops a probe whose client never answers the close', async () => {
+    const { base } = await start();
+    const { port } = new URL(base);
+    const raw = connect(Number(port), '127.0.0.1');
+    raw.write('GET /ws/echo/?_channels=probe HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    raw.resume();
+    // The client never sends its close frame: the server drops the socket after a second, not ws's 30 s.
+    await once(raw, 'close');
+    const statuses: number[] = [];
+    for (let n = 0; n < 61; n++) {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/echo/?_channels=probe`);
+      statuses.push(
+        await new Promise<number>((resolve, reject) => {
+          ws.once('close', () => resolve(101));
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.once('error', reject);
+        }),
+      );
+    }
+    assert.deepEqual(statuses.slice(0, 59), Array<number>(59).fill(101));
+    assert.deepEqual(statuses.slice(59), [101, 429]);
   });
 });

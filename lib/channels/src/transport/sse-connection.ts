@@ -192,13 +192,21 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
       return;
     }
     if (this.state !== 'open') return;
-    this.state = 'closing';
-    this.#closedWith = code;
     if (code === CloseCode.TryAgainLater) this.#discard();
     this.#queue(Buffer.from(`event: close\ndata: ${JSON.stringify({ code, reason: reason ?? '' })}\n\n`));
     this.flush();
+    this.#endStream(code);
+  }
+
+  /**
+   * Ends the response, whichever side closed: the consumer hears `code` once it has gone. A
+   * client that reads nothing more keeps the response from finishing: it is dropped after the
+   * close timeout.
+   */
+  #endStream(code: number): void {
+    this.state = 'closing';
+    this.#closedWith = code;
     this.#res.end();
-    // A client that reads nothing more keeps the response from finishing: it is dropped.
     this.#closeTimer = setTimeout(() => this.#res.destroy(), this.#server.limits.closeTimeoutMs);
   }
 
@@ -238,6 +246,12 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
     this.#finish();
   }
 
+  /** Whether a POST with this token's hash and Origin may send on this connection. */
+  owns(hash: Buffer, origin: string | null): boolean {
+    if (hash.length !== this.#tokenHash.length || !timingSafeEqual(hash, this.#tokenHash)) return false;
+    return this.#origin === null || origin === this.#origin;
+  }
+
   /**
    * A batch the client POSTed, here or through the layer: checked against the token and the
    * stream's Origin, then its new frames handed to the consumer in order. A batch sent again
@@ -245,10 +259,7 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
    */
   deliver(batch: PostedBatch): BatchOutcome {
     if (this.state !== 'open') return { status: 404, next: this.#nextSeq };
-    if (batch.tokenHash.length !== this.#tokenHash.length || !timingSafeEqual(batch.tokenHash, this.#tokenHash)) {
-      return { status: 403, next: 0 };
-    }
-    if (this.#origin !== null && batch.origin !== this.#origin) return { status: 403, next: 0 };
+    if (!this.owns(batch.tokenHash, batch.origin)) return { status: 403, next: 0 };
     if (!this.#posts.take()) return { status: 429, next: this.#nextSeq };
     this.#missedBeats = 0;
     if (batch.seq > this.#nextSeq) return { status: 409, next: this.#nextSeq };
@@ -263,10 +274,8 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
     if (batch.violation !== null) {
       this.close(batch.violation, violationReason(batch.violation));
     } else if (batch.close !== null) {
-      this.#closedWith = batch.close;
       this.#discard();
-      this.state = 'closing';
-      this.#res.end();
+      this.#endStream(batch.close);
     }
     return { status: 204, next: this.#nextSeq };
   }
