@@ -15,6 +15,8 @@ export interface ConnectCommand {
   readonly readyOn: 'open' | 'presence';
   /** Handshakes in flight at once. */
   readonly concurrency: number;
+  /** How the clients connect: a WebSocket (the default) or the HTTP fallback (an event stream and POSTs). */
+  readonly transport?: 'websocket' | 'sse';
 }
 
 export interface StepCommand {

@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--cpu-prof <folder>]`: the app against a naive raw `ws` broadcast server, in one run, on
- * this machine. Each server runs pinned to core 0 and the load generator to core 1 (where
+ * `npm run bench [-- --quick] [--only fallback] [--cpu-prof <folder>]`: the app against a naive raw `ws` broadcast server, in one run, on
+ * this machine, and the app's HTTP fallback against its WebSockets (`--only fallback`: that alone). Each server runs pinned to core 0 and the load generator to core 1 (where
  * `taskset` exists); every figure is printed beside the baseline's, as a ratio, with the targets
  * and which side was the limit. Results go to bench/results/<date>-<mode>.json and two SVG charts.
  * Builds the app first when the build is missing or older than the code.
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../e2e/support/app-server';
 import { type ChartSeries, latencyChart } from './chart';
+import { FALLBACK_CPU_AIM, fallbackLayout, type FallbackLayoutResult, fallbackSummary } from './fallback';
 import {
   connectRounds,
   type ConnectResult,
@@ -52,6 +53,9 @@ interface Mode {
   /** Rounds of the latency comparison at half the baseline's capacity, the two servers in turns. */
   readonly halfRounds: number;
   readonly roomRates: readonly number[];
+  /** The rates (messages/s) at which the fallback and WebSockets are stepped in turns, in each layout. */
+  readonly fallbackFanOutRates: readonly number[];
+  readonly fallbackRoomRates: readonly number[];
   readonly timing: Timing;
 }
 
@@ -79,6 +83,8 @@ const MODES: Record<Mode['name'], Mode> = {
     fanOutRates: geometric(100, 1.25, 30),
     halfRounds: 5,
     roomRates: geometric(1000, 1.25, 30),
+    fallbackFanOutRates: geometric(100, 2, 5),
+    fallbackRoomRates: geometric(1000, 2, 4),
     timing: { stepMs: 3000, drainMs: 2000, warmUpMs: 15_000 },
   },
   quick: {
@@ -94,12 +100,15 @@ const MODES: Record<Mode['name'], Mode> = {
     fanOutRates: geometric(100, 2, 9),
     halfRounds: 1,
     roomRates: geometric(2000, 2, 8),
+    fallbackFanOutRates: geometric(100, 4, 3),
+    fallbackRoomRates: geometric(1000, 4, 2),
     timing: { stepMs: 400, drainMs: 400, warmUpMs: 400 },
   },
 };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const mode = MODES[values.quick ? 'quick' : 'full'];
+if (values.only !== undefined && values.only !== 'fallback') throw new Error(`--only takes "fallback", not "${values.only}"`);
 if (values['cpu-prof']) process.env.BENCH_CPU_PROF_DIR = path.resolve(values['cpu-prof']);
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -194,6 +203,78 @@ function lines(name: string, color: string, ladder: LadderResult): ChartSeries {
   return { name, color, points: ladder.steps.map((step) => ({ x: step.offered, y: step.p99Ms, passed: step.passed })) };
 }
 
+/** Both layouts over the fallback and over WebSockets, in turns. */
+async function fallbackScenarios(log: (line: string) => void): Promise<FallbackLayoutResult[]> {
+  const options = { timing: mode.timing, log };
+  log(`  fan-out: ${mode.fanOut.perRoom} clients in one room, every client sending in turn, at ${mode.fallbackFanOutRates.join(', ')} messages/s`);
+  const fanOut = await fallbackLayout('fan-out', 'fallback-fanout', mode.fanOut, mode.fallbackFanOutRates, options);
+  log(`  many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending in turn, at ${mode.fallbackRoomRates.join(', ')} messages/s`);
+  const rooms = await fallbackLayout('many rooms', 'fallback-rooms', mode.rooms, mode.fallbackRoomRates, options);
+  return [fanOut, rooms];
+}
+
+function fallbackTargets(results: readonly FallbackLayoutResult[]): Target[] {
+  return results.map((result) => {
+    const median = result.pairs.find((pair) => pair.cpuRatio === result.medianCpuRatio);
+    return {
+      name: `fallback CPU per delivery, ${result.name}${median ? ` (${formatRate(median.offered)} deliveries/s)` : ''}`,
+      app: median?.sse.serverUsPerDelivery ?? Number.NaN,
+      baseline: median?.websocket.serverUsPerDelivery ?? Number.NaN,
+      unit: 'µs',
+      limit: FALLBACK_CPU_AIM,
+      better: 'lower',
+      note:
+        'here the columns are the app over the fallback and the app over WebSockets, stepped in turns; the median pair of the rates both passed ' +
+        `(ratios: ${result.pairs.map((pair) => `${pair.cpuRatio.toFixed(2)}×`).join(', ') || 'none'})`,
+    } satisfies Target;
+  });
+}
+
+function logTargets(targets: readonly Target[]): number {
+  for (const target of targets) {
+    const comparison = target.better === 'lower' ? '≤' : '≥';
+    log(
+      `  ${met(target) ? 'met   ' : 'MISSED'} ${target.name}: ${target.app.toFixed(3)} vs ${target.baseline.toFixed(3)} ${target.unit} = ${ratio(target).toFixed(2)}× (target ${comparison} ${target.limit}×)`,
+    );
+    if (target.note) log(`         ${target.note}`);
+  }
+  const missed = targets.filter((target) => !met(target)).length;
+  log(missed === 0 ? '\nevery target met' : `\n${missed} of ${targets.length} targets missed`);
+  return missed;
+}
+
+/** Writes bench/results/<date>-<mode>[-<suffix>].json and answers its path. */
+function writeResults(startedAt: number, suffix: string, results: Record<string, unknown>): string {
+  const folder = path.join(__dirname, 'results');
+  mkdirSync(folder, { recursive: true });
+  const stamp = new Date(startedAt).toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  const file = path.join(folder, `${stamp}-${mode.name}${suffix}.json`);
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const machine = { cpu, cores: os.cpus().length, node: process.version, kernel: os.release(), pinned: hasTaskset() };
+  writeFileSync(file, `${JSON.stringify({ mode: mode.name, startedAt: new Date(startedAt).toISOString(), machine, p99LimitMs: MAX_P99_MS, ...results }, null, 2)}\n`);
+  return file;
+}
+
+/** `--only fallback`: the fallback scenario alone, its results in <date>-<mode>-fallback.json. */
+async function fallbackOnly(): Promise<void> {
+  ensureBuild();
+  const startedAt = Date.now();
+  log(`bench (${mode.name}, fallback only): ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}; servers on core 0, generator on core 1`);
+  log('\nfallback: the app over SSE and POSTs, then over WebSockets, at each rate');
+  const fallback = await fallbackScenarios(log);
+  log(`\nsummary (${mode.name} run, fallback only, ${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
+  for (const line of fallbackSummary(fallback)) log(line);
+  log('\ntargets (same run):');
+  const targets = fallbackTargets(fallback);
+  const missed = logTargets(targets);
+  const file = writeResults(startedAt, '-fallback', {
+    fallback: { layouts: fallback },
+    targets: targets.map((target) => ({ ...target, ratio: ratio(target), met: met(target) })),
+  });
+  log(`results: ${path.relative(PROJECT_ROOT, file)}`);
+  process.exitCode = missed === 0 ? 0 : 1;
+}
+
 async function main(): Promise<void> {
   ensureBuild();
   const startedAt = Date.now();
@@ -263,6 +344,9 @@ async function main(): Promise<void> {
   const redis = await withServers(() => startApp(2), () => startApp(), (two, one) =>
     pairedLadder(two, one, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
   );
+
+  log(`\n[${elapsed()}] fallback: the app over SSE and POSTs, then over WebSockets, at each rate`);
+  const fallback = await fallbackScenarios(log);
 
   // ---- targets ----
   const baselineAtCapacity = atRate(fanOutBaseline, baselineCapacity);
@@ -335,6 +419,7 @@ async function main(): Promise<void> {
         'here the "baseline" column is one app process, stepped right after at the same rate; the median pair of the three highest rates both passed ' +
         `(ratios: ${pairRatios(redis).map((ratio) => `${ratio.toFixed(2)}×`).join(', ') || 'none'})`,
     },
+    ...fallbackTargets(fallback),
   ];
 
   log(`\nsummary (${mode.name} run, ${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
@@ -360,35 +445,20 @@ async function main(): Promise<void> {
       `  CPU per delivery at the baseline's capacity: app ${roomsAppAtBaseCap.serverUsPerDelivery.toFixed(3)} µs, baseline ${roomsBaseCap.serverUsPerDelivery.toFixed(3)} µs (${(roomsAppAtBaseCap.serverUsPerDelivery / roomsBaseCap.serverUsPerDelivery).toFixed(2)}×)`,
     );
   }
+  for (const line of fallbackSummary(fallback)) log(line);
   log('\ntargets (app / baseline, same run):');
-  for (const target of targets) {
-    const comparison = target.better === 'lower' ? '≤' : '≥';
-    log(
-      `  ${met(target) ? 'met   ' : 'MISSED'} ${target.name}: ${target.app.toFixed(3)} vs ${target.baseline.toFixed(3)} ${target.unit} = ${ratio(target).toFixed(2)}× (target ${comparison} ${target.limit}×)`,
-    );
-    if (target.note) log(`         ${target.note}`);
-  }
-  const missed = targets.filter((target) => !met(target)).length;
-  log(missed === 0 ? '\nevery target met' : `\n${missed} of ${targets.length} targets missed`);
+  const missed = logTargets(targets);
 
-  const folder = path.join(__dirname, 'results');
-  mkdirSync(folder, { recursive: true });
-  const stamp = new Date(startedAt).toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
-  const file = path.join(folder, `${stamp}-${mode.name}.json`);
-  const machine = { cpu, cores: os.cpus().length, node: process.version, kernel: os.release(), pinned: hasTaskset() };
-  const results = {
-    mode: mode.name,
-    startedAt: new Date(startedAt).toISOString(),
-    machine,
-    p99LimitMs: MAX_P99_MS,
+  const file = writeResults(startedAt, '', {
     fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, app: fanOutApp, half: { rate: half, turns: halfTurns } },
     redis: { layout: mode.fanOut, twoProcesses: redis.subject, oneProcess: redis.reference },
     rooms: { layout: mode.rooms, baseline: roomsBaseline, app: roomsApp },
     idle: { layout: mode.idle, baseline: idleBaseline, app: idleApp },
     connects: { layout: mode.connects, ...connects },
+    fallback: { layouts: fallback },
     targets: targets.map((target) => ({ ...target, ratio: ratio(target), met: met(target) })),
-  };
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  });
+  const folder = path.join(__dirname, 'results');
   const colors = { baseline: '#888', app: '#1565c0', redis: '#2e7d32' };
   writeFileSync(
     path.join(folder, `fan-out-${mode.name}.svg`),
@@ -419,7 +489,7 @@ function hasTaskset(): boolean {
   }
 }
 
-main().catch((error: unknown) => {
+(values.only === 'fallback' ? fallbackOnly() : main()).catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(2);
 });

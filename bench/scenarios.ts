@@ -84,7 +84,14 @@ class Load {
     const generator = Generator.start();
     try {
       const clients = clientsFor(server, layout, prefix);
-      const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+      const connected = await generator.connect({
+        targets: server.targets,
+        origin: server.origin,
+        clients,
+        readyOn: server.readyOn,
+        concurrency: 50,
+        transport: server.transport ?? 'websocket',
+      });
       const sending = senders === 'one' ? [0] : clients.map((_, index) => index);
       return new Load(server, generator, connected.ms, sending, layout.perRoom);
     } catch (error) {

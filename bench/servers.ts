@@ -27,6 +27,8 @@ export interface ServerUnderTest {
   readonly mainPid: number;
   /** What a client waits for before it counts as connected. */
   readonly readyOn: 'open' | 'presence';
+  /** How the clients reach it: a WebSocket (the default) or the HTTP fallback. */
+  readonly transport?: 'websocket' | 'sse';
   stop(): Promise<void>;
 }
 
