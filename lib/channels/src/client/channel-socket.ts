@@ -14,6 +14,7 @@ import {
   browserSocket,
   browserWakeUpSignals,
   globalTimers,
+  reportLater,
   socketUrl,
   type Timers,
   type WakeUpSignals,
@@ -814,15 +815,6 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   }
 }
 
-function reportLater(error: unknown): void {
-  if (typeof globalThis.reportError === 'function') {
-    globalThis.reportError(error);
-    return;
-  }
-  queueMicrotask(() => {
-    throw error;
-  });
-}
 
 function encodeAppFrame(frame: object): string {
   if (Object.hasOwn(frame, '$')) throw new TypeError('a frame with a "$" member would read as a framework frame');

@@ -1,5 +1,5 @@
 import { type FallbackUrls, fallbackUrls } from './fallback-urls';
-import { type FetchLike, globalFetch, globalTimers, type Timers, type WebSocketLike } from './platform';
+import { type FetchLike, globalFetch, globalTimers, reportLater, type Timers, type WebSocketLike } from './platform';
 import { SseParser } from './sse-parser';
 
 /** What a {@link FallbackSocket} uses of its surroundings; each is injectable for tests. */
@@ -390,14 +390,4 @@ function utf8Length(text: string): number {
     } else bytes += 3;
   }
   return bytes;
-}
-
-function reportLater(error: unknown): void {
-  if (typeof globalThis.reportError === 'function') {
-    globalThis.reportError(error);
-    return;
-  }
-  queueMicrotask(() => {
-    throw error;
-  });
 }

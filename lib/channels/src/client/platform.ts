@@ -87,3 +87,17 @@ export function socketUrl(path: string, location: Pick<Location, 'protocol' | 'h
 function pageLocation(): Pick<Location, 'protocol' | 'host'> | null {
   return typeof window === 'undefined' ? null : window.location;
 }
+
+/**
+ * Reports an error thrown by a listener without stopping the caller: the global `reportError`
+ * where there is one (browsers), else thrown again a moment later, as an uncaught error.
+ */
+export function reportLater(error: unknown): void {
+  if (typeof globalThis.reportError === 'function') {
+    globalThis.reportError(error);
+    return;
+  }
+  queueMicrotask(() => {
+    throw error;
+  });
+}

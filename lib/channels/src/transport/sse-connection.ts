@@ -6,6 +6,7 @@ import type { Flushable } from '../flush-pacer';
 import { encodeSseFrame } from '../frames';
 import type { LayerMessage } from '../layers/types';
 import { TokenBucket } from '../rate-limit';
+import { drained } from './drained';
 import type { ConnectionServer, ServerConnection } from './ws-connection';
 
 /** A heartbeat event: the client answers it with an empty batch. */
@@ -173,17 +174,7 @@ export class SseConnection implements Connection, ServerConnection, Flushable {
   whenSent(): Promise<void> {
     if (this.state !== 'open') return Promise.resolve();
     this.flush();
-    const res = this.#res;
-    if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    return drained(this.#res);
   }
 
   close(code: number, reason?: string): void {

@@ -7,6 +7,7 @@ import type { Flushable, FlushPacer } from '../flush-pacer';
 import { encodeTextFrame } from '../frames';
 import type { TransportMetrics } from '../metrics';
 import type { ProxyTrust } from './proxy-trust';
+import { drained } from './drained';
 import { refuseUpgrade } from './refuse-upgrade';
 
 /** A ping with no payload, as a server sends it (RFC 6455 §5.5.2): FIN, opcode 9, length 0. */
@@ -245,17 +246,7 @@ export class WsConnection implements Connection, ServerConnection, Flushable {
     if (this.state !== 'open') return Promise.resolve();
     // Written now rather than at the paced flush: whoever waits sends a lot, a write's worth.
     this.flush();
-    const socket = this.#socket;
-    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    return drained(this.#socket);
   }
 
   close(code: number, reason?: string): void {
