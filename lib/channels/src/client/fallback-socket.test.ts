@@ -138,6 +138,22 @@ describe('FallbackSocket', () => {
     assert.equal(timers.pending, 0);
   });
 
+  it('waits a second after a 429 and sends the batch again with what came meanwhile, without closing', async () => {
+    const { server, socket, timers, heard } = await opened();
+    socket.send('a');
+    server.last('send').respond(429);
+    await settle();
+    socket.send('b');
+    timers.advance(999);
+    assert.equal(server.to('send').length, 1);
+    timers.advance(1);
+    assert.deepEqual(server.last('send').body, { seq: 1, frames: ['a', 'b'] });
+    server.last('send').respond(204, { 'X-Channels-Next': '3' });
+    await settle();
+    assert.deepEqual(heard.closes, []);
+    assert.equal(socket.readyState, 1);
+  });
+
   it('goes on from the frame the server expects after a 409', async () => {
     const { server, socket } = await opened();
     socket.send('a');

@@ -29,6 +29,12 @@ const MAX_BATCH_BYTES = 64 * 1024;
 /** The waits before the retries of a batch that met a network error or a 502, 503 or 504. */
 const RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000];
 const RETRIED_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+/**
+ * After a 429 (the server's POST budget, 100 in 10 s per connection, is spent) the batch waits
+ * this long and goes again, with whatever was sent meanwhile: a client that sends faster than
+ * the budget is slowed down, not disconnected.
+ */
+const OVER_BUDGET_WAIT_MS = 1_000;
 const DEFAULT_PING_MS = 25_000;
 
 /**
@@ -46,7 +52,8 @@ const DEFAULT_PING_MS = 25_000;
  * the next batch, so the server takes them in order. A batch that meets a network error or a
  * 502/503/504 is sent again (same numbers) after 250 ms, 500 ms and 1 s, then the socket closes
  * with 1006, as does any other refusal, a stream that cannot open, or one that ends without a
- * `close` event.
+ * `close` event. A batch refused with 429 (over the server's POST budget) goes again a second
+ * later, with the frames sent meanwhile.
  */
 export class FallbackSocket implements WebSocketLike {
   /** The WebSocket URL this socket stands in for. */
@@ -259,6 +266,13 @@ export class FallbackSocket implements WebSocketLike {
     } else if (RETRIED_STATUSES.has(response.status)) {
       discardBody(response);
       this.#retryLater();
+    } else if (response.status === 429) {
+      discardBody(response);
+      this.#retryTimer = this.#timers.setTimeout(() => {
+        this.#retryTimer = null;
+        this.#inFlight = null;
+        this.#flush();
+      }, OVER_BUDGET_WAIT_MS);
     } else {
       discardBody(response);
       this.#lost();
