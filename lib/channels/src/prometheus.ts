@@ -56,7 +56,7 @@ export class PrometheusMetrics implements TransportMetrics {
     });
     this.#fallbackOpen = new Gauge({
       name: 'channels_fallback_connections_open',
-      help: 'Connections on the HTTP fallback (event stream and POSTs) open now; counted in channels_connections_open too',
+      help: 'Connections on the HTTP fallback (event stream and POSTs) open now, a part of channels_connections_open',
       registers: [registry],
     });
     this.#fallbackPosts = new Counter({
