@@ -305,7 +305,7 @@ function fallbackSetup(options: Partial<ChannelSocketOptions> = {}) {
   const fallbacks = socketFactory();
   const probe = probeDouble();
   const memory = memoryTransportMemory();
-  const context = setup({ createFallback: fallbacks.create, probe: probe.probe, transportMemory: memory, ...options });
+  const context = setup({ createFallback: fallbacks.create, probe: probe.probe, transportMemory: memory, confirmBlockedMs: 0, ...options });
   return { ...context, fallbacks, probe, memory };
 }
 
@@ -317,6 +317,7 @@ describe('ChannelSocket over the HTTP fallback', () => {
     assert.deepEqual(probe.calls.map((call) => call.wsUrl), ['ws://example.test/ws/poll/']);
     assert.equal(socket.getSnapshot().failures, 1);
     await probe.answer('blocked');
+    await probe.answer('blocked'); // the confirmation
     assert.equal(memory.get(), timers.now + REMEMBER_MS);
     assert.equal(fallbacks.sockets.length, 1);
     assert.equal(fallbacks.last.url, 'ws://example.test/ws/poll/?after=41');
@@ -327,6 +328,24 @@ describe('ChannelSocket over the HTTP fallback', () => {
     fallbacks.last.open();
     assert.deepEqual([socket.getSnapshot().status, socket.getSnapshot().transport], ['open', 'fallback']);
     assert.deepEqual(attempts, [1]);
+  });
+
+  it('moves only when the upgrade looks blocked twice, confirmBlockedMs apart: a restart can look blocked once', async () => {
+    const { socket, factory, fallbacks, probe, memory, timers } = fallbackSetup({ confirmBlockedMs: 2_000 });
+    socket.connect();
+    factory.last.drop(1006);
+    await probe.answer('blocked');
+    assert.equal(probe.calls.length, 1, 'the second probe waits');
+    timers.advance(1_999);
+    await settle();
+    assert.equal(probe.calls.length, 1);
+    timers.advance(1);
+    await settle();
+    assert.equal(probe.calls.length, 2);
+    await probe.answer('reachable');
+    assert.equal(fallbacks.sockets.length, 0);
+    assert.equal(memory.get(), null);
+    assert.equal(socket.getSnapshot().transport, 'websocket');
   });
 
   it('goes on backing off on WebSocket when the probe says the server is down (a restart)', async () => {
@@ -375,6 +394,7 @@ describe('ChannelSocket over the HTTP fallback', () => {
     assert.equal(probe.calls.length, 1);
     assert.equal(factory.sockets.length, 3);
     await probe.answer('blocked');
+    await probe.answer('blocked'); // the confirmation
     assert.equal(factory.sockets[2]!.closedWith, 4000, 'the WebSocket attempt under way was given up');
     assert.equal(fallbacks.sockets.length, 1);
     assert.equal(socket.getSnapshot().failures, 2);

@@ -111,6 +111,11 @@ export interface ChannelSocketOptions {
   /** The default probe's timeout (default 5 s). */
   readonly probeTimeoutMs?: number;
   /**
+   * `auto` moves to the fallback only when the probe finds the upgrade blocked twice in a row,
+   * this long apart (default 2 s): a server in the middle of a restart can look blocked once.
+   */
+  readonly confirmBlockedMs?: number;
+  /**
    * Tells a blocked upgrade from a server that is down, for `auto` (default `probeUpgrade` with
    * `createSocket`, the global `fetch` and `probeTimeoutMs`).
    */
@@ -654,16 +659,28 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     if (this.#probing) return;
     this.#probing = true;
     const generation = this.#probeGeneration;
-    void this.#probe().then((result) => {
-      this.#probing = false;
+    const stillWaiting = (): boolean => {
       const { status, transport } = this.#snapshot;
-      if (result !== 'blocked' || generation !== this.#probeGeneration || status !== 'reconnecting' || transport !== 'websocket') return;
+      return generation === this.#probeGeneration && status === 'reconnecting' && transport === 'websocket';
+    };
+    const confirmMs = this.#options.confirmBlockedMs ?? 2_000;
+    void (async () => {
+      // A server that is restarting can answer the two halves of one probe differently (one
+      // before, one after); a network that blocks upgrades answers "blocked" every time. So it
+      // takes two answers in a row, `confirmBlockedMs` apart.
+      let result = await this.#probe();
+      if (result === 'blocked' && stillWaiting()) {
+        if (confirmMs > 0) await new Promise<void>((done) => this.#timers.setTimeout(done, confirmMs));
+        result = stillWaiting() ? await this.#probe() : null;
+      }
+      this.#probing = false;
+      if (result !== 'blocked' || !stillWaiting()) return;
       this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
       this.#dropSocket(4000);
       this.#clearConnectTimer();
       // Not a failure of its own: the retry comes now, on the fallback, with the count as it was.
       this.#retryNow();
-    });
+    })();
   }
 
   /** While on the fallback: every `rememberFallbackMs`, WebSocket again once one gets through. */

@@ -105,6 +105,7 @@ function client(path: string, mode: Mode = 'websocket'): ChannelSocket<Poll> {
     createFallback: (url) => fallbackSocket(url),
     fallback: mode === 'websocket' ? 'off' : mode === 'fallback' ? 'only' : 'auto',
     transportMemory: memoryTransportMemory(),
+    confirmBlockedMs: 50,
     wakeUpSignals: () => () => {},
     backoff: () => 10,
   });

@@ -227,7 +227,10 @@ export class SocketServer {
     res.on('error', this.#onSocketError);
     switch (kind) {
       case 'probe':
-        answerProbe(req, res);
+        // A server on its way down answers as its upgrades do, so a restart never looks like a
+        // network that blocks upgrades.
+        if (this.#accepting) answerProbe(req, res);
+        else answer(res, 503, 'the server is shutting down');
         break;
       case 'send':
         this.#fallback.handle(req, res);

@@ -275,6 +275,8 @@ describe('the HTTP fallback', () => {
     assert.equal((await echo.closed()).code, 1001);
     await shutdown;
     assert.equal((await stream(`${base}/ws/echo/`)).status, 503);
+    // The probe too: a server on its way down must not look like a network blocking upgrades.
+    assert.equal((await fetch(`${base}/ws/echo/?_channels=probe`)).status, 503);
   });
 
   it('keeps a stream open past the HTTP server request timeout', async () => {
