@@ -198,12 +198,7 @@ export class SocketServer {
 
     const scope = scopeFromRequest(req, { trustProxy: this.#options.trustProxy });
     const address = scope.client.address;
-    const count = this.#perAddress.get(address) ?? 0;
-    if (count >= this.#options.maxConnectionsPerAddress) {
-      this.#env.logger.warn('too many connections from one address', { address });
-      return this.#refuse(socket, 429, 'too many connections from your address');
-    }
-    this.#perAddress.set(address, count + 1);
+    if (!this.#admit(address)) return this.#refuse(socket, 429, 'too many connections from your address');
 
     const connection = new WsConnection(this.#shared, req, socket, head, address);
     this.#connections.add(connection);
@@ -225,12 +220,16 @@ export class SocketServer {
     const kind = fallbackRequest(req);
     if (kind === null || this.#fallback === null) return false;
     res.on('error', this.#onSocketError);
+    // A server on its way down refuses new streams and probes as it refuses upgrades, so a
+    // restart never looks like a network that blocks upgrades; batches for the streams still
+    // open go on until they close.
+    if (kind !== 'send' && !this.#accepting) {
+      this.#refuseStream(res, 503, 'the server is shutting down');
+      return true;
+    }
     switch (kind) {
       case 'probe':
-        // A server on its way down answers as its upgrades do, so a restart never looks like a
-        // network that blocks upgrades.
-        if (this.#accepting) answerProbe(req, res);
-        else answer(res, 503, 'the server is shutting down');
+        answerProbe(req, res);
         break;
       case 'send':
         this.#fallback.handle(req, res);
@@ -244,7 +243,6 @@ export class SocketServer {
 
   #openStream(req: IncomingMessage, res: ServerResponse, fallback: FallbackPosts): void {
     if (req.method !== 'POST' && req.method !== 'GET') return answer(res, 405, 'open a stream with POST or GET', { Allow: 'GET, POST' });
-    if (!this.#accepting) return this.#refuseStream(res, 503, 'the server is shutting down');
     if (Number(req.headers['content-length'] ?? 0) > MAX_OPEN_BODY_BYTES) return this.#refuseStream(res, 413, 'a stream is opened with an empty body');
     let bodyBytes = 0;
     req.on('data', (chunk: Buffer) => {
@@ -258,12 +256,7 @@ export class SocketServer {
     }
     const scope = scopeFromRequest(req, { trustProxy: this.#options.trustProxy });
     const address = scope.client.address;
-    const count = this.#perAddress.get(address) ?? 0;
-    if (count >= this.#options.maxConnectionsPerAddress) {
-      this.#env.logger.warn('too many connections from one address', { address });
-      return this.#refuseStream(res, 429, 'too many connections from your address');
-    }
-    this.#perAddress.set(address, count + 1);
+    if (!this.#admit(address)) return this.#refuseStream(res, 429, 'too many connections from your address');
     const origin = req.headers.origin;
     const connection = new SseConnection(this.#shared, res, address, fallback.newConnectionId(), typeof origin === 'string' ? origin : null);
     this.#connections.add(connection);
@@ -280,6 +273,17 @@ export class SocketServer {
       return forwarded.split(',')[0]!.trim().toLowerCase() === 'https' ? 'https' : 'http';
     }
     return 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+  }
+
+  /** Counts a new connection against its address's cap; false when the address is at the cap. */
+  #admit(address: string): boolean {
+    const count = this.#perAddress.get(address) ?? 0;
+    if (count >= this.#options.maxConnectionsPerAddress) {
+      this.#env.logger.warn('too many connections from one address', { address });
+      return false;
+    }
+    this.#perAddress.set(address, count + 1);
+    return true;
   }
 
   #refuseStream(res: ServerResponse, status: number, reason: string): void {
