@@ -177,6 +177,81 @@ describe('SqliteMessageStore on disk', () => {
     db.close();
   });
 
+  it('indexes new messages a moment after their commit, many in one transaction, and a search first', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file, { searchIndexDelayMs: 60_000 });
+    const reader = openSqlite(file);
+    const indexed = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_docs').get() as { n: number }).n;
+    const queued = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_backlog').get() as { n: number }).n;
+    try {
+      for (const text of ['北京 one', '上海 two', '北京 three']) await store.append({ room: 'r', userId: 'u', user: 'U', text });
+      assert.deepEqual([indexed(), queued()], [0, 3], 'committed, queued, not indexed yet');
+      const hits = await store.search(['r'], '北京', { limit: 10 });
+      assert.deepEqual(hits.map((hit) => hit.message.text), ['北京 three', '北京 one']);
+      assert.deepEqual([indexed(), queued()], [3, 0]);
+    } finally {
+      reader.close();
+      await store.close();
+    }
+  });
+
+  it('indexes after a crash what was stored but not indexed, and never a message deleted meanwhile', async () => {
+    const file = await tempFile();
+    const crashed = new SqliteMessageStore(file, { searchIndexDelayMs: 60_000 });
+    await crashed.append({ room: 'r', userId: 'u', user: 'U', text: '留下 kept' });
+    await crashed.append({ room: 'r', userId: 'u', user: 'U', text: 'zqxsecretword 绝密暗号' });
+    // Never closed (closing indexes what waits): its queue stays in the file, as a crash leaves it.
+    const again = new SqliteMessageStore(file, { searchIndexDelayMs: 60_000 });
+    assert.equal((await again.remove({ room: 'r', userId: 'u', user: 'U', target: '2', as: 'author' })).ok, true);
+    assert.deepEqual((await again.search(['r'], 'kept', { limit: 10 })).map((hit) => hit.message.id), ['1']);
+    assert.deepEqual(await again.search(['r'], 'zqxsecretword', { limit: 10 }), []);
+    await again.close();
+    const db = openSqlite(file);
+    assert.deepEqual(db.prepare('SELECT room, id FROM search_docs').all(), [{ room: 'r', id: 1 }]);
+    assert.deepEqual(db.prepare('SELECT * FROM search_backlog').all(), []);
+    db.close();
+  });
+
+  it('goes on indexing by itself, a chunk per turn, with no search asking', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file, { searchIndexDelayMs: 1 });
+    const reader = openSqlite(file);
+    try {
+      const texts = Array.from({ length: 600 }, (_, index) => `message ${index}`);
+      await Promise.all(texts.map((text) => store.append({ room: 'r', userId: 'u', user: 'U', text })));
+      const queued = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_backlog').get() as { n: number }).n;
+      const seen: number[] = [queued()];
+      while (seen.at(-1)! > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (queued() !== seen.at(-1)) seen.push(queued());
+      }
+      assert.deepEqual(seen, [600, 344, 88, 0], 'chunks of 256');
+    } finally {
+      reader.close();
+      await store.close();
+    }
+  });
+
+  it('numbers from memory after a failed transaction exactly as the file does', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    await store.append({ room: 'r', userId: 'u', user: 'U', text: 'one' });
+    // The batch fails as a whole (ids 2 and 3 taken, then rolled back), then each is stored alone.
+    const settled = await Promise.allSettled([
+      store.append({ room: 'r', userId: 'u', user: 'U', text: 'two' }),
+      store.append({ room: 'r', userId: 'u', user: 'U', text: {} as unknown as string }),
+      store.append({ room: 'r', userId: 'u', user: 'U', text: 'three' }),
+    ]);
+    assert.deepEqual(settled.map((result) => (result.status === 'fulfilled' ? result.value.message.id : 'rejected')), ['2', 'rejected', '3']);
+    const edit = await store.edit({ room: 'r', userId: 'u', user: 'U', target: '1', text: 'uno', editableSince: 0 });
+    assert.equal(edit.ok && edit.event.id, '4');
+    assert.deepEqual([...(await store.heads(['r']))], [['r', '4']]);
+    await store.close();
+    const again = new SqliteMessageStore(file);
+    assert.equal((await again.append({ room: 'r', userId: 'u', user: 'U', text: 'four' })).message.id, '5');
+    await again.close();
+  });
+
   it('leaves no token of a deleted message in the file, index included', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);

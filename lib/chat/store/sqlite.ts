@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
-import { registerSearchFunctions, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
+import { registerSearchFunctions, SEARCH_BACKLOG_MIGRATION, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
 import { aggregateReactions, quoteOf } from './events';
 import {
   type DeleteInput,
@@ -115,6 +115,8 @@ export const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;`,
   // Search: an FTS5 index of every message's tokens (see sqlite-search.ts), existing ones included.
   SEARCH_MIGRATION,
+  // New messages are indexed a moment after their commit, many at once (see sqlite-search.ts).
+  SEARCH_BACKLOG_MIGRATION,
 ];
 
 /**
@@ -161,7 +163,16 @@ export interface SqliteMessageStoreOptions {
   readonly now?: () => number;
   /** How soon after a commit the log is checkpointed into the database file, off the main thread (default 1 s). */
   readonly checkpointIntervalMs?: number;
+  /**
+   * How soon after a commit its new messages are added to the search index, many in one
+   * transaction (default 100 ms). A search, an edit or a deletion indexes what waits first, so
+   * search never misses a stored message.
+   */
+  readonly searchIndexDelayMs?: number;
 }
+
+/** How many waiting messages one turn of the event loop adds to the search index, at most. */
+const INDEX_CHUNK = 256;
 
 /**
  * Messages in one SQLite file (WAL mode), for a single server process. better-sqlite3 is
@@ -200,8 +211,13 @@ export class SqliteMessageStore implements MessageStore {
   readonly #searchIndex: SqliteSearchIndex;
   /** Only this process writes the file, so what it appends is all there is to know. */
   readonly #recent = new RecentPages();
+  /** The newest id of the rooms written lately; forgotten whenever a transaction fails. */
+  readonly #heads = new RoomHeads();
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
   #batch: PendingAppend[] = [];
+  readonly #searchIndexDelayMs: number;
+  /** The next turn of indexing new messages, when one is planned. */
+  #indexing: { readonly cancel: () => void } | null = null;
 
   readonly directory: SqliteDirectory;
 
@@ -213,6 +229,7 @@ export class SqliteMessageStore implements MessageStore {
     if (file !== ':memory:') createPrivately(file);
     this.#db = openSqlite(file);
     this.#now = options.now ?? Date.now;
+    this.#searchIndexDelayMs = options.searchIndexDelayMs ?? 100;
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
@@ -232,6 +249,8 @@ export class SqliteMessageStore implements MessageStore {
 
     this.directory = new SqliteDirectory(this.#db, this.#now);
     this.#searchIndex = new SqliteSearchIndex(this.#db);
+    // What a crash left unindexed.
+    this.#indexSoon(this.#searchIndexDelayMs);
     this.#findByClientId = this.#db.prepare('SELECT * FROM messages WHERE room = ? AND user_id = ? AND client_id = ?');
     this.#newestId = this.#db.prepare('SELECT MAX(id) AS id FROM messages WHERE room = ?');
     this.#insert = this.#db.prepare(
@@ -272,11 +291,11 @@ export class SqliteMessageStore implements MessageStore {
         const earlier = this.#findByClientId.get(input.room, input.userId, input.clientId);
         if (earlier) return { message: fromRow(earlier), created: false };
       }
-      const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
+      const id = this.#nextId(input.room);
       const ts = this.#now();
       const replyTo = input.replyTo === undefined ? null : Number(input.replyTo);
       this.#insert.run(input.room, id, input.userId, input.user, input.text, ts, input.clientId ?? null, replyTo);
-      this.#searchIndex.add(input.room, id, input.text);
+      this.#searchIndex.queue(input.room, id);
       const parent = replyTo === null ? undefined : this.#messageRow.get(input.room, replyTo);
       const message: StoredMessage = {
         id: String(id),
@@ -327,6 +346,7 @@ export class SqliteMessageStore implements MessageStore {
     try {
       results = this.#appendAll.immediate(batch.map((pending) => pending.input));
     } catch {
+      this.#heads.clear();
       // One bad message must not fail the others: store them one by one, each with its own answer.
       // A locked or broken database fails them all alike: no need to wait for it once per message.
       let fatal: unknown = null;
@@ -338,6 +358,7 @@ export class SqliteMessageStore implements MessageStore {
         try {
           this.#resolve(pending, this.#append.immediate(pending.input));
         } catch (error) {
+          this.#heads.clear();
           if (error instanceof Database.SqliteError && !error.code.startsWith('SQLITE_CONSTRAINT')) fatal = error;
           pending.reject(error);
         }
@@ -347,6 +368,35 @@ export class SqliteMessageStore implements MessageStore {
     }
     this.#checkpointer?.committed();
     batch.forEach((pending, index) => this.#resolve(pending, results[index]!));
+    this.#indexSoon(this.#searchIndexDelayMs);
+  };
+
+  /** Plans a turn of indexing new messages in `delayMs`, unless one is planned already. */
+  #indexSoon(delayMs: number): void {
+    if (this.#indexing !== null) return;
+    if (delayMs > 0) {
+      const timer = setTimeout(this.#indexSome, delayMs).unref();
+      this.#indexing = { cancel: () => clearTimeout(timer) };
+    } else {
+      const immediate = setImmediate(this.#indexSome).unref();
+      this.#indexing = { cancel: () => clearImmediate(immediate) };
+    }
+  }
+
+  /** Indexes a chunk of the new messages, and plans the next chunk at once when more wait. */
+  readonly #indexSome = (): void => {
+    this.#indexing = null;
+    if (!this.#db.open) return;
+    let more: boolean;
+    try {
+      more = this.#searchIndex.indexQueued(INDEX_CHUNK);
+    } catch {
+      // They stay queued, in the database: indexed on the next try, or before the next search.
+      this.#indexSoon(this.#searchIndexDelayMs);
+      return;
+    }
+    this.#checkpointer?.committed();
+    if (more) this.#indexSoon(0);
   };
 
   /** Answers a committed append, and keeps the room's newest page up to date. */
@@ -393,7 +443,7 @@ export class SqliteMessageStore implements MessageStore {
         const emoji = this.#emojiOn.all(input.room, target.id).map((row) => row.emoji);
         if (!emoji.includes(input.emoji) && emoji.length >= MAX_EMOJI_PER_MESSAGE) return { ok: false, reason: 'too_many_reactions' };
       }
-      const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
+      const id = this.#newest(input.room) + 1; // the event's, stored below
       if (on) this.#addReaction.run(input.room, target.id, input.emoji, input.userId, id);
       else this.#removeReaction.run(input.room, target.id, input.emoji, input.userId);
       const count = this.#reactionCount.get(input.room, target.id, input.emoji)?.count ?? 0;
@@ -413,10 +463,37 @@ export class SqliteMessageStore implements MessageStore {
   #change(room: string, change: () => EventResult): Promise<EventResult> {
     if (!this.#db.open) return Promise.reject(new Error('the message store is closed'));
     this.#commitBatch();
-    const result = this.#changeTx.immediate(change);
+    let result: EventResult;
+    try {
+      result = this.#changeTx.immediate(change);
+    } catch (error) {
+      this.#heads.clear();
+      throw error;
+    }
     this.#checkpointer?.committed();
     if (result.ok) this.#recent.forget(room);
     return Promise.resolve(result);
+  }
+
+  /**
+   * The room's next id, taken: call inside the transaction that stores it. Only this process
+   * writes the file, so the newest id known is the newest there is, and most rooms written to
+   * cost no `MAX(id)`.
+   */
+  #nextId(room: string): number {
+    const id = this.#newest(room) + 1;
+    this.#heads.set(room, id);
+    return id;
+  }
+
+  /** The room's newest id (0 for none), from memory for the rooms written or read lately. */
+  #newest(room: string): number {
+    let newest = this.#heads.get(room);
+    if (newest === undefined) {
+      newest = this.#newestId.get(room)?.id ?? 0;
+      this.#heads.set(room, newest);
+    }
+    return newest;
   }
 
   #target(room: string, id: string): Row | null {
@@ -426,7 +503,7 @@ export class SqliteMessageStore implements MessageStore {
 
   /** Stores an event with the room's next id (inside `#change`'s transaction). */
   #event(input: { room: string; userId: string; user: string; target: string }, fields: Pick<StoredEvent, 'kind'> & Partial<StoredEvent>): StoredEvent {
-    const id = (this.#newestId.get(input.room)?.id ?? 0) + 1;
+    const id = this.#nextId(input.room);
     const ts = this.#now();
     this.#insertEvent.run({
       room: input.room,
@@ -476,7 +553,7 @@ export class SqliteMessageStore implements MessageStore {
   async latest(room: string, limit: number): Promise<MessagePage> {
     return this.#recent.latest(room, limit, (count) => {
       const page = this.#page(room, this.#latest.all(room, count));
-      const head = this.#newestId.get(room)?.id;
+      const head = this.#newest(room);
       return head ? { ...page, head: String(head) } : page;
     });
   }
@@ -486,8 +563,7 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async after(room: string, id: string, limit: number): Promise<readonly LogEntry[] | null> {
-    const newest = this.#newestId.get(room)?.id ?? 0;
-    if (Number(id) > newest) return null;
+    if (Number(id) > this.#newest(room)) return null;
     return this.#hydrate(room, this.#after.all(room, Number(id), limit));
   }
 
@@ -508,7 +584,7 @@ export class SqliteMessageStore implements MessageStore {
   async heads(rooms: readonly string[]): Promise<ReadonlyMap<string, string>> {
     const heads = new Map<string, string>();
     for (const room of rooms) {
-      const newest = this.#newestId.get(room)?.id;
+      const newest = this.#newest(room);
       if (newest) heads.set(room, String(newest));
     }
     return heads;
@@ -521,6 +597,9 @@ export class SqliteMessageStore implements MessageStore {
   /** Commits what is waiting, then closes. */
   async close(): Promise<void> {
     this.#commitBatch();
+    this.#indexing?.cancel();
+    this.#indexing = null;
+    if (this.#db.open) this.#searchIndex.indexQueued();
     await this.#checkpointer?.close();
     // Closing the last connection checkpoints the log into the database file.
     if (this.#db.open) this.#db.close();
@@ -531,6 +610,31 @@ export class SqliteMessageStore implements MessageStore {
     const oldest = newestFirst.at(-1);
     const hasMore = oldest !== undefined && this.#hasBefore.get(room, oldest.id)?.found === 1;
     return { messages: this.#hydrate(room, newestFirst.reverse()) as StoredMessage[], hasMore };
+  }
+}
+
+/** The newest id of each room used lately: a map that forgets the least recently used rooms past `ROOMS`. */
+class RoomHeads {
+  static readonly ROOMS = 10_000;
+  readonly #ids = new Map<string, number>();
+
+  get(room: string): number | undefined {
+    const id = this.#ids.get(room);
+    if (id !== undefined) {
+      this.#ids.delete(room);
+      this.#ids.set(room, id);
+    }
+    return id;
+  }
+
+  set(room: string, id: number): void {
+    this.#ids.delete(room);
+    this.#ids.set(room, id);
+    if (this.#ids.size > RoomHeads.ROOMS) this.#ids.delete(this.#ids.keys().next().value!);
+  }
+
+  clear(): void {
+    this.#ids.clear();
   }
 }
 
