@@ -252,6 +252,19 @@ describe('SqliteMessageStore on disk', () => {
     await again.close();
   });
 
+  it('writes the visits of one turn together, and those still waiting when it closes', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    await Promise.all(['大厅', 'lobby', 'random'].map((room, index) => store.directory.recordVisit(room, 'u_an', '安', 1_000 + index)));
+    assert.deepEqual((await store.directory.roomsOf('u_an', 10)).map((entry) => entry.room), ['random', 'lobby', '大厅']);
+    const waiting = store.directory.recordVisit('closing', 'u_an', '安', 2_000);
+    await store.close();
+    await waiting;
+    const again = new SqliteMessageStore(file);
+    assert.deepEqual((await again.directory.roomsOf('u_an', 10)).map((entry) => entry.room), ['closing', 'random', 'lobby', '大厅']);
+    await again.close();
+  });
+
   it('leaves no token of a deleted message in the file, index included', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);

@@ -597,6 +597,7 @@ export class SqliteMessageStore implements MessageStore {
   /** Commits what is waiting, then closes. */
   async close(): Promise<void> {
     this.#commitBatch();
+    if (this.#db.open) this.directory.commitVisits();
     this.#indexing?.cancel();
     this.#indexing = null;
     if (this.#db.open) this.#searchIndex.indexQueued();
