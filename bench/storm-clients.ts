@@ -209,7 +209,12 @@ async function handle(command: StormCommand): Promise<StormReport> {
       }
       return done();
     case 'storm': {
-      for (const client of clients) if (client.index === 0) client.toSend = command.count;
+      for (const client of clients) {
+        if (client.index !== 0) continue;
+        // A sender back already (between the server listening and this command) sends now.
+        if (client.ready) for (let n = 0; n < command.count; n++) sendOne(client);
+        else client.toSend = command.count;
+      }
       let backMs = Number.NaN;
       await until(() => {
         if (Number.isNaN(backMs) && clients.every((client) => client.ready)) backMs = performance.now() - startedAt;
