@@ -34,7 +34,7 @@ import {
   stepsInTurns,
   type Timing,
 } from './scenarios';
-import { startApp, startBaseline, startBun, type ServerUnderTest } from './servers';
+import { startApp, startBaseline, startBun, startSocketIo, type ServerUnderTest } from './servers';
 import { logTargets, type PerServer, savedTarget, SERVER_KEYS, SERVER_LABELS, type ServerKey, type Target } from './targets';
 
 interface Mode {
@@ -135,6 +135,7 @@ type Start = () => Promise<ServerUnderTest>;
 const CONTENDERS: readonly { readonly key: ServerKey; readonly start: Start }[] = [
   { key: 'baseline', start: startBaseline },
   { key: 'app', start: () => startApp() },
+  { key: 'socketio', start: startSocketIo },
   { key: 'bun', start: startBun },
 ];
 

@@ -299,11 +299,11 @@ export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout
     // The first connections also warm the server up (code loaded, caches filled): that is paid
     // once, not per connection, so it is left out of the measurement.
     const warmUp = clientsFor(server, { rooms: 10, perRoom: layout.perRoom }, 'idle-warm-up');
-    await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50 });
+    await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50, transport: server.transport });
     await new Promise((resolve) => setTimeout(resolve, startupMs));
     const before = await steadyRss(server, steadyReadings);
     const clients = clientsFor(server, layout, 'idle');
-    const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+    const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50, transport: server.transport });
     const after = await steadyRss(server, steadyReadings);
     return {
       connections: clients.length,
@@ -343,7 +343,7 @@ export async function connectRounds(servers: readonly ServerUnderTest[], layout:
       try {
         const clients = clientsFor(server, layout, `connect-${round + warmUpRounds}`);
         const before = serverCpu(server);
-        const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+        const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50, transport: server.transport });
         const serverMs = serverCpu(server) - before;
         if (round >= 0) results[index]!.push({
           connectsPerSecond: (clients.length * 1000) / connected.ms,

@@ -29,8 +29,8 @@ export interface ServerUnderTest {
   readonly mainPid: number;
   /** What a client waits for before it counts as connected. */
   readonly readyOn: 'open' | 'presence';
-  /** How the clients reach it: a WebSocket (the default) or the HTTP fallback. */
-  readonly transport?: 'websocket' | 'sse';
+  /** How the clients reach it: a WebSocket (the default), Socket.IO over a WebSocket, or the HTTP fallback. */
+  readonly transport?: 'websocket' | 'socket.io' | 'sse';
   stop(): Promise<void>;
 }
 
@@ -44,6 +44,12 @@ function prepare(pid: number | undefined): number {
 /** The naive raw `ws` server of `baseline-server.ts`. */
 export function startBaseline(): Promise<ServerUnderTest> {
   return startScript('baseline', process.execPath, [...profileOptions(), '--import', 'tsx', path.join(__dirname, 'baseline-server.ts')]);
+}
+
+/** The same broadcast on Socket.IO, rooms as its rooms (`socketio-server.ts`). */
+export async function startSocketIo(): Promise<ServerUnderTest> {
+  const server = await startScript('socket.io', process.execPath, [...profileOptions(), '--import', 'tsx', path.join(__dirname, 'socketio-server.ts')]);
+  return { ...server, transport: 'socket.io' };
 }
 
 /** The same broadcast on Bun's built-in WebSocket server, rooms as topics (`bun-server.ts`). */
