@@ -324,7 +324,8 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(0)} s`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const servers = CONTENDERS.map((contender) => SERVER_LABELS[contender.key]).join(', ');
+  const contended = (['fanout', 'rooms', 'memory', 'connects'] as const).some(selected);
+  const servers = contended ? CONTENDERS.map((contender) => SERVER_LABELS[contender.key]).join(', ') : 'servers';
   log(
     `bench (${mode.name}${only.length > 0 ? `, only ${only.join(', ')}` : ''}): ${cpu}, ${os.cpus().length} cores, Node ${process.version}; ` +
       `${servers} on core 0, generator on core 1`,
