@@ -15,8 +15,8 @@ export interface ConnectCommand {
   readonly readyOn: 'open' | 'presence';
   /** Handshakes in flight at once. */
   readonly concurrency: number;
-  /** How the clients connect: a WebSocket (the default) or the HTTP fallback (an event stream and POSTs). */
-  readonly transport?: 'websocket' | 'sse';
+  /** How the clients connect: a WebSocket (the default), Socket.IO over a WebSocket, or the HTTP fallback (an event stream and POSTs). */
+  readonly transport?: 'websocket' | 'socket.io' | 'sse';
 }
 
 export interface StepCommand {

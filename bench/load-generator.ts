@@ -109,10 +109,12 @@ async function connectAll(command: ConnectCommand): Promise<void> {
       let ready: () => void = () => {};
       const joined = new Promise<void>((resolve) => (ready = resolve));
       let waiting = command.readyOn === 'presence';
+      const socketIo = command.transport === 'socket.io';
       const options: RawSocketOptions = {
         host: target.host,
         port: target.port,
-        path: `/ws/chat/${spec.room}/`,
+        path: socketIo ? `/socket.io/?EIO=4&transport=websocket&room=${spec.room}` : `/ws/chat/${spec.room}/`,
+        protocol: socketIo ? 'socket.io' : 'websocket',
         origin: command.origin,
         onChunk,
         onText: (buffer, start, end) => {

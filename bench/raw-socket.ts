@@ -3,6 +3,13 @@
  * handshake, unmasked text frames read in place (no string made, no JSON parsed), and masked text
  * frames sent. A `ws` client costs about as much per frame as a naive server, so on two cores a
  * generator built on it would be the bound, not the server under test.
+ *
+ * With `protocol: 'socket.io'` it speaks just enough Engine.IO v4 and Socket.IO v5 over the
+ * WebSocket for the Socket.IO anchor, for the same reason (socket.io-client parses every packet):
+ * it answers the open packet `0{...}` with a connect to the main namespace (`40`), counts as
+ * open once the server's `40{...}` comes, answers each server ping `2` with `3`, hands each
+ * event `42["name",<payload>]` to `onText` as the range of its payload alone, and sends each text
+ * as `42["chat.message",<text>]`.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -18,6 +25,8 @@ export interface RawSocketOptions {
   readonly onText: TextFrameHandler;
   /** Called once per chunk read from the network, before its frames (to read the clock once). */
   readonly onChunk?: () => void;
+  /** What is carried over the WebSocket: text as is (the default), or Socket.IO packets. */
+  readonly protocol?: 'websocket' | 'socket.io';
 }
 
 const OPCODE_TEXT = 0x1;
@@ -27,10 +36,24 @@ const OPCODE_PONG = 0xa;
 const HEADER_END = Buffer.from('\r\n\r\n');
 const READ_BUFFER = Buffer.alloc(256 * 1024);
 
+/** Engine.IO packet types (the first byte of a text frame) and Socket.IO's after a `4` (message). */
+const ENGINE_OPEN = '0'.charCodeAt(0);
+const ENGINE_PING = '2'.charCodeAt(0);
+const ENGINE_MESSAGE = '4'.charCodeAt(0);
+const SOCKET_CONNECT = '0'.charCodeAt(0);
+const SOCKET_EVENT = '2'.charCodeAt(0);
+const SOCKET_CONNECT_ERROR = '4'.charCodeAt(0);
+/** `42["`: an event's name starts after it, and its payload after the name's `",`. */
+const EVENT_NAME_AT = 4;
+const NAME_END = Buffer.from('",');
+
 export class RawSocket {
   readonly #socket: Socket;
   readonly #onText: TextFrameHandler;
   readonly #onChunk: (() => void) | undefined;
+  readonly #socketIo: boolean;
+  /** Over Socket.IO, the caller's handler, given the payloads of events (`#onText` reads the packets). */
+  readonly #socketIoHandler: TextFrameHandler;
   /** The bytes of an incomplete frame, copied out of the shared read buffer. */
   #pending: Buffer | null = null;
   #handshake: { resolve: () => void; fail: (error: Error) => void } | null = null;
@@ -39,7 +62,9 @@ export class RawSocket {
 
   private constructor(socket: Socket, options: RawSocketOptions) {
     this.#socket = socket;
-    this.#onText = options.onText;
+    this.#socketIo = options.protocol === 'socket.io';
+    this.#onText = this.#socketIo ? this.#socketIoPacket.bind(this) : options.onText;
+    this.#socketIoHandler = options.onText;
     this.#onChunk = options.onChunk;
   }
 
@@ -78,7 +103,7 @@ export class RawSocket {
       });
       socket.once('close', () => {
         opened.#closed = true;
-        if (!opened.#upgraded) reject(new Error('connection closed during the handshake'));
+        if (opened.#handshake) reject(new Error('connection closed during the handshake'));
       });
     });
   }
@@ -102,18 +127,51 @@ export class RawSocket {
       return;
     }
     this.#upgraded = true;
+    // Over Socket.IO the handshake is done when its connect packet comes back.
+    if (!this.#socketIo) this.#opened();
+    if (head.length > end + 4) this.#read(head.subarray(end + 4));
+  }
+
+  #opened(): void {
+    const handshake = this.#handshake;
+    if (!handshake) return;
+    this.#handshake = null;
     this.#socket.off('error', handshake.fail);
     this.#socket.on('error', () => (this.#closed = true));
     handshake.resolve();
-    if (head.length > end + 4) this.#read(head.subarray(end + 4));
+  }
+
+  /** One Engine.IO packet: the open, a ping, Socket.IO's connect (or its refusal), or an event. */
+  #socketIoPacket(buffer: Buffer, start: number, end: number): void {
+    const type = buffer[start];
+    if (type === ENGINE_MESSAGE) {
+      const packet = buffer[start + 1];
+      if (packet === SOCKET_EVENT) {
+        // 42["name",<payload>]: the payload runs from after the name's `",` to before the `]`.
+        const nameEnd = buffer.indexOf(NAME_END, start + EVENT_NAME_AT);
+        if (nameEnd !== -1 && nameEnd < end) this.#socketIoHandler(buffer, nameEnd + NAME_END.length, end - 1);
+      } else if (packet === SOCKET_CONNECT) {
+        this.#opened();
+      } else if (packet === SOCKET_CONNECT_ERROR) {
+        this.#handshake?.fail(new Error(`Socket.IO refused the connect: ${buffer.toString('utf8', start + 2, end)}`));
+      }
+    } else if (type === ENGINE_PING) {
+      this.#sendRaw('3');
+    } else if (type === ENGINE_OPEN) {
+      this.#sendRaw('40');
+    }
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Sends one text frame, masked with a zero key (the server unmasks it all the same). */
+  /** Sends one text frame, masked with a zero key (the server unmasks it all the same); over Socket.IO, as a `chat.message` event. */
   sendText(text: string): void {
+    this.#sendRaw(this.#socketIo ? `42["chat.message",${text}]` : text);
+  }
+
+  #sendRaw(text: string): void {
     if (this.#closed) return;
     this.#socket.write(frame(OPCODE_TEXT, Buffer.from(text, 'utf8')));
   }

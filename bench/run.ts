@@ -1,8 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--only fallback] [--cpu-prof <folder>]`: the app against a naive raw `ws` broadcast server, in one run, on
- * this machine, and the app's HTTP fallback against its WebSockets (`--only fallback`: that alone). Each server runs pinned to core 0 and the load generator to core 1 (where
- * `taskset` exists); every figure is printed beside the baseline's, as a ratio, with the targets
- * and which side was the limit. Results go to bench/results/<date>-<mode>.json and two SVG charts.
+ * `npm run bench [-- --quick] [--only <scenario>[,<scenario>]] [--cpu-prof <folder>]`: the app
+ * against a naive raw `ws` broadcast server, with Socket.IO and Bun beside them as anchors, in one
+ * run, on this machine; and the app's HTTP fallback against its WebSockets. `--only` (repeatable,
+ * or comma-separated) runs some scenarios alone: fanout, rooms, memory, connects, redis, fallback.
+ * Each server runs pinned to core 0 and the load generator to core 1 (where `taskset` exists);
+ * every figure is printed beside the naive server's, as a ratio, with the targets and which side
+ * was the limit. Results go to bench/results/<date>-<mode>[-<only>].json and SVG charts.
  * Builds the app first when the build is missing or older than the code.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,7 +34,8 @@ import {
   stepsInTurns,
   type Timing,
 } from './scenarios';
-import { startApp, startBaseline, type ServerUnderTest } from './servers';
+import { startApp, startBaseline, startBun, startSocketIo, type ServerUnderTest } from './servers';
+import { logTargets, type PerServer, savedTarget, SERVER_KEYS, SERVER_LABELS, type ServerKey, type Target } from './targets';
 
 interface Mode {
   readonly name: 'full' | 'quick';
@@ -50,8 +54,10 @@ interface Mode {
   readonly memoryReadings: number;
   readonly memoryStartupMs: number;
   readonly fanOutRates: readonly number[];
-  /** Rounds of the latency comparison at half the baseline's capacity, the two servers in turns. */
-  readonly halfRounds: number;
+  /** Rounds of the latency comparisons at one rate (fan-out at `fanOutFixedRate`, many rooms at half the baseline's capacity), the servers in turns. */
+  readonly turnRounds: number;
+  /** Messages per second of the one-room latency comparison: 100 into 500 members is 50k deliveries/s, an ordinary load. */
+  readonly fanOutFixedRate: number;
   readonly roomRates: readonly number[];
   /** The rates (messages/s) at which the fallback and WebSockets are stepped in turns, in each layout. */
   readonly fallbackFanOutRates: readonly number[];
@@ -81,7 +87,8 @@ const MODES: Record<Mode['name'], Mode> = {
     memoryReadings: 4,
     memoryStartupMs: 12_000,
     fanOutRates: geometric(100, 1.25, 30),
-    halfRounds: 5,
+    turnRounds: 5,
+    fanOutFixedRate: 100,
     roomRates: geometric(1000, 1.25, 30),
     fallbackFanOutRates: geometric(100, 2, 5),
     fallbackRoomRates: geometric(1000, 2, 4),
@@ -98,7 +105,8 @@ const MODES: Record<Mode['name'], Mode> = {
     memoryReadings: 2,
     memoryStartupMs: 0,
     fanOutRates: geometric(100, 2, 9),
-    halfRounds: 1,
+    turnRounds: 1,
+    fanOutFixedRate: 100,
     roomRates: geometric(2000, 2, 8),
     fallbackFanOutRates: geometric(100, 4, 3),
     fallbackRoomRates: geometric(1000, 4, 2),
@@ -106,11 +114,30 @@ const MODES: Record<Mode['name'], Mode> = {
   },
 };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+const SCENARIOS = ['fanout', 'rooms', 'memory', 'connects', 'redis', 'fallback'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
+});
 const mode = MODES[values.quick ? 'quick' : 'full'];
-if (values.only !== undefined && values.only !== 'fallback') throw new Error(`--only takes "fallback", not "${values.only}"`);
+const only = (values.only ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+for (const name of only) {
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only takes ${SCENARIOS.join(', ')}; not "${name}"`);
+}
+const selected = (scenario: Scenario): boolean => only.length === 0 || only.includes(scenario);
 if (values['cpu-prof']) process.env.BENCH_CPU_PROF_DIR = path.resolve(values['cpu-prof']);
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+type Start = () => Promise<ServerUnderTest>;
+
+/** The servers every ladder, memory and connects scenario runs, the naive one first (the reference). */
+const CONTENDERS: readonly { readonly key: ServerKey; readonly start: Start }[] = [
+  { key: 'baseline', start: startBaseline },
+  { key: 'app', start: () => startApp() },
+  { key: 'socketio', start: startSocketIo },
+  { key: 'bun', start: startBun },
+];
 
 function ensureBuild(): void {
   const built = path.join(PROJECT_ROOT, 'dist', 'server.js');
@@ -127,8 +154,6 @@ function filesUnder(folder: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
-type Start = () => Promise<ServerUnderTest>;
-
 async function withServer<T>(start: Start, work: (server: ServerUnderTest) => Promise<T>): Promise<T> {
   const server = await start();
   try {
@@ -138,38 +163,44 @@ async function withServer<T>(start: Start, work: (server: ServerUnderTest) => Pr
   }
 }
 
-/** Two set-ups up at once (one idles while the other is measured), stopped after `work`. */
-function withServers<T>(first: Start, second: Start, work: (first: ServerUnderTest, second: ServerUnderTest) => Promise<T>): Promise<T> {
-  return withServer(first, (one) => withServer(second, (two) => work(one, two)));
+/** Several set-ups up at once (the others idle while one is measured), stopped after `work`. */
+async function withServers<T>(starts: readonly Start[], work: (servers: ServerUnderTest[]) => Promise<T>): Promise<T> {
+  const servers: ServerUnderTest[] = [];
+  try {
+    for (const start of starts) servers.push(await start());
+    return await work(servers);
+  } finally {
+    for (const server of servers.reverse()) await server.stop();
+  }
 }
 
-interface Target {
-  readonly name: string;
-  readonly app: number;
-  readonly baseline: number;
-  readonly unit: string;
-  /** The ratio app / baseline must be at most this (`lower`) or at least this (`higher`). */
-  readonly limit: number;
-  readonly better: 'lower' | 'higher';
-  /** Which side bounded the measurement, where it was a saturation. */
-  readonly note?: string;
+/** `work` on a fresh server of each contender, one after the other. */
+async function eachContender<T>(work: (server: ServerUnderTest) => Promise<T>): Promise<PerServer<T>> {
+  const results: { [key in ServerKey]?: T } = {};
+  for (const contender of CONTENDERS) results[contender.key] = await withServer(contender.start, work);
+  return results;
 }
 
-function ratio(target: Target): number {
-  return target.app / target.baseline;
+/** The steps of rounds in turns, by server. */
+function turnsByServer(turns: readonly StepResult[][]): PerServer<StepResult[]> {
+  return Object.fromEntries(CONTENDERS.map((contender, index) => [contender.key, turns.map((round) => round[index]!)]));
 }
 
-function met(target: Target): boolean {
-  const value = ratio(target);
-  return Number.isFinite(value) && (target.better === 'lower' ? value <= target.limit : value >= target.limit);
+function mapServers<T, U>(values: PerServer<T>, work: (value: T) => U): PerServer<U> {
+  const results: { [key in ServerKey]?: U } = {};
+  for (const key of SERVER_KEYS) {
+    const value = values[key];
+    if (value !== undefined) results[key] = work(value);
+  }
+  return results;
 }
 
-function atRate(ladder: LadderResult, rate: number): StepResult | undefined {
-  return ladder.steps.find((step) => step.rate === rate);
+function atRate(ladder: LadderResult | undefined, rate: number): StepResult | undefined {
+  return ladder?.steps.find((step) => step.rate === rate);
 }
 
 /** Which side was the bound at a step: the one nearer to a whole core. */
-function limitOf(step: StepResult | null): string {
+function limitOf(step: StepResult | null | undefined): string {
   if (!step) return 'n/a';
   const side = step.generatorCpuShare > step.serverCpuShare ? 'generator' : 'server';
   return `${side} (server ${(step.serverCpuShare * 100).toFixed(0)}%, generator ${(step.generatorCpuShare * 100).toFixed(0)}% of a core)`;
@@ -193,18 +224,51 @@ function medianPair(pairs: readonly StepPair[], measure: (step: StepResult) => n
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-function connectLimit(result: ConnectResult): string {
+/**
+ * The figures of rounds in turns: the app's and the naive server's from the round whose app /
+ * naive ratio is the median (so a stall in one round counts once); each anchor's is its own
+ * median round's ratio to the naive server, scaled by that naive figure.
+ */
+function medianOfTurns(turns: readonly StepResult[][], measure: (step: StepResult) => number): PerServer<number> {
+  const pairsOf = (index: number): StepPair[] => turns.map((round) => ({ subject: round[index]!, reference: round[0]! }));
+  const appPair = medianPair(pairsOf(CONTENDERS.findIndex((contender) => contender.key === 'app')), measure);
+  if (!appPair) return {};
+  const baseline = measure(appPair.reference);
+  const figures: { [key in ServerKey]?: number } = { baseline, app: measure(appPair.subject) };
+  CONTENDERS.forEach((contender, index) => {
+    if (contender.key === 'baseline' || contender.key === 'app') return;
+    const pair = medianPair(pairsOf(index), measure)!;
+    figures[contender.key] = (measure(pair.subject) / measure(pair.reference)) * baseline;
+  });
+  return figures;
+}
+
+function turnsNote(turns: readonly StepResult[][], measure: (step: StepResult) => number, unit: string): string {
+  const failures = turns.flat().filter((step) => !step.passed);
+  const rounds = turns.map((round) => round.map((step) => measure(step).toFixed(1)).join(' / ')).join(', ');
+  return (
+    `the median of ${turns.length} round(s), each the servers in turns (${CONTENDERS.map((contender) => SERVER_LABELS[contender.key]).join(' / ')}, ${unit}: ${rounds})` +
+    (failures.length > 0 ? `; ${failures.length} of these steps failed: ${failure(failures[0]!)}` : '')
+  );
+}
+
+function connectLimit(result: ConnectResult | undefined): string {
+  if (!result) return 'n/a';
   const { serverCpuShare, generatorCpuShare } = result.median;
   const side = generatorCpuShare > serverCpuShare ? 'generator' : 'server';
   return `${side} (server ${(serverCpuShare * 100).toFixed(0)}%, generator ${(generatorCpuShare * 100).toFixed(0)}% of a core)`;
 }
 
-function lines(name: string, color: string, ladder: LadderResult): ChartSeries {
-  return { name, color, points: ladder.steps.map((step) => ({ x: step.offered, y: step.p99Ms, passed: step.passed })) };
+const COLORS: Readonly<Record<ServerKey, string>> = { baseline: '#888', app: '#1565c0', socketio: '#ef6c00', bun: '#6a1b9a' };
+
+function lines(key: ServerKey, ladder: LadderResult | undefined): ChartSeries[] {
+  if (!ladder) return [];
+  const name = key === 'baseline' ? 'baseline (naive ws)' : SERVER_LABELS[key];
+  return [{ name, color: COLORS[key], points: ladder.steps.map((step) => ({ x: step.offered, y: step.p99Ms, passed: step.passed })) }];
 }
 
 /** Both layouts over the fallback and over WebSockets, in turns. */
-async function fallbackScenarios(log: (line: string) => void): Promise<FallbackLayoutResult[]> {
+async function fallbackScenarios(): Promise<FallbackLayoutResult[]> {
   const options = { timing: mode.timing, log };
   log(`  fan-out: ${mode.fanOut.perRoom} clients in one room, every client sending in turn, at ${mode.fallbackFanOutRates.join(', ')} messages/s`);
   const fanOut = await fallbackLayout('fan-out', 'fallback-fanout', mode.fanOut, mode.fallbackFanOutRates, options);
@@ -218,8 +282,7 @@ function fallbackTargets(results: readonly FallbackLayoutResult[]): Target[] {
     const median = result.pairs.find((pair) => pair.cpuRatio === result.medianCpuRatio);
     return {
       name: `fallback CPU per delivery, ${result.name}${median ? ` (${formatRate(median.offered)} deliveries/s)` : ''}`,
-      app: median?.sse.serverUsPerDelivery ?? Number.NaN,
-      baseline: median?.websocket.serverUsPerDelivery ?? Number.NaN,
+      values: { app: median?.sse.serverUsPerDelivery ?? Number.NaN, baseline: median?.websocket.serverUsPerDelivery ?? Number.NaN },
       unit: 'µs',
       limit: FALLBACK_CPU_AIM,
       better: 'lower',
@@ -230,19 +293,6 @@ function fallbackTargets(results: readonly FallbackLayoutResult[]): Target[] {
   });
 }
 
-function logTargets(targets: readonly Target[]): number {
-  for (const target of targets) {
-    const comparison = target.better === 'lower' ? '≤' : '≥';
-    log(
-      `  ${met(target) ? 'met   ' : 'MISSED'} ${target.name}: ${target.app.toFixed(3)} vs ${target.baseline.toFixed(3)} ${target.unit} = ${ratio(target).toFixed(2)}× (target ${comparison} ${target.limit}×)`,
-    );
-    if (target.note) log(`         ${target.note}`);
-  }
-  const missed = targets.filter((target) => !met(target)).length;
-  log(missed === 0 ? '\nevery target met' : `\n${missed} of ${targets.length} targets missed`);
-  return missed;
-}
-
 /** Writes bench/results/<date>-<mode>[-<suffix>].json and answers its path. */
 function writeResults(startedAt: number, suffix: string, results: Record<string, unknown>): string {
   const folder = path.join(__dirname, 'results');
@@ -251,28 +301,22 @@ function writeResults(startedAt: number, suffix: string, results: Record<string,
   const file = path.join(folder, `${stamp}-${mode.name}${suffix}.json`);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const machine = { cpu, cores: os.cpus().length, node: process.version, kernel: os.release(), pinned: hasTaskset() };
-  writeFileSync(file, `${JSON.stringify({ mode: mode.name, startedAt: new Date(startedAt).toISOString(), machine, p99LimitMs: MAX_P99_MS, ...results }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ mode: mode.name, startedAt: new Date(startedAt).toISOString(), only, machine, p99LimitMs: MAX_P99_MS, ...results }, null, 2)}\n`);
   return file;
 }
 
-/** `--only fallback`: the fallback scenario alone, its results in <date>-<mode>-fallback.json. */
-async function fallbackOnly(): Promise<void> {
-  ensureBuild();
-  const startedAt = Date.now();
-  log(`bench (${mode.name}, fallback only): ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}; servers on core 0, generator on core 1`);
-  log('\nfallback: the app over SSE and POSTs, then over WebSockets, at each rate');
-  const fallback = await fallbackScenarios(log);
-  log(`\nsummary (${mode.name} run, fallback only, ${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
-  for (const line of fallbackSummary(fallback)) log(line);
-  log('\ntargets (same run):');
-  const targets = fallbackTargets(fallback);
-  const missed = logTargets(targets);
-  const file = writeResults(startedAt, '-fallback', {
-    fallback: { layouts: fallback },
-    targets: targets.map((target) => ({ ...target, ratio: ratio(target), met: met(target) })),
+/** One line per server of a ladder: its highest passing rate, and its ratio to the naive server's. */
+function capacityLines(ladders: PerServer<LadderResult>): string[] {
+  const baseline = ladders.baseline?.capacity?.offered;
+  return SERVER_KEYS.filter((key) => ladders[key] !== undefined).map((key) => {
+    const capacity = ladders[key]!.capacity;
+    if (!capacity) return `  ${SERVER_LABELS[key].padEnd(16)} no rate passed`;
+    const versus = baseline && key !== 'baseline' ? ` = ${(capacity.offered / baseline).toFixed(2)}× naive` : '';
+    return (
+      `  ${SERVER_LABELS[key].padEnd(16)} ${formatRate(capacity.offered).padStart(8)} deliveries/s${versus}, p50 ${capacity.p50Ms.toFixed(2)} ms, ` +
+      `p99 ${capacity.p99Ms.toFixed(2)} ms, ${capacity.serverUsPerDelivery.toFixed(3)} µs/delivery`
+    );
   });
-  log(`results: ${path.relative(PROJECT_ROOT, file)}`);
-  process.exitCode = missed === 0 ? 0 : 1;
 }
 
 async function main(): Promise<void> {
@@ -280,203 +324,210 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(0)} s`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  log(`bench (${mode.name}): ${cpu}, ${os.cpus().length} cores, Node ${process.version}; servers on core 0, generator on core 1`);
-
-  log(`\n[${elapsed()}] fan-out: ${mode.fanOut.perRoom} clients in one room, one sender`);
-  const fanOutBaseline = await withServer(startBaseline, (server) =>
-    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
-  );
-  const fanOutApp = await withServer(startApp, (server) =>
-    ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
-  );
-  const baselineCapacity = fanOutBaseline.capacity?.rate ?? mode.fanOutRates[0]!;
-  const half = Math.round(baselineCapacity / 2);
-  log(`  latency at half the baseline's capacity: fresh servers, warmed up at ${half} messages/s, then stepped at it in turns`);
-  const halfTurns = await withServers(startBaseline, () => startApp(), (baseline, app) =>
-    stepsInTurns(baseline, app, 'half', { layout: mode.fanOut, senders: 'one', timing: mode.timing, log }, half, mode.halfRounds),
-  );
-
-  log(`\n[${elapsed()}] many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending`);
-  const roomsBaseline = await withServer(startBaseline, (server) =>
-    ladderScenario(server, 'rooms', { layout: mode.rooms, senders: 'all', rates: mode.roomRates, timing: mode.timing, log }),
-  );
-  const roomsApp = await withServer(startApp, (server) =>
-    ladderScenario(server, 'rooms', { layout: mode.rooms, senders: 'all', rates: mode.roomRates, timing: mode.timing, log }),
-  );
-
-  const idleCount = mode.idle.rooms * mode.idle.perRoom;
-  const roundCount = mode.connects.rooms * mode.connects.perRoom;
-  log(`\n[${elapsed()}] idle: ${idleCount} connections in rooms of ${mode.idle.perRoom}, on servers just started; then connects`);
-  // Memory on servers just started (see memoryScenario), the lower of `memoryRuns` readings of
-  // each kind: what a burst of connects grows beyond what it keeps only ever adds. Then connects
-  // on a fresh pair, taking turns.
-  const memoryOf = async (start: Start): Promise<MemoryResult> => {
-    let lowest: MemoryResult | null = null;
-    for (let run = 0; run < mode.memoryRuns; run++) {
-      const result = await withServer(start, async (server) => {
-        const measured = await memoryScenario(server, mode.idle, mode.memoryReadings, mode.memoryStartupMs);
-        log(`  ${server.name.padEnd(8)} ${(measured.bytesPerConnection / 1024).toFixed(1)} KiB per connection (${measured.coldConnectsPerSecond.toFixed(0)} connects/s while its code compiled)`);
-        return measured;
-      });
-      if (lowest === null || result.bytesPerConnection < lowest.bytesPerConnection) lowest = result;
-    }
-    return lowest!;
-  };
-  const idleBaseline = await memoryOf(startBaseline);
-  const idleApp = await memoryOf(() => startApp());
+  const contended = (['fanout', 'rooms', 'memory', 'connects'] as const).some(selected);
+  const servers = contended ? CONTENDERS.map((contender) => SERVER_LABELS[contender.key]).join(', ') : 'servers';
   log(
-    `connects: ${mode.connectRounds} rounds of ${roundCount} clients in rooms of ${mode.connects.perRoom} per server, the servers in turns, ` +
-      `after ${mode.connectWarmUpRounds} uncounted rounds each`,
+    `bench (${mode.name}${only.length > 0 ? `, only ${only.join(', ')}` : ''}): ${cpu}, ${os.cpus().length} cores, Node ${process.version}; ` +
+      `${servers} on core 0, generator on core 1`,
   );
-  const connects = await withServers(startBaseline, () => startApp(), async (baseline, app) => {
-    const rounds = await connectRounds([baseline, app], mode.connects, mode.connectRounds, mode.connectWarmUpRounds);
-    for (const [index, server] of [baseline, app].entries()) {
-      const { median, rounds: each } = rounds[index]!;
-      log(
-        `  ${server.name.padEnd(8)} ${median.connectsPerSecond.toFixed(0)} connects/s (rounds: ${each.map((round) => round.connectsPerSecond.toFixed(0)).join(', ')}), ` +
-          `${median.serverUsPerConnect.toFixed(0)} µs server CPU per connect, server ${(median.serverCpuShare * 100).toFixed(0)}%, generator ${(median.generatorCpuShare * 100).toFixed(0)}%`,
-      );
+  const targets: Target[] = [];
+  const results: Record<string, unknown> = {};
+  const summary: string[] = [];
+  const folder = path.join(__dirname, 'results');
+  const charts: string[] = [];
+
+  if (selected('fanout')) {
+    log(`\n[${elapsed()}] fan-out: ${mode.fanOut.perRoom} clients in one room, one sender`);
+    const ladders = await eachContender((server) =>
+      ladderScenario(server, 'fanout', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+    );
+    const fixed = mode.fanOutFixedRate;
+    log(`  latency at ${formatRate(fixed * mode.fanOut.perRoom)} deliveries/s: fresh servers, warmed up at ${fixed} messages/s, then stepped at it in turns`);
+    const turns = await withServers(
+      CONTENDERS.map((contender) => contender.start),
+      (started) => stepsInTurns(started, 'fixed', { layout: mode.fanOut, senders: 'one', timing: mode.timing, log }, fixed, mode.turnRounds),
+    );
+    const baselineCapacity = ladders.baseline?.capacity?.rate ?? mode.fanOutRates[0]!;
+    targets.push(
+      {
+        name: `one room: server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.fanOut.perRoom)} deliveries/s)`,
+        values: mapServers(ladders, (ladder) => atRate(ladder, baselineCapacity)?.serverUsPerDelivery ?? Number.NaN),
+        unit: 'µs',
+        limit: 0.7,
+        better: 'lower',
+        note: ((step) => (step && !step.passed ? `the app failed at this rate: ${failure(step)}` : undefined))(atRate(ladders.app, baselineCapacity)),
+      },
+      {
+        name: 'one room: server CPU per delivery at saturation',
+        values: mapServers(ladders, (ladder) => ladder.saturation?.serverUsPerDelivery ?? Number.NaN),
+        unit: 'µs',
+        limit: 0.7,
+        better: 'lower',
+        note: `limit: ${SERVER_KEYS.filter((key) => ladders[key]).map((key) => `${SERVER_LABELS[key]} ${limitOf(ladders[key]!.saturation)}`).join('; ')}`,
+      },
+      {
+        name: `one room: p99 latency at ${formatRate(fixed * mode.fanOut.perRoom)} deliveries/s`,
+        values: medianOfTurns(turns, (step) => step.p99Ms),
+        unit: 'ms',
+        limit: 1.0,
+        better: 'lower',
+        note: turnsNote(turns, (step) => step.p99Ms, 'p99 ms'),
+      },
+    );
+    summary.push('highest passing rate, one room:', ...capacityLines(ladders));
+    results.fanOut = { layout: mode.fanOut, ladders, fixed: { rate: fixed, turns: turnsByServer(turns) } };
+    const file = `fan-out-${mode.name}.svg`;
+    writeFileSync(
+      path.join(folder, file),
+      latencyChart(`Fan-out: ${mode.fanOut.perRoom} clients in one room (${mode.name} run)`, SERVER_KEYS.flatMap((key) => lines(key, ladders[key])), MAX_P99_MS),
+    );
+    charts.push(file);
+  }
+
+  if (selected('rooms')) {
+    log(`\n[${elapsed()}] many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, every client sending`);
+    const ladders = await eachContender((server) =>
+      ladderScenario(server, 'rooms', { layout: mode.rooms, senders: 'all', rates: mode.roomRates, timing: mode.timing, log }),
+    );
+    const baselineCapacity = ladders.baseline?.capacity?.rate ?? mode.roomRates[0]!;
+    const half = Math.round(baselineCapacity / 2);
+    log(`  latency at half the baseline's capacity (${formatRate(half * mode.rooms.perRoom)} deliveries/s): fresh servers, warmed up at ${half} messages/s, then stepped at it in turns`);
+    const turns = await withServers(
+      CONTENDERS.map((contender) => contender.start),
+      (started) => stepsInTurns(started, 'rooms-half', { layout: mode.rooms, senders: 'all', timing: mode.timing, log }, half, mode.turnRounds),
+    );
+    targets.push(
+      {
+        name: `many rooms: server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.rooms.perRoom)} deliveries/s)`,
+        values: mapServers(ladders, (ladder) => atRate(ladder, baselineCapacity)?.serverUsPerDelivery ?? Number.NaN),
+        unit: 'µs',
+        limit: 0.7,
+        better: 'lower',
+        note: ((step) => (step && !step.passed ? `the app failed at this rate: ${failure(step)}` : undefined))(atRate(ladders.app, baselineCapacity)),
+      },
+      {
+        name: `many rooms: p99 latency at half the baseline's capacity (${formatRate(half * mode.rooms.perRoom)} deliveries/s)`,
+        values: medianOfTurns(turns, (step) => step.p99Ms),
+        unit: 'ms',
+        limit: 1.0,
+        better: 'lower',
+        note: turnsNote(turns, (step) => step.p99Ms, 'p99 ms'),
+      },
+    );
+    summary.push('highest passing rate, many rooms:', ...capacityLines(ladders));
+    results.rooms = { layout: mode.rooms, ladders, half: { rate: half, turns: turnsByServer(turns) } };
+    const file = `many-rooms-${mode.name}.svg`;
+    writeFileSync(
+      path.join(folder, file),
+      latencyChart(
+        `Many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, everyone sending (${mode.name} run)`,
+        SERVER_KEYS.flatMap((key) => lines(key, ladders[key])),
+        MAX_P99_MS,
+      ),
+    );
+    charts.push(file);
+  }
+
+  if (selected('memory')) {
+    const idleCount = mode.idle.rooms * mode.idle.perRoom;
+    log(`\n[${elapsed()}] idle: ${idleCount} connections in rooms of ${mode.idle.perRoom}, on servers just started`);
+    // Memory on servers just started (see memoryScenario), the lower of `memoryRuns` readings of
+    // each kind: what a burst of connects grows beyond what it keeps only ever adds.
+    const idle: { [key in ServerKey]?: MemoryResult } = {};
+    for (const contender of CONTENDERS) {
+      for (let run = 0; run < mode.memoryRuns; run++) {
+        const result = await withServer(contender.start, async (server) => {
+          const measured = await memoryScenario(server, mode.idle, mode.memoryReadings, mode.memoryStartupMs);
+          log(`  ${server.name.padEnd(8)} ${(measured.bytesPerConnection / 1024).toFixed(1)} KiB per connection (${measured.coldConnectsPerSecond.toFixed(0)} connects/s while its code compiled)`);
+          return measured;
+        });
+        const lowest = idle[contender.key];
+        if (lowest === undefined || result.bytesPerConnection < lowest.bytesPerConnection) idle[contender.key] = result;
+      }
     }
-    return { baseline: rounds[0]!, app: rounds[1]! };
-  });
-
-  log(`\n[${elapsed()}] with Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender; each step followed by the same step on one app process`);
-  const redis = await withServers(() => startApp(2), () => startApp(), (two, one) =>
-    pairedLadder(two, one, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
-  );
-
-  log(`\n[${elapsed()}] fallback: the app over SSE and POSTs, then over WebSockets, at each rate`);
-  const fallback = await fallbackScenarios(log);
-
-  // ---- targets ----
-  const baselineAtCapacity = atRate(fanOutBaseline, baselineCapacity);
-  const appAtCapacity = atRate(fanOutApp, baselineCapacity);
-  const halfPair = medianPair(halfTurns, (step) => step.p99Ms);
-  const halfFailures = halfTurns.flatMap((pair) => [pair.reference, pair.subject]).filter((step) => !step.passed);
-  const redisPair = medianPair(passedPairs(redis).slice(-3), (step) => step.serverUsPerDelivery);
-  const targets: Target[] = [
-    {
-      name: `server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.fanOut.perRoom)} deliveries/s)`,
-      app: appAtCapacity?.serverUsPerDelivery ?? Number.NaN,
-      baseline: baselineAtCapacity?.serverUsPerDelivery ?? Number.NaN,
-      unit: 'µs',
-      limit: 0.7,
-      better: 'lower',
-      note: appAtCapacity && !appAtCapacity.passed ? `the app failed at this rate: ${failure(appAtCapacity)}` : undefined,
-    },
-    {
-      name: 'server CPU per delivery at saturation',
-      app: fanOutApp.saturation?.serverUsPerDelivery ?? Number.NaN,
-      baseline: fanOutBaseline.saturation?.serverUsPerDelivery ?? Number.NaN,
-      unit: 'µs',
-      limit: 0.7,
-      better: 'lower',
-      note: `limit: app ${limitOf(fanOutApp.saturation)}; baseline ${limitOf(fanOutBaseline.saturation)}`,
-    },
-    {
-      name: `p99 latency at half the baseline's capacity (${formatRate(half * mode.fanOut.perRoom)} deliveries/s)`,
-      app: halfPair?.subject.p99Ms ?? Number.NaN,
-      baseline: halfPair?.reference.p99Ms ?? Number.NaN,
-      unit: 'ms',
-      limit: 1.0,
-      better: 'lower',
-      note:
-        `the median of ${halfTurns.length} rounds, each the baseline's step then the app's ` +
-        `(p99 ms: ${halfTurns.map((pair) => `${pair.subject.p99Ms.toFixed(1)} vs ${pair.reference.p99Ms.toFixed(1)}`).join(', ')})` +
-        (halfFailures.length > 0 ? `; ${halfFailures.length} of these steps failed: ${failure(halfFailures[0]!)}` : ''),
-    },
-    {
+    targets.push({
       name: `idle memory per connection (${idleCount} connections)`,
-      app: idleApp.bytesPerConnection / 1024,
-      baseline: idleBaseline.bytesPerConnection / 1024,
+      values: mapServers(idle, (result) => result.bytesPerConnection / 1024),
       unit: 'KiB',
-      limit: 1.2,
+      limit: 0.8,
       better: 'lower',
       note:
         mode.memoryStartupMs === 0
           ? 'quick run: read at once on one server of each kind, so what V8 grows its heap by in a burst (its young generation up to 32 MiB) counts; the full run is the measure'
           : `the lower of ${mode.memoryRuns} fresh servers of each kind: V8 grows its heap (its young generation up to 32 MiB) in a burst of connects by an amount that varies`,
-    },
-    {
+    });
+    results.idle = { layout: mode.idle, servers: idle };
+  }
+
+  if (selected('connects')) {
+    const roundCount = mode.connects.rooms * mode.connects.perRoom;
+    log(
+      `\n[${elapsed()}] connects: ${mode.connectRounds} rounds of ${roundCount} clients in rooms of ${mode.connects.perRoom} per server, the servers in turns, ` +
+        `after ${mode.connectWarmUpRounds} uncounted rounds each`,
+    );
+    const connects = await withServers(
+      CONTENDERS.map((contender) => contender.start),
+      async (started) => {
+        const rounds = await connectRounds(started, mode.connects, mode.connectRounds, mode.connectWarmUpRounds);
+        const byServer: { [key in ServerKey]?: ConnectResult } = {};
+        for (const [index, server] of started.entries()) {
+          const { median, rounds: each } = rounds[index]!;
+          log(
+            `  ${server.name.padEnd(8)} ${median.connectsPerSecond.toFixed(0)} connects/s (rounds: ${each.map((round) => round.connectsPerSecond.toFixed(0)).join(', ')}), ` +
+              `${median.serverUsPerConnect.toFixed(0)} µs server CPU per connect, server ${(median.serverCpuShare * 100).toFixed(0)}%, generator ${(median.generatorCpuShare * 100).toFixed(0)}%`,
+          );
+          byServer[CONTENDERS[index]!.key] = rounds[index]!;
+        }
+        return byServer;
+      },
+    );
+    targets.push({
       name: `connects per second (median of ${mode.connectRounds} rounds of ${roundCount}, warm servers)`,
-      app: connects.app.median.connectsPerSecond,
-      baseline: connects.baseline.median.connectsPerSecond,
+      values: mapServers(connects, (result) => result.median.connectsPerSecond),
       unit: '/s',
-      limit: 0.8,
+      limit: 1.0,
       better: 'higher',
       note:
-        'the app counts a client connected once its join is done (welcome, history, presence), the baseline at the handshake; ' +
-        `limit: app ${connectLimit(connects.app)}; baseline ${connectLimit(connects.baseline)}`,
-    },
-    {
+        'the app counts a client connected once its join is done (welcome, history, presence), the others at the handshake; ' +
+        `limit: ${SERVER_KEYS.filter((key) => connects[key]).map((key) => `${SERVER_LABELS[key]} ${connectLimit(connects[key])}`).join('; ')}`,
+    });
+    results.connects = { layout: mode.connects, servers: connects };
+  }
+
+  if (selected('redis')) {
+    log(`\n[${elapsed()}] with Redis: two app processes and Redis on core 0, ${mode.fanOut.perRoom} clients split between them, one sender; each step followed by the same step on one app process`);
+    const redis = await withServers([() => startApp(2), () => startApp()], ([two, one]) =>
+      pairedLadder(two!, one!, 'redis', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+    );
+    const redisPair = medianPair(passedPairs(redis).slice(-3), (step) => step.serverUsPerDelivery);
+    targets.push({
       name: `two processes + Redis vs one process, CPU per delivery (${redisPair ? formatRate(redisPair.subject.offered) : 'no rate'} deliveries/s)`,
-      app: redisPair?.subject.serverUsPerDelivery ?? Number.NaN,
-      baseline: redisPair?.reference.serverUsPerDelivery ?? Number.NaN,
+      values: { app: redisPair?.subject.serverUsPerDelivery ?? Number.NaN, baseline: redisPair?.reference.serverUsPerDelivery ?? Number.NaN },
       unit: 'µs',
       limit: 1.3,
       better: 'lower',
       note:
         'here the "baseline" column is one app process, stepped right after at the same rate; the median pair of the three highest rates both passed ' +
         `(ratios: ${pairRatios(redis).map((ratio) => `${ratio.toFixed(2)}×`).join(', ') || 'none'})`,
-    },
-    ...fallbackTargets(fallback),
-  ];
-
-  log(`\nsummary (${mode.name} run, ${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
-  const capacityLine = (name: string, ladder: LadderResult): string => {
-    const capacity = ladder.capacity;
-    return capacity
-      ? `  ${name.padEnd(16)} ${formatRate(capacity.offered).padStart(8)} deliveries/s, p50 ${capacity.p50Ms.toFixed(2)} ms, p99 ${capacity.p99Ms.toFixed(2)} ms, ${capacity.serverUsPerDelivery.toFixed(3)} µs/delivery`
-      : `  ${name.padEnd(16)} no rate passed`;
-  };
-  log('highest passing rate, fan-out:');
-  log(capacityLine('baseline', fanOutBaseline));
-  log(capacityLine('app', fanOutApp));
-  log(capacityLine('app ×2 + redis', redis.subject));
-  log(`  app / baseline: ${((fanOutApp.capacity?.offered ?? 0) / (fanOutBaseline.capacity?.offered ?? 1)).toFixed(2)}×`);
-  log('highest passing rate, many rooms:');
-  log(capacityLine('baseline', roomsBaseline));
-  log(capacityLine('app', roomsApp));
-  log(`  app / baseline: ${((roomsApp.capacity?.offered ?? 0) / (roomsBaseline.capacity?.offered ?? 1)).toFixed(2)}×`);
-  const roomsBaseCap = roomsBaseline.capacity;
-  const roomsAppAtBaseCap = roomsBaseCap ? atRate(roomsApp, roomsBaseCap.rate) : undefined;
-  if (roomsBaseCap && roomsAppAtBaseCap) {
-    log(
-      `  CPU per delivery at the baseline's capacity: app ${roomsAppAtBaseCap.serverUsPerDelivery.toFixed(3)} µs, baseline ${roomsBaseCap.serverUsPerDelivery.toFixed(3)} µs (${(roomsAppAtBaseCap.serverUsPerDelivery / roomsBaseCap.serverUsPerDelivery).toFixed(2)}×)`,
-    );
+    });
+    summary.push('highest passing rate, one room, two app processes + Redis:', ...capacityLines({ app: redis.subject }));
+    results.redis = { layout: mode.fanOut, twoProcesses: redis.subject, oneProcess: redis.reference };
   }
-  for (const line of fallbackSummary(fallback)) log(line);
-  log('\ntargets (app / baseline, same run):');
-  const missed = logTargets(targets);
 
-  const file = writeResults(startedAt, '', {
-    fanOut: { layout: mode.fanOut, baseline: fanOutBaseline, app: fanOutApp, half: { rate: half, turns: halfTurns } },
-    redis: { layout: mode.fanOut, twoProcesses: redis.subject, oneProcess: redis.reference },
-    rooms: { layout: mode.rooms, baseline: roomsBaseline, app: roomsApp },
-    idle: { layout: mode.idle, baseline: idleBaseline, app: idleApp },
-    connects: { layout: mode.connects, ...connects },
-    fallback: { layouts: fallback },
-    targets: targets.map((target) => ({ ...target, ratio: ratio(target), met: met(target) })),
-  });
-  const folder = path.join(__dirname, 'results');
-  const colors = { baseline: '#888', app: '#1565c0', redis: '#2e7d32' };
-  writeFileSync(
-    path.join(folder, `fan-out-${mode.name}.svg`),
-    latencyChart(
-      `Fan-out: ${mode.fanOut.perRoom} clients in one room (${mode.name} run)`,
-      [lines('baseline (naive ws)', colors.baseline, fanOutBaseline), lines('app', colors.app, fanOutApp), lines('app ×2 + Redis', colors.redis, redis.subject)],
-      MAX_P99_MS,
-    ),
-  );
-  writeFileSync(
-    path.join(folder, `many-rooms-${mode.name}.svg`),
-    latencyChart(
-      `Many rooms: ${mode.rooms.rooms} rooms of ${mode.rooms.perRoom}, everyone sending (${mode.name} run)`,
-      [lines('baseline (naive ws)', colors.baseline, roomsBaseline), lines('app', colors.app, roomsApp)],
-      MAX_P99_MS,
-    ),
-  );
-  log(`results: ${path.relative(PROJECT_ROOT, file)}, charts: bench/results/fan-out-${mode.name}.svg, many-rooms-${mode.name}.svg`);
+  if (selected('fallback')) {
+    log(`\n[${elapsed()}] fallback: the app over SSE and POSTs, then over WebSockets, at each rate`);
+    const fallback = await fallbackScenarios();
+    targets.push(...fallbackTargets(fallback));
+    summary.push(...fallbackSummary(fallback));
+    results.fallback = { layouts: fallback };
+  }
+
+  log(`\nsummary (${mode.name} run${only.length > 0 ? `, only ${only.join(', ')}` : ''}, ${elapsed()})`);
+  for (const line of summary) log(line);
+  log(`\ntargets (app / naive ws, same run; ${CONTENDERS.length > 2 ? 'the anchors\' ratios beside' : 'no anchors'}):`);
+  const missed = logTargets(targets, log);
+  const file = writeResults(startedAt, only.length > 0 ? `-${only.join('-')}` : '', { ...results, targets: targets.map(savedTarget) });
+  log(`results: ${path.relative(PROJECT_ROOT, file)}${charts.length > 0 ? `, charts: ${charts.map((chart) => `bench/results/${chart}`).join(', ')}` : ''}`);
   process.exitCode = missed === 0 ? 0 : 1;
 }
 
@@ -489,7 +540,7 @@ function hasTaskset(): boolean {
   }
 }
 
-(values.only === 'fallback' ? fallbackOnly() : main()).catch((error: unknown) => {
+main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(2);
 });

@@ -6,7 +6,7 @@
  */
 import { Generator } from './generator';
 import type { StepReport } from './generator-protocol';
-import { cpuMs, rssBytes } from './process-stats';
+import { cpuMs, describeThreads, rssBytes, type ThreadShare, threadShares, threadSnapshot } from './process-stats';
 import type { ServerUnderTest } from './servers';
 
 /** A step passes when every delivery arrived, no error came back, and p99 stayed within this. */
@@ -23,6 +23,8 @@ export interface StepResult extends Pick<StepReport, 'sent' | 'expected' | 'rece
   /** Server CPU over the step as a share of one core. */
   readonly serverCpuShare: number;
   readonly generatorCpuShare: number;
+  /** The server's CPU by thread over the step (the main threads, and the others by name), busiest first. */
+  readonly serverThreads: readonly ThreadShare[];
   readonly passed: boolean;
 }
 
@@ -101,9 +103,11 @@ class Load {
   }
 
   async step(rate: number, timing: Timing): Promise<StepResult> {
+    const threadsBefore = threadSnapshot(this.server.pids);
     const before = serverCpu(this.server);
     const report = await this.#generator.step({ step: ++stepCounter, rate, durationMs: timing.stepMs, senders: this.#senders, drainMs: timing.drainMs });
     const serverMs = serverCpu(this.server) - before;
+    const serverThreads = threadShares(threadsBefore, threadSnapshot(this.server.pids), report.elapsedMs);
     const passed = report.received >= report.expected && report.errors === 0 && report.p99Ms <= MAX_P99_MS;
     return {
       rate,
@@ -119,6 +123,7 @@ class Load {
       serverUsPerDelivery: report.received > 0 ? (serverMs * 1000) / report.received : Number.NaN,
       serverCpuShare: serverMs / report.elapsedMs,
       generatorCpuShare: report.generatorCpuMs / report.elapsedMs,
+      serverThreads,
       scheduleLagMs: report.scheduleLagMs,
       passed,
     };
@@ -195,45 +200,44 @@ export async function ladderScenario(server: ServerUnderTest, prefix: string, op
   }
 }
 
-/** A step of the subject and the step of the reference it is compared with, taken one after the other. */
-export interface StepPair {
-  readonly subject: StepResult;
-  readonly reference: StepResult;
-}
-
 /**
- * Two set-ups, connected and warmed up at `rate`, stepped at it in turns, the reference first in
- * each round, so that what is compared sees the machine in the same state: a figure taken
- * minutes apart on this virtual machine moves by tens of percent (the naive server's p99 at one
- * rate has read 6.7 and 9.8 ms).
+ * Several set-ups, connected and warmed up at `rate`, stepped at it in turns, the first (the
+ * reference) first in each round, so that what is compared sees the machine in the same state: a
+ * figure taken minutes apart on this virtual machine moves by tens of percent (the naive
+ * server's p99 at one rate has read 6.7 and 9.8 ms). Answers one list of steps per round, in
+ * the order of `servers`.
  */
 export async function stepsInTurns(
-  reference: ServerUnderTest,
-  subject: ServerUnderTest,
+  servers: readonly ServerUnderTest[],
   prefix: string,
   options: Omit<LadderOptions, 'rates'>,
   rate: number,
   rounds: number,
-): Promise<StepPair[]> {
+): Promise<StepResult[][]> {
   const loads: Load[] = [];
   try {
-    const referenceLoad = await Load.open(reference, `${prefix}-reference`, options.layout, options.senders);
-    loads.push(referenceLoad);
-    const subjectLoad = await Load.open(subject, `${prefix}-subject`, options.layout, options.senders);
-    loads.push(subjectLoad);
+    for (const [index, server] of servers.entries()) loads.push(await Load.open(server, `${prefix}-${index}`, options.layout, options.senders));
     for (const load of loads) await load.warmUp(rate, options.timing);
-    const pairs: StepPair[] = [];
+    const turns: StepResult[][] = [];
     for (let round = 1; round <= rounds; round++) {
-      const referenceStep = await referenceLoad.step(rate, options.timing);
-      options.log(`${describeStep(reference.name, referenceStep)} (turn ${round} of ${rounds})`);
-      const subjectStep = await subjectLoad.step(rate, options.timing);
-      options.log(`${describeStep(subject.name, subjectStep)} (turn ${round} of ${rounds})`);
-      pairs.push({ subject: subjectStep, reference: referenceStep });
+      const steps: StepResult[] = [];
+      for (const load of loads) {
+        const step = await load.step(rate, options.timing);
+        options.log(`${describeStep(load.server.name, step)} (turn ${round} of ${rounds})`);
+        steps.push(step);
+      }
+      turns.push(steps);
     }
-    return pairs;
+    return turns;
   } finally {
     await Promise.all(loads.map((load) => load.close()));
   }
+}
+
+/** A step of the subject and the step of the reference it is compared with, taken one after the other. */
+export interface StepPair {
+  readonly subject: StepResult;
+  readonly reference: StepResult;
 }
 
 export interface PairedLadder {
@@ -295,11 +299,11 @@ export async function memoryScenario(server: ServerUnderTest, layout: RoomLayout
     // The first connections also warm the server up (code loaded, caches filled): that is paid
     // once, not per connection, so it is left out of the measurement.
     const warmUp = clientsFor(server, { rooms: 10, perRoom: layout.perRoom }, 'idle-warm-up');
-    await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50 });
+    await generator.connect({ targets: server.targets, origin: server.origin, clients: warmUp, readyOn: server.readyOn, concurrency: 50, transport: server.transport });
     await new Promise((resolve) => setTimeout(resolve, startupMs));
     const before = await steadyRss(server, steadyReadings);
     const clients = clientsFor(server, layout, 'idle');
-    const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+    const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50, transport: server.transport });
     const after = await steadyRss(server, steadyReadings);
     return {
       connections: clients.length,
@@ -339,7 +343,7 @@ export async function connectRounds(servers: readonly ServerUnderTest[], layout:
       try {
         const clients = clientsFor(server, layout, `connect-${round + warmUpRounds}`);
         const before = serverCpu(server);
-        const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50 });
+        const connected = await generator.connect({ targets: server.targets, origin: server.origin, clients, readyOn: server.readyOn, concurrency: 50, transport: server.transport });
         const serverMs = serverCpu(server) - before;
         if (round >= 0) results[index]!.push({
           connectsPerSecond: (clients.length * 1000) / connected.ms,
@@ -389,7 +393,7 @@ export function describeStep(name: string, step: StepResult): string {
     `  ${name.padEnd(16)} ${String(step.rate).padStart(6)} msg/s ${formatRate(step.offered).padStart(8)} deliveries/s  ` +
     `p50 ${step.p50Ms.toFixed(2).padStart(7)} ms  p99 ${step.p99Ms.toFixed(2).padStart(7)} ms  ` +
     `${step.serverUsPerDelivery.toFixed(3)} µs/delivery  server ${(step.serverCpuShare * 100).toFixed(0)}%  ` +
-    `generator ${(step.generatorCpuShare * 100).toFixed(0)}%  ${step.passed ? 'ok' : `FAIL (${failure(step)})`}`
+    `generator ${(step.generatorCpuShare * 100).toFixed(0)}%  ${step.passed ? 'ok' : `FAIL (${failure(step)})`}  [${describeThreads(step.serverThreads)}]`
   );
 }
 

@@ -1,8 +1,10 @@
 /**
  * The servers under test, each started fresh for a scenario and pinned to the server core: the
- * app (the production build, one node process each), the naive baseline, and Redis.
+ * app (the production build, one node process each), the naive baseline, the anchors (Bun's
+ * WebSocket server, Socket.IO), and Redis.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,8 +29,8 @@ export interface ServerUnderTest {
   readonly mainPid: number;
   /** What a client waits for before it counts as connected. */
   readonly readyOn: 'open' | 'presence';
-  /** How the clients reach it: a WebSocket (the default) or the HTTP fallback. */
-  readonly transport?: 'websocket' | 'sse';
+  /** How the clients reach it: a WebSocket (the default), Socket.IO over a WebSocket, or the HTTP fallback. */
+  readonly transport?: 'websocket' | 'socket.io' | 'sse';
   stop(): Promise<void>;
 }
 
@@ -40,9 +42,51 @@ function prepare(pid: number | undefined): number {
 }
 
 /** The naive raw `ws` server of `baseline-server.ts`. */
-export async function startBaseline(): Promise<ServerUnderTest> {
+export function startBaseline(): Promise<ServerUnderTest> {
+  return startScript('baseline', process.execPath, [...profileOptions(), '--import', 'tsx', path.join(__dirname, 'baseline-server.ts')]);
+}
+
+/** The same broadcast on Socket.IO, rooms as its rooms (`socketio-server.ts`). */
+export async function startSocketIo(): Promise<ServerUnderTest> {
+  const server = await startScript('socket.io', process.execPath, [...profileOptions(), '--import', 'tsx', path.join(__dirname, 'socketio-server.ts')]);
+  return { ...server, transport: 'socket.io' };
+}
+
+/** The same broadcast on Bun's built-in WebSocket server, rooms as topics (`bun-server.ts`). */
+export function startBun(): Promise<ServerUnderTest> {
+  return startScript('bun', bunBinary(), [path.join(__dirname, 'bun-server.ts')]);
+}
+
+/**
+ * Bun's binary, from the npm package `bun`: it comes in the platform's optional package
+ * (`@oven/bun-linux-x64`), and the `bun` package's postinstall, where it runs, moves it to
+ * `bun/bin/bun.exe` in place of a shell script that only says the postinstall did not run. So
+ * the first of these that runs is the one.
+ */
+export function bunBinary(): string {
+  const modules = path.join(PROJECT_ROOT, 'node_modules');
+  const platform = `${process.platform}-${process.arch}`;
+  const candidates = [
+    path.join(modules, '@oven', `bun-${platform}`, 'bin', 'bun'),
+    path.join(modules, '@oven', `bun-${platform}-musl`, 'bin', 'bun'),
+    path.join(modules, 'bun', 'bin', 'bun.exe'),
+  ];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) continue;
+    try {
+      execFileSync(candidate, ['--version'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // The placeholder script, or a binary for another libc: the next one.
+    }
+  }
+  throw new Error(`no working Bun binary in node_modules (tried ${candidates.join(', ')}): run npm ci`);
+}
+
+/** A single-process server script that prints `"msg":"listening"` once it listens on PORT. */
+async function startScript(name: string, command: string, args: readonly string[]): Promise<ServerUnderTest> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...profileOptions(), '--import', 'tsx', path.join(__dirname, 'baseline-server.ts')], {
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -50,7 +94,7 @@ export async function startBaseline(): Promise<ServerUnderTest> {
   await waitForLine(child, '"msg":"listening"');
   const pid = prepare(child.pid);
   return {
-    name: 'baseline',
+    name,
     targets: [{ host: '127.0.0.1', port }],
     origin: `http://localhost:${port}`,
     pids: [pid],
