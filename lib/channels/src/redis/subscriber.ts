@@ -202,10 +202,12 @@ class ShardSubscriber implements Subscriber {
     cluster.on('refresh', this.#onRefresh);
   }
 
+  /**
+   * Connected, and no shard lost since. A shard new to this process (the first group on it) is
+   * not counted while it connects: nothing was missed on it, and a health check must not flap.
+   */
   get ready(): boolean {
-    if (this.#wasLost) return false;
-    for (const shard of this.#shards.values()) if (shard.pending || shard.connection.status !== 'ready') return false;
-    return true;
+    return this.#started && !this.#wasLost && !this.#closed;
   }
 
   async connect(): Promise<void> {
