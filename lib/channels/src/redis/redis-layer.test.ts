@@ -5,6 +5,7 @@ import { RedisCluster, RedisServer } from '../../../testing/engines';
 import { SilentProxy } from '../../../testing/silent-proxy';
 import type { LogFields, Logger } from '../logger';
 import { channelLayerConformance, RecordingReceiver } from '../testing/layer-conformance';
+import { LocalDelivery } from '../layers/local-delivery';
 import type { RedisTarget } from './connection';
 import { RedisChannelLayer } from './redis-layer';
 import type { ChannelLayer, LayerMessage } from '../layers/types';
@@ -366,22 +367,29 @@ describe('RedisChannelLayer on a Redis Cluster', () => {
       const channelB = b.newChannel();
       a.attach(channelA, inA);
       b.attach(channelB, inB);
-      await a.groupAdd('room.fo', channelA);
-      await b.groupAdd('room.fo', channelB);
-      await a.groupSend('room.fo', { type: 'test.before' });
+      // The primary killed serves b's own channel (direct sends, the resync notices it hears) and
+      // a group of the same shard: both must move to the replica.
+      const doomed = await failing.primaryOf(`fo:{p:${LocalDelivery.processOf(channelB)}}`);
+      let group = '';
+      for (let n = 0; group === ''; n++) if ((await failing.primaryOf(`fo:{g:room.fo-${n}}`)) === doomed) group = `room.fo-${n}`;
+      await a.groupAdd(group, channelA);
+      await b.groupAdd(group, channelB);
+      await a.groupSend(group, { type: 'test.before' });
       await inB.until((m) => m.type === 'test.before');
       const resynced = Promise.all([inA.nextResync(), inB.nextResync()]);
 
-      await (await failing.primaryOf('fo:{g:room.fo}')).kill();
-      await a.groupSend('room.fo', { type: 'test.during' });
+      await doomed.kill();
+      await a.groupSend(group, { type: 'test.during' });
       await logger.logged((message) => message === 'redis unreachable');
       await resynced;
       await logger.logged((message) => message === 'redis reachable again');
       await a.ping();
       await b.ping();
-      await a.groupSend('room.fo', { type: 'test.after-a' });
-      await b.groupSend('room.fo', { type: 'test.after-b' });
+      await a.groupSend(group, { type: 'test.after-a' });
+      await b.groupSend(group, { type: 'test.after-b' });
+      await a.send(channelB, { type: 'test.direct-after' });
       await inB.until((m) => m.type === 'test.after-a');
+      await inB.until((m) => m.type === 'test.direct-after');
       await inA.until((m) => m.type === 'test.after-b');
       for (const inbox of [inA, inB]) {
         const seen = inbox.messages.map((m) => m.type);
