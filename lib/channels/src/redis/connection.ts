@@ -117,6 +117,34 @@ export async function execAll(pipeline: ChainableCommander): Promise<void> {
   if (failed) throw failed[0];
 }
 
+/** Subscribes, waiting at most `waitMs` for the answer; a failure is made good on reconnect. */
+export async function subscribeWithin(subscribing: Promise<unknown>, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = subscribing.then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves once `connection` is ready (connecting it if nobody has yet); rejects if it ends first. */
+export async function untilReady(connection: Redis): Promise<void> {
+  if (connection.status === 'wait') return void (await connection.connect());
+  if (connection.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const ready = (): void => {
+      connection.off('end', ended);
+      resolve();
+    };
+    const ended = (): void => {
+      connection.off('ready', ready);
+      reject(new Error('the connection ended before it was ready'));
+    };
+    connection.once('ready', ready);
+    connection.once('end', ended);
+  });
+}
+
 const CRC16_TABLE = (() => {
   const table = new Uint16Array(256);
   for (let byte = 0; byte < 256; byte++) {
