@@ -1,5 +1,5 @@
 import { type ChannelLayer, type FlushPacer, InMemoryChannelLayer, InMemoryPresence, type Logger, type PresenceTracker, type TicketStore } from 'next-channels';
-import { RedisChannelLayer, RedisPresence, RedisTickets } from 'next-channels/redis';
+import { RedisChannelLayer, RedisPresence, type RedisTarget, RedisTickets } from 'next-channels/redis';
 import type { ServerConfig } from './config';
 import { PostgresMessageStore } from './store/postgres';
 import { SqliteMessageStore } from './store/sqlite';
@@ -23,11 +23,12 @@ export interface BackendOptions {
 
 /**
  * Opens what the configuration names: SQLite or PostgreSQL for messages; for the channel layer
- * and presence, this process's memory, or Redis when several processes serve one site. Rejects
+ * and presence, this process's memory, or Redis (one server or a cluster, under `REDIS_PREFIX`)
+ * when several processes serve one site. Rejects
  * with one clear line when one cannot be reached.
  */
 export async function openBackends(
-  config: Pick<ServerConfig, 'store' | 'redisUrl' | 'presenceExpiryMs'>,
+  config: Pick<ServerConfig, 'store' | 'redisUrl' | 'redisCluster' | 'redisPrefix' | 'presenceExpiryMs'>,
   options: BackendOptions,
 ): Promise<Backends> {
   const { logger, pacer } = options;
@@ -38,13 +39,18 @@ export async function openBackends(
         ? await PostgresMessageStore.connect(config.store.url, { logger, pacer })
         : new SqliteMessageStore(config.store.file);
     opened.push(store);
-    const layer = config.redisUrl ? await RedisChannelLayer.connect({ url: config.redisUrl, logger, pacer }) : new InMemoryChannelLayer();
+    // One Redis or a Redis Cluster, under the site's prefix.
+    const redis: (RedisTarget & { readonly prefix: string }) | null =
+      config.redisCluster !== null
+        ? { cluster: config.redisCluster, prefix: config.redisPrefix }
+        : config.redisUrl !== null
+          ? { url: config.redisUrl, prefix: config.redisPrefix }
+          : null;
+    const layer = redis ? await RedisChannelLayer.connect({ ...redis, logger, pacer }) : new InMemoryChannelLayer();
     opened.push(layer);
-    const presence = config.redisUrl
-      ? await RedisPresence.connect({ url: config.redisUrl, logger, expiryMs: config.presenceExpiryMs })
-      : new InMemoryPresence();
+    const presence = redis ? await RedisPresence.connect({ ...redis, logger, expiryMs: config.presenceExpiryMs }) : new InMemoryPresence();
     opened.push(presence);
-    const tickets = config.redisUrl ? await RedisTickets.connect({ url: config.redisUrl }) : null;
+    const tickets = redis ? await RedisTickets.connect(redis) : null;
     if (tickets) opened.push(tickets);
     return {
       store,

@@ -79,8 +79,17 @@ describe('loadConfig', () => {
     assert.deepEqual(config.store, { kind: 'postgres', url: 'postgres://chat:pw@db:5432/chat' });
     assert.equal(config.redisUrl, 'redis://cache:6379/0');
     assert.equal(loadConfig({}, ROOT).redisUrl, null);
+    assert.equal(loadConfig({}, ROOT).redisCluster, null);
+    assert.equal(loadConfig({}, ROOT).redisPrefix, 'channels', 'the prefix of earlier versions, so nothing moves');
     assert.equal(loadConfig({}, ROOT).presenceExpiryMs, 30_000);
     assert.equal(loadConfig({ PRESENCE_EXPIRY_MS: '1500' }, ROOT).presenceExpiryMs, 1_500);
+  });
+
+  it('reads REDIS_CLUSTER seed nodes and a REDIS_PREFIX', () => {
+    const config = loadConfig({ REDIS_CLUSTER: 'cache-1:7000, cache-2:7001,[fd00::3]:7002', REDIS_PREFIX: 'site-b' }, ROOT);
+    assert.deepEqual(config.redisCluster, ['cache-1:7000', 'cache-2:7001', '[fd00::3]:7002']);
+    assert.equal(config.redisUrl, null);
+    assert.equal(config.redisPrefix, 'site-b');
   });
 
   it('reads a SQLite DATABASE_URL relative to the project', () => {
@@ -110,6 +119,10 @@ describe('loadConfig', () => {
       [{ ALLOWED_ORIGINS: 'localhost:3000' }, /^ALLOWED_ORIGINS: not an origin: "localhost:3000"/],
       [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be postgres:\/\/\.\.\., sqlite:<file>, or unset/],
       [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must be redis:\/\/host:port/],
+      [{ REDIS_CLUSTER: 'cache-1:7000,cache-2' }, /^REDIS_CLUSTER must be a comma list of host:port \(nodes of a Redis Cluster\), got "cache-2" in "cache-1:7000,cache-2"$/],
+      [{ REDIS_CLUSTER: 'redis://cache-1:7000' }, /^REDIS_CLUSTER must be a comma list of host:port/],
+      [{ REDIS_CLUSTER: 'cache-1:7000', REDIS_URL: 'redis://cache:6379' }, /^REDIS_URL and REDIS_CLUSTER are both set: give one/],
+      [{ REDIS_PREFIX: 'site{a}' }, /^REDIS_PREFIX must be 1 to 64 letters, digits and _ \. : - \(no braces\), got "site\{a\}"$/],
     ];
     for (const [env, message] of cases) {
       assert.throws(() => loadConfig(env, ROOT), (error: unknown) => {

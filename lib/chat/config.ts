@@ -19,8 +19,12 @@ export interface ServerConfig {
   readonly publicUrl: string | null;
   readonly allowedOrigins: AllowedOrigins;
   readonly store: StoreConfig;
-  /** `null`: the in-memory channel layer and presence of one process. */
+  /** `null` (and no `redisCluster`): the in-memory channel layer and presence of one process. */
   readonly redisUrl: string | null;
+  /** `REDIS_CLUSTER`: `host:port` seeds of a Redis Cluster, in place of `REDIS_URL`; `null`: none. */
+  readonly redisCluster: readonly string[] | null;
+  /** `REDIS_PREFIX` (default `channels`): the start of every Redis key and channel, so several sites can share one Redis. */
+  readonly redisPrefix: string;
   /** With Redis: how long the people of a process that died stay in presence lists. */
   readonly presenceExpiryMs: number;
   readonly rateLimit: RateLimit | null;
@@ -63,6 +67,14 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
   if (redisUrl !== null && !/^rediss?:\/\/[^/]/i.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must be redis://host:port (or rediss:// for TLS), got ${JSON.stringify(redisUrl)}`);
   }
+  const redisCluster = clusterNodes(optional(env, 'REDIS_CLUSTER'));
+  if (redisCluster !== null && redisUrl !== null) {
+    throw new ConfigError('REDIS_URL and REDIS_CLUSTER are both set: give one (REDIS_URL for one Redis, REDIS_CLUSTER for the nodes of a Redis Cluster)');
+  }
+  const redisPrefix = optional(env, 'REDIS_PREFIX') ?? 'channels';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError(`REDIS_PREFIX must be 1 to 64 letters, digits and _ . : - (no braces), got ${JSON.stringify(redisPrefix)}`);
+  }
   const dataDir = path.resolve(projectRoot, optional(env, 'DATA_DIR') ?? 'data');
   const sessionSecret = optional(env, 'SESSION_SECRET');
   if (sessionSecret !== null && sessionSecret.length < MIN_SECRET_LENGTH) {
@@ -86,6 +98,8 @@ export function loadConfig(env: EnvironmentVariables, projectRoot: string): Serv
     allowedOrigins: allowedOrigins(env, port, publicUrl),
     store: storeConfig(optional(env, 'DATABASE_URL'), dataDir, projectRoot),
     redisUrl,
+    redisCluster,
+    redisPrefix,
     presenceExpiryMs: integer(env, 'PRESENCE_EXPIRY_MS', 30_000, 100, 3_600_000),
     rateLimit: rateLimit(optional(env, 'RATE_LIMIT') ?? '20/10s'),
     editWindowMs: integer(env, 'EDIT_WINDOW_MS', 15 * 60_000, 0, 7 * 24 * 3_600_000),
@@ -123,6 +137,19 @@ export function rateLimit(value: string): RateLimit | null {
   }
   const perMs = amount * { ms: 1, s: 1_000, m: 60_000 }[match[3] as 'ms' | 's' | 'm'];
   return { rate, perMs, burst: Math.max(1, Math.ceil(rate / 2)) };
+}
+
+/** `REDIS_CLUSTER`: a comma list of `host:port` (or `[v6]:port`), some nodes of a Redis Cluster. */
+function clusterNodes(value: string | null): string[] | null {
+  if (value === null) return null;
+  const nodes = value.split(',').map((node) => node.trim());
+  for (const node of nodes) {
+    const port = Number(/^(?:\[[^\]]+\]|[^:[\]\s/]+):(\d{1,5})$/.exec(node)?.[1]);
+    if (!(port >= 1 && port <= 65_535)) {
+      throw new ConfigError(`REDIS_CLUSTER must be a comma list of host:port (nodes of a Redis Cluster), got ${JSON.stringify(node)} in ${JSON.stringify(value)}`);
+    }
+  }
+  return nodes;
 }
 
 /**

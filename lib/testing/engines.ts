@@ -1,5 +1,5 @@
 /**
- * Throwaway Redis and PostgreSQL servers for tests: the real engines from Debian's packages, each
+ * Throwaway Redis (single or a cluster) and PostgreSQL servers for tests: the real engines from Debian's packages, each
  * on a free port with its files in a temporary folder, stopped and removed afterwards. They can
  * be stopped and started again on the same port and data, to test outages. The fault tests run them
  * inside a network namespace instead, on an address of their private network (`Placement`).
@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import Redis from 'ioredis';
 
 const run = promisify(execFile);
 const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
@@ -98,6 +99,12 @@ abstract class Engine {
     });
   }
 
+  /** Kills the server at once (SIGKILL), as a crash of its machine would: no goodbye to anyone. */
+  async kill(): Promise<void> {
+    this.#process?.kill('SIGKILL');
+    await this.#exited;
+  }
+
   /** Stops the server (its data stays, for `start`). */
   async stop(): Promise<void> {
     if (this.#process) await this.signal(this.#process);
@@ -135,6 +142,173 @@ export class RedisServer extends Engine {
       file: 'redis-server',
       args: ['--port', String(this.port), '--bind', this.host, '--dir', this.folder, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
     };
+  }
+}
+
+/** A node of a {@link RedisCluster}: redis-server in cluster mode, its cluster bus on a port of its own. */
+export class RedisClusterNode extends Engine {
+  protected readonly readyLine = 'Ready to accept connections';
+  protected readonly name = 'redis-server (cluster node)';
+  readonly busPort: number;
+  readonly #nodeTimeoutMs: number;
+
+  private constructor(port: number, busPort: number, folder: string, nodeTimeoutMs: number) {
+    super(port, folder);
+    this.busPort = busPort;
+    this.#nodeTimeoutMs = nodeTimeoutMs;
+  }
+
+  static async start(nodeTimeoutMs: number): Promise<RedisClusterNode> {
+    const node = new RedisClusterNode(await freePort(), await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-cluster-test-')), nodeTimeoutMs);
+    try {
+      await node.start();
+    } catch (error) {
+      await node.dispose();
+      throw error;
+    }
+    return node;
+  }
+
+  /** `host:port`, as a cluster seed. */
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  protected command(): { file: string; args: string[] } {
+    return {
+      file: 'redis-server',
+      args: [
+        '--port', String(this.port),
+        '--bind', this.host,
+        '--dir', this.folder,
+        '--save', '',
+        '--appendonly', 'no',
+        '--protected-mode', 'no',
+        '--cluster-enabled', 'yes',
+        '--cluster-config-file', 'nodes.conf',
+        '--cluster-port', String(this.busPort),
+        '--cluster-node-timeout', String(this.#nodeTimeoutMs),
+        // A replica takes over however long it was cut from its primary: tests kill primaries.
+        '--cluster-replica-validity-factor', '0',
+      ],
+    };
+  }
+}
+
+/** How big a throwaway cluster is, and how quickly it notices a dead node. */
+export interface RedisClusterOptions {
+  /** Primaries, each serving a third (for 3) of the slots (default 3). */
+  readonly masters?: number;
+  /** Replicas per primary (default 0; 1 when a test kills a primary and wants a failover). */
+  readonly replicas?: number;
+  /** `cluster-node-timeout`: a primary silent this long is failed over (default 1,000 ms). */
+  readonly nodeTimeoutMs?: number;
+}
+
+/**
+ * A throwaway Redis Cluster: redis-server nodes on free ports, each in a temporary folder, formed
+ * with `redis-cli --cluster create`, ready once every node says `cluster_state:ok` (and each
+ * replica is in sync with its primary). `dispose` stops and removes every node, and so does a
+ * failed `start`.
+ */
+export class RedisCluster {
+  readonly nodes: readonly RedisClusterNode[];
+
+  private constructor(nodes: readonly RedisClusterNode[]) {
+    this.nodes = nodes;
+  }
+
+  static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+    const masters = options.masters ?? 3;
+    const replicas = options.replicas ?? 0;
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
+    const started = await Promise.allSettled(Array.from({ length: masters * (1 + replicas) }, () => RedisClusterNode.start(nodeTimeoutMs)));
+    const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const cluster = new RedisCluster(nodes);
+    try {
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => node.address), '--cluster-replicas', String(replicas), '--cluster-yes']);
+      await cluster.untilHealthy();
+    } catch (error) {
+      await cluster.dispose();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** Every node's `host:port`: the seeds a client is given. */
+  get seeds(): string[] {
+    return this.nodes.map((node) => node.address);
+  }
+
+  /** Runs a command on one node (a fresh connection, closed after). */
+  async command(node: RedisClusterNode, ...args: [string, ...(string | number)[]]): Promise<unknown> {
+    const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await client.connect();
+      return await client.call(...args);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** The nodes serving slots now (those still running). */
+  async primaries(): Promise<RedisClusterNode[]> {
+    const running = this.nodes.filter((node) => node.pid !== undefined);
+    const roles = await Promise.all(running.map(async (node) => ((await this.command(node, 'ROLE')) as [string])[0]));
+    return running.filter((_, index) => roles[index] === 'master');
+  }
+
+  /** The primary that serves `key`'s slot (a key or a shard channel), as a running primary sees it. */
+  async primaryOf(key: string): Promise<RedisClusterNode> {
+    const [asked] = await this.primaries();
+    if (!asked) throw new Error('no primary is running');
+    const slot = (await this.command(asked, 'CLUSTER', 'KEYSLOT', key)) as number;
+    const ranges = (await this.command(asked, 'CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
+    const port = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+    const node = this.nodes.find((candidate) => candidate.port === port);
+    if (!node) throw new Error(`no node serves ${key} (slot ${slot})`);
+    return node;
+  }
+
+  /**
+   * Resolves once every running node says `cluster_state:ok`, agrees on which nodes serve slots,
+   * and (with replicas) every primary has an in-sync replica. Polls (the cluster announces none
+   * of it), every 50 ms, for at most `timeoutMs`.
+   */
+  async untilHealthy(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      last = await this.#unhealthy().catch((error: unknown) => String(error));
+      if (last === '') return;
+      if (Date.now() > deadline) throw new Error(`the Redis Cluster is not healthy after ${timeoutMs} ms: ${last}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Why the cluster is not healthy yet, or `''`. */
+  async #unhealthy(): Promise<string> {
+    const running = this.nodes.filter((node) => node.pid !== undefined);
+    for (const node of running) {
+      const info = (await this.command(node, 'CLUSTER', 'INFO')) as string;
+      if (!info.includes('cluster_state:ok')) return `${node.address}: ${/cluster_state:\w+/.exec(info)?.[0]}`;
+      const known = Number(/cluster_known_nodes:(\d+)/.exec(info)?.[1]);
+      if (known < running.length) return `${node.address} knows ${known} of ${running.length} nodes`;
+    }
+    const replicated = this.nodes.length > (await this.primaries()).length;
+    if (!replicated) return '';
+    for (const node of running) {
+      const replication = (await this.command(node, 'INFO', 'replication')) as string;
+      if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return `${node.address}: replica not in sync`;
+    }
+    return '';
+  }
+
+  /** Stops every node and removes its folder. */
+  async dispose(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((node) => node.dispose()));
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * `next-channels/redis`: a channel layer over Redis pub/sub and presence shared through Redis,
- * for apps served by several processes. ioredis is an optional peer dependency: install it to use this entry.
+ * `next-channels/redis`: a channel layer over Redis pub/sub and presence shared through Redis (one
+ * server, or a Redis Cluster with sharded pub/sub), for apps served by several processes. ioredis
+ * is an optional peer dependency: install it to use this entry.
  *
  * @packageDocumentation
  */
@@ -8,3 +9,4 @@ export { RedisPresence, type RedisPresenceOptions } from './redis-presence';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './redis-layer';
 export { redisConnectionOptions, RedisSupervisor, type RedisSupervisorEvents, type RedisTimeouts } from './supervisor';
 export { RedisTickets, type RedisTicketsOptions } from './redis-tickets';
+export type { RedisTarget } from './connection';

@@ -1,11 +1,12 @@
-import Redis from 'ioredis';
 import { ChannelFull } from '../errors';
 import { FlushPacer } from '../flush-pacer';
 import { type Logger, silentLogger } from '../logger';
 import { Reachability } from '../reachability';
 import { LocalDelivery } from '../layers/local-delivery';
 import { PublishBatch, unbatch } from './publish-batch';
-import { redisConnectionOptions, RedisSupervisor, type RedisTimeouts } from './supervisor';
+import { byNode, type Commands, describeTarget, execAll, isCluster, openCommands, type RedisTarget } from './connection';
+import { openSubscriber, type Subscriber } from './subscriber';
+import { RedisSupervisor, type RedisTimeouts } from './supervisor';
 import {
   assertChannelName,
   assertGroupName,
@@ -19,10 +20,11 @@ import {
 } from '../layers/types';
 
 /** How a {@link RedisChannelLayer} connects, and how long it waits for Redis. */
-export interface RedisChannelLayerOptions extends ChannelLayerOptions, RedisTimeouts {
-  /** `redis://[user:password@]host:port[/db]` */
-  readonly url: string;
-  /** Prefix of every Redis channel this layer uses, so several sites can share one Redis. */
+export interface RedisChannelLayerOptions extends ChannelLayerOptions, RedisTimeouts, RedisTarget {
+  /**
+   * Prefix of every Redis channel this layer uses (default `channels`), so several sites can
+   * share one Redis: a group's channel is `<prefix>:{g:<group>}`, a process's `<prefix>:{p:<id>}`.
+   */
   readonly prefix?: string;
   /** Where the layer reports Redis going and coming back (default nowhere). */
   readonly logger?: Logger;
@@ -56,13 +58,18 @@ type Remote = { readonly channel: string; readonly message: LayerMessage };
 type Excepting = { readonly type?: undefined; readonly except: readonly string[]; readonly message: LayerMessage };
 
 /**
- * The channel layer across processes, over Redis pub/sub. Each process keeps its own channels and
+ * The channel layer across processes, over Redis pub/sub, on one Redis or a Redis Cluster. Each process keeps its own channels and
  * group memberships (as the in-memory layer does) and subscribes to a Redis channel per group it
  * has members in, so a group message costs one PUBLISH however many processes and members there
  * are; each process parses it once and hands the same object to all its members. Members in the
  * sending process get it at once, without the round trip. What is published waits for the
  * process's next paced flush, with the socket writes (see `PublishBatch`): under load, one
  * PUBLISH per channel carries every message of the moment, in order.
+ *
+ * On a cluster, group and process channels are shard channels (`SPUBLISH`/`SSUBSCRIBE`): the hash
+ * tag in their names (`{g:<group>}`) puts each group on one shard, groups spread over the shards,
+ * and a message crosses only the shard its group lives on. The rare resync notice stays a plain
+ * PUBLISH, which every node passes on.
  *
  * Pub/sub does not keep messages for a process that is disconnected. When a connection to Redis
  * drops and comes back, the layer resubscribes, calls `resync` on every local receiver, and tells
@@ -77,8 +84,8 @@ export class RedisChannelLayer implements ChannelLayer {
   readonly #local: LocalDelivery;
   readonly #prefix: string;
   readonly #logger: Logger;
-  readonly #publisher: Redis;
-  readonly #subscriber: Redis;
+  readonly #publisher: Commands;
+  readonly #subscriber: Subscriber;
   readonly #processChannel: string;
   readonly #resyncChannel: string;
   readonly #batch: PublishBatch;
@@ -86,11 +93,8 @@ export class RedisChannelLayer implements ChannelLayer {
   readonly #subscribeWaitMs: number;
   readonly #reachability: Reachability;
   readonly #supervisor: RedisSupervisor;
-  /** The subscriber is resubscribing after a loss: the layer is not whole again until it has. */
-  #resubscribing = false;
   /** A publish failed while Redis was unreachable: the other processes must catch up. */
   #publishLost = false;
-  #subscriberWasLost = false;
   #closed = false;
 
   private constructor(options: RedisChannelLayerOptions) {
@@ -98,27 +102,42 @@ export class RedisChannelLayer implements ChannelLayer {
     this.#local = new LocalDelivery(options);
     this.#prefix = options.prefix ?? 'channels';
     this.#logger = options.logger ?? silentLogger;
-    this.#processChannel = `${this.#prefix}:p:${this.#local.processId}`;
+    this.#processChannel = this.#processChannelOf(this.#local.processId);
     this.#resyncChannel = `${this.#prefix}:resync`;
     this.#publishWaitMs = options.publishWaitMs ?? 2_000;
     this.#subscribeWaitMs = options.subscribeWaitMs ?? 1_000;
     this.#reachability = new Reachability('redis', this.#logger);
-    const common = redisConnectionOptions(options, `channels-${this.#local.processId}`);
-    this.#publisher = new Redis(options.url, common);
-    this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: false });
-    this.#supervisor = new RedisSupervisor({ publisher: this.#publisher, subscriber: this.#subscriber }, options, {
+    const name = `channels-${this.#local.processId}`;
+    this.#publisher = openCommands(options, options, name);
+    this.#supervisor = new RedisSupervisor({ publisher: this.#publisher }, options, {
       lost: (role, reason) => {
-        if (this.#closed) return;
-        if (role === 'subscriber') this.#subscriberWasLost = true;
-        this.#reachability.lost(reason, { role });
+        if (!this.#closed) this.#reachability.lost(reason, { role });
       },
-      ready: (role) => {
-        if (role === 'publisher') this.#publisherReady();
-        else this.#subscriberReady();
+      ready: () => {
+        this.#publisherReady();
         this.#maybeWhole();
       },
     });
-    this.#subscriber.on('message', (channel: string, payload: string) => this.#onMessage(channel, payload));
+    this.#subscriber = openSubscriber(
+      options,
+      this.#publisher,
+      options,
+      name,
+      { home: this.#processChannel, broadcast: [this.#resyncChannel] },
+      {
+        message: (channel, payload) => this.#onMessage(channel, payload),
+        lost: (reason) => {
+          if (!this.#closed) this.#reachability.lost(reason, { role: 'subscriber' });
+        },
+        // Group messages published while this process was away are gone: catch up, and have
+        // every other process do the same (our own publishes may have been lost too).
+        whole: () => {
+          this.#resyncReceivers();
+          void this.#batch.add(this.#resyncChannel, '{}');
+          this.#maybeWhole();
+        },
+      },
+    );
   }
 
   /** Connects to Redis; rejects with one clear line when it cannot be reached in time. */
@@ -128,16 +147,15 @@ export class RedisChannelLayer implements ChannelLayer {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        Promise.all([layer.#publisher.connect(), layer.#subscriber.connect()]),
+        layer.#publisher.connect().then(() => layer.#subscriber.connect()),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${redactUrl(options.url)} within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(() => reject(new Error(`cannot reach ${describeTarget(options)} within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      await layer.#subscribeAll();
     } catch (error) {
       await layer.close();
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(reason.startsWith('cannot reach Redis') ? reason : `cannot reach Redis at ${redactUrl(options.url)}: ${reason}`);
+      throw new Error(reason.startsWith('cannot reach') ? reason : `cannot reach ${describeTarget(options)}: ${reason}`);
     } finally {
       clearTimeout(timer);
     }
@@ -173,28 +191,28 @@ export class RedisChannelLayer implements ChannelLayer {
       return;
     }
     // Not awaited: a send never waits on Redis (see groupSend).
-    void this.#batch.add(`${this.#prefix}:p:${LocalDelivery.processOf(channel)}`, JSON.stringify({ channel, message } satisfies Remote));
+    void this.#batch.add(this.#processChannelOf(LocalDelivery.processOf(channel)!), JSON.stringify({ channel, message } satisfies Remote));
   }
 
   async groupAdd(group: string, channel: string): Promise<void> {
     assertGroupName(group);
     assertChannelName(channel);
     this.#assertLocal(channel);
-    if (this.#local.groupAdd(group, channel)) await this.#subscribe(this.#groupChannel(group), this.#subscribeWaitMs);
+    if (this.#local.groupAdd(group, channel)) await this.#subscriber.subscribe(this.#groupChannel(group), this.#subscribeWaitMs);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     assertGroupName(group);
     assertChannelName(channel);
     this.#assertLocal(channel);
-    if (this.#local.groupDiscard(group, channel)) this.#unsubscribe(this.#groupChannel(group));
+    if (this.#local.groupDiscard(group, channel)) this.#subscriber.unsubscribe(this.#groupChannel(group));
   }
 
   async groupSend(group: string, message: LayerMessage, options?: GroupSendOptions): Promise<void> {
     assertGroupName(group);
     assertLayerMessage(message);
     const except = exceptedChannels(options);
-    if (this.#local.groupSend(group, message, except)) this.#unsubscribe(this.#groupChannel(group));
+    if (this.#local.groupSend(group, message, except)) this.#subscriber.unsubscribe(this.#groupChannel(group));
     // Only names another process may hold cross: "everyone but me" from a consumer publishes
     // the plain message, as a send without except does.
     const elsewhere = except?.filter((channel) => LocalDelivery.processOf(channel) !== this.#local.processId);
@@ -206,7 +224,7 @@ export class RedisChannelLayer implements ChannelLayer {
   }
 
   async ping(): Promise<void> {
-    if (this.#subscriber.status !== 'ready') throw new Error(`redis subscriber is ${this.#subscriber.status}`);
+    if (!this.#subscriber.ready) throw new Error('the redis subscriber is not connected and subscribed');
     await this.#publisher.ping();
   }
 
@@ -216,13 +234,18 @@ export class RedisChannelLayer implements ChannelLayer {
     this.#supervisor.close();
     this.#local.clear();
     this.#publisher.disconnect();
-    this.#subscriber.disconnect();
+    this.#subscriber.close();
   }
 
   // ---- Redis ----
 
+  /** The hash tag puts a group's channel on one shard of a cluster, groups spread over the shards. */
   #groupChannel(group: string): string {
-    return `${this.#prefix}:g:${group}`;
+    return `${this.#prefix}:{g:${group}}`;
+  }
+
+  #processChannelOf(processId: string): string {
+    return `${this.#prefix}:{p:${processId}}`;
   }
 
   #isLocal(channel: string): boolean {
@@ -242,20 +265,32 @@ export class RedisChannelLayer implements ChannelLayer {
    */
   async #publishAll(payloads: ReadonlyMap<string, string>): Promise<void> {
     const origin = `${this.#local.processId} `;
+    const publisher = this.#publisher;
     try {
-      if (this.#publisher.status !== 'ready') await this.#publisherBack();
-      if (payloads.size === 1) {
-        for (const [channel, payload] of payloads) await this.#publisher.publish(channel, origin + payload);
-        return;
-      }
-      const pipeline = this.#publisher.pipeline();
-      for (const [channel, payload] of payloads) pipeline.publish(channel, origin + payload);
-      const failed = (await pipeline.exec())?.find(([error]) => error !== null);
-      if (failed) throw failed[0];
+      if (publisher.status !== 'ready') await this.#publisherBack();
+      const cluster = isCluster(publisher);
+      // One pipeline per node: on a cluster each group's channel lives on its shard.
+      await Promise.all(
+        byNode(publisher, payloads, ([channel]) => channel).map(async (entries) => {
+          if (entries.length === 1) {
+            const [channel, payload] = entries[0]!;
+            // The resync notice is for every process: plain pub/sub, which every node passes on.
+            if (cluster && channel !== this.#resyncChannel) await publisher.spublish(channel, origin + payload);
+            else await publisher.publish(channel, origin + payload);
+            return;
+          }
+          const pipeline = publisher.pipeline();
+          for (const [channel, payload] of entries) {
+            if (cluster && channel !== this.#resyncChannel) pipeline.spublish(channel, origin + payload);
+            else pipeline.publish(channel, origin + payload);
+          }
+          await execAll(pipeline);
+        }),
+      );
     } catch (error) {
       if (!this.#publishLost) this.#logger.debug('redis publish given up; the other processes will resync', { error });
       this.#publishLost = true;
-      // Unanswered (a silent partition, a lossy link): the connection is made again.
+      // Unanswered (a silent partition, a lossy link, a shard's primary gone): the connection is made again.
       if (!this.#closed) this.#supervisor.failed('publisher', error);
     }
   }
@@ -278,34 +313,6 @@ export class RedisChannelLayer implements ChannelLayer {
     });
   }
 
-  /**
-   * Subscribes, waiting at most `waitMs` for Redis to confirm. While Redis is away the
-   * subscription is made on reconnect (see #subscribeAll), followed by a resync.
-   */
-  async #subscribe(channel: string, waitMs: number): Promise<void> {
-    if (this.#subscriber.status !== 'ready') return;
-    let timer: NodeJS.Timeout | undefined;
-    const subscribed = this.#subscriber.subscribe(channel).then(
-      () => undefined,
-      (error: unknown) => this.#logger.debug('redis subscribe failed; made again on reconnect', { channel, error }),
-    );
-    await Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]).finally(() => clearTimeout(timer));
-  }
-
-  #unsubscribe(channel: string): void {
-    if (this.#subscriber.status !== 'ready') return;
-    this.#subscriber.unsubscribe(channel).catch(() => {
-      // A stale subscription only costs a message that finds no member.
-    });
-  }
-
-  /** Subscribes to this process's channels: its own, the resync notices, and every local group. */
-  async #subscribeAll(): Promise<void> {
-    const channels = [this.#processChannel, this.#resyncChannel];
-    for (const group of this.#local.groups()) channels.push(this.#groupChannel(group));
-    await this.#subscriber.subscribe(...channels);
-  }
-
   #onMessage(channel: string, payload: string): void {
     const space = payload.indexOf(' ');
     const origin = payload.slice(0, space);
@@ -316,12 +323,12 @@ export class RedisChannelLayer implements ChannelLayer {
       } else if (channel === this.#processChannel) {
         for (const remote of unbatch(payload.slice(space + 1)) as Remote[]) this.#local.deliver(remote.channel, remote.message);
       } else {
-        const group = channel.slice(this.#prefix.length + 3);
+        const group = channel.slice(this.#prefix.length + 4, -1);
         let empty = false;
         for (const item of unbatch(payload.slice(space + 1)) as Array<LayerMessage | Excepting>) {
           empty = item.type === undefined ? this.#local.groupSend(group, item.message, item.except) : this.#local.groupSend(group, item);
         }
-        if (empty) this.#unsubscribe(channel);
+        if (empty) this.#subscriber.unsubscribe(channel);
       }
     } catch (error) {
       this.#logger.error('unreadable message on the redis layer', { channel, error });
@@ -340,35 +347,9 @@ export class RedisChannelLayer implements ChannelLayer {
     void this.#batch.add(this.#resyncChannel, '{}');
   }
 
-  #subscriberReady(): void {
-    if (!this.#subscriberWasLost) return;
-    this.#subscriberWasLost = false;
-    this.#resubscribing = true;
-    this.#subscribeAll().then(
-      () => {
-        // Group messages published while this process was away are gone: catch up, and have
-        // every other process do the same (our own publishes may have been lost too).
-        this.#resubscribing = false;
-        this.#resyncReceivers();
-        void this.#batch.add(this.#resyncChannel, '{}');
-        this.#maybeWhole();
-      },
-      (error: unknown) => {
-        // The connection dropped again meanwhile: its next 'ready' tries again.
-        this.#resubscribing = false;
-        this.#subscriberWasLost = true;
-        this.#logger.debug('could not resubscribe to redis; trying again on reconnect', { error });
-      },
-    );
-  }
-
   /** Once both connections are back and the subscriptions made again, the outage is over. */
   #maybeWhole(): void {
-    if (this.#closed || this.#resubscribing || this.#subscriberWasLost || !this.#supervisor.allReady) return;
+    if (this.#closed || !this.#subscriber.ready || !this.#supervisor.allReady) return;
     this.#reachability.back({ resyncedConnections: this.#local.receiverCount });
   }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import type { JsonObject } from '../connection';
 import { type Logger, silentLogger } from '../logger';
 import { ChangePacer } from '../presence/change-pacer';
@@ -14,13 +13,17 @@ import {
   type PresenceWatcher,
 } from '../presence/types';
 import { Reachability } from '../reachability';
-import { redisConnectionOptions, RedisSupervisor, type RedisTimeouts } from './supervisor';
+import type { ChainableCommander } from 'ioredis';
+import { bySlot, type Commands, describeTarget, execAll, openCommands, queuePublish, type RedisTarget } from './connection';
+import { openSubscriber, type Subscriber } from './subscriber';
+import { RedisSupervisor, type RedisTimeouts } from './supervisor';
 
 /** How a {@link RedisPresence} connects, and how long a silent process's entries last. */
-export interface RedisPresenceOptions extends PresenceOptions, RedisTimeouts {
-  /** `redis://` URL of the server. */
-  readonly url: string;
-  /** Prefix of every Redis key and channel, as for the channel layer (default `channels`). */
+export interface RedisPresenceOptions extends PresenceOptions, RedisTimeouts, RedisTarget {
+  /**
+   * Prefix of every Redis key and channel, as for the channel layer (default `channels`): a
+   * group's keys are `<prefix>:{presence:<group>}` and `<prefix>:{presence:<group>}:alive`.
+   */
   readonly prefix?: string;
   /** A process that stops renewing its entries (it died) drops out of the lists after this (default 30 s). */
   readonly expiryMs?: number;
@@ -37,9 +40,12 @@ export interface RedisPresenceOptions extends PresenceOptions, RedisTimeouts {
  * the entries that have not expired (a key tracked in two processes shows this process's meta,
  * else the most recently renewed process's). A process renews its entries every third of the
  * expiry, and works out the lists of the groups it watches again, so the keys of a process that
- * died without a word leave the lists after the expiry; a change is also announced at once on a
- * Redis channel. While Redis cannot be reached, a list is this process's own keys; they are
- * written again when it is back (the outage and the return are logged once each).
+ * died without a word leave the lists after the expiry; a change is also announced at once on the
+ * group's own Redis channel, to which the processes watching the group subscribe. Both keys expire
+ * twice the expiry after the last renewal. The two keys and the channel share a hash tag, so on a
+ * Redis Cluster a group's presence lives on one shard (a MULTI there is one slot's). While Redis
+ * cannot be reached, a list is this process's own keys; they are written again when it is back
+ * (the outage and the return are logged once each).
  *
  * @example
  * ```ts
@@ -52,11 +58,11 @@ export class RedisPresence implements PresenceTracker {
   /** Paces the lists worked out again when other processes announce changes. */
   readonly #remoteChanges: ChangePacer;
   readonly #processId = randomBytes(6).toString('hex');
-  readonly #redis: Redis;
-  readonly #subscriber: Redis;
+  readonly #redis: Commands;
+  readonly #subscriber: Subscriber;
   readonly #prefix: string;
-  readonly #changedChannel: string;
   readonly #expiryMs: number;
+  readonly #commandTimeout: number;
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #reachability: Reachability;
@@ -69,28 +75,27 @@ export class RedisPresence implements PresenceTracker {
     this.#local = new LocalPresence(options);
     this.#remoteChanges = new ChangePacer(options.changeIntervalMs ?? DEFAULT_PRESENCE_CHANGE_INTERVAL_MS, (group) => void this.#refresh(group));
     this.#prefix = options.prefix ?? 'channels';
-    this.#changedChannel = `${this.#prefix}:presence-changed`;
     this.#expiryMs = options.expiryMs ?? 30_000;
+    this.#commandTimeout = options.commandTimeoutMs ?? 2_000;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
-    const common = redisConnectionOptions(options, `presence-${this.#processId}`);
-    this.#redis = new Redis(options.url, common);
-    this.#subscriber = new Redis(options.url, common);
+    const name = `presence-${this.#processId}`;
+    this.#redis = openCommands(options, options, name);
     this.#reachability = new Reachability('redis (presence)', this.#logger);
-    this.#supervisor = new RedisSupervisor({ writer: this.#redis, subscriber: this.#subscriber }, options, {
+    this.#supervisor = new RedisSupervisor({ writer: this.#redis }, options, {
       lost: (role, reason) => this.#reachability.lost(reason, { role }),
-      ready: (role) => {
-        if (role === 'subscriber') this.#subscriber.subscribe(this.#changedChannel).catch(() => {});
-        if (!this.#supervisor.allReady || this.#reachability.up) return;
-        // Back: write this process's keys again at once and read every watched list anew.
-        const groups = [...this.#local.watchedGroups()].length;
-        void this.#heartbeat();
-        this.#reachability.back({ refreshedGroups: groups });
-      },
+      ready: () => this.#maybeBack(),
     });
-    this.#subscriber.on('message', (_channel: string, payload: string) => {
-      const space = payload.indexOf(' ');
-      if (payload.slice(0, space) !== this.#processId) this.#remoteChanges.changed(payload.slice(space + 1));
+    this.#subscriber = openSubscriber(options, this.#redis, options, name, {}, {
+      message: (channel, payload) => {
+        // `<process id> <group>`: a change another process made.
+        const space = payload.indexOf(' ');
+        if (payload.slice(0, space) !== this.#processId && channel === this.#changedChannel(payload.slice(space + 1))) {
+          this.#remoteChanges.changed(payload.slice(space + 1));
+        }
+      },
+      lost: (reason) => this.#reachability.lost(reason, { role: 'subscriber' }),
+      whole: () => this.#maybeBack(),
     });
     this.#local.onLocalChange = (group) => void this.#localChanged(group);
   }
@@ -103,10 +108,11 @@ export class RedisPresence implements PresenceTracker {
   static async connect(options: RedisPresenceOptions): Promise<RedisPresence> {
     const presence = new RedisPresence(options);
     try {
-      await Promise.all([presence.#redis.connect(), presence.#subscriber.connect()]);
+      await presence.#redis.connect();
+      await presence.#subscriber.connect();
     } catch (error) {
       presence.#disconnect();
-      throw new Error(`cannot reach Redis for presence: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`cannot reach ${describeTarget(options)} for presence: ${error instanceof Error ? error.message : String(error)}`);
     }
     presence.#timer = setInterval(() => void presence.#heartbeat(), Math.max(10, Math.floor(presence.#expiryMs / 3)));
     presence.#timer.unref();
@@ -126,12 +132,20 @@ export class RedisPresence implements PresenceTracker {
     return this.#read(group);
   }
 
+  /** Watches a group; its first watcher here subscribes to the group's announcements. */
   watch(group: string, watcher: PresenceWatcher): void {
+    const first = !this.#watching(group);
     this.#local.watch(group, watcher);
+    if (!first) return;
+    // What was announced before the subscription was made is read once it is.
+    void this.#subscriber.subscribe(this.#changedChannel(group), this.#commandTimeout).then(async () => {
+      if (this.#watching(group)) await this.#refresh(group);
+    });
   }
 
   unwatch(group: string, watcher: PresenceWatcher): void {
     this.#local.unwatch(group, watcher);
+    if (!this.#watching(group)) this.#subscriber.unsubscribe(this.#changedChannel(group));
   }
 
   /** Removes this process's entries from every list, tells the others, and disconnects. */
@@ -141,12 +155,16 @@ export class RedisPresence implements PresenceTracker {
     this.#remoteChanges.close();
     const groups = [...this.#local.localGroups()];
     if (groups.length > 0 && this.#redis.status === 'ready') {
-      const goodbye = this.#redis.multi();
-      for (const group of groups) {
-        goodbye.hdel(this.#key(group), this.#processId).zrem(this.#aliveKey(group), this.#processId);
-        goodbye.publish(this.#changedChannel, `${this.#processId} ${group}`);
-      }
-      await goodbye.exec().catch(() => {});
+      await Promise.all(
+        bySlot(this.#redis, groups, (group) => this.#key(group)).map((slot) => {
+          const goodbye = this.#redis.multi();
+          for (const group of slot) {
+            goodbye.hdel(this.#key(group), this.#processId).zrem(this.#aliveKey(group), this.#processId);
+            queuePublish(this.#redis, goodbye, this.#changedChannel(group), `${this.#processId} ${group}`);
+          }
+          return execAll(goodbye).catch(() => {});
+        }),
+      );
     }
     this.#local.close();
     this.#disconnect();
@@ -161,12 +179,30 @@ export class RedisPresence implements PresenceTracker {
     this.#disconnect();
   }
 
+  /** The hash tag keeps a group's keys and channel in one slot of a cluster. */
   #key(group: string): string {
-    return `${this.#prefix}:presence:${group}`;
+    return `${this.#prefix}:{presence:${group}}`;
   }
 
   #aliveKey(group: string): string {
-    return `${this.#prefix}:presence:${group}:alive`;
+    return `${this.#prefix}:{presence:${group}}:alive`;
+  }
+
+  #changedChannel(group: string): string {
+    return `${this.#prefix}:{presence:${group}}:changed`;
+  }
+
+  #watching(group: string): boolean {
+    for (const watched of this.#local.watchedGroups()) if (watched === group) return true;
+    return false;
+  }
+
+  /** Once the writer and the subscriptions are back: write this process's keys again at once and read every watched list anew. */
+  #maybeBack(): void {
+    if (!this.#supervisor.allReady || !this.#subscriber.ready || this.#reachability.up) return;
+    const groups = [...this.#local.watchedGroups()].length;
+    void this.#heartbeat();
+    this.#reachability.back({ refreshedGroups: groups });
   }
 
   /** Writes this process's keys of a group, announces the change, and updates local watchers. */
@@ -176,8 +212,8 @@ export class RedisPresence implements PresenceTracker {
       try {
         const write = this.#redis.multi();
         this.#writeGroup(write, group);
-        write.publish(this.#changedChannel, `${this.#processId} ${group}`);
-        await write.exec();
+        queuePublish(this.#redis, write, this.#changedChannel(group), `${this.#processId} ${group}`);
+        await execAll(write);
       } catch (error) {
         this.#logger.debug('could not write presence to redis; the next renewal retries', { group, error });
       }
@@ -185,13 +221,15 @@ export class RedisPresence implements PresenceTracker {
     await this.#refresh(group);
   }
 
-  #writeGroup(write: ReturnType<Redis['multi']>, group: string): void {
+  #writeGroup(write: ChainableCommander, group: string): void {
     const json = this.#local.localJson(group);
     if (json === null) {
       write.hdel(this.#key(group), this.#processId).zrem(this.#aliveKey(group), this.#processId);
     } else {
       write.hset(this.#key(group), this.#processId, json);
       write.zadd(this.#aliveKey(group), this.#now() + this.#expiryMs, this.#processId);
+      // Renewed by every live process: the keys of a group everyone left without a word go too.
+      write.pexpire(this.#key(group), 2 * this.#expiryMs).pexpire(this.#aliveKey(group), 2 * this.#expiryMs);
     }
   }
 
@@ -241,9 +279,13 @@ export class RedisPresence implements PresenceTracker {
   async #heartbeat(): Promise<void> {
     const groups = [...this.#local.localGroups()];
     if (groups.length > 0 && this.#reachability.up) {
-      const renew = this.#redis.multi();
-      for (const group of groups) this.#writeGroup(renew, group);
-      await renew.exec().catch(() => {});
+      await Promise.all(
+        bySlot(this.#redis, groups, (group) => this.#key(group)).map((slot) => {
+          const renew = this.#redis.multi();
+          for (const group of slot) this.#writeGroup(renew, group);
+          return execAll(renew).catch(() => {});
+        }),
+      );
     }
     const watched = new Set(this.#local.watchedGroups());
     for (const group of this.#lastRead.keys()) if (!watched.has(group)) this.#lastRead.delete(group);
@@ -257,6 +299,6 @@ export class RedisPresence implements PresenceTracker {
 
   #disconnect(): void {
     this.#redis.disconnect();
-    this.#subscriber.disconnect();
+    this.#subscriber.close();
   }
 }

@@ -1,11 +1,9 @@
-import { Redis } from 'ioredis';
 import type { TicketStore } from '../auth';
-import { redisConnectionOptions, type RedisTimeouts } from './supervisor';
+import { type Commands, describeTarget, openCommands, type RedisTarget } from './connection';
+import type { RedisTimeouts } from './supervisor';
 
-/** Options of {@link RedisTickets}. */
-export interface RedisTicketsOptions extends RedisTimeouts {
-  /** `redis://` URL of the server. */
-  readonly url: string;
+/** Options of {@link RedisTickets}: where Redis is (one server or a cluster), and the key prefix. */
+export interface RedisTicketsOptions extends RedisTimeouts, RedisTarget {
   /** Prefix of every key, as for the channel layer (default `channels`), so several sites can share one Redis. */
   readonly prefix?: string;
 }
@@ -13,7 +11,8 @@ export interface RedisTicketsOptions extends RedisTimeouts {
 /**
  * A `TicketStore` every process shares: a ticket issued by one process is redeemed by whichever
  * the page's socket reaches, once (`SET … PX`, then `GETDEL`, which only one redeemer wins).
- * Redis keeps the ticket's hash only, and drops it when it expires.
+ * Redis keeps the ticket's hash only (under `<prefix>:ticket:`), and drops it when it expires.
+ * Each ticket is one key, so on a cluster tickets spread over the shards by themselves.
  *
  * @example
  * ```ts
@@ -21,11 +20,13 @@ export interface RedisTicketsOptions extends RedisTimeouts {
  * ```
  */
 export class RedisTickets implements TicketStore {
-  readonly #redis: Redis;
+  readonly #redis: Commands;
   readonly #prefix: string;
 
   private constructor(options: RedisTicketsOptions) {
-    this.#redis = new Redis(options.url, redisConnectionOptions(options, 'tickets'));
+    this.#redis = openCommands(options, options, 'tickets');
+    // A lost connection fails the put or take that needed it; ioredis connects again by itself.
+    this.#redis.on('error', () => {});
     this.#prefix = `${options.prefix ?? 'channels'}:ticket:`;
   }
 
@@ -40,7 +41,7 @@ export class RedisTickets implements TicketStore {
       await tickets.#redis.connect();
     } catch (error) {
       tickets.#redis.disconnect();
-      throw new Error(`cannot reach Redis for tickets: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`cannot reach ${describeTarget(options)} for tickets: ${error instanceof Error ? error.message : String(error)}`);
     }
     return tickets;
   }

@@ -1,5 +1,4 @@
-import type Redis from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import type { Cluster, default as Redis, RedisOptions } from 'ioredis';
 
 /** How quickly a lost Redis is noticed and sought again; every figure is an option. */
 export interface RedisTimeouts {
@@ -42,18 +41,19 @@ export interface RedisSupervisorEvents {
 }
 
 /**
- * Watches a few ioredis connections: reports each one's loss and return once, and pings each
- * one every `heartbeatMs`, dropping one that does not answer so that ioredis connects again.
+ * Watches a few ioredis connections (a `Redis`, or a `Cluster` as a whole): reports each one's loss
+ * and return once, and pings each one every `heartbeatMs`, dropping one that does not answer so
+ * that ioredis connects again.
  */
 export class RedisSupervisor {
-  readonly #connections: ReadonlyArray<readonly [string, Redis]>;
+  readonly #connections: ReadonlyArray<readonly [string, Redis | Cluster]>;
   readonly #events: RedisSupervisorEvents;
   readonly #lost = new Set<string>();
   readonly #pinging = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(connections: Readonly<Record<string, Redis>>, timeouts: RedisTimeouts, events: RedisSupervisorEvents) {
+  constructor(connections: Readonly<Record<string, Redis | Cluster>>, timeouts: RedisTimeouts, events: RedisSupervisorEvents) {
     this.#connections = Object.entries(connections);
     this.#events = events;
     for (const [role, connection] of this.#connections) {
