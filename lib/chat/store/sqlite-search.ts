@@ -37,6 +37,16 @@ export const SEARCH_BACKLOG_MIGRATION = `CREATE TABLE search_backlog (
      PRIMARY KEY (room, id)
    ) WITHOUT ROWID;`;
 
+/**
+ * The queued messages' text. `CROSS JOIN` keeps SQLite's join order as written: left to itself,
+ * the planner scanned the whole log and looked each message up in the queue, which made each
+ * turn of indexing cost in proportion to the number of messages stored (60 µs a message at 4,000
+ * messages/s in the bench, after a few minutes).
+ */
+export const QUEUED = `SELECT b.room, b.id, m.body, m.deleted FROM search_backlog b
+    CROSS JOIN messages m ON m.room = b.room AND m.id = b.id
+   LIMIT ?`;
+
 /** Registers the SQL function `SEARCH_MIGRATION` indexes the existing messages with. */
 export function registerSearchFunctions(db: Database.Database): void {
   db.function('chat_search_document', { deterministic: true }, (body: unknown) => fts5Document(typeof body === 'string' ? body : ''));
@@ -75,11 +85,7 @@ export class SqliteSearchIndex {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#queue = db.prepare('INSERT INTO search_backlog (room, id) VALUES (?, ?)');
-    this.#queued = db.prepare(
-      `SELECT b.room, b.id, m.body, m.deleted FROM search_backlog b
-         JOIN messages m ON m.room = b.room AND m.id = b.id
-        LIMIT ?`,
-    );
+    this.#queued = db.prepare(QUEUED);
     this.#unqueue = db.prepare('DELETE FROM search_backlog WHERE room = ? AND id = ?');
     this.#indexQueuedTx = db.transaction((limit: number) => {
       const rows = this.#queued.all(limit);

@@ -8,6 +8,7 @@ import { messageStoreConformance } from './conformance';
 import { directoryConformance } from './directory-conformance';
 import { searchConformance } from './search-conformance';
 import { MIGRATIONS, SqliteMessageStore } from './sqlite';
+import { QUEUED } from './sqlite-search';
 import { openSqlite } from './sqlite-driver';
 
 const folders: string[] = [];
@@ -210,6 +211,16 @@ describe('SqliteMessageStore on disk', () => {
     assert.deepEqual(db.prepare('SELECT room, id FROM search_docs').all(), [{ room: 'r', id: 1 }]);
     assert.deepEqual(db.prepare('SELECT * FROM search_backlog').all(), []);
     db.close();
+  });
+
+  it('reads the messages waiting for the index by the queue, never by scanning the log', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    await store.close();
+    const db = openSqlite(file);
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${QUEUED}`).all(10) as { detail: string }[]).map((row) => row.detail);
+    db.close();
+    assert.deepEqual(plan, ['SCAN b', 'SEARCH m USING PRIMARY KEY (room=? AND id=?)']);
   });
 
   it('goes on indexing by itself, a chunk per turn, with no search asking', async () => {
