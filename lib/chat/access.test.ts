@@ -507,6 +507,22 @@ describe('the room list', () => {
   });
 });
 
+describe('a guest of one connection only', () => {
+  it('leaves no visit and reads no read markers: no session can ever list them', async () => {
+    const w = world();
+    const client = w.socket('/ws/chat/lobby/', null);
+    await client.connect();
+    const welcome = await client.receiveJson<{ type: string; user_id: string }>();
+    assert.equal(welcome.type, 'welcome');
+    assert.equal((await client.receiveJson<{ type: string }>()).type, 'history');
+    assert.equal((await client.receiveJson<{ type: string }>()).type, 'presence', 'no read frame before presence');
+    const withSession = w.guestCookie();
+    await w.join('lobby', withSession);
+    assert.deepEqual(await w.store.directory.roomsOf(welcome.user_id, 10), []);
+    assert.equal((await w.store.directory.members('lobby', 10)).length, 1, 'only the guest with a session is recorded');
+  });
+});
+
 describe('the routes refuse', () => {
   it('cross-site requests, other content types, missing sessions and guests where an account is needed', async () => {
     const w = world();

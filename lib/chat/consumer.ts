@@ -155,8 +155,13 @@ export class ChatConsumer
       limits: this.limits(),
     });
     await this.sendHistory();
-    await this.sendReadMarkers();
-    this.options.service.visit(this.room, this.user).catch((error: unknown) => this.logger.debug('could not record a visit', { room: this.room, error }));
+    // A guest of this connection only (no session: a raw client, or no cookie) can never come
+    // back as the same person: no marker of theirs exists, and a visit would be a row that no
+    // room list ever reads. In a burst of connects, writing it was the largest part of a join.
+    if (this.scope.sessionId !== null) {
+      await this.sendReadMarkers();
+      this.options.service.visit(this.room, this.user).catch((error: unknown) => this.logger.debug('could not record a visit', { room: this.room, error }));
+    }
     this.options.heads?.watch(this.room, this);
     await this.track(roomGroup(this.room), this.user.id, presenceMeta(this.user.name));
   }
