@@ -2,8 +2,9 @@
  * `npm run bench [-- --quick] [--only <scenario>[,<scenario>]] [--cpu-prof <folder>]`: the app
  * against a naive raw `ws` broadcast server, with Socket.IO and Bun beside them as anchors, in one
  * run, on this machine; and the app's HTTP fallback against its WebSockets. `--only` (repeatable,
- * or comma-separated) runs some scenarios alone: fanout, rooms, memory, connects, redis, fallback,
- * storm (5,000 clients back at once after a restart, resuming: the app alone).
+ * or comma-separated) runs some scenarios alone: fanout, rooms, memory, connects, redis, cluster
+ * (two processes on a Redis Cluster of three primaries), fallback, storm (5,000 clients back at
+ * once after a restart, resuming: the app alone).
  * Each server runs pinned to core 0 and the load generator to core 1 (where `taskset` exists);
  * every figure is printed beside the naive server's, as a ratio, with the targets and which side
  * was the limit. Results go to bench/results/<date>-<mode>[-<only>].json and SVG charts.
@@ -120,7 +121,7 @@ const MODES: Record<Mode['name'], Mode> = {
   },
 };
 
-const SCENARIOS = ['fanout', 'rooms', 'memory', 'connects', 'redis', 'fallback', 'storm'] as const;
+const SCENARIOS = ['fanout', 'rooms', 'memory', 'connects', 'redis', 'cluster', 'fallback', 'storm'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -518,6 +519,29 @@ async function main(): Promise<void> {
     });
     summary.push('highest passing rate, one room, two app processes + Redis:', ...capacityLines({ app: redis.subject }));
     results.redis = { layout: mode.fanOut, twoProcesses: redis.subject, oneProcess: redis.reference };
+  }
+
+  if (selected('cluster')) {
+    log(
+      `\n[${elapsed()}] with a Redis Cluster: two app processes and three Redis primaries (sharded pub/sub) on core 0, ${mode.fanOut.perRoom} clients split ` +
+        'between the processes, one sender; each step followed by the same step on one app process',
+    );
+    const onCluster = await withServers([() => startApp(2, 'cluster'), () => startApp()], ([two, one]) =>
+      pairedLadder(two!, one!, 'cluster', { layout: mode.fanOut, senders: 'one', rates: mode.fanOutRates, timing: mode.timing, log }),
+    );
+    const clusterPair = medianPair(passedPairs(onCluster).slice(-3), (step) => step.serverUsPerDelivery);
+    targets.push({
+      name: `two processes + Redis Cluster vs one process, CPU per delivery (${clusterPair ? formatRate(clusterPair.subject.offered) : 'no rate'} deliveries/s)`,
+      values: { app: clusterPair?.subject.serverUsPerDelivery ?? Number.NaN, baseline: clusterPair?.reference.serverUsPerDelivery ?? Number.NaN },
+      unit: 'µs',
+      limit: 1.3,
+      better: 'lower',
+      note:
+        'here the "baseline" column is one app process, stepped right after at the same rate; the median pair of the three highest rates both passed ' +
+        `(ratios: ${pairRatios(onCluster).map((ratio) => `${ratio.toFixed(2)}×`).join(', ') || 'none'})`,
+    });
+    summary.push('highest passing rate, one room, two app processes + Redis Cluster:', ...capacityLines({ app: onCluster.subject }));
+    results.cluster = { layout: mode.fanOut, twoProcesses: onCluster.subject, oneProcess: onCluster.reference };
   }
 
   if (selected('fallback')) {

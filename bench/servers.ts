@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppServer, PROJECT_ROOT } from '../e2e/support/app-server';
-import { freePort, PostgresServer, RedisServer } from '../lib/testing/engines';
+import { freePort, PostgresServer, RedisCluster, RedisServer } from '../lib/testing/engines';
 import type { Target } from './generator-protocol';
 import { pin, raiseFileLimit } from './process-stats';
 
@@ -109,18 +109,25 @@ async function startScript(name: string, command: string, args: readonly string[
   };
 }
 
+/** Where several app processes meet: one Redis, or a Redis Cluster of three primaries. */
+export type RedisKind = 'single' | 'cluster';
+
 /**
  * The app's production build: `processes` node processes, every feature on, the rate limit off;
- * one process keeps its messages in SQLite in a temporary folder, several share Redis and
- * PostgreSQL, as the README says to run them. Redis counts as part of the server (it carries
- * every message between the processes); PostgreSQL, written once per message rather than once
- * per delivery, runs on the generator's core and is not counted.
+ * one process keeps its messages in SQLite in a temporary folder, several share Redis (one, or a
+ * cluster of three primaries with sharded pub/sub) and PostgreSQL, as the README says to run
+ * them. Redis counts as part of the server (it carries every message between the processes; on a
+ * cluster, every primary counts); PostgreSQL, written once per message rather than once per
+ * delivery, runs on the generator's core and is not counted.
  */
-export async function startApp(processes = 1): Promise<ServerUnderTest> {
+export async function startApp(processes = 1, redisKind: RedisKind = 'single'): Promise<ServerUnderTest> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-bench-'));
-  const redis = processes > 1 ? await RedisServer.start() : null;
-  if (redis) prepare(redis.pid);
-  const postgres = processes > 1 ? await PostgresServer.start() : null;
+  const shared = processes > 1;
+  const redis = shared && redisKind === 'single' ? await RedisServer.start() : null;
+  const cluster = shared && redisKind === 'cluster' ? await RedisCluster.start({ masters: 3 }) : null;
+  const redisPids = [redis?.pid, ...(cluster?.nodes.map((node) => node.pid) ?? [])].filter((pid): pid is number => pid !== undefined);
+  for (const pid of redisPids) prepare(pid);
+  const postgres = shared ? await PostgresServer.start() : null;
   // Its backends are forked from the postmaster, so pinning what runs now pins them all.
   if (postgres) for (const pid of postgresPids()) pin(pid, GENERATOR_CORE);
   const databaseUrl = postgres ? await postgres.createDatabase() : `sqlite:${path.join(dataDir, 'chat.db')}`;
@@ -132,20 +139,24 @@ export async function startApp(processes = 1): Promise<ServerUnderTest> {
     SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
     ALLOWED_ORIGINS: BENCH_ORIGIN,
     ...(redis ? { REDIS_URL: redis.url } : {}),
+    ...(cluster ? { REDIS_CLUSTER: cluster.seeds.join(',') } : {}),
+  };
+  const disposeShared = async (): Promise<void> => {
+    await redis?.dispose();
+    await cluster?.dispose();
+    await postgres?.dispose();
   };
   const apps: AppServer[] = [];
   try {
     for (let index = 0; index < processes; index++) apps.push(await AppServer.start({ env, nodeOptions: profileOptions() }));
   } catch (error) {
     await Promise.all(apps.map((app) => app.dispose()));
-    await redis?.dispose();
-    await postgres?.dispose();
+    await disposeShared();
     throw error;
   }
-  const pids = apps.map((app) => prepare(app.pid));
-  if (redis) pids.push(redis.pid!);
+  const pids = [...apps.map((app) => prepare(app.pid)), ...redisPids];
   return {
-    name: processes > 1 ? `app ×${processes} + redis` : 'app',
+    name: shared ? `app ×${processes} + ${cluster ? 'cluster' : 'redis'}` : 'app',
     targets: apps.map((app) => ({ host: '127.0.0.1', port: app.port })),
     origin: BENCH_ORIGIN,
     pids,
@@ -153,8 +164,7 @@ export async function startApp(processes = 1): Promise<ServerUnderTest> {
     readyOn: 'presence',
     async stop() {
       await Promise.all(apps.map((app) => app.dispose()));
-      await redis?.dispose();
-      await postgres?.dispose();
+      await disposeShared();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
