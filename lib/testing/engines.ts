@@ -17,14 +17,24 @@ const run = promisify(execFile);
 const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (typeof address !== 'object' || address === null) throw new Error('no free port');
-  return address.port;
+  for (;;) {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    server.close();
+    if (typeof address !== 'object' || address === null) throw new Error('no free port');
+    // Free now, but not taken until its server starts: a port handed out before may come back
+    // from the system meanwhile (six cluster nodes asking for two ports each, at once, were
+    // once given the same one).
+    if (handedOut.has(address.port)) continue;
+    handedOut.add(address.port);
+    return address.port;
+  }
 }
+
+/** The ports `freePort` has answered in this process: never answered twice. */
+const handedOut = new Set<number>();
 
 /**
  * Where an engine runs when not on 127.0.0.1 of this machine: inside a network namespace (run
@@ -159,14 +169,18 @@ export class RedisClusterNode extends Engine {
   }
 
   static async start(nodeTimeoutMs: number): Promise<RedisClusterNode> {
-    const node = new RedisClusterNode(await freePort(), await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-cluster-test-')), nodeTimeoutMs);
-    try {
-      await node.start();
-    } catch (error) {
-      await node.dispose();
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const node = new RedisClusterNode(await freePort(), await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-cluster-test-')), nodeTimeoutMs);
+      try {
+        await node.start();
+        return node;
+      } catch (error) {
+        await node.dispose();
+        // A free port can be taken by another process before the node binds it: take others.
+        if (attempt < 3 && String(error).includes('Address already in use')) continue;
+        throw error;
+      }
     }
-    return node;
   }
 
   /** `host:port`, as a cluster seed. */
