@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type { WebSocketLike } from 'next-channels/client';
-import { ChatClient, type ChatSnapshot } from '../lib/client';
+import { ChatClient } from '../lib/client';
 import { PostgresServer, RedisCluster } from '../lib/testing/engines';
 import { AppServer } from './support/app-server';
+import { untilSnapshot as until } from './support/chat-until';
 
 const PREFIX = 'e2e-site';
 const ROOMS = ['north', 'south', 'east', 'west', 'up', 'down'];
@@ -25,23 +26,6 @@ interface Member {
   readonly frames: Map<string, number>;
   /** The client ids of what it sent. */
   readonly sent: Set<string>;
-}
-
-function until(chat: ChatClient, ready: (snapshot: ChatSnapshot) => boolean, what: string, timeoutMs = 20_000): Promise<ChatSnapshot> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`${what}: not within ${timeoutMs} ms; ${JSON.stringify({ ...chat.getSnapshot(), messages: chat.getSnapshot().messages.length })}`));
-    }, timeoutMs);
-    const check = (): void => {
-      if (!ready(chat.getSnapshot())) return;
-      clearTimeout(timer);
-      stop();
-      resolve(chat.getSnapshot());
-    };
-    const stop = chat.subscribe(check);
-    check();
-  });
 }
 
 function member(server: AppServer, room: string): Member {

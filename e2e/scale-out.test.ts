@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import type { WebSocketLike } from 'next-channels/client';
 import { ChatClient, type ChatSnapshot } from '../lib/client';
 import type { AppServer } from './support/app-server';
+import { untilSnapshot as until } from './support/chat-until';
 import { type Cluster, startCluster } from './support/cluster';
 import { TestSocket } from './support/ws-client';
 
@@ -25,23 +26,6 @@ function client(server: AppServer, room: string, cookie?: string): ChatClient {
   chat.connect();
   opened.add(chat);
   return chat;
-}
-
-function until(chat: ChatClient, ready: (snapshot: ChatSnapshot) => boolean, what: string, timeoutMs = 30_000): Promise<ChatSnapshot> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`${what}: not within ${timeoutMs} ms; ${JSON.stringify({ ...chat.getSnapshot(), messages: chat.getSnapshot().messages.length })}`));
-    }, timeoutMs);
-    const check = (): void => {
-      if (!ready(chat.getSnapshot())) return;
-      clearTimeout(timer);
-      stop();
-      resolve(chat.getSnapshot());
-    };
-    const stop = chat.subscribe(check);
-    check();
-  });
 }
 
 const texts = (snapshot: ChatSnapshot): string[] => snapshot.messages.map((message) => message.message);
