@@ -138,10 +138,10 @@ export class SqliteSearchIndex {
 
   /** Indexes a message's text, replacing what was indexed for it (an edit). Call inside the write's transaction. */
   put(room: string, id: number, text: string): void {
-    this.indexQueued();
-    this.remove(room, id);
+    this.remove(room, id); // indexes what is queued first
     this.add(room, id, text);
   }
+
 
   /** Takes a message out of the index (a deletion). Call inside the write's transaction. */
   remove(room: string, id: number): void {

@@ -212,7 +212,7 @@ export class SqliteMessageStore implements MessageStore {
   /** Only this process writes the file, so what it appends is all there is to know. */
   readonly #recent = new RecentPages();
   /** The newest id of the rooms written lately; forgotten whenever a transaction fails. */
-  readonly #heads = new RoomHeads();
+  readonly #heads = new NewestIds();
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
   #batch: PendingAppend[] = [];
   readonly #searchIndexDelayMs: number;
@@ -615,7 +615,7 @@ export class SqliteMessageStore implements MessageStore {
 }
 
 /** The newest id of each room used lately: a map that forgets the least recently used rooms past `ROOMS`. */
-class RoomHeads {
+class NewestIds {
   static readonly ROOMS = 10_000;
   readonly #ids = new Map<string, number>();
 
@@ -631,7 +631,7 @@ class RoomHeads {
   set(room: string, id: number): void {
     this.#ids.delete(room);
     this.#ids.set(room, id);
-    if (this.#ids.size > RoomHeads.ROOMS) this.#ids.delete(this.#ids.keys().next().value!);
+    if (this.#ids.size > NewestIds.ROOMS) this.#ids.delete(this.#ids.keys().next().value!);
   }
 
   clear(): void {
