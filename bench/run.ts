@@ -4,7 +4,8 @@
  * run, on this machine; and the app's HTTP fallback against its WebSockets. `--only` (repeatable,
  * or comma-separated) runs some scenarios alone: fanout, rooms, memory, connects, redis, cluster
  * (two processes on a Redis Cluster of three primaries), fallback, storm (5,000 clients back at
- * once after a restart, resuming: the app alone).
+ * once after a restart, resuming: the app alone), mix (a realistic mix of everything the product
+ * does, the rate limit on, against the naive server doing its messages alone: bench/mix.ts).
  * Each server runs pinned to core 0 and the load generator to core 1 (where `taskset` exists);
  * every figure is printed beside the naive server's, as a ratio, with the targets and which side
  * was the limit. Results go to bench/results/<date>-<mode>[-<only>].json and SVG charts.
@@ -36,6 +37,8 @@ import {
   stepsInTurns,
   type Timing,
 } from './scenarios';
+import { mixScenario, type MixResult } from './mix';
+import type { MixOptions } from './mix-plan';
 import { startApp, startBaseline, startBun, startSocketIo, type ServerUnderTest } from './servers';
 import { stormScenario, type StormResult } from './storm';
 import { logTargets, type PerServer, savedTarget, SERVER_KEYS, SERVER_LABELS, type ServerKey, type Target } from './targets';
@@ -68,11 +71,29 @@ interface Mode {
   readonly fallbackFanOutRates: readonly number[];
   readonly fallbackRoomRates: readonly number[];
   readonly timing: Timing;
+  /** The realistic mix: its rooms, rate, window and churn. */
+  readonly mix: MixOptions;
 }
 
 function geometric(first: number, factor: number, count: number): number[] {
   return Array.from({ length: count }, (_, index) => Math.round(first * factor ** index));
 }
+
+/** The mix's habits in both modes: what differs is how many, how fast, how long. */
+const MIX_HABITS = {
+  smallestRoom: 2,
+  activityExponent: 0.5,
+  drainMs: 5000,
+  typingShare: 0.3,
+  typingLeadMs: 800,
+  awayMs: [1000, 4000],
+  resumeShare: 0.7,
+  readDelayMs: [1000, 4000],
+  // Half the server's limit (20 per 10 s, bursts of 10): a person's sends are paced under it.
+  personPerSecond: 1,
+  personBurst: 5,
+  seed: 1,
+} as const;
 
 /** The same rooms in both modes: what differs is how fine the rate steps are, how long, and how many idle connections. */
 const LAYOUTS = {
@@ -99,6 +120,20 @@ const MODES: Record<Mode['name'], Mode> = {
     fallbackFanOutRates: geometric(100, 2, 5),
     fallbackRoomRates: geometric(1000, 2, 4),
     timing: { stepMs: 3000, drainMs: 2000, warmUpMs: 15_000 },
+    mix: {
+      ...MIX_HABITS,
+      clients: 3000,
+      largestRoom: 500,
+      zipfExponent: 1,
+      accounts: 40,
+      privateRooms: 6,
+      directRooms: 8,
+      rate: 500,
+      warmUpMs: 10_000,
+      windowMs: 30_000,
+      leavesPerSecond: 10,
+      lateJoiners: 200,
+    },
   },
   quick: {
     name: 'quick',
@@ -118,10 +153,24 @@ const MODES: Record<Mode['name'], Mode> = {
     fallbackFanOutRates: geometric(100, 4, 3),
     fallbackRoomRates: geometric(1000, 4, 2),
     timing: { stepMs: 400, drainMs: 400, warmUpMs: 400 },
+    mix: {
+      ...MIX_HABITS,
+      clients: 400,
+      largestRoom: 100,
+      zipfExponent: 1.2,
+      accounts: 12,
+      privateRooms: 2,
+      directRooms: 3,
+      rate: 150,
+      warmUpMs: 2_000,
+      windowMs: 10_000,
+      leavesPerSecond: 5,
+      lateJoiners: 30,
+    },
   },
 };
 
-const SCENARIOS = ['fanout', 'rooms', 'memory', 'connects', 'redis', 'cluster', 'fallback', 'storm'] as const;
+const SCENARIOS = ['fanout', 'rooms', 'memory', 'connects', 'redis', 'cluster', 'fallback', 'storm', 'mix'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -565,13 +614,36 @@ async function main(): Promise<void> {
     results.storm = storm;
   }
 
+  let mixFailed = false;
+  if (selected('mix')) {
+    const { mix } = mode;
+    log(
+      `\n[${elapsed()}] realistic mix: ${mix.clients} connections in Zipf-sized rooms (up to ${mix.largestRoom}), accounts, private rooms and direct messages, ` +
+        `${mix.rate} messages/s for ${mix.windowMs / 1000} s with typing, read markers, leaves, resumes and joins, the rate limit on; then the naive server with the messages only`,
+    );
+    const result: MixResult = await mixScenario(mix, log);
+    mixFailed = result.failures.length > 0;
+    const { app, baseline } = result;
+    const fmt = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
+    summary.push(
+      `realistic mix, ${app.setup.connections} connections in ${app.setup.rooms} rooms, ${mix.rate} messages/s for ${mix.windowMs / 1000} s: ` +
+        `app ${app.serverUsPerMessage.toFixed(0)} µs server CPU per message, ${app.serverUsPerDelivery.toFixed(2)} µs per delivery ` +
+        `(${(app.serverCpuShare * 100).toFixed(0)}% of a core); p50 ${fmt(app.run.p50Ms)} ms, p99 ${fmt(app.run.p99Ms)} ms; ` +
+        `join (connect + history) p99 ${fmt(app.run.joinP99Ms)} ms, resume p99 ${fmt(app.run.resumeP99Ms)} ms; ` +
+        `${mixFailed ? `FAILED: ${result.failures.join(', ')}` : 'nothing lost, nothing twice, no rate_limited'}`,
+      `  CPU per delivery against the naive server doing the messages of the mix only (no accounts, typing, reads, history, presence, churn): ` +
+        `${app.serverUsPerDelivery.toFixed(2)} vs ${baseline.serverUsPerDelivery.toFixed(2)} µs = ${result.cpuPerDeliveryRatio.toFixed(2)}×`,
+    );
+    results.mix = result;
+  }
+
   log(`\nsummary (${mode.name} run${only.length > 0 ? `, only ${only.join(', ')}` : ''}, ${elapsed()})`);
   for (const line of summary) log(line);
   log(`\ntargets (app / naive ws, same run; ${CONTENDERS.length > 2 ? 'the anchors\' ratios beside' : 'no anchors'}):`);
   const missed = logTargets(targets, log);
   const file = writeResults(startedAt, only.length > 0 ? `-${only.join('-')}` : '', { ...results, targets: targets.map(savedTarget) });
   log(`results: ${path.relative(PROJECT_ROOT, file)}${charts.length > 0 ? `, charts: ${charts.map((chart) => `bench/results/${chart}`).join(', ')}` : ''}`);
-  process.exitCode = missed === 0 && !stormFailed ? 0 : 1;
+  process.exitCode = missed === 0 && !stormFailed && !mixFailed ? 0 : 1;
 }
 
 function hasTaskset(): boolean {

@@ -112,15 +112,22 @@ async function startScript(name: string, command: string, args: readonly string[
 /** Where several app processes meet: one Redis, or a Redis Cluster of three primaries. */
 export type RedisKind = 'single' | 'cluster';
 
+/** What a scenario may change of the app's set-up. */
+export interface AppOptions {
+  /** `RATE_LIMIT` (default `off`); the realistic mix runs with the product's default, `20/10s`. */
+  readonly rateLimit?: string;
+}
+
 /**
- * The app's production build: `processes` node processes, every feature on, the rate limit off;
+ * The app's production build: `processes` node processes, every feature on, the rate limit off
+ * (unless `options.rateLimit` says otherwise);
  * one process keeps its messages in SQLite in a temporary folder, several share Redis (one, or a
  * cluster of three primaries with sharded pub/sub) and PostgreSQL, as the README says to run
  * them. Redis counts as part of the server (it carries every message between the processes; on a
  * cluster, every primary counts); PostgreSQL, written once per message rather than once per
  * delivery, runs on the generator's core and is not counted.
  */
-export async function startApp(processes = 1, redisKind: RedisKind = 'single'): Promise<ServerUnderTest> {
+export async function startApp(processes = 1, redisKind: RedisKind = 'single', options: AppOptions = {}): Promise<ServerUnderTest> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chat-bench-'));
   const shared = processes > 1;
   const redis = shared && redisKind === 'single' ? await RedisServer.start() : null;
@@ -132,7 +139,7 @@ export async function startApp(processes = 1, redisKind: RedisKind = 'single'): 
   if (postgres) for (const pid of postgresPids()) pin(pid, GENERATOR_CORE);
   const databaseUrl = postgres ? await postgres.createDatabase() : `sqlite:${path.join(dataDir, 'chat.db')}`;
   const env: Record<string, string> = {
-    RATE_LIMIT: 'off',
+    RATE_LIMIT: options.rateLimit ?? 'off',
     MAX_CONNECTIONS_PER_IP: '1000000',
     LOG_LEVEL: 'info',
     DATABASE_URL: databaseUrl,
