@@ -365,7 +365,8 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
   async groupAdd(group: string): Promise<void> {
     await this.#mayJoin(group);
     const layer = this.channelLayer;
-    if (!this.#joined.includes(group)) this.#joined = [...this.#joined, group];
+    // concat makes an array of the exact length (a spread or a push leaves room for 16 more).
+    if (!this.#joined.includes(group)) this.#joined = this.#joined.concat(group);
     await layer.groupAdd(group, this.#channelName);
   }
 
@@ -512,7 +513,7 @@ export abstract class WebsocketConsumer<P extends RouteParams = RouteParams, E e
         this.#channelName = layer.newChannel();
         layer.attach(this.#channelName, this.#layer);
         const sessionId = this.scope.sessionId;
-        this.#joined = sessionId ? [...this.groups, sessionGroup(sessionId)] : this.groups;
+        this.#joined = sessionId ? this.groups.concat(sessionGroup(sessionId)) : this.groups;
         for (const group of this.#joined) await layer.groupAdd(group, this.#channelName);
       } else if (this.groups.length > 0) {
         throw new Error(`${this.constructor.name} declares groups, and the server has no channel layer`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RecordingReceiver } from '../testing/layer-conformance';
-import { LocalDelivery } from './local-delivery';
+import { LocalDelivery, Memberships } from './local-delivery';
 import type { LayerMessage } from './types';
 
 const types = (receiver: RecordingReceiver): string[] => receiver.messages.map((message) => message.type);
@@ -107,5 +107,48 @@ describe('LocalDelivery group sends', () => {
     local.groupSend('room', { type: 'test.kept' });
     assert.equal(member.overflows, 2);
     assert.deepEqual(types(member), ['test.kept']);
+  });
+});
+
+describe('Memberships', () => {
+  const listed = (members: Memberships): string[] => [...members.entries()].map(([channel, expiresAt]) => `${channel}@${expiresAt}`);
+
+  it('holds one member, renews it, and keeps order and renewals once there are several', () => {
+    const members = new Memberships();
+    assert.equal(members.size, 0);
+    members.set('a', 1);
+    members.set('a', 2);
+    assert.deepEqual([members.size, listed(members)], [1, ['a@2']]);
+    members.set('b', 3);
+    members.set('a', 4);
+    assert.deepEqual([members.size, listed(members)], [2, ['a@4', 'b@3']]);
+    assert.equal(members.delete('a'), true);
+    assert.equal(members.delete('a'), false);
+    members.set('c', 5);
+    assert.deepEqual([members.size, listed(members)], [2, ['b@3', 'c@5']]);
+  });
+
+  it('answers whether a channel was a member, whether it held one or several', () => {
+    const members = new Memberships();
+    assert.equal(members.delete('a'), false);
+    members.set('a', 1);
+    assert.equal(members.delete('b'), false);
+    assert.equal(members.delete('a'), true);
+    assert.deepEqual([members.size, listed(members)], [0, []]);
+    members.set('b', 2);
+    assert.deepEqual(listed(members), ['b@2']);
+  });
+
+  it('lets a sweep delete what it visits, one member or several', () => {
+    for (const count of [1, 3]) {
+      const members = new Memberships();
+      for (let index = 0; index < count; index++) members.set(`c${index}`, index);
+      const seen: string[] = [];
+      for (const [channel] of members.entries()) {
+        seen.push(channel);
+        members.delete(channel);
+      }
+      assert.deepEqual([seen.length, members.size], [count, 0]);
+    }
   });
 });

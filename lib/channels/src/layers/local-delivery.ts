@@ -170,7 +170,7 @@ export class LocalDelivery {
     const channels: string[] = [];
     const receivers: ChannelReceiver[] = [];
     let earliestExpiry = Number.POSITIVE_INFINITY;
-    for (const [channel, expiresAt] of local.members) {
+    for (const [channel, expiresAt] of local.members.entries()) {
       if (expiresAt <= now) {
         local.members.delete(channel);
         this.#version++;
@@ -195,10 +195,50 @@ export class LocalDelivery {
   }
 }
 
+/**
+ * A group's local memberships: channel → expiry time. Most groups here have one member (a
+ * person's own group, on each of thousands of idle connections): that one is two fields, and a
+ * Map (some 200 bytes even for one entry) is made at the second.
+ */
+export class Memberships {
+  #soleChannel: string | null = null;
+  #soleExpiry = 0;
+  #many: Map<string, number> | null = null;
+
+  get size(): number {
+    return this.#many !== null ? this.#many.size : this.#soleChannel === null ? 0 : 1;
+  }
+
+  set(channel: string, expiresAt: number): void {
+    if (this.#many !== null) {
+      this.#many.set(channel, expiresAt);
+    } else if (this.#soleChannel === null || this.#soleChannel === channel) {
+      this.#soleChannel = channel;
+      this.#soleExpiry = expiresAt;
+    } else {
+      this.#many = new Map([[this.#soleChannel, this.#soleExpiry], [channel, expiresAt]]);
+      this.#soleChannel = null;
+    }
+  }
+
+  /** True when the channel was a member. */
+  delete(channel: string): boolean {
+    if (this.#many !== null) return this.#many.delete(channel);
+    if (this.#soleChannel !== channel) return false;
+    this.#soleChannel = null;
+    return true;
+  }
+
+  /** The memberships, oldest first; deleting while iterating is allowed. */
+  entries(): Iterable<readonly [string, number]> {
+    if (this.#many !== null) return this.#many;
+    return this.#soleChannel === null ? [] : [[this.#soleChannel, this.#soleExpiry]];
+  }
+}
+
 /** One group's local members, and the list of their receivers as of `readyAt`. */
 class LocalGroup {
-  /** channel → membership expiry time */
-  readonly members = new Map<string, number>();
+  readonly members = new Memberships();
   /** The attached members' channels and receivers, in the same order. */
   channels: readonly string[] = [];
   receivers: readonly ChannelReceiver[] = [];

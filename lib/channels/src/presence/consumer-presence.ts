@@ -63,8 +63,12 @@ export class ConsumerPresence implements PresenceWatcher {
   readonly #tracker: PresenceTracker;
   readonly #connection: string;
   readonly #deliver: (group: string, change: PresenceChange) => void;
-  /** An array rather than a Map: a connection tracks itself in one group or two, and there are thousands. */
-  #groups: TrackedGroup[] = [];
+  /**
+   * An array rather than a Map: a connection tracks itself in one group or two, and there are
+   * thousands. Replaced rather than pushed to, so it stays the exact length (a push leaves room
+   * for 16 more).
+   */
+  #groups: readonly TrackedGroup[] = [];
 
   constructor(tracker: PresenceTracker, connection: string, deliver: (group: string, change: PresenceChange) => void) {
     this.#tracker = tracker;
@@ -82,7 +86,7 @@ export class ConsumerPresence implements PresenceWatcher {
     }
     if (!tracked) {
       tracked = { group, key, version: -1, entries: null };
-      this.#groups.push(tracked);
+      this.#groups = this.#groups.concat(tracked);
       tracker.watch(group, this);
     }
     try {

@@ -95,7 +95,11 @@ class IdleSocketCap {
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res));
     // An upgraded socket leaves HTTP. Node hands an upgrade request to 'upgrade' listeners only
     // when there are some (else it is a plain request): this one is there only while another is.
-    const upgraded = (_req: IncomingMessage, socket: Duplex): void => this.#forget(socket as Socket);
+    const upgraded = (_req: IncomingMessage, socket: Duplex): void => {
+      this.#forget(socket as Socket);
+      // Off the socket's list too: an upgraded socket lives long, and its listeners with it.
+      socket.off('close', this.#onSocketClose);
+    };
     server.on('newListener', (event: string | symbol, listener: unknown) => {
       if (event === 'upgrade' && listener !== upgraded && !server.listeners('upgrade').includes(upgraded)) server.prependListener('upgrade', upgraded);
     });
@@ -119,8 +123,14 @@ class IdleSocketCap {
     const tracked: Tracked = { address, requests: 0, idle: false, served: false };
     this.#sockets.set(socket, tracked);
     this.#countIdle(socket, tracked);
-    socket.once('close', () => this.#forget(socket));
+    socket.once('close', this.#onSocketClose);
   }
+
+  /** One listener for every socket (called with the socket as `this`), rather than a closure each. */
+  readonly #onSocketClose = ((cap: IdleSocketCap) =>
+    function (this: Socket): void {
+      cap.#forget(this);
+    })(this);
 
   #request(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;

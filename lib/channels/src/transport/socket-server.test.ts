@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCode } from '../close-codes';
@@ -9,6 +10,7 @@ import type { JsonObject } from '../connection';
 import { type EventHandlers, type EventOf, WebsocketConsumer } from '../consumer';
 import { InMemoryChannelLayer } from '../layers/in-memory';
 import { silentLogger } from '../logger';
+import { createGuardedServer } from './http-guard';
 import { ProxyTrust } from './proxy-trust';
 import { route, urlRouter } from '../routing';
 import { SocketServer, type SocketServerOptions } from './socket-server';
@@ -122,6 +124,31 @@ describe('SocketServer', () => {
     assert.equal(data.toString(), '你好');
     ws.close();
     assert.equal(await closeCode(ws), 1005);
+  });
+
+  it("leaves an open connection's socket with ws's listeners only, not the handshake's or the HTTP guard's", async () => {
+    // An idle connection keeps every listener on its socket; a list grown past two keeps an
+    // array of 17 slots.
+    const sockets = new SocketServer({ application: urlRouter([route('/ws/echo/', Echo)]), layer: new InMemoryChannelLayer(), logger: silentLogger });
+    const server = createGuardedServer();
+    const upgraded: Duplex[] = [];
+    server.on('upgrade', (req, socket, head: Buffer) => {
+      upgraded.push(socket);
+      sockets.handleUpgrade(req, socket, head);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    servers.push({ server, sockets });
+    const ws = await connected(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws/echo/`);
+    ws.send('up');
+    await once(ws, 'message');
+    const [socket] = upgraded;
+    assert.ok(socket);
+    assert.deepEqual(
+      ['close', 'end', 'error', 'data'].map((event) => `${event} ${socket.listenerCount(event)}`),
+      // net's own 'end' listener, and ws's one of each.
+      ['close 1', 'end 2', 'error 1', 'data 1'],
+    );
   });
 
   it('serialises a group message once and writes the same bytes to every member', async () => {

@@ -5,7 +5,7 @@ import type { Application, Environment } from '../application';
 import { CloseCode } from '../close-codes';
 import { HandshakeError } from '../errors';
 import { FlushPacer } from '../flush-pacer';
-import { KeyedBuckets } from '../rate-limit';
+import { KeyedBuckets, type RateLimit } from '../rate-limit';
 import type { ChannelLayer } from '../layers/types';
 import type { Logger } from '../logger';
 import { InMemoryPresence } from '../presence/in-memory';
@@ -65,13 +65,18 @@ export interface SocketServerOptions {
   readonly maxPostBytes?: number;
   /** How long a fallback POST relayed to the process holding its stream waits for it (default 5 s). */
   readonly relayAckTimeoutMs?: number;
+  /**
+   * WebSocket probes (a client asking whether an upgrade gets through) one client address may
+   * make: past it, 429 (default 60 per 10 s, bursts of 60).
+   */
+  readonly probeLimit?: RateLimit;
 }
 
 /** What `_channels=` asks of a request: open a stream, take a batch, or answer a probe. */
 type FallbackRequest = 'sse' | 'send' | 'probe';
 
 /** WebSocket probes one address may make: a client probes once per failed attempt, at most. */
-const PROBES_PER_ADDRESS = { rate: 60, perMs: 10_000, burst: 60 } as const;
+const PROBES_PER_ADDRESS: RateLimit = { rate: 60, perMs: 10_000, burst: 60 };
 /** How long a probe's socket waits for the client's close frame before it is dropped. */
 const PROBE_LINGER_MS = 1_000;
 
@@ -107,7 +112,7 @@ export class SocketServer {
   readonly #handshaking = new Map<object, ServerConnection>();
   /** The fallback's POSTs; null when the fallback is off. */
   readonly #fallback: FallbackPosts | null;
-  readonly #probes = new KeyedBuckets(PROBES_PER_ADDRESS);
+  readonly #probes: KeyedBuckets;
   /**
    * One listener for every socket in its handshake (called with the socket as `this`), on 'end'
    * as well as 'close': an HTTP server's sockets allow half-open, so a client that goes away
@@ -136,6 +141,7 @@ export class SocketServer {
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 50,
       trustProxy: options.trustProxy ?? ProxyTrust.none,
     };
+    this.#probes = new KeyedBuckets(options.probeLimit ?? PROBES_PER_ADDRESS);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -160,6 +166,10 @@ export class SocketServer {
         socket.off('close', this.#onCloseDuringHandshake);
         socket.off('end', this.#onCloseDuringHandshake);
       },
+      // ws's handshake is synchronous, and ends with the socket destroyed (closing, which the
+      // 'close' watch sees) or taken over: no 'end' can come in between.
+      upgrading: (socket) => socket.off('end', this.#onCloseDuringHandshake),
+      upgraded: (socket) => socket.off('error', this.#onSocketError),
       released: this.#released,
     };
     this.#fallback =

@@ -50,6 +50,14 @@ export interface ConnectionServer {
    * what the server tracks the handshake by (the socket of an upgrade).
    */
   handshakeOver(connection: ServerConnection, key?: Duplex): void;
+  /**
+   * ws is about to take `socket` over (synchronously): the handshake's watch on 'end' goes
+   * first, so that ws's listeners join lists of one rather than grow arrays every idle
+   * connection would keep.
+   */
+  upgrading(socket: Duplex): void;
+  /** ws has taken `socket` over, with its own 'error' listener: the server's goes. */
+  upgraded(socket: Duplex): void;
   /** Called once when a connection is gone, however it went. */
   released(connection: ServerConnection): void;
 }
@@ -156,6 +164,7 @@ export class WsConnection implements Connection, ServerConnection, Flushable {
       // (welcome, history...) and all go out in one write at the next flush. A refused
       // handshake ends the socket, which uncorks it.
       this.#socket.cork();
+      this.#server.upgrading(this.#socket);
       this.#server.wss.handleUpgrade(handshake.req, this.#socket, handshake.head, (socket) => {
         const ws = socket as ServerWebSocket;
         handshake.lost = null;
@@ -165,6 +174,7 @@ export class WsConnection implements Connection, ServerConnection, Flushable {
           reject(new Error('the connection was closed during the handshake'));
           return;
         }
+        this.#server.upgraded(this.#socket);
         this.#ws = ws;
         this.#corked = true;
         if (this.#queued === null) this.#server.pacer.flushSoon(this);
