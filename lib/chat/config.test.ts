@@ -90,6 +90,8 @@ describe('loadConfig', () => {
     assert.deepEqual(config.redisCluster, ['cache-1:7000', 'cache-2:7001', '[fd00::3]:7002']);
     assert.equal(config.redisUrl, null);
     assert.equal(config.redisPrefix, 'site-b');
+    const secured = loadConfig({ REDIS_CLUSTER: 'rediss://app:s%40cret@cache-1:7000,rediss://app:s%40cret@cache-2' }, ROOT);
+    assert.deepEqual(secured.redisCluster, ['rediss://app:s%40cret@cache-1:7000', 'rediss://app:s%40cret@cache-2']);
   });
 
   it('reads a SQLite DATABASE_URL relative to the project', () => {
@@ -119,8 +121,9 @@ describe('loadConfig', () => {
       [{ ALLOWED_ORIGINS: 'localhost:3000' }, /^ALLOWED_ORIGINS: not an origin: "localhost:3000"/],
       [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be postgres:\/\/\.\.\., sqlite:<file>, or unset/],
       [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must be redis:\/\/host:port/],
-      [{ REDIS_CLUSTER: 'cache-1:7000,cache-2' }, /^REDIS_CLUSTER must be a comma list of host:port \(nodes of a Redis Cluster\), got "cache-2" in "cache-1:7000,cache-2"$/],
-      [{ REDIS_CLUSTER: 'redis://cache-1:7000' }, /^REDIS_CLUSTER must be a comma list of host:port/],
+      [{ REDIS_CLUSTER: 'cache-1:7000,cache-2' }, /^REDIS_CLUSTER \(a comma list of nodes of a Redis Cluster\): a cluster node must be host:port, redis:\/\/\[user:password@\]host:port or rediss:\/\/\.\.\., got "cache-2"$/],
+      [{ REDIS_CLUSTER: 'redis://:secret@cache-1:7000,cache-2:7001' }, /^REDIS_CLUSTER \(a comma list of nodes of a Redis Cluster\): every node of a Redis Cluster must be given with the same credentials and scheme/],
+      [{ REDIS_CLUSTER: 'redis://:secret@cache-1:7000/2' }, /^REDIS_CLUSTER .*: a cluster node has no database number, got "redis:\/\/\*\*\*@cache-1:7000\/2"$/],
       [{ REDIS_CLUSTER: 'cache-1:7000', REDIS_URL: 'redis://cache:6379' }, /^REDIS_URL and REDIS_CLUSTER are both set: give one/],
       [{ REDIS_PREFIX: 'site{a}' }, /^REDIS_PREFIX must be 1 to 64 letters, digits and _ \. : - \(no braces\), got "site\{a\}"$/],
     ];

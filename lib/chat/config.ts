@@ -9,6 +9,7 @@ import {
   ProxyTrust,
   type RateLimit,
 } from 'next-channels';
+import { assertRedisTarget } from 'next-channels/redis';
 
 /** The server's settings, read from the environment (every variable optional). */
 export interface ServerConfig {
@@ -21,7 +22,7 @@ export interface ServerConfig {
   readonly store: StoreConfig;
   /** `null` (and no `redisCluster`): the in-memory channel layer and presence of one process. */
   readonly redisUrl: string | null;
-  /** `REDIS_CLUSTER`: `host:port` seeds of a Redis Cluster, in place of `REDIS_URL`; `null`: none. */
+  /** `REDIS_CLUSTER`: seeds of a Redis Cluster (`host:port`, or `redis[s]://` URLs with credentials), in place of `REDIS_URL`; `null`: none. */
   readonly redisCluster: readonly string[] | null;
   /** `REDIS_PREFIX` (default `channels`): the start of every Redis key and channel, so several sites can share one Redis. */
   readonly redisPrefix: string;
@@ -139,15 +140,17 @@ export function rateLimit(value: string): RateLimit | null {
   return { rate, perMs, burst: Math.max(1, Math.ceil(rate / 2)) };
 }
 
-/** `REDIS_CLUSTER`: a comma list of `host:port` (or `[v6]:port`), some nodes of a Redis Cluster. */
+/**
+ * `REDIS_CLUSTER`: a comma list of some nodes of a Redis Cluster, each `host:port` (or
+ * `[v6]:port`), `redis://[user:password@]host:port`, or `rediss://...` for TLS, all alike.
+ */
 function clusterNodes(value: string | null): string[] | null {
   if (value === null) return null;
   const nodes = value.split(',').map((node) => node.trim());
-  for (const node of nodes) {
-    const port = Number(/^(?:\[[^\]]+\]|[^:[\]\s/]+):(\d{1,5})$/.exec(node)?.[1]);
-    if (!(port >= 1 && port <= 65_535)) {
-      throw new ConfigError(`REDIS_CLUSTER must be a comma list of host:port (nodes of a Redis Cluster), got ${JSON.stringify(node)} in ${JSON.stringify(value)}`);
-    }
+  try {
+    assertRedisTarget({ cluster: nodes });
+  } catch (error) {
+    throw new ConfigError(`REDIS_CLUSTER (a comma list of nodes of a Redis Cluster): ${error instanceof Error ? error.message : String(error)}`);
   }
   return nodes;
 }

@@ -161,16 +161,18 @@ export class RedisClusterNode extends Engine {
   protected readonly name = 'redis-server (cluster node)';
   readonly busPort: number;
   readonly #nodeTimeoutMs: number;
+  readonly #password: string | null;
 
-  private constructor(port: number, busPort: number, folder: string, nodeTimeoutMs: number) {
+  private constructor(port: number, busPort: number, folder: string, nodeTimeoutMs: number, password: string | null) {
     super(port, folder);
     this.busPort = busPort;
     this.#nodeTimeoutMs = nodeTimeoutMs;
+    this.#password = password;
   }
 
-  static async start(nodeTimeoutMs: number): Promise<RedisClusterNode> {
+  static async start(nodeTimeoutMs: number, password: string | null = null): Promise<RedisClusterNode> {
     for (let attempt = 1; ; attempt++) {
-      const node = new RedisClusterNode(await freePort(), await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-cluster-test-')), nodeTimeoutMs);
+      const node = new RedisClusterNode(await freePort(), await freePort(), await mkdtemp(path.join(tmpdir(), 'redis-cluster-test-')), nodeTimeoutMs, password);
       try {
         await node.start();
         return node;
@@ -204,6 +206,7 @@ export class RedisClusterNode extends Engine {
         '--cluster-node-timeout', String(this.#nodeTimeoutMs),
         // A replica takes over however long it was cut from its primary: tests kill primaries.
         '--cluster-replica-validity-factor', '0',
+        ...(this.#password === null ? [] : ['--requirepass', this.#password, '--masterauth', this.#password]),
       ],
     };
   }
@@ -217,6 +220,8 @@ export interface RedisClusterOptions {
   readonly replicas?: number;
   /** `cluster-node-timeout`: a primary silent this long is failed over (default 1,000 ms). */
   readonly nodeTimeoutMs?: number;
+  /** Every node asks for this password (`requirepass`, and `masterauth` between nodes); default none. */
+  readonly password?: string;
 }
 
 /**
@@ -227,22 +232,27 @@ export interface RedisClusterOptions {
  */
 export class RedisCluster {
   readonly nodes: readonly RedisClusterNode[];
+  /** The password every node asks for, or null. */
+  readonly password: string | null;
 
-  private constructor(nodes: readonly RedisClusterNode[]) {
+  private constructor(nodes: readonly RedisClusterNode[], password: string | null) {
     this.nodes = nodes;
+    this.password = password;
   }
 
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
     const masters = options.masters ?? 3;
     const replicas = options.replicas ?? 0;
     const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
-    const started = await Promise.allSettled(Array.from({ length: masters * (1 + replicas) }, () => RedisClusterNode.start(nodeTimeoutMs)));
+    const password = options.password ?? null;
+    const started = await Promise.allSettled(Array.from({ length: masters * (1 + replicas) }, () => RedisClusterNode.start(nodeTimeoutMs, password)));
     const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const cluster = new RedisCluster(nodes);
+    const cluster = new RedisCluster(nodes, password);
     try {
       const failed = started.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
-      await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => node.address), '--cluster-replicas', String(replicas), '--cluster-yes']);
+      const auth = password === null ? [] : ['-a', password, '--no-auth-warning'];
+      await run('redis-cli', [...auth, '--cluster', 'create', ...nodes.map((node) => node.address), '--cluster-replicas', String(replicas), '--cluster-yes']);
       await cluster.untilHealthy();
     } catch (error) {
       await cluster.dispose();
@@ -251,14 +261,15 @@ export class RedisCluster {
     return cluster;
   }
 
-  /** Every node's `host:port`: the seeds a client is given. */
+  /** Every node's `host:port`, or `redis://:password@host:port` when the nodes ask for one: the seeds a client is given. */
   get seeds(): string[] {
-    return this.nodes.map((node) => node.address);
+    const password = this.password;
+    return this.nodes.map((node) => (password === null ? node.address : `redis://:${encodeURIComponent(password)}@${node.address}`));
   }
 
   /** Runs a command on one node (a fresh connection, closed after). */
   async command(node: RedisClusterNode, ...args: [string, ...(string | number)[]]): Promise<unknown> {
-    const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, ...(this.password === null ? {} : { password: this.password }) });
     try {
       await client.connect();
       return await client.call(...args);

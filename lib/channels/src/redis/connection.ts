@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import Redis, { Cluster, type ChainableCommander } from 'ioredis';
 import { redisConnectionOptions, type RedisTimeouts } from './supervisor';
 
@@ -9,7 +10,12 @@ import { redisConnectionOptions, type RedisTimeouts } from './supervisor';
 export interface RedisTarget {
   /** `redis://[user:password@]host:port[/db]` of a single Redis. */
   readonly url?: string;
-  /** `host:port` of one or more nodes of a Redis Cluster; the others are found from them. */
+  /**
+   * One or more nodes of a Redis Cluster (the others are found from them), each `host:port`, or
+   * `redis://[user:password@]host:port` for a cluster that asks for a password, or `rediss://...`
+   * for one reached over TLS; every node the same way (the cluster's other nodes are reached with
+   * the same credentials and TLS).
+   */
   readonly cluster?: readonly string[];
 }
 
@@ -19,25 +25,81 @@ export type Commands = Redis | Cluster;
 /** A `host:port` node of a cluster, as ioredis takes it. */
 type NodeAddress = { readonly host: string; readonly port: number };
 
-/** One line naming the target, with any password left out (for errors and logs). */
-export function describeTarget(target: RedisTarget): string {
-  if (target.cluster !== undefined) return `the Redis Cluster at ${target.cluster.join(',')}`;
-  return `Redis at ${(target.url ?? '').replace(/\/\/[^@/]*@/, '//***@')}`;
+/** How every node of a cluster is reached: its credentials, and TLS or not. */
+interface NodeAccess {
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: ConnectionOptions;
 }
 
-/** Checks that a target names exactly one of `url` and `cluster`. */
-export function assertTarget(target: RedisTarget): void {
+/** One line naming the target, with any password left out (for errors and logs). */
+export function describeTarget(target: RedisTarget): string {
+  if (target.cluster !== undefined) return `the Redis Cluster at ${target.cluster.map(withoutPassword).join(',')}`;
+  return `Redis at ${withoutPassword(target.url ?? '')}`;
+}
+
+/**
+ * Each cluster client's last word from its nodes when it reached none of them: ioredis emits it
+ * in an 'error' event (where a missing or wrong password is named) and rejects `connect` with a
+ * bare "None of startup nodes is available".
+ */
+const lastNodeErrors = new WeakMap<Cluster, Error>();
+
+/** What went wrong connecting `commands`: the error's message, and on a cluster, what its last node said. */
+export function failureOf(error: unknown, commands: Commands): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const last = isCluster(commands) ? lastNodeErrors.get(commands) : undefined;
+  return last === undefined ? message : `${message} (the last node said: ${last.message})`;
+}
+
+function withoutPassword(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/**
+ * Checks a target before anything connects: exactly one of `url` and `cluster`, and a cluster's
+ * nodes each `host:port`, `redis://[user:password@]host:port` or `rediss://...`, all alike.
+ * Throws an `Error` saying what is wrong (with any password left out).
+ *
+ * @example
+ * ```ts
+ * import { assertRedisTarget } from 'next-channels/redis';
+ *
+ * assertRedisTarget({ cluster: ['redis://:secret@10.0.0.11:6379', 'redis://:secret@10.0.0.12:6379'] });
+ * ```
+ */
+export function assertRedisTarget(target: RedisTarget): void {
   const given = Number(target.url !== undefined) + Number(target.cluster !== undefined);
   if (given !== 1) throw new Error('give Redis either a url or cluster nodes, not both or neither');
   if (target.cluster !== undefined && target.cluster.length === 0) throw new Error('a Redis Cluster needs at least one node');
+  if (target.cluster !== undefined) clusterNodes(target.cluster);
 }
 
 /** Parses `host:port` (or `[v6]:port`). */
 export function nodeAddress(node: string): NodeAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(node.trim());
   const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65_535) throw new Error(`a cluster node must be host:port, got ${JSON.stringify(node)}`);
+  if (!match || port < 1 || port > 65_535) throw new Error(`a cluster node must be host:port, redis://[user:password@]host:port or rediss://..., got ${JSON.stringify(withoutPassword(node))}`);
   return { host: match[1] ?? match[2]!, port };
+}
+
+/**
+ * A cluster's seed nodes and how every node is reached: `host:port`, `redis://[user:password@]
+ * host:port` or `rediss://...` (TLS), all alike.
+ */
+export function clusterNodes(nodes: readonly string[]): { readonly addresses: NodeAddress[]; readonly access: NodeAccess } {
+  const parsed = nodes.map((node) => {
+    const url = /^rediss?:\/\//i.test(node.trim()) ? new URL(node.trim()) : null;
+    if (url === null) return { address: nodeAddress(node), access: {}, key: 'redis:' };
+    if (url.pathname !== '' && url.pathname !== '/') throw new Error(`a cluster node has no database number, got ${JSON.stringify(withoutPassword(node))}`);
+    const username = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    const tls = url.protocol.toLowerCase() === 'rediss:';
+    const access: NodeAccess = { ...(username ? { username } : {}), ...(password ? { password } : {}), ...(tls ? { tls: {} } : {}) };
+    return { address: nodeAddress(`${url.hostname}:${url.port || '6379'}`), access, key: `${tls ? 'rediss:' : 'redis:'}${username}:${password}` };
+  });
+  if (new Set(parsed.map((node) => node.key)).size > 1) throw new Error('every node of a Redis Cluster must be given with the same credentials and scheme (redis:// or rediss://)');
+  return { addresses: parsed.map((node) => node.address), access: parsed[0]?.access ?? {} };
 }
 
 /**
@@ -46,23 +108,33 @@ export function nodeAddress(node: string): NodeAddress {
  * after a MOVED or a lost node, so a failover is followed within about a second of its end.
  */
 export function openCommands(target: RedisTarget, timeouts: RedisTimeouts, name: string): Commands {
-  assertTarget(target);
+  assertRedisTarget(target);
   const options = redisConnectionOptions(timeouts, name);
   if (target.cluster === undefined) return new Redis(target.url!, options);
-  return new Cluster(target.cluster.map(nodeAddress), {
+  const { addresses, access } = clusterNodes(target.cluster);
+  const cluster = new Cluster(addresses, {
     lazyConnect: true,
     enableOfflineQueue: false,
     slotsRefreshInterval: 1_000,
     slotsRefreshTimeout: timeouts.commandTimeoutMs ?? 2_000,
     clusterRetryStrategy: options.retryStrategy,
     // Each node's connection is ioredis's to manage (it follows the slot map, not a retry timer).
-    redisOptions: (({ retryStrategy: _retry, enableOfflineQueue: _queue, ...node }) => node)(options),
+    redisOptions: { ...(({ retryStrategy: _retry, enableOfflineQueue: _queue, ...node }) => node)(options), ...access },
   });
+  cluster.on('error', (error: Error & { readonly lastNodeError?: unknown }) => {
+    if (error.lastNodeError instanceof Error) lastNodeErrors.set(cluster, error.lastNodeError);
+  });
+  return cluster;
 }
 
-/** A connection to one node of a cluster (a shard's subscriber), with the same fail-fast options. */
-export function openNode(nodeKey: string, timeouts: RedisTimeouts, name: string): Redis {
-  return new Redis({ ...nodeAddress(nodeKey), ...redisConnectionOptions(timeouts, name), autoResubscribe: false });
+/**
+ * A connection to one node of `cluster` (a shard's subscriber), with the same fail-fast options,
+ * and the credentials and TLS the cluster's nodes are reached with.
+ */
+export function openNode(cluster: Cluster, nodeKey: string, timeouts: RedisTimeouts, name: string): Redis {
+  const { username, password, tls } = cluster.options.redisOptions ?? {};
+  const access: NodeAccess = { ...(username ? { username } : {}), ...(password ? { password } : {}), ...(tls ? { tls } : {}) };
+  return new Redis({ ...nodeAddress(nodeKey), ...redisConnectionOptions(timeouts, name), ...access, autoResubscribe: false });
 }
 
 /** Whether the client is a cluster's. */

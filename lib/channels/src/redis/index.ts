@@ -9,4 +9,4 @@ export { RedisPresence, type RedisPresenceOptions } from './redis-presence';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './redis-layer';
 export { redisConnectionOptions, RedisSupervisor, type RedisSupervisorEvents, type RedisTimeouts } from './supervisor';
 export { RedisTickets, type RedisTicketsOptions } from './redis-tickets';
-export type { RedisTarget } from './connection';
+export { assertRedisTarget, type RedisTarget } from './connection';

@@ -6,7 +6,7 @@ import { SilentProxy } from '../../../testing/silent-proxy';
 import type { LogFields, Logger } from '../logger';
 import { channelLayerConformance, RecordingReceiver } from '../testing/layer-conformance';
 import { LocalDelivery } from '../layers/local-delivery';
-import type { RedisTarget } from './connection';
+import { describeTarget, type RedisTarget } from './connection';
 import { RedisChannelLayer } from './redis-layer';
 import type { ChannelLayer, LayerMessage } from '../layers/types';
 
@@ -351,6 +351,35 @@ describe('RedisChannelLayer on a Redis Cluster', () => {
       assert.ok(perShard[primaries.indexOf(owner)]!.includes(`spread:{g:${group}}`), `${group} lives on its own shard`);
     }
     assert.deepEqual(await cluster.command(primaries[0]!, 'PUBSUB', 'CHANNELS', 'spread:g:*'), [], 'no plain channel per group');
+  });
+
+  it('reaches a cluster whose nodes ask for a password, given in redis:// seeds, and says what is wrong without it', { timeout: 60_000 }, async () => {
+    const guarded = await RedisCluster.start({ password: 'pa:ss@w/rd' });
+    try {
+      const a = await RedisChannelLayer.connect({ cluster: guarded.seeds, prefix: 'pw' });
+      const b = await RedisChannelLayer.connect({ cluster: guarded.seeds, prefix: 'pw' });
+      layers.push(a, b);
+      // A group's messages reach b over its shard's own subscriber connection, and a direct send
+      // over its process channel: every connection to every node signs in.
+      const inB = new RecordingReceiver();
+      const channelB = b.newChannel();
+      b.attach(channelB, inB);
+      const groups = Array.from({ length: 6 }, (_, n) => `room.pw-${n}`);
+      for (const group of groups) await b.groupAdd(group, channelB);
+      for (const group of groups) await a.groupSend(group, { type: 'test.guarded', group });
+      await a.send(channelB, { type: 'test.direct' });
+      const received = await inB.received(groups.length + 1);
+      assert.deepEqual(received.map((message) => message.type).sort(), [...Array<string>(groups.length).fill('test.guarded'), 'test.direct'].sort());
+
+      const bare = guarded.nodes.map((node) => node.address);
+      await assert.rejects(
+        RedisChannelLayer.connect({ cluster: bare, prefix: 'pw', connectTimeoutMs: 2_000 }),
+        (error: Error) => /^cannot reach the Redis Cluster at /.test(error.message) && /NOAUTH|auth/i.test(error.message) && !error.message.includes('pa:ss'),
+      );
+      assert.ok(!describeTarget({ cluster: guarded.seeds }).includes('pa%3Ass'), 'the password is left out of what is logged');
+    } finally {
+      await guarded.dispose();
+    }
   });
 
   it('carries on after a primary is killed: resubscribes on the promoted replica, resyncs every process, and delivers again', { timeout: 60_000 }, async () => {

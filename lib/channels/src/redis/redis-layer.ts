@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from '../logger';
 import { Reachability } from '../reachability';
 import { LocalDelivery } from '../layers/local-delivery';
 import { PublishBatch, unbatch } from './publish-batch';
-import { byNode, type Commands, describeTarget, execAll, isCluster, openCommands, type RedisTarget } from './connection';
+import { byNode, type Commands, describeTarget, execAll, failureOf, isCluster, openCommands, type RedisTarget } from './connection';
 import { openSubscriber, type Subscriber } from './subscriber';
 import { RedisSupervisor, type RedisTimeouts } from './supervisor';
 import {
@@ -154,7 +154,7 @@ export class RedisChannelLayer implements ChannelLayer {
       ]);
     } catch (error) {
       await layer.close();
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = failureOf(error, layer.#publisher);
       throw new Error(reason.startsWith('cannot reach') ? reason : `cannot reach ${describeTarget(options)}: ${reason}`);
     } finally {
       clearTimeout(timer);

@@ -14,7 +14,7 @@ import {
 } from '../presence/types';
 import { Reachability } from '../reachability';
 import type { ChainableCommander } from 'ioredis';
-import { bySlot, type Commands, describeTarget, execAll, openCommands, queuePublish, type RedisTarget } from './connection';
+import { bySlot, type Commands, describeTarget, execAll, failureOf, openCommands, queuePublish, type RedisTarget } from './connection';
 import { openSubscriber, type Subscriber } from './subscriber';
 import { RedisSupervisor, type RedisTimeouts } from './supervisor';
 
@@ -112,7 +112,7 @@ export class RedisPresence implements PresenceTracker {
       await presence.#subscriber.connect();
     } catch (error) {
       presence.#disconnect();
-      throw new Error(`cannot reach ${describeTarget(options)} for presence: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`cannot reach ${describeTarget(options)} for presence: ${failureOf(error, presence.#redis)}`);
     }
     presence.#timer = setInterval(() => void presence.#heartbeat(), Math.max(10, Math.floor(presence.#expiryMs / 3)));
     presence.#timer.unref();

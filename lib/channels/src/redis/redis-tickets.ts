@@ -1,5 +1,5 @@
 import type { TicketStore } from '../auth';
-import { type Commands, describeTarget, openCommands, type RedisTarget } from './connection';
+import { type Commands, describeTarget, failureOf, openCommands, type RedisTarget } from './connection';
 import type { RedisTimeouts } from './supervisor';
 
 /** Options of {@link RedisTickets}: where Redis is (one server or a cluster), and the key prefix. */
@@ -41,7 +41,7 @@ export class RedisTickets implements TicketStore {
       await tickets.#redis.connect();
     } catch (error) {
       tickets.#redis.disconnect();
-      throw new Error(`cannot reach ${describeTarget(options)} for tickets: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`cannot reach ${describeTarget(options)} for tickets: ${failureOf(error, tickets.#redis)}`);
     }
     return tickets;
   }

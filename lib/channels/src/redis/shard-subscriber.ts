@@ -123,7 +123,7 @@ export class ShardSubscriber implements Subscriber {
   }
 
   #open(node: string): Shard {
-    const connection = openNode(node, this.#timeouts, `${this.#name}-${node}`);
+    const connection = openNode(this.#cluster, node, this.#timeouts, `${this.#name}-${node}`);
     const supervisor = new RedisSupervisor({ [node]: connection }, this.#timeouts, {
       lost: (_role, reason) => this.#shardLost(reason),
       ready: () => void this.#subscribeShard(shard),
