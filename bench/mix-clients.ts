@@ -347,8 +347,10 @@ function open(connection: Connection, resume: boolean): Promise<void> {
       }
     });
     socket.on('error', () => {});
+    let refused = false;
     socket.on('unexpected-response', (_request, response) => {
       faults.unexpectedCloses++;
+      refused = true;
       response.resume();
       socket.terminate();
     });
@@ -358,8 +360,8 @@ function open(connection: Connection, resume: boolean): Promise<void> {
       connection.ready = false;
       settle();
       if (wasAway || closing) return;
-      // Not asked for: back at once, as the app's client does.
-      faults.unexpectedCloses++;
+      // Not asked for: back at once, as the app's client does (a refusal is counted once, above).
+      if (!refused) faults.unexpectedCloses++;
       setTimeout(() => void open(connection, true), 100).unref();
     });
   });
