@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { LatencyHistogram } from './latency-histogram';
 import { type MixEvent, type MixOptions, type MixPlan, personAddress, planMix, SendBudget, seededRandom } from './mix-plan';
+import { Progress } from './progress';
 
 export type MixFeatures = 'all' | 'messages';
 
@@ -157,7 +158,7 @@ const counts = {
 const faults = { duplicates: 0, resets: 0, unexpectedCloses: 0 };
 let errors: Record<string, number> = {};
 let measuring = false;
-let onProgress: (() => void) | null = null;
+const progress = new Progress();
 
 const PRESENCE = Buffer.from('{"type":"presence"');
 const TYPING = Buffer.from('{"type":"typing"');
@@ -300,7 +301,7 @@ function open(connection: Connection, resume: boolean): Promise<void> {
       connection.ready = true;
       if (measuring) (resume ? resumeTimes : joinTimes).record(performance.now() - startedAt);
       settle();
-      onProgress?.();
+      progress.changed();
     };
     if (features === 'messages') socket.on('open', ready);
     socket.on('message', (data: Buffer) => {
@@ -386,7 +387,7 @@ function onMessage(connection: Connection, frame: MessageFrame): void {
       counts.readsSent++;
     }, low + random() * (high - low));
   }
-  onProgress?.();
+  progress.changed();
 }
 
 async function connectAll(): Promise<number> {
@@ -409,7 +410,7 @@ async function connectAll(): Promise<number> {
   // The naive server has no late joiners: everyone is there for the messages.
   const present = connections.filter((connection) => features === 'messages' || !plan.connections[connection.index]!.late);
   await inParallel(present, CONNECT_CONCURRENCY, (connection) => open(connection, false));
-  await until(() => present.every((connection) => connection.ready), 60_000);
+  await progress.until(() => present.every((connection) => connection.ready), 60_000);
   if (!present.every((connection) => connection.ready)) throw new Error('not every client could join');
   return performance.now() - startedAt;
 }
@@ -514,7 +515,7 @@ async function run(): Promise<MixRunReport> {
     };
     const ticking = setInterval(tick, 1);
   });
-  await until(
+  await progress.until(
     () =>
       connections.every((connection) => connection.ready && connection.pending === 0 && connection.contiguous >= heads[connection.room]!),
     options.drainMs,
@@ -546,25 +547,6 @@ async function run(): Promise<MixRunReport> {
     errors,
     generatorCpuMs: (cpu.user + cpu.system) / 1000,
   };
-}
-
-/** Resolves once `condition` holds, or after `deadlineMs`. */
-function until(condition: () => boolean, deadlineMs: number): Promise<void> {
-  if (condition()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      onProgress = null;
-      clearInterval(poll);
-      clearTimeout(deadline);
-      resolve();
-    };
-    const check = (): void => {
-      if (condition()) finish();
-    };
-    onProgress = check;
-    const poll = setInterval(check, 20);
-    const deadline = setTimeout(finish, deadlineMs);
-  });
 }
 
 async function handle(command: MixCommand): Promise<MixReport> {

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { Progress } from './progress';
 
 /** What the runner asks of the clients. */
 export type StormCommand =
@@ -66,7 +67,9 @@ let url = '';
 let origin = '';
 let attempts = 0;
 let refused = 0;
-let onProgress: (() => void) | null = null;
+const progress = new Progress();
+/** Waits for `condition`, at most 2 minutes (then the report says what is missing). */
+const until = (condition: () => boolean): Promise<void> => progress.until(condition, 120_000);
 
 /** The newest id up to which the client has every message. */
 function newest(client: Client): number {
@@ -108,10 +111,10 @@ function open(client: Client): Promise<void> {
         // the server would not know.
         for (; client.toSend > 0; client.toSend--) sendOne(client);
         settle();
-        onProgress?.();
+        progress.changed();
       } else if (frame.type === 'chat.message' && frame.id !== undefined) {
         record(client, Number(frame.id));
-        onProgress?.();
+        progress.changed();
       }
     });
     socket.on('error', () => {});
@@ -154,26 +157,6 @@ function sendOne(client: Client): void {
 
 function present(client: Client): boolean {
   return !client.away;
-}
-
-/** Resolves once `condition` holds, or after `deadlineMs` (then the report says what is missing). */
-function until(condition: () => boolean, deadlineMs = 120_000): Promise<void> {
-  if (condition()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      onProgress = null;
-      clearInterval(poll);
-      clearTimeout(deadline);
-      resolve();
-    };
-    const check = (): void => {
-      if (condition()) finish();
-    };
-    onProgress = check;
-    // Closes and reconnects also change what is true: look again now and then.
-    const poll = setInterval(check, 20);
-    const deadline = setTimeout(finish, deadlineMs);
-  });
 }
 
 async function handle(command: StormCommand): Promise<StormReport> {
