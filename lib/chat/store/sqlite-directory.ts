@@ -79,6 +79,14 @@ interface PendingVisit {
   readonly reject: (error: unknown) => void;
 }
 
+interface PendingRead {
+  readonly room: string;
+  readonly userId: string;
+  readonly id: number;
+  readonly resolve: (moved: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * The directory of `SqliteMessageStore`, in its database file: statements are prepared once,
  * and what must be all or nothing (a room and its members, a visit and the forgetting of old
@@ -115,8 +123,11 @@ export class SqliteDirectory implements Directory {
   readonly #addMember: Database.Transaction<(room: string, member: NewMember, at: number) => boolean>;
   readonly #createRoom: Database.Transaction<(room: RoomRecord, members: readonly NewMember[]) => boolean>;
   readonly #recordVisits: Database.Transaction<(visits: readonly PendingVisit[]) => void>;
+  readonly #markReads: Database.Transaction<(reads: readonly PendingRead[]) => boolean[]>;
   /** Visits waiting for the end of this turn of the event loop, to be written together. */
   #visits: PendingVisit[] = [];
+  /** Read markers waiting for the end of this turn of the event loop, to be written together. */
+  #reads: PendingRead[] = [];
 
   /** `db` is migrated already; `now` is the store's clock, which ends account sessions. */
   constructor(db: Database.Database, now: () => number) {
@@ -210,6 +221,9 @@ export class SqliteDirectory implements Directory {
         this.#forgetOldVisits.run({ userId, keep: MAX_VISITED_ROOMS });
       }
     });
+    this.#markReads = db.transaction((reads: readonly PendingRead[]): boolean[] =>
+      reads.map(({ room, userId, id }) => this.#markRead.run({ id, room, userId }).changes > 0),
+    );
   }
 
   async createAccount(account: Account): Promise<CreateAccountResult> {
@@ -300,9 +314,32 @@ export class SqliteDirectory implements Directory {
     for (const visit of visits) visit.resolve();
   };
 
-  async markRead(room: string, userId: string, id: string): Promise<boolean> {
-    return this.#markRead.run({ id: Number(id), room, userId }).changes > 0;
+  /**
+   * The read markers of one turn of the event loop are written in one transaction, as visits
+   * are: every client sends one a moment after something new arrives, so they come about as
+   * often as deliveries to a room, and a commit of its own each costs far more than its update.
+   */
+  markRead(room: string, userId: string, id: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (this.#reads.length === 0) setImmediate(this.commitReads);
+      this.#reads.push({ room, userId, id: Number(id), resolve, reject });
+    });
   }
+
+  /** Writes the read markers waiting now (the store calls it before it closes). */
+  readonly commitReads = (): void => {
+    const reads = this.#reads;
+    if (reads.length === 0) return;
+    this.#reads = [];
+    let moved: boolean[];
+    try {
+      moved = this.#markReads.immediate(reads);
+    } catch (error) {
+      for (const read of reads) read.reject(error);
+      return;
+    }
+    reads.forEach((read, index) => read.resolve(moved[index]!));
+  };
 
   async roomsOf(userId: string, limit: number): Promise<readonly RoomListEntry[]> {
     return this.#roomsOf.all({ userId, limit }).map((row) => ({

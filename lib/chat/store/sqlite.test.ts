@@ -276,6 +276,31 @@ describe('SqliteMessageStore on disk', () => {
     await again.close();
   });
 
+  it('writes the read markers of one turn together at its end, each with its own answer, and those still waiting when it closes', async () => {
+    const file = await tempFile();
+    const store = new SqliteMessageStore(file);
+    const room = { room: '_书房', kind: 'private' as const, title: '书房', ownerId: 'u_an', createdAt: 1_000 };
+    const people = ['u_an', 'u_bo', 'u_cy'];
+    await store.directory.createRoom(room, people.map((userId) => ({ userId, name: userId, role: 'member' as const })));
+    const reader = openSqlite(file, { readonly: true });
+    const lastRead = reader.prepare<[string, string], { last_read: number | null }>('SELECT last_read FROM room_members WHERE room = ? AND user_id = ?');
+    const marked = [
+      store.directory.markRead('_书房', 'u_an', '5'),
+      store.directory.markRead('_书房', 'u_bo', '7'),
+      store.directory.markRead('_书房', 'u_an', '4'),
+      store.directory.markRead('_书房', 'u_nobody', '9'),
+    ];
+    // Nothing is committed while the turn runs: another connection sees none of them yet.
+    assert.equal(lastRead.get('_书房', 'u_an')?.last_read, null);
+    assert.deepEqual(await Promise.all(marked), [true, true, false, false]);
+    assert.deepEqual(people.map((userId) => lastRead.get('_书房', userId)?.last_read), [5, 7, null]);
+    const waiting = store.directory.markRead('_书房', 'u_cy', '3');
+    await store.close();
+    assert.equal(await waiting, true);
+    assert.equal(lastRead.get('_书房', 'u_cy')?.last_read, 3);
+    reader.close();
+  });
+
   it('leaves no token of a deleted message in the file, index included', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);

@@ -597,7 +597,10 @@ export class SqliteMessageStore implements MessageStore {
   /** Commits what is waiting, then closes. */
   async close(): Promise<void> {
     this.#commitBatch();
-    if (this.#db.open) this.directory.commitVisits();
+    if (this.#db.open) {
+      this.directory.commitVisits();
+      this.directory.commitReads();
+    }
     this.#indexing?.cancel();
     this.#indexing = null;
     if (this.#db.open) this.#searchIndex.indexQueued();
