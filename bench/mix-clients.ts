@@ -436,6 +436,8 @@ function leave(connection: Connection, event: Extract<MixEvent, { kind: 'leave' 
     }
     connection.leaving = false;
     connection.away = true;
+    // Not a sender from here: a frame sent on a closing socket is dropped, never acknowledged.
+    connection.ready = false;
     if (connection.readTimer !== null) clearTimeout(connection.readTimer);
     connection.readTimer = null;
     connection.socket?.close(1000);
