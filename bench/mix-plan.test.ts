@@ -1,31 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type MixOptions, personAddress, planMix, SendBudget, seededRandom, zipfRoomSizes } from './mix-plan';
+import { MIX_MODES, personAddress, planMix, SendBudget, seededRandom, zipfRoomSizes } from './mix-plan';
 
-const OPTIONS: MixOptions = {
-  clients: 3000,
-  largestRoom: 500,
-  smallestRoom: 2,
-  zipfExponent: 1,
-  activityExponent: 0.5,
-  accounts: 40,
-  privateRooms: 6,
-  directRooms: 8,
-  rate: 500,
-  warmUpMs: 10_000,
-  windowMs: 30_000,
-  drainMs: 5000,
-  typingShare: 0.3,
-  typingLeadMs: 800,
-  leavesPerSecond: 10,
-  awayMs: [1000, 4000],
-  resumeShare: 0.7,
-  lateJoiners: 200,
-  readDelayMs: [1000, 4000],
-  personPerSecond: 1,
-  personBurst: 5,
-  seed: 1,
-};
+const OPTIONS = MIX_MODES.full;
 
 describe('zipfRoomSizes', () => {
   it('makes a few big rooms and many small ones that sum to the total, largest first', () => {

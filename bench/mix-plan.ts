@@ -247,3 +247,51 @@ export class SendBudget {
 export function personAddress(person: number): string {
   return `127.${2 + Math.floor(person / 62_500)}.${Math.floor(person / 250) % 250}.${(person % 250) + 1}`;
 }
+
+/** What a person of the mix does, in both modes. */
+const HABITS = {
+  smallestRoom: 2,
+  activityExponent: 0.5,
+  drainMs: 5000,
+  typingShare: 0.3,
+  typingLeadMs: 800,
+  awayMs: [1000, 4000],
+  resumeShare: 0.7,
+  readDelayMs: [1000, 4000],
+  // Half the server's limit (20 per 10 s, bursts of 10): a person's sends are paced under it.
+  personPerSecond: 1,
+  personBurst: 5,
+  seed: 1,
+} as const satisfies Partial<MixOptions>;
+
+/** The mix of `npm run bench` (full) and of `--quick`: what differs is how many, how fast, how long. */
+export const MIX_MODES: Readonly<Record<'full' | 'quick', MixOptions>> = {
+  full: {
+    ...HABITS,
+    clients: 3000,
+    largestRoom: 500,
+    zipfExponent: 1,
+    accounts: 40,
+    privateRooms: 6,
+    directRooms: 8,
+    rate: 500,
+    warmUpMs: 10_000,
+    windowMs: 30_000,
+    leavesPerSecond: 10,
+    lateJoiners: 200,
+  },
+  quick: {
+    ...HABITS,
+    clients: 400,
+    largestRoom: 100,
+    zipfExponent: 1.2,
+    accounts: 12,
+    privateRooms: 2,
+    directRooms: 3,
+    rate: 150,
+    warmUpMs: 2_000,
+    windowMs: 10_000,
+    leavesPerSecond: 5,
+    lateJoiners: 30,
+  },
+};

@@ -38,7 +38,7 @@ import {
   type Timing,
 } from './scenarios';
 import { mixScenario, type MixResult } from './mix';
-import type { MixOptions } from './mix-plan';
+import { MIX_MODES, type MixOptions } from './mix-plan';
 import { startApp, startBaseline, startBun, startSocketIo, type ServerUnderTest } from './servers';
 import { stormScenario, type StormResult } from './storm';
 import { logTargets, type PerServer, savedTarget, SERVER_KEYS, SERVER_LABELS, type ServerKey, type Target } from './targets';
@@ -79,22 +79,6 @@ function geometric(first: number, factor: number, count: number): number[] {
   return Array.from({ length: count }, (_, index) => Math.round(first * factor ** index));
 }
 
-/** The mix's habits in both modes: what differs is how many, how fast, how long. */
-const MIX_HABITS = {
-  smallestRoom: 2,
-  activityExponent: 0.5,
-  drainMs: 5000,
-  typingShare: 0.3,
-  typingLeadMs: 800,
-  awayMs: [1000, 4000],
-  resumeShare: 0.7,
-  readDelayMs: [1000, 4000],
-  // Half the server's limit (20 per 10 s, bursts of 10): a person's sends are paced under it.
-  personPerSecond: 1,
-  personBurst: 5,
-  seed: 1,
-} as const;
-
 /** The same rooms in both modes: what differs is how fine the rate steps are, how long, and how many idle connections. */
 const LAYOUTS = {
   fanOut: { rooms: 1, perRoom: 500 },
@@ -120,20 +104,7 @@ const MODES: Record<Mode['name'], Mode> = {
     fallbackFanOutRates: geometric(100, 2, 5),
     fallbackRoomRates: geometric(1000, 2, 4),
     timing: { stepMs: 3000, drainMs: 2000, warmUpMs: 15_000 },
-    mix: {
-      ...MIX_HABITS,
-      clients: 3000,
-      largestRoom: 500,
-      zipfExponent: 1,
-      accounts: 40,
-      privateRooms: 6,
-      directRooms: 8,
-      rate: 500,
-      warmUpMs: 10_000,
-      windowMs: 30_000,
-      leavesPerSecond: 10,
-      lateJoiners: 200,
-    },
+    mix: MIX_MODES.full,
   },
   quick: {
     name: 'quick',
@@ -153,20 +124,7 @@ const MODES: Record<Mode['name'], Mode> = {
     fallbackFanOutRates: geometric(100, 4, 3),
     fallbackRoomRates: geometric(1000, 4, 2),
     timing: { stepMs: 400, drainMs: 400, warmUpMs: 400 },
-    mix: {
-      ...MIX_HABITS,
-      clients: 400,
-      largestRoom: 100,
-      zipfExponent: 1.2,
-      accounts: 12,
-      privateRooms: 2,
-      directRooms: 3,
-      rate: 150,
-      warmUpMs: 2_000,
-      windowMs: 10_000,
-      leavesPerSecond: 5,
-      lateJoiners: 30,
-    },
+    mix: MIX_MODES.quick,
   },
 };
 
