@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fts5Query, MAX_QUERY_PARTS, MAX_TOKEN_CHARS, messageTokens, queryParts, tokensMatch, tsqueryLiteral, tsvectorLiteral } from './search-text';
+import { foldText, fts5Query, MAX_QUERY_PARTS, MAX_TOKEN_CHARS, MAX_TOKEN_OCCURRENCES, messageTokens, queryParts, tokensMatch, tsqueryLiteral, tsvectorLiteral } from './search-text';
 
 const matches = (text: string, query: string): boolean => tokensMatch(messageTokens(text), queryParts(query));
 
@@ -43,8 +43,75 @@ describe('search tokens', () => {
     const long = 'x'.repeat(200);
     assert.deepEqual(messageTokens(long), ['x'.repeat(MAX_TOKEN_CHARS)]);
     assert.ok(matches(long, long));
+    // Counted in characters, not UTF-16 units: the Gothic letter 𐌰 is two.
+    const wide = '𐌰'.repeat(100);
+    assert.deepEqual(messageTokens(wide), ['𐌰'.repeat(MAX_TOKEN_CHARS)]);
+  });
+
+  it('tokenizes as the Unicode property expressions say, character by character (2,000 random texts)', () => {
+    let seed = 42;
+    const random = (below: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % below;
+    };
+    // Letters of several scripts, CJK with its punctuation, full-width forms, combining marks,
+    // characters outside the BMP (emoji, CJK extension B, mathematical letters), a lone surrogate.
+    const pool = [...'aZ9_ -.,!Ωжé北京开会々ー・。、「」ラメン한국어ＡＢ１①ｶﾞ\u0301\u3099👋🎉𠀀𠀁𝐀𝔘𐌰', '\ud800', 'Straße', 'İ'];
+    for (let n = 0; n < 2_000; n++) {
+      const text = Array.from({ length: random(40) }, () => pool[random(pool.length)]!).join('');
+      assert.deepEqual(messageTokens(text), referenceTokens(text), JSON.stringify(text));
+      assert.deepEqual(queryParts(text), referenceQueryParts(text), JSON.stringify(text));
+    }
   });
 });
+
+/** The tokenizer as it was written first, one regular expression over the text: the reference for the hand-written scanner. */
+const REFERENCE_CJK = String.raw`[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]`;
+const REFERENCE_WORD_CHAR = String.raw`[\p{L}\p{N}\p{M}]`;
+const REFERENCE_RUN = new RegExp(String.raw`((?:(?=${REFERENCE_WORD_CHAR})${REFERENCE_CJK})+)|((?:(?!${REFERENCE_CJK})${REFERENCE_WORD_CHAR})+)`, 'gu');
+
+function* referenceRuns(text: string): Generator<{ cjk: boolean; chars: string[] }> {
+  for (const match of foldText(text).matchAll(REFERENCE_RUN)) {
+    if (match[1] !== undefined) yield { cjk: true, chars: [...match[1]] };
+    else if (match[2] !== undefined) yield { cjk: false, chars: [...match[2]].slice(0, MAX_TOKEN_CHARS) };
+  }
+}
+
+function referenceTokens(text: string): string[] {
+  const tokens: string[] = [];
+  const counts = new Map<string, number>();
+  const add = (token: string): void => {
+    const count = (counts.get(token) ?? 0) + 1;
+    counts.set(token, count);
+    tokens.push(count > MAX_TOKEN_OCCURRENCES ? '·' : token);
+  };
+  for (const run of referenceRuns(text)) {
+    if (!run.cjk) {
+      add(run.chars.join(''));
+      continue;
+    }
+    for (let i = 0; i + 1 < run.chars.length; i++) add(run.chars[i]! + run.chars[i + 1]!);
+    add(run.chars.at(-1)!);
+  }
+  return tokens;
+}
+
+function referenceQueryParts(query: string): unknown[] {
+  const parts: unknown[] = [];
+  const seen = new Set<string>();
+  for (const run of referenceRuns(query)) {
+    let part: unknown;
+    if (!run.cjk) part = { kind: 'phrase', tokens: [run.chars.join('')] };
+    else if (run.chars.length === 1) part = { kind: 'prefix', token: run.chars[0]! };
+    else part = { kind: 'phrase', tokens: run.chars.slice(1).map((char, i) => run.chars[i]! + char) };
+    const key = JSON.stringify(part);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    parts.push(part);
+    if (parts.length === MAX_QUERY_PARTS) break;
+  }
+  return parts;
+}
 
 describe('search queries', () => {
   it('makes a CJK run a phrase of its bigrams, a single character a prefix, each word a part', () => {

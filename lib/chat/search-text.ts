@@ -34,8 +34,6 @@ export const MAX_QUERY_PARTS = 16;
 const CJK = String.raw`[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]`;
 /** Letters, digits and marks: punctuation such as 。 and 、 shares the CJK scripts but separates. */
 const WORD_CHAR = String.raw`[\p{L}\p{N}\p{M}]`;
-const RUN = new RegExp(String.raw`((?:(?=${WORD_CHAR})${CJK})+)|((?:(?!${CJK})${WORD_CHAR})+)`, 'gu');
-
 /** One part of a query; a message matches a query when it matches every part. */
 export type QueryPart =
   /** A whole token, or the consecutive tokens of a CJK run (a phrase of its bigrams). */
@@ -48,45 +46,115 @@ export function foldText(text: string): string {
   return text.normalize('NFKC').toLowerCase().normalize('NFKC');
 }
 
-interface Run {
-  readonly cjk: boolean;
-  readonly chars: readonly string[];
+/** Whether one character (a code point, as a string) is a letter, digit or mark, and whether it is CJK. */
+const IS_WORD_CHAR = new RegExp(`^${WORD_CHAR}$`, 'u');
+const IS_CJK = new RegExp(`^${CJK}$`, 'u');
+
+/** What a character is to the tokenizer: runs of `Word` or of `Cjk` characters are tokens' sources, separators are dropped. */
+const enum CharClass {
+  Separator = 1,
+  Word = 2,
+  Cjk = 3,
 }
 
-function* runs(text: string): Generator<Run> {
-  for (const match of foldText(text).matchAll(RUN)) {
-    if (match[1] !== undefined) yield { cjk: true, chars: [...match[1]] };
-    else if (match[2] !== undefined) yield { cjk: false, chars: [...match[2]].slice(0, MAX_TOKEN_CHARS) };
+/**
+ * Each character's class, for the Basic Multilingual Plane, filled in as characters are met (0:
+ * not yet): two Unicode property tests per character were most of the cost of indexing a message.
+ */
+const BMP_CLASSES = new Uint8Array(0x1_0000);
+
+function classOf(codePoint: number, char: () => string): CharClass {
+  if (codePoint < 0x80) {
+    // a-z, 0-9 (text is lower-cased first, but queries and tests may not be: A-Z too).
+    return (codePoint >= 0x61 && codePoint <= 0x7a) || (codePoint >= 0x30 && codePoint <= 0x39) || (codePoint >= 0x41 && codePoint <= 0x5a) ? CharClass.Word : CharClass.Separator;
   }
+  if (codePoint > 0xffff) return classify(char());
+  const known = BMP_CLASSES[codePoint]!;
+  if (known !== 0) return known as CharClass;
+  const found = classify(char());
+  BMP_CLASSES[codePoint] = found;
+  return found;
+}
+
+function classify(char: string): CharClass {
+  if (!IS_WORD_CHAR.test(char)) return CharClass.Separator;
+  return IS_CJK.test(char) ? CharClass.Cjk : CharClass.Word;
+}
+
+/**
+ * Calls `run` for each maximal run of word characters of one kind in `folded` (text as
+ * `foldText` leaves it), with the run's bounds (UTF-16 indices): a CJK run, or a run of other
+ * letters, digits and marks. Everything else separates runs and is dropped.
+ */
+function forEachRun(folded: string, run: (cjk: boolean, start: number, end: number) => void): void {
+  let current = CharClass.Separator;
+  let start = 0;
+  for (let at = 0; at < folded.length; ) {
+    const codePoint = folded.codePointAt(at)!;
+    const width = codePoint > 0xffff ? 2 : 1;
+    const found = classOf(codePoint, () => folded.slice(at, at + width));
+    if (found !== current) {
+      if (current !== CharClass.Separator) run(current === CharClass.Cjk, start, at);
+      current = found;
+      start = at;
+    }
+    at += width;
+  }
+  if (current !== CharClass.Separator) run(current === CharClass.Cjk, start, folded.length);
+}
+
+/** The characters (code points) of a run. */
+function charsOf(folded: string, start: number, end: number): string[] {
+  return [...folded.slice(start, end)];
 }
 
 /** The tokens of a message's text, in order (positions count for phrases). */
 export function messageTokens(text: string): string[] {
+  const folded = foldText(text);
   const tokens: string[] = [];
+  forEachRun(folded, (cjk, start, end) => {
+    if (!cjk) {
+      tokens.push(end - start <= MAX_TOKEN_CHARS ? folded.slice(start, end) : charsOf(folded, start, end).slice(0, MAX_TOKEN_CHARS).join(''));
+      return;
+    }
+    // Each character with the next (a bigram), then the last alone.
+    let previous = start;
+    for (let at = start; at < end; ) {
+      const width = folded.codePointAt(at)! > 0xffff ? 2 : 1;
+      if (at > start) {
+        tokens.push(folded.slice(previous, at + width));
+        previous = at;
+      }
+      at += width;
+    }
+    tokens.push(folded.slice(previous, end));
+  });
+  // Only a message of more tokens than that can have a token that often.
+  if (tokens.length > MAX_TOKEN_OCCURRENCES) spendRepeats(tokens);
+  return tokens;
+}
+
+/** Replaces each occurrence of a token past `MAX_TOKEN_OCCURRENCES` with `SPENT`. */
+function spendRepeats(tokens: string[]): void {
   const counts = new Map<string, number>();
-  const add = (token: string): void => {
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
     const count = (counts.get(token) ?? 0) + 1;
     counts.set(token, count);
-    tokens.push(count > MAX_TOKEN_OCCURRENCES ? SPENT : token);
-  };
-  for (const run of runs(text)) {
-    if (!run.cjk) {
-      add(run.chars.join(''));
-      continue;
-    }
-    for (let i = 0; i + 1 < run.chars.length; i++) add(run.chars[i]! + run.chars[i + 1]!);
-    add(run.chars.at(-1)!);
+    if (count > MAX_TOKEN_OCCURRENCES) tokens[index] = SPENT;
   }
-  return tokens;
 }
 
 /** A query's parts (empty: nothing to search for, e.g. only punctuation); repeats are dropped. */
 export function queryParts(query: string): QueryPart[] {
+  const folded = foldText(query);
+  const runs: Array<{ cjk: boolean; chars: string[] }> = [];
+  forEachRun(folded, (cjk, start, end) => void runs.push({ cjk, chars: charsOf(folded, start, end) }));
   const parts: QueryPart[] = [];
   const seen = new Set<string>();
-  for (const run of runs(query)) {
+  for (const run of runs) {
     let part: QueryPart;
-    if (!run.cjk) part = { kind: 'phrase', tokens: [run.chars.join('')] };
+    if (!run.cjk) part = { kind: 'phrase', tokens: [run.chars.slice(0, MAX_TOKEN_CHARS).join('')] };
     else if (run.chars.length === 1) part = { kind: 'prefix', token: run.chars[0]! };
     else part = { kind: 'phrase', tokens: run.chars.slice(1).map((char, i) => run.chars[i]! + char) };
     const key = JSON.stringify(part);
