@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
-import { registerSearchFunctions, SEARCH_BACKLOG_MIGRATION, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
+import { CONTENTLESS_SEARCH_MIGRATION, registerSearchFunctions, SEARCH_BACKLOG_MIGRATION, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
 import { aggregateReactions, quoteOf } from './events';
 import {
   type DeleteInput,
@@ -117,6 +117,8 @@ export const MIGRATIONS: readonly string[] = [
   SEARCH_MIGRATION,
   // New messages are indexed a moment after their commit, many at once (see sqlite-search.ts).
   SEARCH_BACKLOG_MIGRATION,
+  // The index keeps no copy of the tokens (see sqlite-search.ts), rebuilt from the messages.
+  CONTENTLESS_SEARCH_MIGRATION,
 ];
 
 /**
@@ -286,7 +288,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#dropExpiredRevocations = this.#db.prepare('DELETE FROM revoked_sessions WHERE expires_at <= ?');
     this.#isRevoked = this.#db.prepare('SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ? AND expires_at > ?) AS found');
 
-    this.#append = this.#db.transaction((input: NewMessage): Appended => {
+    const append = (input: NewMessage): Appended => {
       if (input.clientId !== undefined) {
         const earlier = this.#findByClientId.get(input.room, input.userId, input.clientId);
         if (earlier) return { message: fromRow(earlier), created: false };
@@ -308,9 +310,11 @@ export class SqliteMessageStore implements MessageStore {
         ...(parent === undefined ? {} : { replyTo: quoteOf(messageOf(parent)) }),
       };
       return { message, created: true };
-    });
-    // Nested in a transaction, each append is a savepoint: one commit for the whole batch.
-    this.#appendAll = this.#db.transaction((inputs: readonly NewMessage[]) => inputs.map((input) => this.#append(input)));
+    };
+    this.#append = this.#db.transaction(append);
+    // One commit for the whole batch, and no savepoint per message: a message that fails rolls
+    // the batch back, and `#commitBatch` stores them again one by one.
+    this.#appendAll = this.#db.transaction((inputs: readonly NewMessage[]) => inputs.map(append));
   }
 
   /**
