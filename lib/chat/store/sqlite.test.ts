@@ -8,7 +8,7 @@ import { messageStoreConformance } from './conformance';
 import { directoryConformance } from './directory-conformance';
 import { searchConformance } from './search-conformance';
 import { MIGRATIONS, SqliteMessageStore } from './sqlite';
-import { QUEUED } from './sqlite-search';
+import { QUEUED, registerSearchFunctions } from './sqlite-search';
 import { openSqlite } from './sqlite-driver';
 
 const folders: string[] = [];
@@ -163,6 +163,41 @@ describe('SqliteMessageStore on disk', () => {
     }
   });
 
+  it('keeps what a database of the previous schema had indexed, and indexes what it had queued', async () => {
+    const file = await tempFile();
+    await new SqliteMessageStore(file).close();
+    rmSync(file);
+    // The schema before the contentless index and the queue in order: one message indexed, two queued.
+    const before = MIGRATIONS.length - 2;
+    const old = openSqlite(file);
+    registerSearchFunctions(old);
+    for (const migration of MIGRATIONS.slice(0, before)) old.exec(migration);
+    old.pragma(`user_version = ${before}`);
+    const insert = old.prepare('INSERT INTO messages (room, id, user_id, user_name, body, ts, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('lobby', 1, 'u_ana', '安娜', '北京 indexed', 1_600_000_000_000, null);
+    insert.run('lobby', 2, 'u_bo', '波', '北京 queued', 1_600_000_001_000, null);
+    insert.run('_p1', 1, 'u_bo', '波', '北京 also queued', 1_600_000_002_000, null);
+    const { lastInsertRowid } = old.prepare("INSERT INTO search_docs (room, id) VALUES ('lobby', 1)").run();
+    old.prepare('INSERT INTO search_index (rowid, tokens) VALUES (?, ?)').run(lastInsertRowid, '北京 京 indexed');
+    old.exec("INSERT INTO search_backlog (room, id) VALUES ('lobby', 2), ('_p1', 1)");
+    old.close();
+
+    const store = new SqliteMessageStore(file, { searchIndexDelayMs: 60_000 });
+    try {
+      const reader = openSqlite(file);
+      assert.deepEqual(reader.prepare('SELECT room, id FROM search_queue ORDER BY seq').all(), [{ room: '_p1', id: 1 }, { room: 'lobby', id: 2 }]);
+      reader.close();
+      const hits = await store.search(['lobby', '_p1'], '北京', { limit: 10 });
+      assert.deepEqual(hits.map((hit) => `${hit.room}/${hit.message.id}`).sort(), ['_p1/1', 'lobby/1', 'lobby/2']);
+    } finally {
+      await store.close();
+    }
+    const db = openSqlite(file);
+    assert.deepEqual(db.prepare('SELECT * FROM search_queue').all(), []);
+    assert.deepEqual(db.prepare("SELECT name FROM sqlite_schema WHERE name IN ('search_backlog', 'search_index_content')").all(), []);
+    db.close();
+  });
+
   it('keeps the search index in step with the messages: an append that fails leaves no index row', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);
@@ -185,7 +220,7 @@ describe('SqliteMessageStore on disk', () => {
     const store = new SqliteMessageStore(file, { searchIndexDelayMs: 60_000 });
     const reader = openSqlite(file);
     const indexed = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_docs').get() as { n: number }).n;
-    const queued = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_backlog').get() as { n: number }).n;
+    const queued = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_queue').get() as { n: number }).n;
     try {
       for (const text of ['北京 one', '上海 two', '北京 three']) await store.append({ room: 'r', userId: 'u', user: 'U', text });
       assert.deepEqual([indexed(), queued()], [0, 3], 'committed, queued, not indexed yet');
@@ -211,7 +246,7 @@ describe('SqliteMessageStore on disk', () => {
     await again.close();
     const db = openSqlite(file);
     assert.deepEqual(db.prepare('SELECT room, id FROM search_docs').all(), [{ room: 'r', id: 1 }]);
-    assert.deepEqual(db.prepare('SELECT * FROM search_backlog').all(), []);
+    assert.deepEqual(db.prepare('SELECT * FROM search_queue').all(), []);
     db.close();
   });
 
@@ -222,7 +257,7 @@ describe('SqliteMessageStore on disk', () => {
     const db = openSqlite(file);
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${QUEUED}`).all(10) as { detail: string }[]).map((row) => row.detail);
     db.close();
-    assert.deepEqual(plan, ['SCAN b', 'SEARCH m USING PRIMARY KEY (room=? AND id=?)']);
+    assert.deepEqual(plan, ['SCAN q', 'SEARCH m USING PRIMARY KEY (room=? AND id=?)']);
   });
 
   it('goes on indexing by itself, a chunk per turn, with no search asking', async () => {
@@ -232,7 +267,7 @@ describe('SqliteMessageStore on disk', () => {
     try {
       const texts = Array.from({ length: 600 }, (_, index) => `message ${index}`);
       await Promise.all(texts.map((text) => store.append({ room: 'r', userId: 'u', user: 'U', text })));
-      const queued = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_backlog').get() as { n: number }).n;
+      const queued = () => (reader.prepare('SELECT COUNT(*) AS n FROM search_queue').get() as { n: number }).n;
       const seen: number[] = [queued()];
       while (seen.at(-1)! > 0) {
         await new Promise((resolve) => setImmediate(resolve));

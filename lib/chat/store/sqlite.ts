@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteDirectory } from './sqlite-directory';
 import { openSqlite } from './sqlite-driver';
-import { CONTENTLESS_SEARCH_MIGRATION, registerSearchFunctions, SEARCH_BACKLOG_MIGRATION, SEARCH_MIGRATION, SqliteSearchIndex } from './sqlite-search';
+import { CONTENTLESS_SEARCH_MIGRATION, registerSearchFunctions, SEARCH_BACKLOG_MIGRATION, SEARCH_MIGRATION, SEARCH_QUEUE_MIGRATION, SqliteSearchIndex } from './sqlite-search';
 import { aggregateReactions, quoteOf } from './events';
 import {
   type DeleteInput,
@@ -119,6 +119,8 @@ export const MIGRATIONS: readonly string[] = [
   SEARCH_BACKLOG_MIGRATION,
   // The index keeps no copy of the tokens (see sqlite-search.ts), rebuilt from the messages.
   CONTENTLESS_SEARCH_MIGRATION,
+  // The queue of messages to index in the order they were stored (see sqlite-search.ts).
+  SEARCH_QUEUE_MIGRATION,
 ];
 
 /**
