@@ -104,10 +104,11 @@ export function clusterNodes(nodes: readonly string[]): { readonly addresses: No
 
 /**
  * A client for commands (lazily connected, failing fast rather than queueing: see
- * `redisConnectionOptions`). On a cluster, the slot map is read again every second as well as
- * after a MOVED or a lost node, so a failover is followed within about a second of its end.
+ * `redisConnectionOptions`). On a cluster, the slot map is read again every `slotsRefreshMs`
+ * (a second) as well as after a MOVED or a lost node, so a failover is followed within about a
+ * second of its end.
  */
-export function openCommands(target: RedisTarget, timeouts: RedisTimeouts, name: string): Commands {
+export function openCommands(target: RedisTarget, timeouts: RedisTimeouts, name: string, slotsRefreshMs = 1_000): Commands {
   assertRedisTarget(target);
   const options = redisConnectionOptions(timeouts, name);
   if (target.cluster === undefined) return new Redis(target.url!, options);
@@ -115,7 +116,9 @@ export function openCommands(target: RedisTarget, timeouts: RedisTimeouts, name:
   const cluster = new Cluster(addresses, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    slotsRefreshInterval: 1_000,
+    // Not ioredis's `slotsRefreshInterval`: a refresh of its timer still in flight when the client
+    // disconnects arms the timer again, for good, and a process that closed its layer never exits.
+    slotsRefreshInterval: 0,
     slotsRefreshTimeout: timeouts.commandTimeoutMs ?? 2_000,
     clusterRetryStrategy: options.retryStrategy,
     // Each node's connection is ioredis's to manage (it follows the slot map, not a retry timer).
@@ -124,6 +127,10 @@ export function openCommands(target: RedisTarget, timeouts: RedisTimeouts, name:
   cluster.on('error', (error: Error & { readonly lastNodeError?: unknown }) => {
     if (error.lastNodeError instanceof Error) lastNodeErrors.set(cluster, error.lastNodeError);
   });
+  const refresh = setInterval(() => {
+    if (cluster.status === 'ready') cluster.refreshSlotsCache();
+  }, slotsRefreshMs).unref();
+  cluster.once('end', () => clearInterval(refresh));
   return cluster;
 }
 
