@@ -173,6 +173,8 @@ export interface SqliteMessageStoreOptions {
    * search never misses a stored message.
    */
   readonly searchIndexDelayMs?: number;
+  /** The log's length, in pages, past which the checkpointer starts it over (default 16,384: 64 MiB). */
+  readonly logRestartFrames?: number;
 }
 
 /** How many waiting messages one turn of the event loop adds to the search index, at most. */
@@ -219,6 +221,8 @@ export class SqliteMessageStore implements MessageStore {
   readonly #heads = new NewestIds();
   /** Appends waiting for the end of this turn of the event loop, to be committed together. */
   #batch: PendingAppend[] = [];
+  /** The checkpointer is starting the log over: appends and indexing wait for it. */
+  #held = false;
   readonly #searchIndexDelayMs: number;
   /** The next turn of indexing new messages, when one is planned. */
   #indexing: { readonly cancel: () => void } | null = null;
@@ -245,8 +249,19 @@ export class SqliteMessageStore implements MessageStore {
       this.#db.pragma('wal_autocheckpoint = 0');
       this.#checkpointer = new SqliteCheckpointer(file, {
         intervalMs: options.checkpointIntervalMs ?? 1_000,
+        ...(options.logRestartFrames === undefined ? {} : { restartFrames: options.logRestartFrames }),
         failed: () => {
           if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+        },
+        // Appends and indexing wait while the log starts over (some 10 ms); other writes are
+        // rarer and wait on SQLite's lock if they come.
+        pause: () => {
+          this.#held = true;
+        },
+        resume: () => {
+          this.#held = false;
+          if (this.#batch.length > 0) setImmediate(this.#commitUnlessHeld);
+          this.#indexSoon(0);
         },
       });
     }
@@ -335,10 +350,14 @@ export class SqliteMessageStore implements MessageStore {
         reject(new Error('the message store is closed'));
         return;
       }
-      if (this.#batch.length === 0) setImmediate(this.#commitBatch);
+      if (this.#batch.length === 0) setImmediate(this.#commitUnlessHeld);
       this.#batch.push({ input, resolve, reject });
     });
   }
+
+  readonly #commitUnlessHeld = (): void => {
+    if (!this.#held) this.#commitBatch();
+  };
 
   readonly #commitBatch = (): void => {
     const batch = this.#batch;
@@ -392,7 +411,8 @@ export class SqliteMessageStore implements MessageStore {
   /** Indexes a chunk of the new messages, and plans the next chunk at once when more wait. */
   readonly #indexSome = (): void => {
     this.#indexing = null;
-    if (!this.#db.open) return;
+    // Planned again when the log has started over.
+    if (!this.#db.open || this.#held) return;
     let more: boolean;
     try {
       more = this.#searchIndex.indexQueued(INDEX_CHUNK);
