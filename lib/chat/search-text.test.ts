@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { foldText, fts5Query, MAX_QUERY_PARTS, MAX_TOKEN_CHARS, MAX_TOKEN_OCCURRENCES, messageTokens, queryParts, tokensMatch, tsqueryLiteral, tsvectorLiteral } from './search-text';
+import {
+  foldText,
+  fts5Query,
+  MAX_QUERY_PARTS,
+  MAX_TOKEN_CHARS,
+  MAX_TOKEN_OCCURRENCES,
+  messageTokens,
+  partsOfRuns,
+  type QueryPart,
+  queryParts,
+  tokensMatch,
+  tsqueryLiteral,
+  tsvectorLiteral,
+} from './search-text';
 
 const matches = (text: string, query: string): boolean => tokensMatch(messageTokens(text), queryParts(query));
 
@@ -96,21 +109,9 @@ function referenceTokens(text: string): string[] {
   return tokens;
 }
 
-function referenceQueryParts(query: string): unknown[] {
-  const parts: unknown[] = [];
-  const seen = new Set<string>();
-  for (const run of referenceRuns(query)) {
-    let part: unknown;
-    if (!run.cjk) part = { kind: 'phrase', tokens: [run.chars.join('')] };
-    else if (run.chars.length === 1) part = { kind: 'prefix', token: run.chars[0]! };
-    else part = { kind: 'phrase', tokens: run.chars.slice(1).map((char, i) => run.chars[i]! + char) };
-    const key = JSON.stringify(part);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    parts.push(part);
-    if (parts.length === MAX_QUERY_PARTS) break;
-  }
-  return parts;
+/** The query's parts from the reference's runs: what is compared is how the text is split. */
+function referenceQueryParts(query: string): QueryPart[] {
+  return partsOfRuns(referenceRuns(query));
 }
 
 describe('search queries', () => {

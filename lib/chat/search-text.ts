@@ -63,15 +63,16 @@ const enum CharClass {
  */
 const BMP_CLASSES = new Uint8Array(0x1_0000);
 
-function classOf(codePoint: number, char: () => string): CharClass {
+/** The class of the character at `at` in `text`, whose code point is `codePoint`. */
+function classOf(codePoint: number, text: string, at: number): CharClass {
   if (codePoint < 0x80) {
-    // a-z, 0-9 (text is lower-cased first, but queries and tests may not be: A-Z too).
+    // The ASCII letters and digits (A-Z too: folded text has none, but a class is a class).
     return (codePoint >= 0x61 && codePoint <= 0x7a) || (codePoint >= 0x30 && codePoint <= 0x39) || (codePoint >= 0x41 && codePoint <= 0x5a) ? CharClass.Word : CharClass.Separator;
   }
-  if (codePoint > 0xffff) return classify(char());
+  if (codePoint > 0xffff) return classify(text.slice(at, at + 2));
   const known = BMP_CLASSES[codePoint]!;
   if (known !== 0) return known as CharClass;
-  const found = classify(char());
+  const found = classify(text[at]!);
   BMP_CLASSES[codePoint] = found;
   return found;
 }
@@ -92,7 +93,7 @@ function forEachRun(folded: string, run: (cjk: boolean, start: number, end: numb
   for (let at = 0; at < folded.length; ) {
     const codePoint = folded.codePointAt(at)!;
     const width = codePoint > 0xffff ? 2 : 1;
-    const found = classOf(codePoint, () => folded.slice(at, at + width));
+    const found = classOf(codePoint, folded, at);
     if (found !== current) {
       if (current !== CharClass.Separator) run(current === CharClass.Cjk, start, at);
       current = found;
@@ -148,8 +149,19 @@ function spendRepeats(tokens: string[]): void {
 /** A query's parts (empty: nothing to search for, e.g. only punctuation); repeats are dropped. */
 export function queryParts(query: string): QueryPart[] {
   const folded = foldText(query);
-  const runs: Array<{ cjk: boolean; chars: string[] }> = [];
+  const runs: QueryRun[] = [];
   forEachRun(folded, (cjk, start, end) => void runs.push({ cjk, chars: charsOf(folded, start, end) }));
+  return partsOfRuns(runs);
+}
+
+/** A run of a query: CJK or not, and its characters (code points). */
+export interface QueryRun {
+  readonly cjk: boolean;
+  readonly chars: readonly string[];
+}
+
+/** The parts of a query whose runs these are, in order: `queryParts` once the text is split. */
+export function partsOfRuns(runs: Iterable<QueryRun>): QueryPart[] {
   const parts: QueryPart[] = [];
   const seen = new Set<string>();
   for (const run of runs) {
