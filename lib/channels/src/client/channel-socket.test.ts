@@ -348,6 +348,31 @@ describe('ChannelSocket over the HTTP fallback', () => {
     assert.equal(socket.getSnapshot().transport, 'websocket');
   });
 
+  it("takes another socket's finding from the shared memory: no probe of its own, on the fallback at once", async () => {
+    // Found while this socket waited to confirm: no second probe.
+    const waiting = fallbackSetup({ confirmBlockedMs: 2_000 });
+    waiting.socket.connect();
+    waiting.factory.last.drop(1006);
+    await waiting.probe.answer('blocked');
+    const until = waiting.timers.now + 60_000;
+    waiting.memory.set(until);
+    waiting.timers.advance(2_000);
+    await settle();
+    assert.equal(waiting.probe.calls.length, 1);
+    assert.equal(waiting.fallbacks.sockets.length, 1);
+    assert.equal(waiting.factory.sockets.length, 1);
+    assert.equal(waiting.memory.get(), until, 'the other socket\'s time is kept');
+
+    // Found before this socket's refusal: no probe at all, and no waiting for the backoff.
+    const late = fallbackSetup({ confirmBlockedMs: 2_000 });
+    late.socket.connect();
+    late.memory.set(late.timers.now + 60_000);
+    late.factory.last.drop(1006);
+    await settle();
+    assert.equal(late.probe.calls.length, 0);
+    assert.deepEqual([late.fallbacks.sockets.length, late.socket.getSnapshot().transport], [1, 'fallback']);
+  });
+
   it('goes on backing off on WebSocket when the probe says the server is down (a restart)', async () => {
     const { socket, factory, fallbacks, probe, memory, timers } = fallbackSetup();
     socket.connect();

@@ -663,19 +663,22 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       const { status, transport } = this.#snapshot;
       return generation === this.#probeGeneration && status === 'reconnecting' && transport === 'websocket';
     };
+    // Another socket of the page (the memory is shared with other tabs too) may have found out
+    // meanwhile: its answer stands, and costs this one no probe.
+    const foundElsewhere = (): boolean => this.#chooseTransport() === 'fallback';
     const confirmMs = this.#options.confirmBlockedMs ?? 2_000;
     void (async () => {
       // A server that is restarting can answer the two halves of one probe differently (one
       // before, one after); a network that blocks upgrades answers "blocked" every time. So it
       // takes two answers in a row, `confirmBlockedMs` apart.
-      let result = await this.#probe();
-      if (result === 'blocked' && stillWaiting()) {
+      let result = foundElsewhere() ? 'blocked' : await this.#probe();
+      if (result === 'blocked' && stillWaiting() && !foundElsewhere()) {
         if (confirmMs > 0) await new Promise<void>((done) => this.#timers.setTimeout(done, confirmMs));
-        result = stillWaiting() ? await this.#probe() : null;
+        result = !stillWaiting() ? null : foundElsewhere() ? 'blocked' : await this.#probe();
       }
       this.#probing = false;
       if (result !== 'blocked' || !stillWaiting()) return;
-      this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
+      if (!foundElsewhere()) this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
       this.#dropSocket(4000);
       this.#clearConnectTimer();
       // Not a failure of its own: the retry comes now, on the fallback, with the count as it was.
