@@ -666,15 +666,16 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     // Another socket of the page (the memory is shared with other tabs too) may have found out
     // meanwhile: its answer stands, and costs this one no probe.
     const foundElsewhere = (): boolean => this.#chooseTransport() === 'fallback';
+    const answer = (): Promise<UpgradeProbe | null> => (foundElsewhere() ? Promise.resolve('blocked') : this.#probe());
     const confirmMs = this.#options.confirmBlockedMs ?? 2_000;
     void (async () => {
       // A server that is restarting can answer the two halves of one probe differently (one
       // before, one after); a network that blocks upgrades answers "blocked" every time. So it
       // takes two answers in a row, `confirmBlockedMs` apart.
-      let result = foundElsewhere() ? 'blocked' : await this.#probe();
+      let result = await answer();
       if (result === 'blocked' && stillWaiting() && !foundElsewhere()) {
         if (confirmMs > 0) await new Promise<void>((done) => this.#timers.setTimeout(done, confirmMs));
-        result = !stillWaiting() ? null : foundElsewhere() ? 'blocked' : await this.#probe();
+        result = stillWaiting() ? await answer() : null;
       }
       this.#probing = false;
       if (result !== 'blocked' || !stillWaiting()) return;
