@@ -67,6 +67,26 @@ describe('SqliteMessageStore on disk', () => {
     await store.close();
   });
 
+  it('commits an append to an idle store at the end of its turn, and holds those soon after a commit to commit them together', async () => {
+    const windowMs = 300;
+    const store = new SqliteMessageStore(await tempFile(), { groupCommitMs: windowMs });
+    const message = (text: string) => ({ room: 'r', userId: 'u', user: 'U', text });
+    const started = performance.now();
+    await store.append(message('一'));
+    assert.ok(performance.now() - started < windowMs, 'the first append waited for a window');
+    const committed: string[] = [];
+    const second = store.append(message('二')).then((appended) => committed.push(appended.message.id));
+    await new Promise(setImmediate);
+    await new Promise(setImmediate);
+    assert.equal(committed.length, 0, 'an append right after a commit went alone');
+    const third = store.append(message('三')).then((appended) => committed.push(appended.message.id));
+    await Promise.all([second, third]);
+    assert.ok(performance.now() - started >= windowMs, 'the held appends did not wait for the window');
+    assert.deepEqual(committed, ['2', '3']);
+    assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['一', '二', '三']);
+    await store.close();
+  });
+
   it('commits what is waiting when it closes, and refuses appends after', async () => {
     const file = await tempFile();
     const store = new SqliteMessageStore(file);
