@@ -61,7 +61,6 @@ export class SqliteCheckpointer {
         restartFrames: options.restartFrames ?? RESTART_FRAMES,
       },
     });
-    this.#worker.unref();
     this.#worker.on('message', (message: WorkerReply) => {
       if (message === 'restart?' && !this.#closed) {
         this.#paused = true;
@@ -70,9 +69,15 @@ export class SqliteCheckpointer {
         return;
       }
       this.#busy = false;
+      // Closing, it stays ref'd until it has exited (`close`).
+      if (!this.#closed) this.#worker.unref();
       this.#release();
     });
     this.#worker.on('error', (error) => this.#fail(error));
+    // Idle, the worker keeps no process alive (a store left open must not); busy, it does, as the
+    // appends held while the log starts over wait for its answer. Unref'd after the listeners:
+    // a 'message' listener refs the worker's port again.
+    this.#worker.unref();
   }
 
   /** Notes a commit: a checkpoint follows within the interval. */
@@ -85,6 +90,7 @@ export class SqliteCheckpointer {
         return;
       }
       this.#busy = true;
+      this.#worker.ref();
       this.#worker.postMessage('checkpoint');
     }, this.#intervalMs);
     this.#timer.unref();
@@ -94,6 +100,8 @@ export class SqliteCheckpointer {
     this.#closed = true;
     this.#failed = null;
     if (this.#timer) clearTimeout(this.#timer);
+    // Its exit is what `terminate` waits for: unref'd, the process could end first.
+    this.#worker.ref();
     await this.#worker.terminate();
     this.#release();
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -88,6 +89,23 @@ describe('SqliteMessageStore on disk', () => {
       assert.deepEqual((await store.latest('r', 10)).messages.map((m) => m.text), ['一', '二', '三']);
     } finally {
       await store.close();
+    }
+  });
+
+  it('never keeps its process alive: one that leaves a store open still exits', async () => {
+    const file = await tempFile();
+    const script = `const { SqliteMessageStore } = require(${JSON.stringify(path.join(__dirname, 'sqlite.ts'))});
+const store = new SqliteMessageStore(${JSON.stringify(file)}, { checkpointIntervalMs: 1 });
+store.append({ room: 'r', userId: 'u', user: 'U', text: 'left open' }).then(() => console.log('appended'));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    try {
+      const [code, signal] = (await new Promise((resolve) => child.once('exit', (...args) => resolve(args)))) as [number | null, string | null];
+      assert.deepEqual([output.trim(), code, signal], ['appended', 0, null], 'the process had to be killed: something of the store kept it alive');
+    } finally {
+      clearTimeout(deadline);
     }
   });
 
