@@ -444,7 +444,7 @@ async function main(): Promise<void> {
 
   if (selected('memory')) {
     const idleCount = mode.idle.rooms * mode.idle.perRoom;
-    log(`\n[${elapsed()}] idle: ${idleCount} connections in rooms of ${mode.idle.perRoom}, on servers just started`);
+    log(`\n[${elapsed()}] idle: ${idleCount} connections in rooms of ${mode.idle.perRoom} after ${idleCount} more, on servers just started`);
     // Memory on servers just started (see memoryScenario), the lower of `memoryRuns` readings of
     // each kind: what a burst of connects grows beyond what it keeps only ever adds.
     const idle: { [key in ServerKey]?: MemoryResult } = {};
@@ -460,15 +460,15 @@ async function main(): Promise<void> {
       }
     }
     targets.push({
-      name: `idle memory per connection (${idleCount} connections)`,
+      name: `idle memory per connection (${idleCount} connections after ${idleCount})`,
       values: mapServers(idle, (result) => result.bytesPerConnection / 1024),
       unit: 'KiB',
       limit: 0.8,
       better: 'lower',
       note:
         mode.memoryStartupMs === 0
-          ? 'quick run: read at once on one server of each kind, so what V8 grows its heap by in a burst (its young generation up to 32 MiB) counts; the full run is the measure'
-          : `the lower of ${mode.memoryRuns} fresh servers of each kind: V8 grows its heap (its young generation up to 32 MiB) in a burst of connects by an amount that varies`,
+          ? 'quick run: one server of each kind, started a moment before; the full run is the measure'
+          : `the lower of ${mode.memoryRuns} fresh servers of each kind, over the second batch of connections: the first grows V8's young generation (up to 32 MiB) by an amount that depends on what it was before`,
     });
     results.idle = { layout: mode.idle, servers: idle };
   }
