@@ -373,6 +373,42 @@ describe('ChannelSocket over the HTTP fallback', () => {
     assert.deepEqual([late.fallbacks.sockets.length, late.socket.getSnapshot().transport], [1, 'fallback']);
   });
 
+  it('shares one finding among the sockets of one memory: the second waits for it, probes nothing, and moves with the first', async () => {
+    const first = fallbackSetup({ confirmBlockedMs: 2_000 });
+    const second = setup({ createFallback: first.fallbacks.create, probe: first.probe.probe, transportMemory: first.memory, confirmBlockedMs: 2_000, timers: first.timers, now: () => first.timers.now });
+    first.socket.connect();
+    first.factory.last.drop(1006);
+    await first.probe.answer('blocked');
+    // Refused while the first waits to confirm: on its own it would probe now, and again 2 s later.
+    second.socket.connect();
+    second.factory.last.drop(1006);
+    await settle();
+    assert.equal(first.probe.calls.length, 1);
+    first.timers.advance(2_000);
+    await settle();
+    assert.equal(first.probe.calls.length, 2);
+    await first.probe.answer('blocked');
+    assert.equal(first.probe.calls.length, 2, 'one finding, two probes, for both sockets');
+    assert.deepEqual([first.socket.getSnapshot().transport, second.socket.getSnapshot().transport], ['fallback', 'fallback']);
+    assert.equal(first.fallbacks.sockets.length, 2);
+    assert.equal(second.factory.sockets.length, 2, 'its backoff went on meanwhile, on WebSocket');
+  });
+
+  it('a socket that joined a finding which came to nothing probes on its own at its next refusal', async () => {
+    const first = fallbackSetup();
+    const second = setup({ createFallback: first.fallbacks.create, probe: first.probe.probe, transportMemory: first.memory, confirmBlockedMs: 0, timers: first.timers, now: () => first.timers.now });
+    first.socket.connect();
+    first.factory.last.drop(1006);
+    second.socket.connect();
+    second.factory.last.drop(1006);
+    await first.probe.answer('down');
+    assert.equal(first.probe.calls.length, 1);
+    assert.equal(second.socket.getSnapshot().transport, 'websocket');
+    first.timers.advance(1_000);
+    second.factory.last.drop(1006);
+    assert.equal(first.probe.calls.length, 2);
+  });
+
   it('goes on backing off on WebSocket when the probe says the server is down (a restart)', async () => {
     const { socket, factory, fallbacks, probe, memory, timers } = fallbackSetup();
     socket.connect();

@@ -99,8 +99,10 @@ export interface ChannelSocketOptions {
   /** Makes fallback sockets (default `fallbackSocket` with the global `fetch`). */
   readonly createFallback?: WebSocketFactory;
   /**
-   * Where `auto` keeps the time until which it uses the fallback (default
-   * `browserTransportMemory()`: `localStorage`, so the next page load and other tabs know).
+   * Where `auto` keeps the time until which it uses the fallback (default one
+   * `browserTransportMemory()` for the whole page: `localStorage`, so the next page load and other
+   * tabs know). Sockets that share a memory share their probing too: one that is refused while
+   * another is finding out waits for that answer rather than probing on its own.
    */
   readonly transportMemory?: TransportMemory;
   /**
@@ -182,6 +184,10 @@ const OPEN = 1;
 const PING = '{"$":"ping"}';
 const NO_ENTRIES: readonly PresenceEntry[] = Object.freeze([]);
 const MAX_LATEST_TYPES = 100;
+/** The memory of sockets given none: one for the page, so its sockets share what they find. */
+let pageTransportMemory: TransportMemory | null = null;
+/** A finding under way, for each memory: the sockets that share the memory wait for it together. */
+const findingsUnderWay = new WeakMap<TransportMemory, Promise<boolean>>();
 
 /**
  * A connection to one consumer that keeps itself alive, for the browser (or Node with `ws`):
@@ -627,7 +633,7 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   }
 
   get #transportMemory(): TransportMemory {
-    this.#memory ??= this.#options.transportMemory ?? browserTransportMemory();
+    this.#memory ??= this.#options.transportMemory ?? (pageTransportMemory ??= browserTransportMemory());
     return this.#memory;
   }
 
@@ -653,7 +659,9 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
    * too (`down`) and is waited for on WebSocket as before; only `blocked` moves to the fallback.
    * A newer attempt still connecting does not make the answer stale (it is on the same blocked
    * network, and the backoff's short first delays would otherwise void every answer); one that
-   * opened does.
+   * opened does. While another socket of the same memory (the page's other sockets, by default)
+   * is finding out, this one waits for that finding instead of probing beside it: it moves when
+   * that one does, and never probes after it.
    */
   #probeAfterRefusal(): void {
     if (this.#probing) return;
@@ -663,28 +671,45 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
       const { status, transport } = this.#snapshot;
       return generation === this.#probeGeneration && status === 'reconnecting' && transport === 'websocket';
     };
-    // Another socket of the page (the memory is shared with other tabs too) may have found out
-    // meanwhile: its answer stands, and costs this one no probe.
-    const foundElsewhere = (): boolean => this.#chooseTransport() === 'fallback';
-    const answer = (): Promise<UpgradeProbe | null> => (foundElsewhere() ? Promise.resolve('blocked') : this.#probe());
-    const confirmMs = this.#options.confirmBlockedMs ?? 2_000;
-    void (async () => {
-      // A server that is restarting can answer the two halves of one probe differently (one
-      // before, one after); a network that blocks upgrades answers "blocked" every time. So it
-      // takes two answers in a row, `confirmBlockedMs` apart.
-      let result = await answer();
-      if (result === 'blocked' && stillWaiting() && !foundElsewhere()) {
-        if (confirmMs > 0) await new Promise<void>((done) => this.#timers.setTimeout(done, confirmMs));
-        result = stillWaiting() ? await answer() : null;
-      }
+    const memory = this.#transportMemory;
+    let finding = findingsUnderWay.get(memory);
+    if (!finding) {
+      const started = this.#findBlocked(stillWaiting).catch(() => false);
+      findingsUnderWay.set(memory, started);
+      void started.then(() => findingsUnderWay.delete(memory));
+      finding = started;
+    }
+    void finding.then((blocked) => {
       this.#probing = false;
-      if (result !== 'blocked' || !stillWaiting()) return;
-      if (!foundElsewhere()) this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
+      if (!stillWaiting() || !(blocked || this.#chooseTransport() === 'fallback')) return;
       this.#dropSocket(4000);
       this.#clearConnectTimer();
       // Not a failure of its own: the retry comes now, on the fallback, with the count as it was.
       this.#retryNow();
-    })();
+    });
+  }
+
+  /**
+   * Whether the upgrade is blocked, for {@link #probeAfterRefusal}; when it is, the memory says
+   * so before the answer is given.
+   */
+  async #findBlocked(stillWaiting: () => boolean): Promise<boolean> {
+    // Another tab (the memory is shared with them) may have found out meanwhile: its answer
+    // stands, and costs this page no probe.
+    const foundElsewhere = (): boolean => this.#chooseTransport() === 'fallback';
+    const answer = (): Promise<UpgradeProbe | null> => (foundElsewhere() ? Promise.resolve('blocked') : this.#probe());
+    const confirmMs = this.#options.confirmBlockedMs ?? 2_000;
+    // A server that is restarting can answer the two halves of one probe differently (one
+    // before, one after); a network that blocks upgrades answers "blocked" every time. So it
+    // takes two answers in a row, `confirmBlockedMs` apart.
+    let result = await answer();
+    if (result === 'blocked' && stillWaiting() && !foundElsewhere()) {
+      if (confirmMs > 0) await new Promise<void>((done) => this.#timers.setTimeout(done, confirmMs));
+      result = stillWaiting() ? await answer() : null;
+    }
+    if (result !== 'blocked' || !stillWaiting()) return false;
+    if (!foundElsewhere()) this.#transportMemory.set(this.#now() + this.#rememberFallbackMs);
+    return true;
   }
 
   /** While on the fallback: every `rememberFallbackMs`, WebSocket again once one gets through. */
