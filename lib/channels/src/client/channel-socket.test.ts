@@ -394,6 +394,38 @@ describe('ChannelSocket over the HTTP fallback', () => {
     assert.equal(second.factory.sockets.length, 2, 'its backoff went on meanwhile, on WebSocket');
   });
 
+  it('a finding goes on for the sockets that wait for it when the one that started it closes', async () => {
+    const first = fallbackSetup({ confirmBlockedMs: 2_000 });
+    const second = setup({ createFallback: first.fallbacks.create, probe: first.probe.probe, transportMemory: first.memory, timers: first.timers, now: () => first.timers.now });
+    first.socket.connect();
+    first.factory.last.drop(1006);
+    second.socket.connect();
+    second.factory.last.drop(1006);
+    await first.probe.answer('blocked');
+    first.socket.close(); // a room left: its socket goes, the page's other socket still waits
+    first.timers.advance(2_000);
+    await settle();
+    assert.equal(first.probe.calls.length, 2, 'the confirmation still goes');
+    await first.probe.answer('blocked');
+    assert.equal(first.memory.get(), first.timers.now + REMEMBER_MS);
+    assert.deepEqual([second.socket.getSnapshot().status, second.socket.getSnapshot().transport], ['reconnecting', 'fallback']);
+    assert.equal(first.fallbacks.sockets.length, 1, 'the closed socket stays closed');
+  });
+
+  it('a socket reconnected while a finding is under way joins it with its new attempt', async () => {
+    const { socket, factory, fallbacks, probe, timers } = fallbackSetup({ confirmBlockedMs: 2_000 });
+    socket.connect();
+    factory.last.drop(1006);
+    await probe.answer('blocked');
+    socket.reconnect(); // a new session, say: the earlier attempt's finding is not about this one
+    factory.last.drop(1006);
+    timers.advance(2_000);
+    await settle();
+    await probe.answer('blocked');
+    assert.equal(probe.calls.length, 2);
+    assert.deepEqual([socket.getSnapshot().transport, fallbacks.sockets.length], ['fallback', 1]);
+  });
+
   it('a socket that joined a finding which came to nothing probes on its own at its next refusal', async () => {
     const first = fallbackSetup();
     const second = setup({ createFallback: first.fallbacks.create, probe: first.probe.probe, transportMemory: first.memory, confirmBlockedMs: 0, timers: first.timers, now: () => first.timers.now });

@@ -100,9 +100,11 @@ export interface ChannelSocketOptions {
   readonly createFallback?: WebSocketFactory;
   /**
    * Where `auto` keeps the time until which it uses the fallback (default one
-   * `browserTransportMemory()` for the whole page: `localStorage`, so the next page load and other
-   * tabs know). Sockets that share a memory share their probing too: one that is refused while
-   * another is finding out waits for that answer rather than probing on its own.
+   * `browserTransportMemory()` for the whole page, or the whole process outside a browser:
+   * `localStorage`, so the next page load and other tabs know). Sockets that share a memory share
+   * their probing too: one that is refused while another is finding out waits for that answer
+   * rather than probing on its own, and the finding uses the probe, URL and timings of the socket
+   * that started it. Give a socket a memory of its own to keep it apart.
    */
   readonly transportMemory?: TransportMemory;
   /**
@@ -186,8 +188,15 @@ const NO_ENTRIES: readonly PresenceEntry[] = Object.freeze([]);
 const MAX_LATEST_TYPES = 100;
 /** The memory of sockets given none: one for the page, so its sockets share what they find. */
 let pageTransportMemory: TransportMemory | null = null;
-/** A finding under way, for each memory: the sockets that share the memory wait for it together. */
-const findingsUnderWay = new WeakMap<TransportMemory, Promise<boolean>>();
+/**
+ * A finding under way, for each memory: the sockets that share the memory wait for it together,
+ * and it goes on while any of them still waits.
+ */
+interface Finding {
+  readonly blocked: Promise<boolean>;
+  readonly waiting: Set<() => boolean>;
+}
+const findingsUnderWay = new WeakMap<TransportMemory, Finding>();
 
 /**
  * A connection to one consumer that keeps itself alive, for the browser (or Node with `ws`):
@@ -241,7 +250,8 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
    * of those is about a connection that is over, and is not acted on.
    */
   #probeGeneration = 0;
-  #probing = false;
+  /** The generation whose refusal is being looked into (a later one looks into its own). */
+  #probingFor: number | null = null;
   #reprobeTimer: unknown = null;
 
   constructor(options: ChannelSocketOptions) {
@@ -660,27 +670,37 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
    * A newer attempt still connecting does not make the answer stale (it is on the same blocked
    * network, and the backoff's short first delays would otherwise void every answer); one that
    * opened does. While another socket of the same memory (the page's other sockets, by default)
-   * is finding out, this one waits for that finding instead of probing beside it: it moves when
-   * that one does, and never probes after it.
+   * is finding out, this one waits for that finding instead of probing beside it, and moves when
+   * it ends in `blocked`; the finding goes on while any socket waits for it (the one that started
+   * it may have closed meanwhile). After a finding that came to nothing, the next refusal probes.
    */
   #probeAfterRefusal(): void {
-    if (this.#probing) return;
-    this.#probing = true;
     const generation = this.#probeGeneration;
+    if (this.#probingFor === generation) return;
+    this.#probingFor = generation;
     const stillWaiting = (): boolean => {
       const { status, transport } = this.#snapshot;
       return generation === this.#probeGeneration && status === 'reconnecting' && transport === 'websocket';
     };
     const memory = this.#transportMemory;
     let finding = findingsUnderWay.get(memory);
-    if (!finding) {
-      const started = this.#findBlocked(stillWaiting).catch(() => false);
-      findingsUnderWay.set(memory, started);
-      void started.then(() => findingsUnderWay.delete(memory));
-      finding = started;
+    if (finding) finding.waiting.add(stillWaiting);
+    else {
+      const waiting = new Set([stillWaiting]);
+      const anyoneWaiting = (): boolean => [...waiting].some((waits) => waits());
+      // In the map before the first probe goes: a refusal it causes joins this finding.
+      let settle!: (blocked: boolean) => void;
+      finding = { blocked: new Promise<boolean>((resolve) => (settle = resolve)), waiting };
+      findingsUnderWay.set(memory, finding);
+      void this.#findBlocked(anyoneWaiting)
+        .catch(() => false)
+        .then((blocked) => {
+          findingsUnderWay.delete(memory);
+          settle(blocked);
+        });
     }
-    void finding.then((blocked) => {
-      this.#probing = false;
+    void finding.blocked.then((blocked) => {
+      if (this.#probingFor === generation) this.#probingFor = null;
       if (!stillWaiting() || !(blocked || this.#chooseTransport() === 'fallback')) return;
       this.#dropSocket(4000);
       this.#clearConnectTimer();
@@ -690,8 +710,8 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
   }
 
   /**
-   * Whether the upgrade is blocked, for {@link #probeAfterRefusal}; when it is, the memory says
-   * so before the answer is given.
+   * Whether the upgrade is blocked, for {@link #probeAfterRefusal}, asked while `stillWaiting`;
+   * when it is, the memory says so before the answer is given.
    */
   async #findBlocked(stillWaiting: () => boolean): Promise<boolean> {
     // Another tab (the memory is shared with them) may have found out meanwhile: its answer
