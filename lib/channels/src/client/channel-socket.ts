@@ -688,16 +688,10 @@ export class ChannelSocket<Protocol extends SocketProtocol = SocketProtocol> {
     else {
       const waiting = new Set([stillWaiting]);
       const anyoneWaiting = (): boolean => [...waiting].some((waits) => waits());
-      // In the map before the first probe goes: a refusal it causes joins this finding.
-      let settle!: (blocked: boolean) => void;
-      finding = { blocked: new Promise<boolean>((resolve) => (settle = resolve)), waiting };
+      finding = { blocked: this.#findBlocked(anyoneWaiting).catch(() => false), waiting };
       findingsUnderWay.set(memory, finding);
-      void this.#findBlocked(anyoneWaiting)
-        .catch(() => false)
-        .then((blocked) => {
-          findingsUnderWay.delete(memory);
-          settle(blocked);
-        });
+      // Before any waiter hears the answer: a refusal after it starts a finding of its own.
+      void finding.blocked.then(() => findingsUnderWay.delete(memory));
     }
     void finding.blocked.then((blocked) => {
       if (this.#probingFor === generation) this.#probingFor = null;
