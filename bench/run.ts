@@ -24,6 +24,7 @@ import {
   type ConnectResult,
   failure,
   formatRate,
+  type LadderOptions,
   type LadderResult,
   ladderScenario,
   MAX_P99_MS,
@@ -213,6 +214,49 @@ function atRate(ladder: LadderResult | undefined, rate: number): StepResult | un
   return ladder?.steps.find((step) => step.rate === rate);
 }
 
+/**
+ * Server CPU per delivery at `rate` (the naive server's capacity), the naive server and the app
+ * stepped there in turns, fresh and warmed up at it, the median pair of `mode.turnRounds` rounds.
+ * The ladders run one server after another, minutes apart, and this machine's speed drifts by tens
+ * of percent over minutes: in one run the naive server's ladder took 17.9 µs a delivery at a rate
+ * where its turns a few minutes later took 9.7 to 11.2. The anchors are not stepped in turns here
+ * (one that fails at this rate would still be working off its backlog during the next server's
+ * step, all of them on core 0): each keeps its ladder's ratio to the naive server's ladder at this
+ * rate, scaled to the naive server's figure from the turns.
+ */
+async function cpuInTurns(
+  prefix: string,
+  ladders: PerServer<LadderResult>,
+  options: Omit<LadderOptions, 'rates'>,
+  rate: number,
+  deliveriesPerMessage: number,
+): Promise<{ readonly values: PerServer<number>; readonly note: string; readonly turns: PerServer<StepResult[]> }> {
+  log(
+    `  CPU at the baseline's capacity (${formatRate(rate * deliveriesPerMessage)} deliveries/s): fresh naive ws and app servers, ` +
+      `warmed up at ${rate} messages/s, then stepped at it in turns`,
+  );
+  const starts = (['baseline', 'app'] as const).map((key) => CONTENDERS.find((contender) => contender.key === key)!.start);
+  const turns = await withServers(starts, (started) => stepsInTurns(started, prefix, options, rate, mode.turnRounds));
+  const cpu = (step: StepResult): number => step.serverUsPerDelivery;
+  const pair = medianPair(
+    turns.map(([reference, subject]) => ({ subject: subject!, reference: reference! })),
+    cpu,
+  )!;
+  const values: { [key in ServerKey]?: number } = { baseline: cpu(pair.reference), app: cpu(pair.subject) };
+  const ladderBaseline = atRate(ladders.baseline, rate);
+  for (const key of ['socketio', 'bun'] as const) {
+    const step = atRate(ladders[key], rate);
+    if (step && ladderBaseline) values[key] = (cpu(step) / cpu(ladderBaseline)) * values.baseline!;
+  }
+  const rounds = turns.map((round) => round.map((step) => cpu(step).toFixed(2)).join(' / ')).join(', ');
+  const failures = turns.flat().filter((step) => !step.passed);
+  const note =
+    `the median of ${turns.length} round(s), naive ws and the app in turns (µs per delivery: ${rounds}); ` +
+    `the anchors' ratios from their ladders, where naive ws took ${ladderBaseline ? cpu(ladderBaseline).toFixed(2) : 'n/a'} µs at this rate` +
+    (failures.length > 0 ? `; ${failures.length} of these steps failed: ${failure(failures[0]!)}` : '');
+  return { values, note, turns: { baseline: turns.map((round) => round[0]!), app: turns.map((round) => round[1]!) } };
+}
+
 /** Which side was the bound at a step: the one nearer to a whole core. */
 function limitOf(step: StepResult | null | undefined): string {
   if (!step) return 'n/a';
@@ -362,14 +406,15 @@ async function main(): Promise<void> {
       (started) => stepsInTurns(started, 'fixed', { layout: mode.fanOut, senders: 'one', timing: mode.timing, log }, fixed, mode.turnRounds),
     );
     const baselineCapacity = ladders.baseline?.capacity?.rate ?? mode.fanOutRates[0]!;
+    const cpu = await cpuInTurns('fanout-cpu', ladders, { layout: mode.fanOut, senders: 'one', timing: mode.timing, log }, baselineCapacity, mode.fanOut.perRoom);
     targets.push(
       {
         name: `one room: server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.fanOut.perRoom)} deliveries/s)`,
-        values: mapServers(ladders, (ladder) => atRate(ladder, baselineCapacity)?.serverUsPerDelivery ?? Number.NaN),
+        values: cpu.values,
         unit: 'µs',
         limit: 0.7,
         better: 'lower',
-        note: ((step) => (step && !step.passed ? `the app failed at this rate: ${failure(step)}` : undefined))(atRate(ladders.app, baselineCapacity)),
+        note: cpu.note,
       },
       {
         name: 'one room: server CPU per delivery at saturation',
@@ -389,7 +434,7 @@ async function main(): Promise<void> {
       },
     );
     summary.push('highest passing rate, one room:', ...capacityLines(ladders));
-    results.fanOut = { layout: mode.fanOut, ladders, fixed: { rate: fixed, turns: turnsByServer(turns) } };
+    results.fanOut = { layout: mode.fanOut, ladders, capacity: { rate: baselineCapacity, turns: cpu.turns }, fixed: { rate: fixed, turns: turnsByServer(turns) } };
     const file = `fan-out-${mode.name}.svg`;
     writeFileSync(
       path.join(folder, file),
@@ -410,14 +455,15 @@ async function main(): Promise<void> {
       CONTENDERS.map((contender) => contender.start),
       (started) => stepsInTurns(started, 'rooms-half', { layout: mode.rooms, senders: 'all', timing: mode.timing, log }, half, mode.turnRounds),
     );
+    const cpu = await cpuInTurns('rooms-cpu', ladders, { layout: mode.rooms, senders: 'all', timing: mode.timing, log }, baselineCapacity, mode.rooms.perRoom);
     targets.push(
       {
         name: `many rooms: server CPU per delivery at the baseline's capacity (${formatRate(baselineCapacity * mode.rooms.perRoom)} deliveries/s)`,
-        values: mapServers(ladders, (ladder) => atRate(ladder, baselineCapacity)?.serverUsPerDelivery ?? Number.NaN),
+        values: cpu.values,
         unit: 'µs',
         limit: 0.7,
         better: 'lower',
-        note: ((step) => (step && !step.passed ? `the app failed at this rate: ${failure(step)}` : undefined))(atRate(ladders.app, baselineCapacity)),
+        note: cpu.note,
       },
       {
         name: `many rooms: p99 latency at half the baseline's capacity (${formatRate(half * mode.rooms.perRoom)} deliveries/s)`,
@@ -429,7 +475,7 @@ async function main(): Promise<void> {
       },
     );
     summary.push('highest passing rate, many rooms:', ...capacityLines(ladders));
-    results.rooms = { layout: mode.rooms, ladders, half: { rate: half, turns: turnsByServer(turns) } };
+    results.rooms = { layout: mode.rooms, ladders, capacity: { rate: baselineCapacity, turns: cpu.turns }, half: { rate: half, turns: turnsByServer(turns) } };
     const file = `many-rooms-${mode.name}.svg`;
     writeFileSync(
       path.join(folder, file),
