@@ -248,12 +248,9 @@ async function cpuInTurns(
     const step = atRate(ladders[key], rate);
     if (step && ladderBaseline) values[key] = (cpu(step) / cpu(ladderBaseline)) * values.baseline!;
   }
-  const rounds = turns.map((round) => round.map((step) => cpu(step).toFixed(2)).join(' / ')).join(', ');
-  const failures = turns.flat().filter((step) => !step.passed);
   const note =
-    `the median of ${turns.length} round(s), naive ws and the app in turns (µs per delivery: ${rounds}); ` +
-    `the anchors' ratios from their ladders, where naive ws took ${ladderBaseline ? cpu(ladderBaseline).toFixed(2) : 'n/a'} µs at this rate` +
-    (failures.length > 0 ? `; ${failures.length} of these steps failed: ${failure(failures[0]!)}` : '');
+    `${turnsNote(turns, cpu, 'µs per delivery', ['baseline', 'app'])}; ` +
+    `the anchors' ratios from their ladders, where naive ws took ${ladderBaseline ? cpu(ladderBaseline).toFixed(2) : 'n/a'} µs at this rate`;
   return { values, note, turns: { baseline: turns.map((round) => round[0]!), app: turns.map((round) => round[1]!) } };
 }
 
@@ -301,11 +298,17 @@ function medianOfTurns(turns: readonly StepResult[][], measure: (step: StepResul
   return figures;
 }
 
-function turnsNote(turns: readonly StepResult[][], measure: (step: StepResult) => number, unit: string): string {
+/** What rounds in turns measured; `keys` are the servers of each round, in its order. */
+function turnsNote(
+  turns: readonly StepResult[][],
+  measure: (step: StepResult) => number,
+  unit: string,
+  keys: readonly ServerKey[] = CONTENDERS.map((contender) => contender.key),
+): string {
   const failures = turns.flat().filter((step) => !step.passed);
   const rounds = turns.map((round) => round.map((step) => measure(step).toFixed(1)).join(' / ')).join(', ');
   return (
-    `the median of ${turns.length} round(s), each the servers in turns (${CONTENDERS.map((contender) => SERVER_LABELS[contender.key]).join(' / ')}, ${unit}: ${rounds})` +
+    `the median of ${turns.length} round(s), each the servers in turns (${keys.map((key) => SERVER_LABELS[key]).join(' / ')}, ${unit}: ${rounds})` +
     (failures.length > 0 ? `; ${failures.length} of these steps failed: ${failure(failures[0]!)}` : '')
   );
 }
